@@ -1,0 +1,87 @@
+"""`Bars`: one symbol's OHLCV series as contiguous numpy arrays.
+
+Timestamps are int64 nanoseconds since the Unix epoch, UTC. Prices and volume are float64.
+Everything the engine computes takes `Bars` (or its plain arrays) as input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine.errors import DataError
+
+_FIELDS = ("open", "high", "low", "close", "volume")
+
+
+@dataclass(frozen=True, eq=False)
+class Bars:
+    ts: np.ndarray
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+    symbol: str = ""
+    timeframe: str = ""
+    _fingerprint: list = field(default_factory=list, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        n = len(self.close)
+        ts = np.ascontiguousarray(self.ts, dtype=np.int64)
+        object.__setattr__(self, "ts", ts)
+        for name in _FIELDS:
+            arr = np.ascontiguousarray(getattr(self, name), dtype=np.float64)
+            object.__setattr__(self, name, arr)
+            if arr.ndim != 1 or len(arr) != n:
+                raise DataError(f"bars: column {name!r} has {len(arr)} values, expected {n}")
+        if len(ts) != n:
+            raise DataError(f"bars: ts has {len(ts)} values, expected {n}")
+
+    def __len__(self) -> int:
+        return len(self.close)
+
+    @classmethod
+    def from_arrays(
+        cls,
+        open,
+        high,
+        low,
+        close,
+        volume=None,
+        ts=None,
+        symbol: str = "",
+        timeframe: str = "",
+    ) -> Bars:
+        """Build bars from array-likes; `ts` defaults to daily bars from 2000-01-03, volume to 0."""
+        n = len(close)
+        if volume is None:
+            volume = np.zeros(n)
+        if ts is None:
+            start = np.datetime64("2000-01-03", "ns").astype(np.int64)
+            ts = start + np.arange(n, dtype=np.int64) * 86_400_000_000_000
+        return cls(np.asarray(ts), np.asarray(open), np.asarray(high), np.asarray(low),
+                   np.asarray(close), np.asarray(volume), symbol, timeframe)
+
+    def slice(self, start: int | None = None, stop: int | None = None) -> Bars:
+        """Bars[start:stop] (views, no copy)."""
+        s = slice(start, stop)
+        return Bars(self.ts[s], self.open[s], self.high[s], self.low[s], self.close[s],
+                    self.volume[s], self.symbol, self.timeframe)
+
+    def fingerprint(self) -> str:
+        """Content hash (blake2b, hex) of timestamps and OHLCV; stable across processes."""
+        if not self._fingerprint:
+            h = hashlib.blake2b(digest_size=16)
+            h.update(f"{self.symbol}|{self.timeframe}|{len(self)}".encode())
+            h.update(self.ts.tobytes())
+            for name in _FIELDS:
+                h.update(getattr(self, name).tobytes())
+            self._fingerprint.append(h.hexdigest())
+        return self._fingerprint[0]
+
+    def times(self) -> np.ndarray:
+        """Timestamps as numpy datetime64[ns]."""
+        return self.ts.view("datetime64[ns]")

@@ -1,0 +1,153 @@
+"""`SimConfig`: the frozen, validated, hashable description of how a backtest trades.
+
+See docs/simulation.md for the rules each field controls, with worked examples.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from engine.errors import ConfigError
+
+FILLS = ("next_open", "close")
+SIZINGS = ("all", "all_units", "fixed", "percent")
+DIRECTIONS = ("long", "short", "both")
+ENTRY_WHILE_LONG = ("ignore", "reenter")
+CONFLICTS = ("ignore", "entry_wins")
+AT_END = ("keep_open", "close")
+COMPATS = ("backtesting", "vectorbt")
+
+# What each compatibility preset sets (see shared PEER_SEMANTICS.md and docs/compat.md).
+PRESETS: dict[str, dict[str, Any]] = {
+    # backtesting.py 0.6.x Backtest(..., exclusive_orders=True), buy() / position.close()
+    "backtesting": dict(fill="next_open", sizing="all_units", on_entry_while_long="reenter",
+                        same_bar_conflict="entry_wins", at_end="keep_open", warmup_bars=1,
+                        slippage=0.0, fixed_fee=0.0, direction="long", sl=None, tp=None, trail=None),
+    # vectorbt 1.x Portfolio.from_signals(close, entries, exits, init_cash, fees) defaults
+    "vectorbt": dict(fill="close", sizing="all", on_entry_while_long="ignore",
+                     same_bar_conflict="ignore", at_end="keep_open", warmup_bars=0,
+                     slippage=0.0, fixed_fee=0.0, direction="long", sl=None, tp=None, trail=None),
+}
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """How orders are filled, sized and charged.
+
+    init_cash: starting cash (currency units, > 0).
+    commission: fraction of traded value charged on each leg (0.001 = 0.1 %).
+    fixed_fee: currency charged per order (each leg), on top of `commission`.
+    slippage: fraction by which every fill price moves against the trader.
+    fill: "next_open" (signal at bar i's close fills at bar i+1's open) or "close" (at bar i's close).
+    sizing: "all" (all cash, fractional units, fees on top), "all_units" (all cash, whole units,
+        sized as backtesting.py sizes them), "fixed" (`size` units), "percent" (`size` = fraction of equity).
+    sl / tp / trail: stop-loss, take-profit, trailing-stop distances as fractions of the entry price
+        (trail: of the best price since entry); None = off.
+    direction: "long", "short" (entries open shorts) or "both" (long and short).
+    on_entry_while_long: "ignore" or "reenter" (close and re-open at the same fill).
+    same_bar_conflict: entry and exit on one bar: "ignore" both, or "entry_wins".
+    at_end: an open trade at the last bar is kept open ("keep_open", marked to the last close)
+        or closed at the last close ("close").
+    warmup_bars: signals on bars before this index are ignored.
+    compat: the preset this config was built from, if any (informational).
+    """
+
+    init_cash: float = 10_000.0
+    commission: float = 0.0
+    fixed_fee: float = 0.0
+    slippage: float = 0.0
+    fill: str = "next_open"
+    sizing: str = "all"
+    size: float = 1.0
+    sl: float | None = None
+    tp: float | None = None
+    trail: float | None = None
+    direction: str = "long"
+    on_entry_while_long: str = "ignore"
+    same_bar_conflict: str = "ignore"
+    at_end: str = "keep_open"
+    warmup_bars: int = 0
+    compat: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_number("init_cash", self.init_cash, low=0.0, low_open=True)
+        _check_number("commission", self.commission, low=0.0, high=1.0, high_open=True)
+        _check_number("fixed_fee", self.fixed_fee, low=0.0)
+        _check_number("slippage", self.slippage, low=0.0, high=1.0, high_open=True)
+        _check_choice("fill", self.fill, FILLS)
+        _check_choice("sizing", self.sizing, SIZINGS)
+        _check_number("size", self.size, low=0.0, low_open=True)
+        if self.sizing == "percent" and self.size > 1.0:
+            raise ConfigError(f"config: size={self.size!r} must be a fraction in (0, 1] with sizing='percent'")
+        for name in ("sl", "trail"):
+            v = getattr(self, name)
+            if v is not None:
+                _check_number(name, v, low=0.0, high=1.0, low_open=True, high_open=True)
+        if self.tp is not None:
+            _check_number("tp", self.tp, low=0.0, low_open=True)
+        _check_choice("direction", self.direction, DIRECTIONS)
+        _check_choice("on_entry_while_long", self.on_entry_while_long, ENTRY_WHILE_LONG)
+        _check_choice("same_bar_conflict", self.same_bar_conflict, CONFLICTS)
+        _check_choice("at_end", self.at_end, AT_END)
+        if not isinstance(self.warmup_bars, int) or isinstance(self.warmup_bars, bool) or self.warmup_bars < 0:
+            raise ConfigError(f"config: warmup_bars={self.warmup_bars!r} must be a whole number >= 0")
+        if self.compat is not None:
+            _check_choice("compat", self.compat, COMPATS)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> SimConfig:
+        """Build from a mapping, rejecting unknown keys; a `compat` key applies that preset first."""
+        values = dict(values)
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"config: unknown option {unknown[0]!r} (known: {', '.join(sorted(known))})")
+        compat = values.pop("compat", None)
+        if compat is not None:
+            return cls.preset(compat, **values)
+        return cls(**values)
+
+    @classmethod
+    def preset(cls, compat: str, **overrides: Any) -> SimConfig:
+        """The config that reproduces a peer backtester (`"backtesting"` or `"vectorbt"`).
+
+        Only `init_cash` and `commission` may be overridden: the preset fixes everything else.
+        """
+        _check_choice("compat", compat, COMPATS)
+        bad = sorted(set(overrides) - {"init_cash", "commission"})
+        if bad:
+            raise ConfigError(
+                f"config: option {bad[0]!r} cannot be combined with compat={compat!r} "
+                "(a compat preset fixes every option but init_cash and commission)")
+        return cls(**{**PRESETS[compat], **overrides, "compat": compat})
+
+    def replace(self, **changes: Any) -> SimConfig:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def key(self) -> str:
+        """Stable hex hash of every field (same in every process and session)."""
+        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.blake2b(blob.encode(), digest_size=16).hexdigest()
+
+
+def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"config: {name}={value!r} is not one of: {', '.join(choices)}")
+
+
+def _check_number(name: str, value: Any, low: float | None = None, high: float | None = None,
+                  low_open: bool = False, high_open: bool = False) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(f"config: {name}={value!r} must be a finite number")
+    if low is not None and (value < low or (low_open and value == low)):
+        raise ConfigError(f"config: {name}={value!r} must be {'>' if low_open else '>='} {low:g}")
+    if high is not None and (value > high or (high_open and value == high)):
+        raise ConfigError(f"config: {name}={value!r} must be {'<' if high_open else '<='} {high:g}")
