@@ -1,0 +1,46 @@
+"""Run one backtest: bars -> signals -> simulate -> stats -> Result."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from engine.bars import Bars
+from engine.config import SimConfig
+from engine.errors import DataError
+from engine.kernels.stats import drawdown_nb
+from engine.result import Result, status_name
+from engine.simulation import compute_stats, simulate
+from engine.strategies import Strategy, get_strategy, resolve_params
+
+
+def run_backtest(
+    bars: Bars,
+    strategy: str | Strategy,
+    params: dict[str, Any] | None = None,
+    config: SimConfig | None = None,
+    *,
+    strategy_dir: str | None = None,
+) -> Result:
+    """Run `strategy` with `params` on `bars` under `config` (default SimConfig()).
+
+    Raises StrategyError for an unknown strategy or bad params, DataError for empty bars.
+    """
+    config = config or SimConfig()
+    strat = get_strategy(strategy, user_dir=strategy_dir) if isinstance(strategy, str) else strategy
+    resolved = resolve_params(strat, params or {})
+    if len(bars) < 2:
+        raise DataError(f"bars: {len(bars)} bar(s) given; a backtest needs at least 2")
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    signals = strat.signals(bars, **resolved)
+    t1 = time.perf_counter()
+    equity, trades, status, n_cancelled = simulate(bars, signals, config)
+    t2 = time.perf_counter()
+    stats = compute_stats(bars, equity, trades, config.init_cash)
+    drawdown_pct = drawdown_nb(equity) * 100.0
+    t3 = time.perf_counter()
+    timings.update(signals=t1 - t0, simulate=t2 - t1, stats=t3 - t2)
+    return Result(config=config, strategy=strat.name, params=resolved, bars=bars, equity=equity,
+                  drawdown_pct=drawdown_pct, trade_records=trades, stats=stats, status=status_name(status),
+                  n_cancelled_orders=int(n_cancelled), timings=timings)

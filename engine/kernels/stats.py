@@ -1,0 +1,237 @@
+"""Stats kernel: performance figures of one run from its equity curve and trades.
+
+Definitions (docs/stats.md has them with formulas and examples). Let e[0..n-1] be equity at each
+bar's close, c the initial cash, r[i] = e[i]/e[i-1] - 1 with e[-1] = c, A = bars per year
+(measured from the timestamps: (n-1) / span in years of 365.25 days; 252 without timestamps).
+- return_pct = (e[n-1]/c - 1)*100; buy_hold_return_pct = (close[n-1]/close[0] - 1)*100
+- g = geometric mean of r (0 if any 1+r <= 0); return_ann_pct = ((1+g)^A - 1)*100
+- volatility_ann_pct = sqrt((var(r, ddof=1) + (1+g)^2)^A - (1+g)^(2A))*100 (backtesting.py's form)
+- sharpe_ratio = return_ann / volatility_ann (risk-free 0)
+- sortino_ratio = return_ann / (sqrt(mean(min(r, 0)^2)) * sqrt(A))
+- drawdown dd[i] = e[i]/max(e[0..i]) - 1; max_drawdown_pct = min(dd)*100 (<= 0);
+  avg_drawdown_pct = mean over drawdown periods of each period's deepest dd; a period runs from a
+  peak to the bar where equity regains it (or the end); max_drawdown_duration is the longest one
+- calmar_ratio = return_ann / |max drawdown|
+- trade figures use closed trades only: win_rate (pnl > 0), best/worst/avg trade (avg is geometric),
+  profit_factor = sum of positive returns / |sum of negative returns|, expectancy = mean return,
+  sqn = sqrt(N) * mean(pnl) / std(pnl, ddof=1)
+- exposure_time_pct: share of bars with a position (open trade included), entry to exit bar inclusive
+Durations are in days (float). Undefined figures are NaN.
+"""
+
+import numpy as np
+from numba import njit
+
+NS_PER_DAY = 86_400 * 1_000_000_000
+NS_PER_YEAR = 365.25 * NS_PER_DAY
+
+# Order of the values stats_nb returns.
+STAT_KEYS = (
+    "duration",
+    "exposure_time_pct",
+    "equity_final",
+    "equity_peak",
+    "return_pct",
+    "buy_hold_return_pct",
+    "return_ann_pct",
+    "volatility_ann_pct",
+    "sharpe_ratio",
+    "sortino_ratio",
+    "calmar_ratio",
+    "max_drawdown_pct",
+    "avg_drawdown_pct",
+    "max_drawdown_duration",
+    "n_trades",
+    "win_rate_pct",
+    "best_trade_pct",
+    "worst_trade_pct",
+    "avg_trade_pct",
+    "max_trade_duration",
+    "avg_trade_duration",
+    "profit_factor",
+    "expectancy_pct",
+    "sqn",
+)
+
+
+@njit(cache=True, nogil=True)
+def drawdown_nb(equity):
+    """dd[i] = equity[i] / running peak - 1 (a fraction <= 0)."""
+    n = equity.shape[0]
+    dd = np.empty(n)
+    peak = -np.inf
+    for i in range(n):
+        if equity[i] > peak:
+            peak = equity[i]
+        dd[i] = equity[i] / peak - 1.0 if peak > 0.0 else 0.0
+    return dd
+
+
+@njit(cache=True, nogil=True)
+def periods_per_year_nb(ts):
+    n = ts.shape[0]
+    if n < 2 or ts[n - 1] <= ts[0]:
+        return 252.0
+    return (n - 1) / ((ts[n - 1] - ts[0]) / NS_PER_YEAR)
+
+
+@njit(cache=True, nogil=True)
+def stats_nb(equity, ts, close, entry_bar, exit_bar, pnl, return_pct, is_open, init_cash):
+    n = equity.shape[0]
+    out = np.full(len(STAT_KEYS), np.nan)
+    if n == 0:
+        return out
+    A = periods_per_year_nb(ts)
+    out[0] = (ts[n - 1] - ts[0]) / NS_PER_DAY
+
+    # exposure: bars covered by a trade, entry..exit inclusive
+    cover = np.zeros(n + 1, dtype=np.int64)
+    for k in range(entry_bar.shape[0]):
+        cover[entry_bar[k]] += 1
+        cover[exit_bar[k] + 1] -= 1
+    run = 0
+    held = 0
+    for i in range(n):
+        run += cover[i]
+        if run > 0:
+            held += 1
+    out[1] = held / n * 100.0
+
+    out[2] = equity[n - 1]
+    out[3] = np.max(equity)
+    out[4] = (equity[n - 1] / init_cash - 1.0) * 100.0
+    out[5] = (close[n - 1] / close[0] - 1.0) * 100.0
+
+    # bar returns, geometric mean, variance
+    prev = init_cash
+    sum_log = 0.0
+    sum_r = 0.0
+    sum_down2 = 0.0
+    bad = False
+    r = np.empty(n)
+    for i in range(n):
+        ri = equity[i] / prev - 1.0 if prev > 0.0 else -1.0
+        r[i] = ri
+        if 1.0 + ri <= 0.0:
+            bad = True
+        else:
+            sum_log += np.log1p(ri)
+        sum_r += ri
+        if ri < 0.0:
+            sum_down2 += ri * ri
+        prev = equity[i]
+    g = 0.0 if bad else np.expm1(sum_log / n)
+    mean_r = sum_r / n
+    var = 0.0
+    if n > 1:
+        for i in range(n):
+            var += (r[i] - mean_r) ** 2
+        var /= n - 1
+    ann_ret = (1.0 + g) ** A - 1.0
+    ann_vol = np.sqrt(max(0.0, (var + (1.0 + g) ** 2) ** A - (1.0 + g) ** (2.0 * A))) if n > 1 else np.nan
+    out[6] = ann_ret * 100.0
+    out[7] = ann_vol * 100.0
+    if ann_vol > 0.0:
+        out[8] = ann_ret / ann_vol
+    down = np.sqrt(sum_down2 / n) * np.sqrt(A)
+    if down > 0.0:
+        out[9] = ann_ret / down
+
+    # drawdown periods
+    peak = equity[0]
+    peak_i = 0
+    max_dd = 0.0
+    in_dd = False
+    period_min = 0.0
+    sum_periods = 0.0
+    n_periods = 0
+    max_dur = 0.0
+    for i in range(n):
+        e = equity[i]
+        if e >= peak:
+            if in_dd:
+                sum_periods += period_min
+                n_periods += 1
+                dur = (ts[i] - ts[peak_i]) / NS_PER_DAY
+                if dur > max_dur:
+                    max_dur = dur
+                in_dd = False
+            peak = e
+            peak_i = i
+        else:
+            d = e / peak - 1.0 if peak > 0.0 else -1.0
+            if not in_dd:
+                in_dd = True
+                period_min = 0.0
+            if d < period_min:
+                period_min = d
+            if d < max_dd:
+                max_dd = d
+    if in_dd:
+        sum_periods += period_min
+        n_periods += 1
+        dur = (ts[n - 1] - ts[peak_i]) / NS_PER_DAY
+        if dur > max_dur:
+            max_dur = dur
+    out[11] = max_dd * 100.0
+    out[12] = sum_periods / n_periods * 100.0 if n_periods > 0 else 0.0
+    out[13] = max_dur
+    if max_dd < 0.0:
+        out[10] = ann_ret / -max_dd
+
+    # closed trades
+    nc = 0
+    wins = 0
+    best = -np.inf
+    worst = np.inf
+    sum_log_tr = 0.0
+    bad_tr = False
+    max_tdur = 0.0
+    sum_tdur = 0.0
+    pos_sum = 0.0
+    neg_sum = 0.0
+    sum_ret = 0.0
+    sum_pnl = 0.0
+    for k in range(pnl.shape[0]):
+        if is_open[k]:
+            continue
+        nc += 1
+        rt = return_pct[k]
+        if pnl[k] > 0.0:
+            wins += 1
+        best = max(best, rt)
+        worst = min(worst, rt)
+        if 1.0 + rt / 100.0 <= 0.0:
+            bad_tr = True
+        else:
+            sum_log_tr += np.log1p(rt / 100.0)
+        d = (ts[exit_bar[k]] - ts[entry_bar[k]]) / NS_PER_DAY
+        max_tdur = max(max_tdur, d)
+        sum_tdur += d
+        if rt > 0.0:
+            pos_sum += rt
+        elif rt < 0.0:
+            neg_sum += rt
+        sum_ret += rt
+        sum_pnl += pnl[k]
+    out[14] = nc
+    if nc > 0:
+        out[15] = wins / nc * 100.0
+        out[16] = best
+        out[17] = worst
+        out[18] = -100.0 if bad_tr else np.expm1(sum_log_tr / nc) * 100.0
+        out[19] = max_tdur
+        out[20] = sum_tdur / nc
+        if neg_sum < 0.0:
+            out[21] = pos_sum / -neg_sum
+        out[22] = sum_ret / nc
+        if nc > 1:
+            mean_pnl = sum_pnl / nc
+            v = 0.0
+            for k in range(pnl.shape[0]):
+                if not is_open[k]:
+                    v += (pnl[k] - mean_pnl) ** 2
+            sd = np.sqrt(v / (nc - 1))
+            if sd > 0.0:
+                out[23] = np.sqrt(nc) * mean_pnl / sd
+    return out

@@ -1,0 +1,107 @@
+"""`Result`: what one backtest produces (stats, trades, equity, drawdown), plus its JSON form."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from engine.bars import Bars
+from engine.config import SimConfig
+from engine.kernels.simulate import EXIT_REASONS, STATUS_BANKRUPT
+
+# Trade columns in `run --json` output, in order.
+TRADE_JSON_KEYS = ("entry_bar", "exit_bar", "entry_time", "exit_time", "size", "entry_price",
+                   "exit_price", "pnl", "return_pct", "fees", "is_open")
+
+
+@dataclass
+class Result:
+    """One backtest.
+
+    stats: snake_case figures (docs/stats.md); durations in days; start/end as ISO-8601 UTC strings.
+    trades: polars DataFrame, one row per trade (the open trade at the end, if any, has is_open=True).
+    equity: account equity at each bar's close; drawdown_pct: equity below its running peak, in % (<= 0).
+    status: "ok", or "bankrupt" when equity reached zero and the run stopped early.
+    """
+
+    config: SimConfig
+    strategy: str
+    params: dict[str, Any]
+    bars: Bars
+    equity: np.ndarray
+    drawdown_pct: np.ndarray
+    trade_records: np.ndarray
+    stats: dict[str, Any]
+    status: str = "ok"
+    n_cancelled_orders: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+    from_cache: bool = False
+
+    @property
+    def trades(self) -> pl.DataFrame:
+        return trades_frame(self.trade_records, self.bars)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The `backbench run --json` object: {"stats": {...}, "trades": [...]}."""
+        rec = self.trade_records
+        times = self.bars.times()
+        trades = []
+        for k in range(len(rec)):
+            t = rec[k]
+            trades.append({
+                "entry_bar": int(t["entry_bar"]),
+                "exit_bar": int(t["exit_bar"]),
+                "entry_time": _iso(times[t["entry_bar"]]),
+                "exit_time": _iso(times[t["exit_bar"]]),
+                "size": float(t["size"]) * int(t["side"]),
+                "entry_price": float(t["entry_price"]),
+                "exit_price": float(t["exit_price"]),
+                "pnl": float(t["pnl"]),
+                "return_pct": float(t["return_pct"]),
+                "fees": float(t["entry_fee"] + t["exit_fee"]),
+                "is_open": bool(t["is_open"]),
+            })
+        return {"stats": {k: _json_value(v) for k, v in self.stats.items()}, "trades": trades}
+
+
+def trades_frame(rec: np.ndarray, bars: Bars) -> pl.DataFrame:
+    """Trade records as a DataFrame with times, signed size, total fees and duration in days."""
+    times = bars.times()
+    entry_bar = rec["entry_bar"]
+    exit_bar = rec["exit_bar"]
+    return pl.DataFrame({
+        "entry_bar": entry_bar,
+        "exit_bar": exit_bar,
+        "entry_time": times[entry_bar],
+        "exit_time": times[exit_bar],
+        "side": np.where(rec["side"] > 0, "long", "short"),
+        "size": rec["size"] * rec["side"],
+        "entry_price": rec["entry_price"],
+        "exit_price": rec["exit_price"],
+        "pnl": rec["pnl"],
+        "return_pct": rec["return_pct"],
+        "fees": rec["entry_fee"] + rec["exit_fee"],
+        "duration_days": (bars.ts[exit_bar] - bars.ts[entry_bar]) / 86_400e9,
+        "exit_reason": [EXIT_REASONS[int(r)] for r in rec["exit_reason"]],
+        "is_open": rec["is_open"],
+    })
+
+
+def status_name(code: int) -> str:
+    return "bankrupt" if code == STATUS_BANKRUPT else "ok"
+
+
+def _iso(t: np.datetime64) -> str:
+    return str(np.datetime_as_string(t, unit="s")) + "Z"
+
+
+def _json_value(v: Any) -> Any:
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, (np.floating, np.integer)):
+        return _json_value(v.item())
+    return v

@@ -1,0 +1,62 @@
+"""Run backtesting.py 0.6.x and vectorbt 1.x on given bars and boolean signals (extra 'peers').
+
+Both are driven exactly as PEER_SEMANTICS.md describes; used by the parity tests and benchmarks.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from engine.bars import Bars
+
+
+def _frame(bars: Bars) -> pd.DataFrame:
+    idx = pd.DatetimeIndex(bars.times())
+    return pd.DataFrame({"Open": bars.open, "High": bars.high, "Low": bars.low, "Close": bars.close,
+                         "Volume": bars.volume}, index=idx)
+
+
+def run_backtesting_py(bars: Bars, entries, exits, cash: float, commission: float):
+    """Backtest(data, S, cash, commission, exclusive_orders=True); S buys on entry, closes on exit.
+
+    Returns (equity ndarray, closed trades DataFrame, open trades list of (size, entry_bar, entry_price)).
+    """
+    from backtesting import Backtest, Strategy
+
+    ent = np.asarray(entries, dtype=bool)
+    ext = np.asarray(exits, dtype=bool)
+
+    class ArraySignals(Strategy):
+        def init(self):
+            pass
+
+        def next(self):
+            i = len(self.data) - 1
+            if ent[i]:
+                self.buy()
+            elif ext[i]:
+                self.position.close()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bt = Backtest(_frame(bars), ArraySignals, cash=cash, commission=commission, exclusive_orders=True)
+        stats = bt.run()
+    equity = stats["_equity_curve"]["Equity"].to_numpy()
+    open_trades = [(t.size, t.entry_bar, t.entry_price) for t in stats["_strategy"].trades]
+    return equity, stats["_trades"], open_trades
+
+
+def run_vectorbt(bars: Bars, entries, exits, init_cash: float, fees: float):
+    """Portfolio.from_signals(close, entries, exits, init_cash, fees) with defaults.
+
+    Returns (value ndarray, trade records DataFrame with status 0=open 1=closed).
+    """
+    import vectorbt as vbt
+
+    close = pd.Series(bars.close, index=pd.DatetimeIndex(bars.times()))
+    pf = vbt.Portfolio.from_signals(close, np.asarray(entries, bool), np.asarray(exits, bool),
+                                    init_cash=init_cash, fees=fees, freq="1D")
+    return pf.value().to_numpy(), pf.trades.records

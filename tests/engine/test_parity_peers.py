@@ -1,0 +1,98 @@
+"""compat presets reproduce backtesting.py 0.6.6 and vectorbt 1.2.0 (run here, same inputs) to 1e-9.
+
+Each scenario pins one rule of shared PEER_SEMANTICS.md: cancelled orders, re-entry while long,
+same-bar entry+exit, a signal on the last bar, an open trade at the end, ties from tick-rounded prices.
+"""
+
+import numpy as np
+import pytest
+
+from engine.config import SimConfig
+from engine.simulation import SignalArrays, simulate
+from tests.engine.market import random_bars, random_signals
+
+pytest.importorskip("backtesting")
+pytest.importorskip("vectorbt")
+
+from tests.engine.peer_runners import run_backtesting_py, run_vectorbt  # noqa: E402
+
+pytestmark = pytest.mark.peers
+RTOL = 1e-9
+
+SCENARIOS = {
+    # name: (seed, n, cash, commission, signal probability, tick, force a signal on the last bar)
+    "plain": (1, 300, 10_000.0, 0.002, 0.05, None, False),
+    "dense_signals_reentry": (2, 300, 10_000.0, 0.002, 0.3, None, False),
+    "no_commission": (3, 250, 10_000.0, 0.0, 0.1, None, False),
+    "high_commission": (4, 250, 10_000.0, 0.02, 0.1, None, False),
+    "cancelled_orders_small_cash": (5, 300, 102.0, 0.002, 0.15, None, False),
+    "signal_on_last_bar": (6, 200, 10_000.0, 0.002, 0.1, None, True),
+    "tick_prices_ties": (7, 300, 10_000.0, 0.001, 0.2, 0.5, False),
+    "long_run": (8, 2_000, 100_000.0, 0.001, 0.02, None, False),
+}
+for _s in range(10):
+    SCENARIOS[f"random_{_s}"] = (100 + _s, 150 + 37 * _s, 10_000.0, 0.001 * (_s % 4), 0.05 + 0.03 * _s, None,
+                                 _s % 3 == 0)
+
+
+def _case(name):
+    seed, n, cash, commission, p, tick, last = SCENARIOS[name]
+    bars = random_bars(seed, n, tick=tick)
+    entries, exits = random_signals(seed, n, p, last_bar=last)
+    return bars, entries, exits, cash, commission
+
+
+def _rel(a, b):
+    np.testing.assert_allclose(a, b, rtol=RTOL, atol=1e-9)
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_backtesting_preset_matches_backtesting_py(name):
+    bars, entries, exits, cash, commission = _case(name)
+    cfg = SimConfig.preset("backtesting", init_cash=cash, commission=commission)
+    equity, trades, status, cancelled = simulate(bars, SignalArrays(entries, exits), cfg)
+    bt_equity, bt_trades, bt_open = run_backtesting_py(bars, entries, exits, cash, commission)
+
+    _rel(equity, bt_equity)
+    closed = trades[~trades["is_open"]]
+    assert len(closed) == len(bt_trades)
+    _rel(closed["entry_bar"], bt_trades["EntryBar"].to_numpy())
+    _rel(closed["exit_bar"], bt_trades["ExitBar"].to_numpy())
+    _rel(closed["size"] * closed["side"], bt_trades["Size"].to_numpy())
+    _rel(closed["entry_price"], bt_trades["EntryPrice"].to_numpy())
+    _rel(closed["exit_price"], bt_trades["ExitPrice"].to_numpy())
+    _rel(closed["pnl"], bt_trades["PnL"].to_numpy())
+    _rel(closed["entry_fee"] + closed["exit_fee"], bt_trades["Commission"].to_numpy())
+    still_open = trades[trades["is_open"]]
+    assert len(still_open) == len(bt_open)
+    for ours, (size, entry_bar, entry_price) in zip(still_open, bt_open, strict=True):
+        assert ours["entry_bar"] == entry_bar and ours["size"] == abs(size)
+        _rel(ours["entry_price"], entry_price)
+    if name == "cancelled_orders_small_cash":
+        assert cancelled > 0, "scenario must exercise the broker's cancel rule"
+    if name == "dense_signals_reentry":
+        reentries = np.sum(closed["exit_bar"][:-1] == closed["entry_bar"][1:])
+        assert reentries > 0, "scenario must exercise close-and-rebuy on an entry while long"
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_vectorbt_preset_matches_vectorbt(name):
+    bars, entries, exits, cash, commission = _case(name)
+    cfg = SimConfig.preset("vectorbt", init_cash=cash, commission=commission)
+    equity, trades, status, cancelled = simulate(bars, SignalArrays(entries, exits), cfg)
+    value, vt = run_vectorbt(bars, entries, exits, cash, commission)
+
+    _rel(equity, value)
+    assert len(trades) == len(vt)
+    _rel(trades["entry_bar"], vt["entry_idx"].to_numpy())
+    _rel(trades["exit_bar"], vt["exit_idx"].to_numpy())
+    _rel(trades["size"], vt["size"].to_numpy())
+    _rel(trades["entry_price"], vt["entry_price"].to_numpy())
+    _rel(trades["exit_price"], vt["exit_price"].to_numpy())
+    _rel(trades["pnl"], vt["pnl"].to_numpy())
+    _rel(trades["entry_fee"], vt["entry_fees"].to_numpy())
+    _rel(trades["exit_fee"], vt["exit_fees"].to_numpy())
+    np.testing.assert_array_equal(trades["is_open"], vt["status"].to_numpy() == 0)
+    if name == "dense_signals_reentry":
+        both = entries & exits
+        assert both.any(), "scenario must exercise the same-bar entry+exit rule"
