@@ -1,0 +1,164 @@
+"""The built-in strategies. Every signal is a strict crossover of two defined series (see
+engine/kernels/signals.py), so none can fire on the first bar where its indicator is defined, and
+every indicator is causal, so signals on bars[:k] equal the first k signals on the full bars.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from engine.bars import Bars
+from engine.kernels.indicators import bollinger_nb, donchian_nb, ema_nb, macd_nb, rsi_nb, sma_nb
+from engine.kernels.signals import crossover_level_nb, crossover_nb, crossunder_nb
+from engine.strategies.base import Param, Signals, Strategy, resolve_params
+
+
+def _shift1(x: np.ndarray) -> np.ndarray:
+    """x delayed by one bar (NaN at bar 0): the value each bar had at the previous bar."""
+    out = np.empty_like(x)
+    out[:1] = np.nan
+    out[1:] = x[:-1]
+    return out
+
+
+def _must_be_less(params: dict[str, Any], a: str, b: str) -> str | None:
+    if params[a] < params[b]:
+        return None
+    return f"{a} must be less than {b} (got {a}={params[a]!r}, {b}={params[b]!r})"
+
+
+class SmaCross(Strategy):
+    name = "sma_cross"
+    description = "Long when the fast simple moving average crosses above the slow one; exit on the cross back."
+    params = (
+        Param("n1", int, 10, 1, 500, 1),
+        Param("n2", int, 20, 2, 1000, 1),
+    )
+
+    def constraints(self, params: dict[str, Any]) -> str | None:
+        return _must_be_less(params, "n1", "n2")
+
+    def _lines(self, bars: Bars, params: dict[str, Any]) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
+        p = resolve_params(self, params)
+        return p, sma_nb(bars.close, p["n1"]), sma_nb(bars.close, p["n2"])
+
+    def signals(self, bars: Bars, **params: Any) -> Signals:
+        _, fast, slow = self._lines(bars, params)
+        return Signals(crossover_nb(fast, slow), crossunder_nb(fast, slow))
+
+    def indicators(self, bars: Bars, **params: Any) -> dict[str, np.ndarray]:
+        p, fast, slow = self._lines(bars, params)
+        return {f"sma_{p['n1']}": fast, f"sma_{p['n2']}": slow}
+
+
+class EmaCross(Strategy):
+    name = "ema_cross"
+    description = "Long when the fast exponential moving average crosses above the slow one; exit on the cross back."
+    params = (
+        Param("n1", int, 12, 1, 500, 1),
+        Param("n2", int, 26, 2, 1000, 1),
+    )
+
+    def constraints(self, params: dict[str, Any]) -> str | None:
+        return _must_be_less(params, "n1", "n2")
+
+    def _lines(self, bars: Bars, params: dict[str, Any]) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
+        p = resolve_params(self, params)
+        return p, ema_nb(bars.close, p["n1"]), ema_nb(bars.close, p["n2"])
+
+    def signals(self, bars: Bars, **params: Any) -> Signals:
+        _, fast, slow = self._lines(bars, params)
+        return Signals(crossover_nb(fast, slow), crossunder_nb(fast, slow))
+
+    def indicators(self, bars: Bars, **params: Any) -> dict[str, np.ndarray]:
+        p, fast, slow = self._lines(bars, params)
+        return {f"ema_{p['n1']}": fast, f"ema_{p['n2']}": slow}
+
+
+class RsiReversion(Strategy):
+    name = "rsi_reversion"
+    description = ("Long when Wilder's RSI crosses back above `lower` (leaving oversold); "
+                   "exit when it crosses above `upper`.")
+    params = (
+        Param("period", int, 14, 2, 200, 1),
+        Param("lower", float, 30.0, 1.0, 99.0, 1.0),
+        Param("upper", float, 70.0, 1.0, 99.0, 1.0),
+    )
+
+    def constraints(self, params: dict[str, Any]) -> str | None:
+        return _must_be_less(params, "lower", "upper")
+
+    def signals(self, bars: Bars, **params: Any) -> Signals:
+        p = resolve_params(self, params)
+        rsi = rsi_nb(bars.close, p["period"])
+        return Signals(crossover_level_nb(rsi, float(p["lower"])),
+                       crossover_level_nb(rsi, float(p["upper"])))
+
+
+class BollingerBreakout(Strategy):
+    name = "bollinger_breakout"
+    description = ("Long when the close crosses above the upper Bollinger band (SMA + k population "
+                   "std); exit when it crosses below the middle band.")
+    params = (
+        Param("period", int, 20, 2, 500, 1),
+        Param("k", float, 2.0, 0.1, 5.0, 0.1),
+    )
+
+    def _bands(self, bars: Bars, params: dict[str, Any]):
+        p = resolve_params(self, params)
+        return bollinger_nb(bars.close, p["period"], float(p["k"]))
+
+    def signals(self, bars: Bars, **params: Any) -> Signals:
+        mid, upper, _ = self._bands(bars, params)
+        return Signals(crossover_nb(bars.close, upper), crossunder_nb(bars.close, mid))
+
+    def indicators(self, bars: Bars, **params: Any) -> dict[str, np.ndarray]:
+        mid, upper, lower = self._bands(bars, params)
+        return {"bb_mid": mid, "bb_upper": upper, "bb_lower": lower}
+
+
+class DonchianBreakout(Strategy):
+    name = "donchian_breakout"
+    description = ("Long when the close crosses above the highest high of the previous `period` bars; "
+                   "exit when it crosses below the lowest low of the previous `period` bars.")
+    params = (Param("period", int, 20, 2, 500, 1),)
+
+    def _channel(self, bars: Bars, params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+        # Shifted one bar so the current bar is not part of its own channel (else a close could
+        # never be above a channel that includes its own high).
+        p = resolve_params(self, params)
+        upper, lower = donchian_nb(bars.high, bars.low, p["period"])
+        return _shift1(upper), _shift1(lower)
+
+    def signals(self, bars: Bars, **params: Any) -> Signals:
+        upper, lower = self._channel(bars, params)
+        return Signals(crossover_nb(bars.close, upper), crossunder_nb(bars.close, lower))
+
+    def indicators(self, bars: Bars, **params: Any) -> dict[str, np.ndarray]:
+        upper, lower = self._channel(bars, params)
+        return {"donchian_upper": upper, "donchian_lower": lower}
+
+
+class Macd(Strategy):
+    name = "macd"
+    description = "Long when the MACD line crosses above its signal line; exit when it crosses below."
+    params = (
+        Param("fast", int, 12, 1, 200, 1),
+        Param("slow", int, 26, 2, 500, 1),
+        Param("signal", int, 9, 1, 200, 1),
+    )
+
+    def constraints(self, params: dict[str, Any]) -> str | None:
+        return _must_be_less(params, "fast", "slow")
+
+    def signals(self, bars: Bars, **params: Any) -> Signals:
+        p = resolve_params(self, params)
+        line, signal_line, _ = macd_nb(bars.close, p["fast"], p["slow"], p["signal"])
+        return Signals(crossover_nb(line, signal_line), crossunder_nb(line, signal_line))
+
+
+BUILTIN_CLASSES: tuple[type[Strategy], ...] = (
+    SmaCross, EmaCross, RsiReversion, BollingerBreakout, DonchianBreakout, Macd,
+)
