@@ -11,7 +11,7 @@ from engine.errors import DataError
 from engine.kernels.stats import drawdown_nb
 from engine.result import Result, status_name
 from engine.simulation import compute_stats, simulate
-from engine.strategies import Strategy, get_strategy, resolve_params
+from engine.strategies import Strategy, check_signals, get_strategy, resolve_params
 
 
 def run_backtest(
@@ -33,7 +33,7 @@ def run_backtest(
         raise DataError(f"bars: {len(bars)} bar(s) given; a backtest needs at least 2")
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    signals = strat.signals(bars, **resolved)
+    signals = check_signals(strat, strat.signals(bars, **resolved), len(bars))
     t1 = time.perf_counter()
     equity, trades, status, n_cancelled = simulate(bars, signals, config)
     t2 = time.perf_counter()

@@ -1,0 +1,152 @@
+"""The stats kernel equals a plain-Python reading of its definitions, and agrees with backtesting.py's
+own stats where the definitions coincide (trade stats, drawdown, returns)."""
+
+import math
+import statistics
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine.config import SimConfig
+from engine.kernels.stats import NS_PER_DAY, STAT_KEYS, drawdown_nb
+from engine.simulation import SignalArrays, compute_stats, simulate
+from tests.engine.market import random_bars, random_signals
+
+
+def reference_stats(equity, ts, close, trades, init_cash):
+    n = len(equity)
+    years = (ts[-1] - ts[0]) / (365.25 * NS_PER_DAY)
+    A = (n - 1) / years if n > 1 and years > 0 else 252.0
+    out = {"duration": (ts[-1] - ts[0]) / NS_PER_DAY}
+    held = set()
+    for t in trades:
+        held.update(range(int(t["entry_bar"]), int(t["exit_bar"]) + 1))
+    out["exposure_time_pct"] = len(held) / n * 100
+    out["equity_final"] = equity[-1]
+    out["equity_peak"] = max(equity)
+    out["return_pct"] = (equity[-1] / init_cash - 1) * 100
+    out["buy_hold_return_pct"] = (close[-1] / close[0] - 1) * 100
+    prev = [init_cash, *equity[:-1]]
+    r = [e / p - 1 for e, p in zip(equity, prev, strict=True)]
+    g = 0.0 if any(1 + x <= 0 for x in r) else math.exp(sum(math.log(1 + x) for x in r) / n) - 1
+    var = statistics.variance(r) if n > 1 else float("nan")
+    ann = (1 + g) ** A - 1
+    vol = math.sqrt(max(0.0, (var + (1 + g) ** 2) ** A - (1 + g) ** (2 * A)))
+    out["return_ann_pct"] = ann * 100
+    out["volatility_ann_pct"] = vol * 100
+    out["sharpe_ratio"] = ann / vol if vol > 0 else float("nan")
+    down = math.sqrt(sum(min(x, 0) ** 2 for x in r) / n) * math.sqrt(A)
+    out["sortino_ratio"] = ann / down if down > 0 else float("nan")
+    # drawdown periods: peak index -> recovery index
+    peak, peak_i, periods, cur = equity[0], 0, [], None
+    for i, e in enumerate(equity):
+        if e >= peak:
+            if cur is not None:
+                periods.append((cur, (ts[i] - ts[peak_i]) / NS_PER_DAY))
+                cur = None
+            peak, peak_i = e, i
+        else:
+            d = e / peak - 1
+            cur = d if cur is None else min(cur, d)
+    if cur is not None:
+        periods.append((cur, (ts[-1] - ts[peak_i]) / NS_PER_DAY))
+    mdd = min([0.0] + [p[0] for p in periods])
+    out["max_drawdown_pct"] = mdd * 100
+    out["avg_drawdown_pct"] = statistics.mean(p[0] for p in periods) * 100 if periods else 0.0
+    out["max_drawdown_duration"] = max([0.0] + [p[1] for p in periods])
+    out["calmar_ratio"] = ann / -mdd if mdd < 0 else float("nan")
+    closed = [t for t in trades if not t["is_open"]]
+    rets = [float(t["return_pct"]) for t in closed]
+    pnls = [float(t["pnl"]) for t in closed]
+    durs = [(ts[t["exit_bar"]] - ts[t["entry_bar"]]) / NS_PER_DAY for t in closed]
+    nan = float("nan")
+    out["n_trades"] = len(closed)
+    out["win_rate_pct"] = sum(p > 0 for p in pnls) / len(closed) * 100 if closed else nan
+    out["best_trade_pct"] = max(rets) if rets else nan
+    out["worst_trade_pct"] = min(rets) if rets else nan
+    out["avg_trade_pct"] = ((math.exp(sum(math.log(1 + x / 100) for x in rets) / len(rets)) - 1) * 100
+                            if rets else nan)
+    out["max_trade_duration"] = max(durs) if durs else nan
+    out["avg_trade_duration"] = statistics.mean(durs) if durs else nan
+    neg = sum(x for x in rets if x < 0)
+    out["profit_factor"] = sum(x for x in rets if x > 0) / -neg if neg < 0 else nan
+    out["expectancy_pct"] = statistics.mean(rets) if rets else nan
+    sd = statistics.stdev(pnls) if len(pnls) > 1 else 0.0
+    out["sqn"] = math.sqrt(len(pnls)) * statistics.mean(pnls) / sd if sd > 0 else nan
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(seed=st.integers(0, 5000), n=st.integers(2, 150), p=st.sampled_from([0.05, 0.3]),
+       commission=st.sampled_from([0.0, 0.003]), fill=st.sampled_from(["next_open", "close"]),
+       at_end=st.sampled_from(["keep_open", "close"]))
+def test_stats_kernel_equals_reference(seed, n, p, commission, fill, at_end):
+    bars = random_bars(seed, n)
+    e, x = random_signals(seed, n, p)
+    cfg = SimConfig(commission=commission, fill=fill, at_end=at_end, sl=0.05)
+    equity, trades, _, _ = simulate(bars, SignalArrays(e, x), cfg)
+    got = compute_stats(bars, equity, trades, cfg.init_cash)
+    want = reference_stats(list(equity), bars.ts, bars.close, list(trades), cfg.init_cash)
+    assert set(STAT_KEYS) <= set(got)
+    for key in STAT_KEYS:
+        assert got[key] == pytest.approx(want[key], rel=1e-9, abs=1e-9, nan_ok=True), key
+
+
+def test_drawdown_curve():
+    eq = np.array([100.0, 110.0, 99.0, 120.0, 60.0])
+    np.testing.assert_allclose(drawdown_nb(eq), [0.0, 0.0, 99 / 110 - 1, 0.0, -0.5])
+
+
+def test_stats_of_a_flat_run_are_defined():
+    bars = random_bars(1, 50)
+    none = np.zeros(50, bool)
+    equity, trades, _, _ = simulate(bars, SignalArrays(none, none), SimConfig())
+    stats = compute_stats(bars, equity, trades, 10_000.0)
+    assert stats["n_trades"] == 0 and stats["return_pct"] == 0.0 and stats["max_drawdown_pct"] == 0.0
+    assert math.isnan(stats["win_rate_pct"]) and math.isnan(stats["sharpe_ratio"])
+
+
+@pytest.mark.peers
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_stats_agree_with_backtesting_py_where_defined_alike(seed):
+    pytest.importorskip("backtesting")
+    import warnings
+
+    from backtesting import Backtest, Strategy
+
+    from tests.engine.peer_runners import _frame
+
+    n = 400
+    bars = random_bars(seed, n)
+    e, x = random_signals(seed, n, 0.06)
+    x[-40:] = False  # no exits near the end: usually leaves a trade open, which both exclude
+    cfg = SimConfig.preset("backtesting", init_cash=10_000.0, commission=0.002)
+    equity, trades, _, _ = simulate(bars, SignalArrays(e, x), cfg)
+    ours = compute_stats(bars, equity, trades, cfg.init_cash)
+
+    class S(Strategy):
+        def init(self):
+            pass
+
+        def next(self):
+            i = len(self.data) - 1
+            if e[i]:
+                self.buy()
+            elif x[i]:
+                self.position.close()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = Backtest(_frame(bars), S, cash=10_000, commission=0.002, exclusive_orders=True).run()
+    pairs = {
+        "equity_final": "Equity Final [$]", "equity_peak": "Equity Peak [$]", "return_pct": "Return [%]",
+        "buy_hold_return_pct": "Buy & Hold Return [%]", "max_drawdown_pct": "Max. Drawdown [%]",
+        "avg_drawdown_pct": "Avg. Drawdown [%]", "n_trades": "# Trades", "win_rate_pct": "Win Rate [%]",
+        "best_trade_pct": "Best Trade [%]", "worst_trade_pct": "Worst Trade [%]",
+        "avg_trade_pct": "Avg. Trade [%]", "profit_factor": "Profit Factor", "expectancy_pct": "Expectancy [%]",
+        "sqn": "SQN",
+    }
+    for ours_key, their_key in pairs.items():
+        assert ours[ours_key] == pytest.approx(float(theirs[their_key]), rel=1e-9, abs=1e-9), ours_key
