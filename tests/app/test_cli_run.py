@@ -1,0 +1,99 @@
+"""`backbench run` / `backbench strategies`: output shape, equality with the API, and clear errors."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from engine.backtest import run_backtest
+from engine.config import SimConfig
+from engine.data.demo import demo_bars
+from engine.result import TRADE_JSON_KEYS
+
+STAT_KEYS_DESIGN = (
+    "start end duration exposure_time_pct equity_final equity_peak return_pct buy_hold_return_pct "
+    "return_ann_pct volatility_ann_pct sharpe_ratio sortino_ratio calmar_ratio max_drawdown_pct "
+    "avg_drawdown_pct max_drawdown_duration n_trades win_rate_pct best_trade_pct worst_trade_pct "
+    "avg_trade_pct max_trade_duration avg_trade_duration profit_factor expectancy_pct sqn").split()
+
+
+def run_json(capsys, *argv):
+    assert main(["run", "--demo", "--json", *argv]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_run_json_has_documented_shape_and_equals_api(capsys):
+    out = run_json(capsys, "--strategy", "sma_cross", "-p", "n1=15", "-p", "n2=40", "--commission", "0.001")
+    assert set(out) == {"stats", "trades"}
+    assert list(out["stats"]) == STAT_KEYS_DESIGN
+    assert out["trades"] and all(tuple(t) == TRADE_JSON_KEYS for t in out["trades"])
+    api = run_backtest(demo_bars("ACME"), "sma_cross", {"n1": 15, "n2": 40}, SimConfig(commission=0.001))
+    assert out == json.loads(json.dumps(api.to_json_dict()))
+    assert out["stats"]["n_trades"] == sum(not t["is_open"] for t in out["trades"])
+
+
+def test_run_compat_and_stops_are_applied(capsys):
+    plain = run_json(capsys)
+    bt = run_json(capsys, "--compat", "backtesting", "--commission", "0.002")
+    stopped = run_json(capsys, "--sl", "0.02", "--tp", "0.05")
+    assert bt["trades"][0]["entry_bar"] >= 1 and all(float(t["size"]).is_integer() for t in bt["trades"])
+    assert plain["stats"] != stopped["stats"]
+
+
+def test_run_table_output(capsys):
+    assert main(["run", "--demo", "--strategy", "macd", "--trades", "3"]) == 0
+    text = capsys.readouterr().out
+    assert "macd (fast=12, slow=26, signal=9) on ACME 1d" in text
+    assert "sharpe_ratio" in text and "Last 3 of" in text
+
+
+def test_strategies_lists_every_builtin(capsys):
+    assert main(["strategies"]) == 0
+    text = capsys.readouterr().out
+    for name in ("sma_cross", "ema_cross", "rsi_reversion", "bollinger_breakout", "donchian_breakout", "macd"):
+        assert text.count(f"{name} (v") == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--strategy", "nope"], "unknown strategy 'nope'"),
+        (["-p", "n9=3"], "n9"),
+        (["-p", "n1=100000"], "n1"),
+        (["-p", "n1=abc"], "n1"),
+        (["-p", "n1"], "expected NAME=VALUE"),
+        (["-p", "n1=30", "-p", "n2=10"], "n1"),
+        (["--fill", "tomorrow"], "fill='tomorrow' is not one of: next_open, close"),
+        (["--sizing", "lots"], "sizing='lots'"),
+        (["--commission", "abc"], "--commission: 'abc' is not a float"),
+        (["--commission", "-0.1"], "commission=-0.1 must be >= 0"),
+        (["--sl", "1.5"], "sl=1.5 must be < 1"),
+        (["--cash", "0"], "init_cash=0.0 must be > 0"),
+        (["--compat", "backtesting", "--sl", "0.1"], "cannot be combined with compat='backtesting'"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(capsys, argv, message):
+    assert main(["run", "--demo", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("backbench: error: ")
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_missing_file_and_no_data(capsys, tmp_path):
+    assert main(["run", "--file", str(tmp_path / "nothere.csv")]) == 2
+    assert "nothere.csv: file not found" in capsys.readouterr().err
+    assert main(["run"]) == 2
+    assert "no data given" in capsys.readouterr().err
+
+
+def test_real_command_reports_errors_without_traceback(tmp_path):
+    exe = Path(sys.executable).with_name("backbench")
+    proc = subprocess.run([str(exe), "run", "--demo", "--strategy", "nope"], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("backbench: error: unknown strategy 'nope'")
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
