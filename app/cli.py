@@ -14,7 +14,7 @@ import sys
 from engine.errors import BackbenchError
 
 # Modules that add subcommands, in the order their commands appear in --help.
-COMMAND_MODULES = ("app.cli_run", "app.cli_data")
+COMMAND_MODULES = ("app.cli_run", "app.cli_sweep", "app.cli_data", "app.cli_cache", "app.cli_info")
 
 
 class _Parser(argparse.ArgumentParser):
