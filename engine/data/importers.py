@@ -1,0 +1,331 @@
+"""Import bar files into the store: CSV (also .csv.gz; ',', ';' or tab; UTF-8 with or without BOM) and
+Parquet, read by polars.
+
+Columns are matched case-insensitively, ignoring spaces and punctuation, with the usual aliases (Date,
+Datetime, Time, Timestamp, or separate Date and Time columns; Open, High, Low, Close or Adj Close; Volume),
+or given explicitly (`columns={"ts": "Trade time", ...}`). Symbol: given, or the file name (upper-cased).
+Timeframe: given, or inferred from the median bar spacing. All files of one call are validated first and
+then written in one transaction, so a failure leaves the store exactly as it was. Rows are reported as
+'line N' for CSV (the header is line 1) and 'row N' for Parquet (the first data row is row 1).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import re
+import time
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import polars as pl
+
+from engine.bars import Bars
+from engine.data.store import Store
+from engine.data.timeframes import infer_timeframe, normalize_timeframe
+from engine.data.validate import (
+    FIELDS,
+    PRICES,
+    Checker,
+    check_values,
+    file_error,
+    parse_numbers,
+    parse_timestamps,
+    sort_and_dedupe,
+)
+from engine.errors import DataError
+
+ALIASES: dict[str, tuple[str, ...]] = {
+    "ts": ("timestamp", "datetime", "ts", "opentime", "datetimeutc", "timeutc", "dateutc", "gmttime",
+           "localtime", "date", "time"),
+    "open": ("open", "o", "openprice", "opening"),
+    "high": ("high", "h", "highprice"),
+    "low": ("low", "l", "lowprice"),
+    "close": ("close", "c", "closeprice", "last", "adjclose", "adjustedclose"),
+    "volume": ("volume", "vol", "v", "tickvolume"),
+}
+_FIELD_LABEL = {"ts": "timestamp (Date/Datetime/Time/Timestamp)"}
+_SEPARATORS = (",", ";", "\t")
+_SNIFF = 1 << 16
+Stage = Callable[[str], None]
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+@dataclass
+class Prepared:
+    """A validated file, ready to write."""
+
+    path: Path
+    bars: Bars
+    rows_read: int
+    repairs: dict[str, int]
+    seconds: float
+
+
+@dataclass
+class ImportReport:
+    path: Path
+    symbol: str
+    timeframe: str
+    rows_read: int
+    imported: int = 0  # bars added to the store
+    skipped: int = 0  # bars whose timestamp was already stored
+    conflicts: int = 0  # of the skipped, how many differed from the stored values (stored kept)
+    repairs: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    checked_only: bool = False
+
+    @property
+    def repaired(self) -> int:
+        return sum(self.repairs.values())
+
+    @property
+    def warnings(self) -> list[str]:
+        out = [f"{what}: {n}" for what, n in self.repairs.items()]
+        if self.conflicts:
+            out.append(f"bars already stored with different values (stored values kept): {self.conflicts}")
+        return out
+
+    @property
+    def rows_per_s(self) -> float:
+        return self.rows_read / self.seconds if self.seconds > 0 else float("inf")
+
+
+def symbol_from_path(path: str | Path) -> str:
+    """'spy_daily.csv.gz' -> 'SPY_DAILY'."""
+    name = Path(path).name
+    for ext in (".gz", ".csv", ".tsv", ".txt", ".parquet", ".pq"):
+        if name.lower().endswith(ext):
+            name = name[: -len(ext)]
+    return name.strip().upper() or "UNNAMED"
+
+
+def map_columns(found: Sequence[str], source: str, given: dict[str, str] | None = None) -> dict[str, str]:
+    """field -> column name in the file (for the date+time pair: 'date\\ttime'). Raises if any is missing."""
+    keys: dict[str, list[str]] = {}
+    for name in found:
+        keys.setdefault(_key(name), []).append(name)
+    out: dict[str, str] = {}
+    for fld, name in (given or {}).items():
+        if fld not in ALIASES:
+            raise DataError(f"unknown field {fld!r} in the column mapping; fields: {', '.join(ALIASES)}")
+        match = [f for f in found if f == name] or keys.get(_key(name), [])
+        if not match:
+            raise file_error(source, f"column {name!r} given for {fld} is not in the file "
+                                     f"(columns: {', '.join(found)})")
+        out[fld] = match[0]
+    for fld, aliases in ALIASES.items():
+        if fld in out:
+            continue
+        if fld == "ts" and "date" in keys and "time" in keys and not any(
+                a in keys for a in aliases[: aliases.index("date")]):
+            out["ts"] = f"{keys['date'][0]}\t{keys['time'][0]}"
+            continue
+        for alias in aliases:
+            if alias in keys:
+                if len(keys[alias]) > 1:
+                    raise file_error(source, f"ambiguous columns for {fld}: {', '.join(keys[alias])}")
+                out[fld] = keys[alias][0]
+                break
+    missing = [f for f in ("ts", *PRICES) if f not in out]
+    if missing:
+        if len(missing) == 5:
+            raise file_error(source, f"not a table of bars: no timestamp or price columns in the header "
+                                     f"(found: {', '.join(found)[:200]})")
+        names = ", ".join(_FIELD_LABEL.get(f, f) for f in missing)
+        raise file_error(source, f"missing required column{'s' if len(missing) > 1 else ''} {names} "
+                                 f"(columns found: {', '.join(found)})")
+    return out
+
+
+def _decompress(data: bytes, path: Path) -> bytes:
+    if data[:2] == b"\x1f\x8b":
+        try:
+            return gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise file_error(path.name, f"corrupt gzip data ({exc})") from None
+    if path.name.lower().endswith(".gz"):
+        raise file_error(path.name, "the name ends in .gz but the file is not gzip data")
+    return data
+
+
+def _read_raw(path: Path, columns: dict[str, str] | None) -> tuple[pl.DataFrame, Checker]:
+    """The file as a frame with canonical column names (raw types), and its checker."""
+    src = path.name
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(_SNIFF)
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if not head:
+        raise file_error(src, "empty file (0 bytes)")
+    source: Path | bytes = path
+    if head[:2] == b"\x1f\x8b" or path.name.lower().endswith(".gz"):
+        source = _decompress(path.read_bytes(), path)
+        head = source[:_SNIFF]
+    if head[:4] == b"PAR1" or path.suffix.lower() in (".parquet", ".pq"):
+        try:
+            frame = pl.read_parquet(source if isinstance(source, Path) else io.BytesIO(source))
+        except Exception as exc:  # polars raises several kinds for a broken file
+            raise file_error(src, f"not a readable Parquet file ({str(exc).splitlines()[0][:200]})") from None
+        chk = Checker(src, {}, label="row", base=1)
+        if frame.height == 0:
+            raise file_error(src, "empty file: no data rows")
+        return _select(frame, map_columns(frame.columns, src, columns), chk), chk
+
+    chk = Checker(src, {})
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:]
+        chk.repair("UTF-8 byte order mark removed", 1)
+    if b"\x00" in head:
+        raise file_error(src, "not a table: binary data (NUL bytes); expected CSV text or Parquet")
+    if not head.strip():
+        raise file_error(src, "empty file (only blank lines)")
+    first = head.split(b"\n", 1)[0].rstrip(b"\r")
+    try:
+        header = first.decode("utf-8")
+    except UnicodeDecodeError:
+        raise file_error(src, "unreadable encoding: line 1 is not UTF-8 text") from None
+    sep = max(_SEPARATORS, key=header.count)
+    if header.count(sep) == 0:
+        raise file_error(src, f"not a table: no ',', ';' or tab delimiter in the header line "
+                              f"({header[:80]!r})")
+    try:
+        found = pl.read_csv(io.BytesIO(first + b"\n"), separator=sep, n_rows=0, infer_schema=False).columns
+    except pl.exceptions.PolarsError as exc:
+        raise file_error(src, f"not a table: unreadable header line ({str(exc).splitlines()[0][:120]})") from None
+    names = map_columns(found, src, columns)
+    wanted = [n for n in found if any(n in v.split("\t") for v in names.values())]
+    numeric = {v for f, v in names.items() if f != "ts"}
+    frame = _read_csv(source, src, sep, len(found), wanted, {n: pl.Float64 for n in wanted if n in numeric})
+    return _select(frame, names, chk), chk
+
+
+def _read_csv(source: Path | bytes, src: str, sep: str, width: int, cols: list[str],
+              schema: dict) -> pl.DataFrame:
+    def read(**kw) -> pl.DataFrame:
+        data = source if isinstance(source, Path) else io.BytesIO(source)
+        return pl.read_csv(data, separator=sep, columns=cols, has_header=True, raise_if_empty=False, **kw)
+
+    try:  # fast path: numbers parsed by the reader
+        return read(schema_overrides=schema)
+    except pl.exceptions.PolarsError:
+        pass
+    try:  # all as text, so validation can name each bad cell
+        return read(infer_schema=False)
+    except pl.exceptions.PolarsError as exc:
+        msg = str(exc)
+    data = source.read_bytes() if isinstance(source, Path) else source
+    if "utf-8" in msg.lower():
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as err:
+            line = data.count(b"\n", 0, err.start) + 1
+            raise file_error(src, f"unreadable encoding: line {line} is not UTF-8 text") from None
+    text = data.decode("utf-8", errors="replace")
+    for line, fields in enumerate(csv.reader(io.StringIO(text), delimiter=sep), start=1):
+        if len(fields) > width:
+            raise file_error(src, f"line {line}: {len(fields)} fields but the header has {width} "
+                                  f"(wrong delimiter or stray {sep!r}?)")
+    raise file_error(src, f"not a readable CSV table ({msg.splitlines()[0][:200]})")
+
+
+def _select(frame: pl.DataFrame, names: dict[str, str], chk: Checker) -> pl.DataFrame:
+    cols = []
+    for fld, name in names.items():
+        if "\t" in name:  # separate date and time columns
+            d, t = name.split("\t")
+            cols.append(pl.concat_str([pl.col(d).cast(pl.String), pl.col(t).cast(pl.String)],
+                                      separator=" ").alias(fld))
+            names[fld] = f"{d}+{t}"
+        else:
+            cols.append(pl.col(name).alias(fld))
+    if "volume" not in names:
+        cols.append(pl.lit(0.0).alias("volume"))
+        names["volume"] = "volume"
+        chk.repair("no volume column: volume set to 0", frame.height)
+    chk.names = names
+    return frame.select(cols)
+
+
+def load_file(path: str | Path, symbol: str | None = None, timeframe: str | None = None,
+              tz: str | None = None, columns: dict[str, str] | None = None) -> Prepared:
+    """Read and validate one file into sorted, de-duplicated `Bars` (nothing is written)."""
+    t0 = time.perf_counter()
+    path = Path(path)
+    if tz:
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise DataError(f"unknown time zone {tz!r} (use an IANA name like America/New_York)") from None
+    frame, chk = _read_raw(path, columns)
+    blank_rows = np.ones(frame.height, dtype=bool)
+    for col in frame.columns:
+        if col != "volume" or chk.names.get("volume") != "volume":
+            blank_rows &= frame[col].is_null().to_numpy()
+    if blank_rows.all():
+        raise file_error(path.name, "empty file: header only, no data rows")
+    if blank_rows.any():  # blank lines: polars gives all-null rows
+        keep = np.flatnonzero(~blank_rows)
+        trailing = len(blank_rows) - 1 - int(keep[-1])
+        chk.repair("trailing blank lines removed", trailing)
+        chk.repair("blank lines dropped", int(blank_rows.sum()) - trailing)
+        frame, chk.rows = frame[keep], keep
+    ts_us, ts_ok = parse_timestamps(frame["ts"], tz, chk)
+    values = parse_numbers(frame, chk)
+    check_values(values, chk)
+    ts_us = np.where(ts_ok, ts_us, np.iinfo(np.int64).min + np.arange(len(ts_us)))  # bad rows never collide
+    order = sort_and_dedupe(ts_us, values, chk)
+    chk.raise_if_any()
+    ts_ns = ts_us[order] * 1000
+    tf = normalize_timeframe(timeframe) if timeframe else _infer(ts_ns, path.name)
+    bars = Bars(ts_ns, *(values[f][order] for f in FIELDS), symbol=symbol or symbol_from_path(path),
+                timeframe=tf)
+    return Prepared(path, bars, frame.height, dict(chk.repairs), time.perf_counter() - t0)
+
+
+def _infer(ts_ns: np.ndarray, src: str) -> str:
+    try:
+        return infer_timeframe(ts_ns)
+    except DataError as exc:
+        raise file_error(src, str(exc)) from None
+
+
+def import_files(store: Store | None, paths: Sequence[str | Path], symbol: str | None = None,
+                 timeframe: str | None = None, tz: str | None = None,
+                 columns: dict[str, str] | None = None, check: bool = False,
+                 on_stage: Stage | None = None) -> list[ImportReport]:
+    """Validate every file, then (unless `check`) write them all in one transaction.
+
+    `on_stage(name)` is told 'validated', 'begin', 'written:<file>' and 'committed' as the import goes.
+    """
+    stage = on_stage or (lambda name: None)
+    prepared = [load_file(p, symbol, timeframe, tz, columns) for p in paths]
+    stage("validated")
+    reports = [ImportReport(p.path, p.bars.symbol, p.bars.timeframe, p.rows_read, repairs=p.repairs,
+                            seconds=p.seconds, checked_only=check) for p in prepared]
+    if check:
+        return reports
+    if store is None:
+        raise DataError("no store to import into")
+    with store.transaction():
+        stage("begin")
+        for p, rep in zip(prepared, reports, strict=True):
+            t0 = time.perf_counter()
+            res = store.write_bars(p.bars, source=str(p.path.resolve()))
+            rep.imported, rep.skipped, rep.conflicts = res.inserted, res.existing, res.conflicts
+            rep.seconds += time.perf_counter() - t0
+            stage(f"written:{p.path.name}")
+        t0 = time.perf_counter()
+    if reports:
+        reports[-1].seconds += time.perf_counter() - t0  # the commit
+    stage("committed")
+    return reports
