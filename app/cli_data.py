@@ -123,11 +123,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     columns = _parse_map(args.map)
     t0 = time.perf_counter()
-    if args.check:
-        reports = import_files(None, args.paths, args.symbol, args.timeframe, args.tz, columns, check=True)
-    else:
-        with Store(resolve_db_path(args.db)) as store:
-            reports = import_files(store, args.paths, args.symbol, args.timeframe, args.tz, columns)
+    store = None if args.check else resolve_db_path(args.db)  # opened only after validation passed
+    reports = import_files(store, args.paths, args.symbol, args.timeframe, args.tz, columns, check=args.check)
     took = time.perf_counter() - t0
     for r in reports:
         name = r.path.name

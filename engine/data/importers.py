@@ -52,6 +52,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
 _FIELD_LABEL = {"ts": "timestamp (Date/Datetime/Time/Timestamp)"}
 _SEPARATORS = (",", ";", "\t")
 _SNIFF = 1 << 16
+_NO_VOLUME = "(no volume column)"
 Stage = Callable[[str], None]
 
 
@@ -205,7 +206,8 @@ def _read_raw(path: Path, columns: dict[str, str] | None) -> tuple[pl.DataFrame,
     names = map_columns(found, src, columns)
     wanted = [n for n in found if any(n in v.split("\t") for v in names.values())]
     numeric = {v for f, v in names.items() if f != "ts"}
-    frame = _read_csv(source, src, sep, len(found), wanted, {n: pl.Float64 for n in wanted if n in numeric})
+    schema = {n: pl.Float64 if n in numeric else pl.String for n in wanted}
+    frame = _read_csv(source, src, sep, len(found), wanted, schema)
     return _select(frame, names, chk), chk
 
 
@@ -250,8 +252,7 @@ def _select(frame: pl.DataFrame, names: dict[str, str], chk: Checker) -> pl.Data
             cols.append(pl.col(name).alias(fld))
     if "volume" not in names:
         cols.append(pl.lit(0.0).alias("volume"))
-        names["volume"] = "volume"
-        chk.repair("no volume column: volume set to 0", frame.height)
+        names["volume"] = _NO_VOLUME
     chk.names = names
     return frame.select(cols)
 
@@ -269,7 +270,7 @@ def load_file(path: str | Path, symbol: str | None = None, timeframe: str | None
     frame, chk = _read_raw(path, columns)
     blank_rows = np.ones(frame.height, dtype=bool)
     for col in frame.columns:
-        if col != "volume" or chk.names.get("volume") != "volume":
+        if col != "volume" or chk.names["volume"] != _NO_VOLUME:
             blank_rows &= frame[col].is_null().to_numpy()
     if blank_rows.all():
         raise file_error(path.name, "empty file: header only, no data rows")
@@ -279,6 +280,8 @@ def load_file(path: str | Path, symbol: str | None = None, timeframe: str | None
         chk.repair("trailing blank lines removed", trailing)
         chk.repair("blank lines dropped", int(blank_rows.sum()) - trailing)
         frame, chk.rows = frame[keep], keep
+    if chk.names["volume"] == _NO_VOLUME:
+        chk.repair("no volume column: volume set to 0", frame.height)
     ts_us, ts_ok = parse_timestamps(frame["ts"], tz, chk)
     values = parse_numbers(frame, chk)
     check_values(values, chk)
@@ -299,11 +302,14 @@ def _infer(ts_ns: np.ndarray, src: str) -> str:
         raise file_error(src, str(exc)) from None
 
 
-def import_files(store: Store | None, paths: Sequence[str | Path], symbol: str | None = None,
+def import_files(store: Store | str | Path | None, paths: Sequence[str | Path], symbol: str | None = None,
                  timeframe: str | None = None, tz: str | None = None,
                  columns: dict[str, str] | None = None, check: bool = False,
                  on_stage: Stage | None = None) -> list[ImportReport]:
     """Validate every file, then (unless `check`) write them all in one transaction.
+
+    `store` is an open `Store` or a path: a path is opened only once every file has passed validation,
+    so a rejected import never touches the store file.
 
     `on_stage(name)` is told 'validated', 'begin', 'written:<file>' and 'committed' as the import goes.
     """
@@ -316,6 +322,14 @@ def import_files(store: Store | None, paths: Sequence[str | Path], symbol: str |
         return reports
     if store is None:
         raise DataError("no store to import into")
+    if not isinstance(store, Store):
+        with Store(store) as opened:
+            return _write_all(opened, prepared, reports, stage)
+    return _write_all(store, prepared, reports, stage)
+
+
+def _write_all(store: Store, prepared: list[Prepared], reports: list[ImportReport],
+               stage: Stage) -> list[ImportReport]:
     with store.transaction():
         stage("begin")
         for p, rep in zip(prepared, reports, strict=True):

@@ -252,8 +252,7 @@ def parse_timestamps(col: pl.Series, tz: str | None, chk: Checker) -> tuple[np.n
     if dtype == pl.Date:
         return col.cast(_US).dt.epoch("us").fill_null(0).to_numpy(), ~blank
     if dtype.is_numeric():
-        vals = col.fill_null(0).to_numpy()
-        return _epoch_us(vals), ~blank
+        return _numeric_strings(col.cast(pl.String), blank, chk)
     if dtype != pl.String:
         raise file_error(chk.source, f"column {chk.names['ts']!r}: values of type {dtype} are not timestamps")
 
