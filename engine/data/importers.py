@@ -204,6 +204,7 @@ def _read_raw(path: Path, columns: dict[str, str] | None) -> tuple[pl.DataFrame,
     except pl.exceptions.PolarsError as exc:
         raise file_error(src, f"not a table: unreadable header line ({str(exc).splitlines()[0][:120]})") from None
     names = map_columns(found, src, columns)
+    chk.sep = sep
     wanted = [n for n in found if any(n in v.split("\t") for v in names.values())]
     numeric = {v for f, v in names.items() if f != "ts"}
     schema = {n: pl.Float64 if n in numeric else pl.String for n in wanted}

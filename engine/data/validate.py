@@ -74,6 +74,7 @@ class Checker:
     total: int = 0
     repairs: dict[str, int] = field(default_factory=dict)
     rows: np.ndarray | None = None  # frame row -> row in the file, when blank lines were dropped
+    sep: str = ""  # the CSV delimiter, for a hint when a row uses another one
 
     def _file_row(self, i: int) -> int:
         return int(self.rows[i]) if self.rows is not None else i
@@ -265,7 +266,8 @@ def parse_timestamps(col: pl.Series, tz: str | None, chk: Checker) -> tuple[np.n
     aware = _guess(first, AWARE_FORMATS, _US_UTC)
     fmt = aware or _guess(first, NAIVE_FORMATS, _US)
     if fmt is None:
-        chk.add(np.arange(len(col)) == first_i, "ts", lambda i: f"unparseable timestamp {first!r}")
+        hint = _sep_hint(first, chk.sep)
+        chk.add(np.arange(len(col)) == first_i, "ts", lambda i: f"unparseable timestamp {first!r}{hint}")
         return np.zeros(len(col), np.int64), np.zeros(len(col), bool)
     dtype_ = _US_UTC if aware else _US
     parsed = col.str.strptime(dtype_, fmt, strict=False, cache=False)
@@ -290,12 +292,17 @@ def parse_timestamps(col: pl.Series, tz: str | None, chk: Checker) -> tuple[np.n
                                        f"{chk.line_of(first_i)} {lacks}")
         unparsed = np.zeros(len(col), dtype=bool)
         unparsed[idx[~done]] = True
-        chk.add(unparsed, "ts", lambda i: f"unparseable timestamp {col[i]!r}")
+        chk.add(unparsed, "ts", lambda i: f"unparseable timestamp {col[i]!r}" + _sep_hint(col[i], chk.sep))
         bad = unparsed | other
     ok = ~blank & ~bad
     if tz and not aware and "%H" in fmt:
         us = _localise(us, ok, tz, chk)
     return us, ok
+
+
+def _sep_hint(value: str, sep: str) -> str:
+    other = [s for s in (",", ";", "\t") if s != sep and s in str(value)]
+    return f" (wrong delimiter? the header uses {sep!r}, this line {other[0]!r})" if sep and other else ""
 
 
 def _numeric_strings(col: pl.Series, blank: np.ndarray, chk: Checker) -> tuple[np.ndarray, np.ndarray]:
