@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
 from typing import Any
 
+from app.tables import cell, format_table
 from engine.errors import ConfigError, DataError, StrategyError
 
 # Simulation flags shared by `run` and `sweep`: (flag, SimConfig field, type, help)
@@ -161,14 +161,9 @@ def format_run(result, last_trades: int = 10) -> str:
         lines += ["", f"Last {len(shown)} of {len(trades)} trades:"]
         cols = ("entry_time", "exit_time", "side", "size", "entry_price", "exit_price", "pnl", "return_pct",
                 "exit_reason")
-        rows = [[_fmt_cell(r[c]) for c in cols] for r in shown.iter_rows(named=True)]
-        for r, t in zip(rows, shown["is_open"], strict=True):
-            if t:
-                r[-1] = "open"
-        widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(cols)]
-        lines.append("  " + "  ".join(c.rjust(w) for c, w in zip(cols, widths, strict=True)))
-        for r in rows:
-            lines.append("  " + "  ".join(v.rjust(w) for v, w in zip(r, widths, strict=True)))
+        rows = [{**r, "exit_reason": "open" if r["is_open"] else r["exit_reason"]}
+                for r in shown.iter_rows(named=True)]
+        lines.append(format_table(rows, cols, indent="  "))
     return "\n".join(lines)
 
 
@@ -177,19 +172,7 @@ def _fmt_params(params: dict) -> str:
 
 
 def _fmt_value(v: Any) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        return "nan" if math.isnan(v) else f"{v:,.4f}"
-    return str(v)
-
-
-def _fmt_cell(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:,.4f}"
-    if hasattr(v, "strftime"):
-        return v.strftime("%Y-%m-%d %H:%M")
-    return str(v)
+    return cell(v)
 
 
 def cmd_strategies(args: argparse.Namespace) -> int:

@@ -102,31 +102,26 @@ def stats_nb(equity, ts, close, entry_bar, exit_bar, pnl, return_pct, is_open, i
     out[4] = (equity[n - 1] / init_cash - 1.0) * 100.0
     out[5] = (close[n - 1] / close[0] - 1.0) * 100.0
 
-    # bar returns, geometric mean, variance
+    # bar returns: the product of (1 + r) telescopes to e[n-1]/c, so the geometric mean needs no logs
+    # one pass; variance from sums shifted by the first return (stable for small, similar values)
     prev = init_cash
-    sum_log = 0.0
-    sum_r = 0.0
+    shift = equity[0] / init_cash - 1.0 if init_cash > 0.0 else 0.0
+    sum_d = 0.0
+    sum_d2 = 0.0
     sum_down2 = 0.0
-    bad = False
-    r = np.empty(n)
+    bad = init_cash <= 0.0
     for i in range(n):
         ri = equity[i] / prev - 1.0 if prev > 0.0 else -1.0
-        r[i] = ri
-        if 1.0 + ri <= 0.0:
+        if ri <= -1.0:
             bad = True
-        else:
-            sum_log += np.log1p(ri)
-        sum_r += ri
+        d = ri - shift
+        sum_d += d
+        sum_d2 += d * d
         if ri < 0.0:
             sum_down2 += ri * ri
         prev = equity[i]
-    g = 0.0 if bad else np.expm1(sum_log / n)
-    mean_r = sum_r / n
-    var = 0.0
-    if n > 1:
-        for i in range(n):
-            var += (r[i] - mean_r) ** 2
-        var /= n - 1
+    g = 0.0 if bad else (equity[n - 1] / init_cash) ** (1.0 / n) - 1.0
+    var = max(0.0, (sum_d2 - sum_d * sum_d / n) / (n - 1)) if n > 1 else 0.0
     ann_ret = (1.0 + g) ** A - 1.0
     ann_vol = np.sqrt(max(0.0, (var + (1.0 + g) ** 2) ** A - (1.0 + g) ** (2.0 * A))) if n > 1 else np.nan
     out[6] = ann_ret * 100.0

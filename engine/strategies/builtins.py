@@ -13,6 +13,7 @@ from engine.bars import Bars
 from engine.kernels.indicators import bollinger_nb, donchian_nb, ema_nb, macd_nb, rsi_nb, sma_nb
 from engine.kernels.signals import crossover_level_nb, crossover_nb, crossunder_nb
 from engine.strategies.base import Param, Signals, Strategy, resolve_params
+from engine.strategies.memo import memo
 
 
 def _shift1(x: np.ndarray) -> np.ndarray:
@@ -42,7 +43,7 @@ class SmaCross(Strategy):
 
     def _lines(self, bars: Bars, params: dict[str, Any]) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
         p = resolve_params(self, params)
-        return p, sma_nb(bars.close, p["n1"]), sma_nb(bars.close, p["n2"])
+        return p, memo(sma_nb, bars.close, p["n1"]), memo(sma_nb, bars.close, p["n2"])
 
     def signals(self, bars: Bars, **params: Any) -> Signals:
         _, fast, slow = self._lines(bars, params)
@@ -66,7 +67,7 @@ class EmaCross(Strategy):
 
     def _lines(self, bars: Bars, params: dict[str, Any]) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
         p = resolve_params(self, params)
-        return p, ema_nb(bars.close, p["n1"]), ema_nb(bars.close, p["n2"])
+        return p, memo(ema_nb, bars.close, p["n1"]), memo(ema_nb, bars.close, p["n2"])
 
     def signals(self, bars: Bars, **params: Any) -> Signals:
         _, fast, slow = self._lines(bars, params)
@@ -92,7 +93,7 @@ class RsiReversion(Strategy):
 
     def signals(self, bars: Bars, **params: Any) -> Signals:
         p = resolve_params(self, params)
-        rsi = rsi_nb(bars.close, p["period"])
+        rsi = memo(rsi_nb, bars.close, p["period"])
         return Signals(crossover_level_nb(rsi, float(p["lower"])),
                        crossover_level_nb(rsi, float(p["upper"])))
 
@@ -108,7 +109,7 @@ class BollingerBreakout(Strategy):
 
     def _bands(self, bars: Bars, params: dict[str, Any]):
         p = resolve_params(self, params)
-        return bollinger_nb(bars.close, p["period"], float(p["k"]))
+        return memo(bollinger_nb, bars.close, p["period"], float(p["k"]))
 
     def signals(self, bars: Bars, **params: Any) -> Signals:
         mid, upper, _ = self._bands(bars, params)
@@ -129,7 +130,7 @@ class DonchianBreakout(Strategy):
         # Shifted one bar so the current bar is not part of its own channel (else a close could
         # never be above a channel that includes its own high).
         p = resolve_params(self, params)
-        upper, lower = donchian_nb(bars.high, bars.low, p["period"])
+        upper, lower = memo(donchian_nb, bars.high, bars.low, p["period"])
         return _shift1(upper), _shift1(lower)
 
     def signals(self, bars: Bars, **params: Any) -> Signals:
@@ -155,7 +156,7 @@ class Macd(Strategy):
 
     def signals(self, bars: Bars, **params: Any) -> Signals:
         p = resolve_params(self, params)
-        line, signal_line, _ = macd_nb(bars.close, p["fast"], p["slow"], p["signal"])
+        line, signal_line, _ = memo(macd_nb, bars.close, p["fast"], p["slow"], p["signal"])
         return Signals(crossover_nb(line, signal_line), crossunder_nb(line, signal_line))
 
 

@@ -1,0 +1,208 @@
+"""`backbench sweep`: a parameter grid, random search or walk-forward over one or many datasets."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from app.cli_run import add_sim_args, add_strategy_args, bars_from_args, sim_config_from_args
+from app.tables import format_table
+from engine.errors import StrategyError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sweep", help="run a parameter grid / random search / walk-forward in parallel",
+                       description="Sweep a strategy's parameters; prints the top rows by a metric.")
+    src = p.add_argument_group("data (one of)")
+    src.add_argument("--file", metavar="PATH", help="CSV or Parquet bars")
+    src.add_argument("--demo", action="store_true", help="the bundled demo data (ACME, daily)")
+    src.add_argument("--symbols", metavar="A,B,...", help="several stored symbols: the same sweep on each")
+    try:
+        from app.cli_data import add_store_args
+    except ImportError:  # pragma: no cover
+        pass
+    else:
+        add_store_args(p)
+    add_strategy_args(p)
+    g = p.add_argument_group("sweep")
+    g.add_argument("-g", "--grid", action="append", default=[], metavar="NAME=START:STOP[:STEP]|A,B,C",
+                   help="values of one parameter (repeatable); others keep their defaults")
+    g.add_argument("--where", metavar="COND", help='constraint on params, e.g. "n1<n2 and n2<=5*n1"')
+    g.add_argument("--random", type=int, metavar="N", help="sample N combos of the grid at random")
+    g.add_argument("--seed", type=int, default=0, help="seed for --random (default 0)")
+    g.add_argument("--walk-forward", metavar="TRAIN:TEST[:STEP]", help="walk-forward windows, in bars")
+    g.add_argument("--anchored", action="store_true", help="walk-forward training windows all start at bar 0")
+    g.add_argument("--metric", default="sharpe_ratio", help="stat to rank by / optimise (default sharpe_ratio)")
+    g.add_argument("--minimize", action="store_true", help="lower --metric is better")
+    g.add_argument("--workers", type=int, help="worker processes (default: performance cores)")
+    g.add_argument("--executor", default="local",
+                   help="local (default), serial, dask (a LocalCluster) or a scheduler address tcp://host:8786")
+    g.add_argument("--chunk", type=int, help="combos per task (default: automatic)")
+    g.add_argument("--top", type=int, default=10, metavar="K", help="rows to print (default 10)")
+    g.add_argument("--no-cache", action="store_true", help="compute every combo, ignore the result cache")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--csv", metavar="OUT", help="write every row to a CSV file")
+    out.add_argument("--parquet", metavar="OUT", help="write every row to a Parquet file")
+    p.add_argument("--json", action="store_true", help='print {"rows": [...]} (or the walk-forward result)')
+    add_sim_args(p)
+    p.set_defaults(func=cmd_sweep)
+
+
+def parse_grid(pairs: list[str]) -> dict[str, list[Any]]:
+    from engine.sweep import parse_values
+
+    grid: dict[str, list[Any]] = {}
+    for pair in pairs:
+        name, sep, spec = pair.partition("=")
+        if not sep or not name.strip():
+            raise StrategyError(f"-g {pair!r}: expected NAME=START:STOP[:STEP] or NAME=A,B,C")
+        grid[name.strip()] = parse_values(spec, name.strip())
+    return grid
+
+
+def _datasets(args: argparse.Namespace) -> list:
+    if args.symbols:
+        from app.cli_data import bars_from_args as store_bars
+
+        out = []
+        for sym in [s.strip() for s in args.symbols.split(",") if s.strip()]:
+            ns = argparse.Namespace(**{**vars(args), "symbol": sym})
+            out.append(store_bars(ns))
+        return out
+    return [bars_from_args(args)]
+
+
+class ProgressBar:
+    """One line on stderr, redrawn per chunk: bar, done/total, combos/s, ETA."""
+
+    def __init__(self, stream=sys.stderr, width: int = 28):
+        self.stream = stream
+        self.width = width
+        self.enabled = True
+
+    def __call__(self, p) -> None:
+        if not self.enabled:
+            return
+        frac = p.done / p.total if p.total else 1.0
+        filled = int(frac * self.width)
+        eta = "--" if math.isinf(p.eta_s) else f"{p.eta_s:5.1f}s"
+        self.stream.write(f"\r[{'#' * filled}{'.' * (self.width - filled)}] {p.done}/{p.total} combos "
+                          f"{p.combos_per_s:8.1f}/s  ETA {eta} ")
+        self.stream.flush()
+
+    def finish(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from engine.executors import make_executor
+    from engine.strategies import get_strategy
+    from engine.sweep import run_sweep
+
+    config = sim_config_from_args(args)
+    strategy = get_strategy(args.strategy, user_dir=args.strategies_dir)
+    grid = parse_grid(args.grid)
+    if args.workers is not None and args.workers < 1:
+        raise StrategyError(f"--workers {args.workers}: must be >= 1")
+    datasets = _datasets(args)
+    cache = None
+    if not args.no_cache:
+        cache = _default_cache()
+    bar = ProgressBar()
+    cancel = threading.Event()
+    try:
+        executor = make_executor(args.executor, args.workers)
+    except ValueError as exc:
+        raise StrategyError(str(exc)) from None
+    try:
+        with executor:
+            if args.walk_forward:
+                return _walk_forward(args, datasets[0], strategy, grid, config, executor, bar, cache)
+            result = run_sweep(datasets, strategy, grid, where=args.where, random_n=args.random, seed=args.seed,
+                               config=config, executor=executor, chunk_size=args.chunk, progress=bar,
+                               cancel=cancel, strategy_dir=args.strategies_dir, cache=cache)
+    except KeyboardInterrupt:
+        cancel.set()
+        raise
+    finally:
+        bar.finish()
+    for err in result.errors[:10]:
+        print(f"backbench: combo {err['params']} failed: {err['error']}", file=sys.stderr)
+    if len(result.errors) > 10:
+        print(f"backbench: ... {len(result.errors)} failed combos in all", file=sys.stderr)
+    rows = result.rows
+    if args.metric not in rows.columns and not rows.is_empty():
+        raise StrategyError(f"--metric {args.metric!r}: not a stat (one of: {', '.join(rows.columns)})")
+    if args.csv:
+        _public(rows).write_csv(Path(args.csv))
+    if args.parquet:
+        _public(rows).write_parquet(Path(args.parquet))
+    if args.json:
+        json.dump({"rows": [_json_row(r) for r in _public(rows).iter_rows(named=True)]}, sys.stdout,
+                  allow_nan=False)
+        sys.stdout.write("\n")
+    else:
+        print(f"{result.total} combos ({result.computed} computed, {result.total - result.computed} from cache) "
+              f"in {result.elapsed_s:.2f} s on {getattr(executor, 'workers', 1)} worker(s)")
+        if not rows.is_empty():
+            print(format_top(result.top(args.metric, args.top, descending=not args.minimize), strategy, args.metric))
+    return 0 if not result.errors else 1
+
+
+def _walk_forward(args, bars, strategy, grid, config, executor, bar, cache) -> int:
+    from engine.result import Result
+    from engine.walkforward import parse_walk_forward, walk_forward
+
+    train, test, step = parse_walk_forward(args.walk_forward)
+    wf = walk_forward(bars, strategy, grid, train=train, test=test, step=step, anchored=args.anchored,
+                      metric=args.metric, minimize=args.minimize, where=args.where, config=config,
+                      executor=executor, strategy_dir=args.strategies_dir, progress=bar, cache=cache)
+    bar.finish()
+    bar.enabled = False
+    if args.json:
+        res = Result(config, strategy.name, {}, wf.bars, wf.equity, wf.equity * 0, wf.trades, wf.stats)
+        out = res.to_json_dict()
+        out["windows"] = [_json_row(r) for r in wf.windows.iter_rows(named=True)]
+        json.dump(out, sys.stdout, allow_nan=False, default=str)
+        sys.stdout.write("\n")
+        return 0
+    print(f"walk-forward {args.walk_forward} ({'anchored' if args.anchored else 'rolling'}), "
+          f"optimising {args.metric}: {len(wf.windows)} windows")
+    print(format_table(wf.windows.iter_rows(named=True), wf.windows.columns))
+    print("\nstitched out-of-sample:")
+    for key in ("return_pct", "return_ann_pct", "sharpe_ratio", "max_drawdown_pct", "n_trades", "win_rate_pct"):
+        print(f"  {key:<18} {wf.stats[key]:>14.4f}")
+    return 0
+
+
+def _default_cache():
+    try:
+        from engine.cache import default_cache
+    except ImportError:  # pragma: no cover
+        return None
+    return default_cache()
+
+
+def _public(rows):
+    return rows.drop([c for c in ("combo", "dataset") if c in rows.columns])
+
+
+def _json_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
+
+
+def format_top(top, strategy, metric: str) -> str:
+    names = [p.name for p in strategy.params]
+    cols = ["symbol", *names, metric]
+    for extra in ("return_pct", "max_drawdown_pct", "n_trades", "win_rate_pct"):
+        if extra not in cols:
+            cols.append(extra)
+    cols = [c for c in cols if c in top.columns]
+    return format_table(top.iter_rows(named=True), cols)

@@ -1,0 +1,323 @@
+"""Parameter sweeps: grids (with constraints), seeded random search, many symbols at once.
+
+    result = run_sweep(bars, "sma_cross", {"n1": range(5, 101, 5), "n2": range(10, 201, 10)},
+                       where="n1 < n2", executor=LocalExecutor())
+    result.rows  # polars DataFrame: symbol, params, stats; one row per combo and dataset
+
+A sweep is cut into chunks of combos; a chunk computes each distinct indicator once and returns stats
+rows only (no equity arrays), so memory stays flat. Rows come back sorted by (dataset, combo), so the
+table is identical whatever the worker count or chunking. Walk-forward lives in engine/walkforward.py.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import math
+import operator
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from engine.bars import Bars
+from engine.config import SimConfig
+from engine.errors import StrategyError
+from engine.executors import SerialExecutor
+from engine.strategies import Strategy, get_strategy, resolve_params
+from engine.sweep_task import ChunkResult, ChunkTask
+
+
+@dataclass(frozen=True)
+class Progress:
+    done: int  # combos finished (rows + errors)
+    total: int
+    elapsed_s: float
+    combos_per_s: float
+    eta_s: float
+
+
+@dataclass
+class SweepResult:
+    rows: pl.DataFrame
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    cancelled: bool = False
+    elapsed_s: float = 0.0
+    computed: int = 0  # combos actually computed (not served from cache)
+    total: int = 0
+
+    def top(self, metric: str, k: int = 10, descending: bool = True) -> pl.DataFrame:
+        if self.rows.is_empty():
+            return self.rows
+        return self.rows.sort(metric, descending=descending, nulls_last=True).head(k)
+
+
+# ---------------------------------------------------------------- grid specification
+
+def parse_values(spec: str, name: str = "param") -> list[float]:
+    """'5:100:5' (inclusive range), '5:100' (step 1) or '5,10,20' (list) -> numbers."""
+    spec = spec.strip()
+    try:
+        if ":" in spec:
+            parts = [float(x) for x in spec.split(":")]
+            if len(parts) not in (2, 3):
+                raise ValueError
+            start, stop = parts[0], parts[1]
+            step = parts[2] if len(parts) == 3 else 1.0
+            if step <= 0 or stop < start:
+                raise ValueError
+            count = int(math.floor((stop - start) / step + 1e-9)) + 1
+            values = [start + i * step for i in range(count)]
+        else:
+            values = [float(x) for x in spec.split(",") if x.strip()]
+    except ValueError:
+        raise StrategyError(f"grid {name}={spec!r}: expected START:STOP[:STEP] with STEP > 0 or a list A,B,C"
+                            ) from None
+    if not values:
+        raise StrategyError(f"grid {name}={spec!r}: no values")
+    return [int(v) if float(v).is_integer() else v for v in values]
+
+
+_OPS = {ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
+        ast.Eq: operator.eq, ast.NotEq: operator.ne}
+_ARITH = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
+
+
+def compile_where(expr: str | None, names: Sequence[str]) -> Callable[[dict[str, Any]], bool]:
+    """A safe predicate from 'n1<n2 and n2<=5*n1': comparisons of params and numbers with + - * /,
+    joined by `and`. Parsed with `ast` and walked; never `eval`."""
+    if not expr or not expr.strip():
+        return lambda params: True
+    try:
+        tree = ast.parse(expr.strip(), mode="eval").body
+    except SyntaxError as exc:
+        raise StrategyError(f"--where {expr!r}: not a valid condition ({exc.msg})") from None
+    known = set(names)
+
+    def value(node: ast.AST, p: dict[str, Any]) -> float:
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(
+                node.value, bool):
+            return node.value
+        if isinstance(node, ast.Name):
+            return p[node.id]
+        if isinstance(node, ast.BinOp) and type(node.op) in _ARITH:
+            return _ARITH[type(node.op)](value(node.left, p), value(node.right, p))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return -value(node.operand, p)
+        raise AssertionError("checked above")
+
+    def check(node: ast.AST) -> None:
+        if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.And):
+            for v in node.values:
+                check(v)
+            return
+        if isinstance(node, ast.Compare) and all(type(op) in _OPS for op in node.ops):
+            for operand in (node.left, *node.comparators):
+                check_value(operand)
+            return
+        raise StrategyError(f"--where {expr!r}: only comparisons (< <= > >= == !=) joined by 'and' are allowed")
+
+    def check_value(node: ast.AST) -> None:
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(
+                node.value, bool):
+            return
+        if isinstance(node, ast.Name):
+            if node.id not in known:
+                raise StrategyError(f"--where {expr!r}: unknown parameter {node.id!r} (known: {', '.join(names)})")
+            return
+        if isinstance(node, ast.BinOp) and type(node.op) in _ARITH:
+            check_value(node.left)
+            check_value(node.right)
+            return
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            check_value(node.operand)
+            return
+        raise StrategyError(f"--where {expr!r}: only parameters, numbers and + - * / may be compared")
+
+    check(tree)
+
+    def evaluate(node: ast.AST, p: dict[str, Any]) -> bool:
+        if isinstance(node, ast.BoolOp):
+            return all(evaluate(v, p) for v in node.values)
+        assert isinstance(node, ast.Compare)
+        left = value(node.left, p)
+        for op, right_node in zip(node.ops, node.comparators, strict=True):
+            right = value(right_node, p)
+            try:
+                if not _OPS[type(op)](left, right):
+                    return False
+            except ZeroDivisionError:
+                return False
+            left = right
+        return True
+
+    def predicate(params: dict[str, Any]) -> bool:
+        try:
+            return evaluate(tree, params)
+        except ZeroDivisionError:
+            return False
+
+    return predicate
+
+
+def expand_grid(strategy: Strategy, grid: dict[str, Sequence[Any]], where: str | None = None,
+                random_n: int | None = None, seed: int = 0) -> list[dict[str, Any]]:
+    """Every valid parameter set of the grid (params not in `grid` keep their defaults).
+
+    Combos failing `where` or the strategy's own constraints are dropped; a value outside a
+    parameter's bounds is an error. `random_n` samples that many combos (seeded, without replacement).
+    """
+    names = [p.name for p in strategy.params]
+    unknown = sorted(set(grid) - set(names))
+    if unknown:
+        raise StrategyError(f"strategy {strategy.name!r}: unknown parameter {unknown[0]!r} in the grid "
+                            f"(known: {', '.join(names)})")
+    keys = list(grid)
+    predicate = compile_where(where, names)
+    combos: list[dict[str, Any]] = []
+    for values in itertools.product(*(list(grid[k]) for k in keys)):
+        given = dict(zip(keys, values, strict=True))
+        full = {**strategy.defaults(), **given}
+        if not predicate(full):
+            continue
+        if strategy.constraints(_typed(strategy, full)) is not None:
+            continue
+        combos.append(resolve_params(strategy, given))
+    if random_n is not None and random_n < len(combos):
+        rng = random.Random(seed)
+        picked = sorted(rng.sample(range(len(combos)), random_n))
+        combos = [combos[i] for i in picked]
+    return combos
+
+
+def _typed(strategy: Strategy, params: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for p in strategy.params:
+        v = params[p.name]
+        out[p.name] = p.type(v) if isinstance(v, (int, float)) else v
+    return out
+
+
+# ---------------------------------------------------------------- running
+
+def run_sweep(
+    bars: Bars | Sequence[Bars],
+    strategy: str | Strategy,
+    grid: dict[str, Sequence[Any]] | None = None,
+    *,
+    combos: list[dict[str, Any]] | None = None,
+    where: str | None = None,
+    random_n: int | None = None,
+    seed: int = 0,
+    config: SimConfig | None = None,
+    executor: Any = None,
+    chunk_size: int | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    cancel: threading.Event | None = None,
+    strategy_dir: str | None = None,
+    cache: Any = None,
+) -> SweepResult:
+    """Run every combo of `grid` (or the given `combos`) on each dataset in `bars`.
+
+    `cache` (engine.cache.ResultCache) serves combos computed before; only misses are computed.
+    `cancel` stops within one chunk and returns the rows finished so far (`cancelled=True`).
+    """
+    t0 = time.perf_counter()
+    config = config or SimConfig()
+    datasets = [bars] if isinstance(bars, Bars) else list(bars)
+    strat = get_strategy(strategy, user_dir=strategy_dir) if isinstance(strategy, str) else strategy
+    if combos is None:
+        combos = expand_grid(strat, grid or {}, where, random_n, seed)
+    else:
+        combos = [resolve_params(strat, c) for c in combos]
+    total = len(combos) * len(datasets)
+    rows: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    keys: dict[tuple[int, int], str] = {}
+    todo: list[tuple[int, list[tuple[int, dict[str, Any]]]]] = []
+    for d, ds in enumerate(datasets):
+        missing = list(enumerate(combos))
+        if cache is not None:
+            from engine.cache import sweep_row_key
+
+            ds_keys = {i: sweep_row_key(ds, strat, c, config) for i, c in missing}
+            found = cache.get_many(list(ds_keys.values()))
+            still = []
+            for i, c in missing:
+                hit = found.get(ds_keys[i])
+                if hit is not None:
+                    rows.append({**hit, "combo": i, "dataset": d, "symbol": ds.symbol})
+                else:
+                    still.append((i, c))
+                    keys[(d, i)] = ds_keys[i]
+            missing = still
+        todo.append((d, missing))
+    computed = sum(len(m) for _, m in todo)
+
+    executor = executor or SerialExecutor()
+    workers = max(1, getattr(executor, "workers", 1))
+    size = chunk_size or _auto_chunk(computed, workers)
+    done = [len(rows)]
+
+    def on_done(res: ChunkResult) -> None:
+        rows.extend(res.rows)
+        errors.extend(res.errors)
+        if cache is not None and res.rows:
+            cache.put_many({keys[(r["dataset"], r["combo"])]: _cacheable(r) for r in res.rows})
+        _record_chunk(res)
+        done[0] += len(res.rows) + len(res.errors)
+        if progress is not None:
+            elapsed = time.perf_counter() - t0
+            rate = done[0] / elapsed if elapsed > 0 else 0.0
+            progress(Progress(done[0], total, elapsed, rate, (total - done[0]) / rate if rate > 0 else math.inf))
+
+    refs = []
+    try:
+        tasks: list[ChunkTask] = []
+        for d, missing in todo:
+            if not missing:
+                continue
+            ref = executor.publish(datasets[d])
+            refs.append(ref)
+            for start in range(0, len(missing), size):
+                chunk = tuple((i, c) for i, c in missing[start:start + size])
+                tasks.append(ChunkTask(len(tasks), ref, strat.name, strategy_dir, config.to_dict(), chunk, d))
+        executor.map_chunks(tasks, on_done, cancel)
+    finally:
+        for ref in refs:
+            executor.release(ref)
+    if progress is not None and computed == 0:
+        progress(Progress(total, total, time.perf_counter() - t0, 0.0, 0.0))
+    rows.sort(key=lambda r: (r["dataset"], r["combo"]))
+    errors.sort(key=lambda r: (r["dataset"], r["combo"]))
+    cancelled = bool(cancel is not None and cancel.is_set() and done[0] < total)
+    return SweepResult(_frame(rows, strat), errors, cancelled, time.perf_counter() - t0, computed, total)
+
+
+def _auto_chunk(n: int, workers: int) -> int:
+    """About 8 chunks per worker (load balance, fine-grained progress and cancel), 1..64 combos each."""
+    return max(1, min(64, math.ceil(n / (workers * 8)) if n else 1))
+
+
+def _cacheable(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k not in ("combo", "dataset", "symbol")}
+
+
+def _record_chunk(res: ChunkResult) -> None:
+    try:
+        from engine.profiling import default_registry
+    except ImportError:
+        return
+    record = getattr(default_registry(), "record_worker_report", None)  # TODO(me): strict once it lands
+    if record is not None:
+        record(res.worker_pid, res.seconds, res.rss_bytes, res.bar_steps)
+
+
+def _frame(rows: list[dict[str, Any]], strategy: Strategy) -> pl.DataFrame:
+    if not rows:
+        return pl.DataFrame()
+    return pl.DataFrame(rows, infer_schema_length=None)

@@ -1,0 +1,76 @@
+"""What a worker runs: one chunk of parameter sets over one dataset, returning stats rows only.
+
+Kept free of executor logic so the same function runs in-process, in a spawn pool or on Dask.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.bars import Bars
+from engine.config import SimConfig
+from engine.kernels.stats import drawdown_nb  # noqa: F401  (warms the stats module with the others)
+from engine.shared_bars import SharedBarsRef, attach
+from engine.simulation import compute_stats, simulate
+from engine.strategies import check_signals, get_strategy
+from engine.strategies.memo import indicator_memo
+
+
+@dataclass(frozen=True)
+class ChunkTask:
+    task_id: int
+    dataset: SharedBarsRef | Bars
+    strategy: str
+    strategy_dir: str | None
+    config: dict[str, Any]
+    combos: tuple[tuple[int, dict[str, Any]], ...]  # (combo index, resolved params)
+    dataset_index: int = 0
+
+
+@dataclass
+class ChunkResult:
+    task_id: int
+    rows: list[dict[str, Any]]
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    worker_pid: int = 0
+    seconds: float = 0.0
+    bar_steps: int = 0
+    rss_bytes: int = 0
+
+
+def run_chunk(task: ChunkTask, bars: Bars | None = None) -> ChunkResult:
+    """Run every combo of the chunk; a combo that raises becomes an error row and the rest go on."""
+    t0 = time.perf_counter()
+    if bars is None:
+        bars = task.dataset if isinstance(task.dataset, Bars) else attach(task.dataset)
+    strategy = get_strategy(task.strategy, user_dir=task.strategy_dir)
+    config = SimConfig.from_dict(task.config)
+    rows: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    n = len(bars)
+    with indicator_memo():
+        for combo_index, params in task.combos:
+            try:
+                signals = check_signals(strategy, strategy.signals(bars, **params), n)
+                equity, trades, _, _ = simulate(bars, signals, config)
+                stats = compute_stats(bars, equity, trades, config.init_cash)
+            except Exception as exc:  # user strategy code can raise anything: report, go on
+                errors.append({"combo": combo_index, "dataset": task.dataset_index, "params": params,
+                               "error": f"{type(exc).__name__}: {exc}"})
+                continue
+            rows.append({"combo": combo_index, "dataset": task.dataset_index, "symbol": bars.symbol,
+                         **params, **stats})
+    return ChunkResult(task.task_id, rows, errors, os.getpid(), time.perf_counter() - t0,
+                       n * len(task.combos), _rss())
+
+
+def _rss() -> int:
+    try:
+        import psutil
+
+        return int(psutil.Process().memory_info().rss)
+    except Exception:  # pragma: no cover - psutil missing
+        return 0

@@ -1,0 +1,171 @@
+"""Walk-forward optimisation: optimise in-sample, trade the best params out-of-sample, stitch.
+
+Windows (bar counts): train TRAIN, test TEST, step STEP (default TEST).
+- rolling: window k trains on [k*STEP, k*STEP + TRAIN) and tests on the following bars;
+- anchored: window k trains on [0, k*STEP + TRAIN) (the start stays at bar 0).
+The out-of-sample run of a window lasts min(TEST, STEP) bars, so segments never overlap; a later window
+starts where the previous one's out-of-sample period ended (with STEP > TEST the bars in between are
+not traded and are not part of the stitched curve).
+
+Each out-of-sample run:
+- computes the strategy's signals on the bars from the window's train start to its test end (so
+  indicators have their history; signals are causal, so no out-of-sample bar sees a later one);
+- simulates only the test bars, starting with the equity the previous segment ended with, and closes
+  any position at the segment's last close (`at_end="close"`), so segments chain exactly.
+The stitched equity, trades (bar indices into the stitched bars) and their stats are the result.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from engine.bars import Bars
+from engine.config import SimConfig
+from engine.errors import StrategyError
+from engine.kernels.simulate import TRADE_DTYPE
+from engine.simulation import compute_stats, simulate
+from engine.strategies import Strategy, check_signals, get_strategy
+from engine.sweep import Progress, expand_grid, run_sweep
+
+
+@dataclass
+class WalkForwardResult:
+    windows: pl.DataFrame  # one row per window: ranges, chosen params, in-sample metric, OOS figures
+    bars: Bars  # the stitched out-of-sample bars
+    equity: np.ndarray
+    trades: np.ndarray  # TRADE_DTYPE, bar indices into `bars`
+    stats: dict[str, Any]
+    metric: str
+
+
+def parse_walk_forward(spec: str) -> tuple[int, int, int]:
+    """'TRAIN:TEST[:STEP]' in bars."""
+    try:
+        parts = [int(x) for x in spec.split(":")]
+        if len(parts) not in (2, 3) or min(parts) <= 0:
+            raise ValueError
+    except ValueError:
+        raise StrategyError(f"--walk-forward {spec!r}: expected TRAIN:TEST[:STEP], whole numbers of bars > 0"
+                            ) from None
+    train, test = parts[0], parts[1]
+    return train, test, parts[2] if len(parts) == 3 else test
+
+
+def windows(n: int, train: int, test: int, step: int, anchored: bool = False) -> list[tuple[int, int, int, int]]:
+    """(train_start, train_end, test_start, test_end) bar ranges, end exclusive."""
+    out = []
+    k = 0
+    while True:
+        test_start = k * step + train
+        if test_start >= n:
+            break
+        train_start = 0 if anchored else k * step
+        out.append((train_start, test_start, test_start, min(n, test_start + min(test, step))))
+        k += 1
+    return out
+
+
+def walk_forward(
+    bars: Bars,
+    strategy: str | Strategy,
+    grid: dict[str, Sequence[Any]],
+    *,
+    train: int,
+    test: int,
+    step: int | None = None,
+    anchored: bool = False,
+    metric: str = "sharpe_ratio",
+    minimize: bool = False,
+    where: str | None = None,
+    config: SimConfig | None = None,
+    executor: Any = None,
+    strategy_dir: str | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    cache: Any = None,
+) -> WalkForwardResult:
+    config = config or SimConfig()
+    strat = get_strategy(strategy, user_dir=strategy_dir) if isinstance(strategy, str) else strategy
+    step = step or test
+    spans = windows(len(bars), train, test, step, anchored)
+    if not spans:
+        raise StrategyError(f"walk-forward: {len(bars)} bars are not enough for a {train}-bar training window "
+                            "and a test window after it")
+    combos = expand_grid(strat, grid, where)
+    if not combos:
+        raise StrategyError("walk-forward: the grid has no valid parameter set")
+    oos_config = config.replace(at_end="close")
+    equity_parts: list[np.ndarray] = []
+    trade_parts: list[np.ndarray] = []
+    slices: list[Bars] = []
+    rows: list[dict[str, Any]] = []
+    cash = config.init_cash
+    offset = 0
+    for k, (tr0, tr1, te0, te1) in enumerate(spans):
+        ins = run_sweep(bars.slice(tr0, tr1), strat, combos=combos, config=config, executor=executor,
+                        progress=progress, cache=cache)
+        best = _best(ins.rows, metric, minimize, strat)
+        history = bars.slice(tr0, te1)
+        signals = check_signals(strat, strat.signals(history, **best), len(history))
+        cut = te0 - tr0
+        test_bars = bars.slice(te0, te1)
+        seg_signals = type(signals)(*(None if a is None else a[cut:] for a in signals))
+        eq, trades, _status, _ = simulate(test_bars, seg_signals, oos_config.replace(init_cash=cash))
+        seg_stats = compute_stats(test_bars, eq, trades, cash)
+        trades = trades.copy()
+        trades["entry_bar"] += offset
+        trades["exit_bar"] += offset
+        equity_parts.append(eq)
+        trade_parts.append(trades)
+        slices.append(test_bars)
+        rows.append({"window": k, "train_start": _day(bars, tr0), "train_end": _day(bars, tr1 - 1),
+                     "test_start": _day(bars, te0), "test_end": _day(bars, te1 - 1), **best,
+                     f"is_{metric}": _metric_of(ins.rows, best, metric),
+                     "oos_return_pct": seg_stats["return_pct"], f"oos_{metric}": seg_stats.get(metric),
+                     "oos_trades": seg_stats["n_trades"]})
+        cash = float(eq[-1])
+        offset += len(test_bars)
+        if cash <= 0.0:
+            break
+    oos = _concat(slices, bars)
+    equity = np.concatenate(equity_parts)
+    trades = np.concatenate(trade_parts) if trade_parts else np.empty(0, TRADE_DTYPE)
+    stats = compute_stats(oos, equity, trades, config.init_cash)
+    return WalkForwardResult(pl.DataFrame(rows), oos, equity, trades, stats, metric)
+
+
+def _best(rows: pl.DataFrame, metric: str, minimize: bool, strat: Strategy) -> dict[str, Any]:
+    if rows.is_empty():
+        raise StrategyError("walk-forward: every parameter set failed in a training window")
+    if metric not in rows.columns:
+        raise StrategyError(f"walk-forward: unknown metric {metric!r}")
+    values = rows[metric].to_numpy().astype(float)
+    finite = np.where(np.isfinite(values), values, -math.inf if not minimize else math.inf)
+    i = int(np.argmin(finite) if minimize else np.argmax(finite))  # ties: the first combo in grid order
+    names = [p.name for p in strat.params]
+    return {k: rows[k][i] for k in names}
+
+
+def _metric_of(rows: pl.DataFrame, params: dict[str, Any], metric: str) -> float:
+    mask = np.ones(len(rows), dtype=bool)
+    for k, v in params.items():
+        mask &= rows[k].to_numpy() == v
+    return float(rows[metric].to_numpy()[mask][0])
+
+
+def _concat(parts: list[Bars], like: Bars) -> Bars:
+    cols = {name: np.concatenate([getattr(b, name) for b in parts])
+            for name in ("ts", "open", "high", "low", "close", "volume")}
+    return Bars(cols["ts"], cols["open"], cols["high"], cols["low"], cols["close"], cols["volume"],
+                like.symbol, like.timeframe)
+
+
+def _day(bars: Bars, i: int) -> str:
+    """ISO date (or date and minute for intraday bars) of bar i."""
+    text = str(np.datetime_as_string(bars.times()[i], unit="m"))
+    return text[:10] if text.endswith("T00:00") else text.replace("T", " ")

@@ -1,0 +1,44 @@
+"""Top-level functions the sweep tests run inside spawned workers (must be importable there)."""
+
+import os
+
+
+def thread_env() -> dict:
+    import numba
+
+    return {"env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                                     "VECLIB_MAXIMUM_THREADS", "MKL_NUM_THREADS",
+                                                     "NUMBA_NUM_THREADS")},
+            "numba_threads": numba.config.NUMBA_NUM_THREADS,
+            "qt_loaded": any(m.startswith(("PySide6", "PyQt")) for m in __import__("sys").modules)}
+
+
+USER_STRATEGY = '''
+import os, signal, time
+import numpy as np
+from engine.strategies import Param, Signals, Strategy
+from engine.kernels.indicators import sma_nb
+from engine.kernels.signals import crossover_nb, crossunder_nb
+
+
+class Fragile(Strategy):
+    name = "fragile"
+    params = (Param("n1", int, 5, 1, 100, 1), Param("n2", int, 20, 2, 200, 1))
+
+    def signals(self, bars, n1, n2):
+        if n1 == {kill}:
+            os.kill(os.getpid(), signal.SIGKILL)
+        time.sleep({sleep})
+        if n1 == {boom}:
+            raise RuntimeError("boom at n1={boom}")
+        fast, slow = sma_nb(bars.close, n1), sma_nb(bars.close, n2)
+        return Signals(crossover_nb(fast, slow), crossunder_nb(fast, slow))
+'''
+
+
+def write_user_strategy(folder, kill=-1, boom=-1, sleep=0.0):
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "fragile.py"
+    path.write_text(USER_STRATEGY.replace("{kill}", str(kill)).replace("{boom}", str(boom))
+                    .replace("{sleep}", str(sleep)))
+    return str(folder)
