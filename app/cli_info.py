@@ -1,0 +1,117 @@
+"""`backbench info`: the machine as Backbench sees it (cores, BLAS, numba) and the paths it uses."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from engine.hardware import HardwareInfo, Reader, default_workers, detect, format_cpulist
+from engine.threads import THREAD_ENV_VARS, gui_thread_count
+
+CACHE_ENV_VAR = "BACKBENCH_CACHE_DIR"
+DB_ENV_VAR = "BACKBENCH_DB"
+NUMBA_NEXT_TO_SOURCES = "next to the sources (__pycache__)"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("info", help="show CPU cores, BLAS, numba and the paths Backbench uses",
+                       description="Show what Backbench detects about this machine (performance and "
+                                   "efficiency cores, BLAS backend, numba) and where it keeps its data.")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_info)
+
+
+def data_store_path() -> Path:
+    """The bar store: $BACKBENCH_DB, else `backbench.duckdb` in the user data dir (as engine.data.store)."""
+    try:
+        from engine.data.store import resolve_db_path
+    except ImportError:  # store not importable (e.g. duckdb missing): same rule, computed here
+        env = os.environ.get(DB_ENV_VAR)
+        if env:
+            return Path(env).expanduser()
+        import platformdirs
+        return Path(platformdirs.user_data_dir("Backbench", appauthor=False)) / "backbench.duckdb"
+    return resolve_db_path(None)
+
+
+def cache_dir() -> Path:
+    """Result cache directory: `engine.cache.result_cache.default_cache_dir()` when importable, else the
+    same rule here: $BACKBENCH_CACHE_DIR, else <user cache dir>/Backbench/results."""
+    try:
+        from engine.cache.result_cache import default_cache_dir
+    except ImportError:
+        env = os.environ.get(CACHE_ENV_VAR)
+        if env:
+            return Path(env).expanduser()
+        import platformdirs
+        return Path(platformdirs.user_cache_dir("Backbench", appauthor=False)) / "results"
+    return default_cache_dir()
+
+
+def numba_cache_dir() -> str:
+    """$NUMBA_CACHE_DIR, else numba writes its cache next to the sources."""
+    return os.environ.get("NUMBA_CACHE_DIR") or NUMBA_NEXT_TO_SOURCES
+
+
+def collect_info(reader: Reader | None = None) -> dict[str, Any]:
+    """Everything `backbench info` shows, as a JSON-ready dict (hardware fields flat, then the rest)."""
+    return _collect(reader)[1]
+
+
+def _collect(reader: Reader | None) -> tuple[HardwareInfo, dict[str, Any]]:
+    info = detect(reader)
+    out = info.to_dict()
+    out["default_workers"] = default_workers(info)
+    out["gui_threads"] = gui_thread_count(info)
+    out["thread_env"] = {var: os.environ.get(var) for var in THREAD_ENV_VARS}
+    out["paths"] = {"data_store": str(data_store_path()), "cache_dir": str(cache_dir()),
+                    "numba_cache_dir": numba_cache_dir()}
+    return info, out
+
+
+def _text(info: HardwareInfo, d: dict[str, Any]) -> list[tuple[str, str]]:
+    chip = f"{info.cpu_brand or 'unknown CPU'} ({info.machine}, {info.os}"
+    chip += ", Apple Silicon" + (", Python under Rosetta" if info.translated else "") if info.apple_silicon else ""
+    rows = [("CPU", chip + ")"),
+            ("CPUs", f"{info.logical_cpus} logical, {info.physical_cpus} physical, {info.usable_cpus} usable"),
+            ("Performance cores", f"{info.perf_physical} physical, {info.perf_logical} logical"),
+            ("Efficiency cores", f"{info.eff_physical} physical, {info.eff_logical} logical"),
+            ("Core source", info.core_source)]
+    if info.perf_levels:
+        rows.append(("Perf levels", "; ".join(f"{i}: {lv.name} {lv.physical} physical, {lv.logical} logical"
+                                              for i, lv in enumerate(info.perf_levels))))
+    if info.pcore_cpus is not None:
+        rows.append(("P-core CPU ids", format_cpulist(info.pcore_cpus)))
+    if info.blas_backend is None:
+        blas = "unknown"
+    elif info.blas_threads is None:
+        blas = f"{info.blas_backend}, threads unknown (threadpoolctl cannot see it)"
+    else:
+        blas = f"{info.blas_backend}, {info.blas_threads} threads"
+    layer = info.numba_threading_layer_active or f"{info.numba_threading_layer} (threads not launched)"
+    env = ", ".join(f"{k}={v}" for k, v in d["thread_env"].items() if v is not None) or "none set"
+    rows += [("BLAS", blas),
+             ("numba", f"{info.numba_version or 'not installed'}, threading layer {layer}"),
+             ("Sweep workers", f"{d['default_workers']} (default: one per performance core)"),
+             ("GUI threads", str(d["gui_threads"])),
+             ("Thread env", env),
+             ("Data store", d["paths"]["data_store"]),
+             ("Cache dir", d["paths"]["cache_dir"]),
+             ("Numba cache", d["paths"]["numba_cache_dir"])]
+    return rows
+
+
+def cmd_info(args: argparse.Namespace, reader: Reader | None = None) -> int:
+    """Print the info as aligned `key  value` lines, or one JSON object with --json. Always exit 0."""
+    info, d = _collect(reader)
+    if args.json:
+        print(json.dumps(d))
+        return 0
+    rows = _text(info, d)
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        print(f"{key:<{width}}  {value}")
+    return 0

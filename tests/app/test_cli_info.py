@@ -1,0 +1,99 @@
+"""`backbench info`: text and JSON output, paths honouring their environment variables, fake Macs."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numba
+
+from app.cli import main
+from app.cli_info import NUMBA_NEXT_TO_SOURCES, collect_info
+from engine.hardware import default_workers, detect
+from engine.threads import THREAD_ENV_VARS
+from tests.engine import fixtures_hardware as fx
+
+
+def info_json(capsys):
+    assert main(["info", "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_json_has_hardware_workers_and_paths(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("BACKBENCH_DB", str(tmp_path / "bars.duckdb"))
+    monkeypatch.setenv("BACKBENCH_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "numba"))
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    d = info_json(capsys)
+    info = detect()
+    assert d["default_workers"] == default_workers(info) >= 1
+    assert d["perf_physical"] == info.perf_physical and d["logical_cpus"] == info.logical_cpus
+    assert d["blas_backend"] == info.blas_backend and d["numba_version"] == numba.__version__
+    assert set(d["thread_env"]) == set(THREAD_ENV_VARS) and d["thread_env"]["OMP_NUM_THREADS"] == "3"
+    assert d["paths"] == {"data_store": str(tmp_path / "bars.duckdb"), "cache_dir": str(tmp_path / "cache"),
+                          "numba_cache_dir": str(tmp_path / "numba")}
+
+
+def test_default_paths_without_env(capsys, monkeypatch):
+    for var in ("BACKBENCH_DB", "BACKBENCH_CACHE_DIR", "NUMBA_CACHE_DIR"):
+        monkeypatch.delenv(var, raising=False)
+    paths = info_json(capsys)["paths"]
+    assert Path(paths["data_store"]).name == "backbench.duckdb" and "Backbench" in paths["data_store"]
+    assert "Backbench" in paths["cache_dir"]
+    assert paths["numba_cache_dir"] == NUMBA_NEXT_TO_SOURCES
+
+
+def test_text_output(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("BACKBENCH_DB", str(tmp_path / "x.duckdb"))
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    for label in ("CPU", "Performance cores", "Efficiency cores", "BLAS", "numba", "Sweep workers",
+                  "Data store", "Cache dir", "Numba cache"):
+        assert any(line.startswith(label + " ") for line in out.splitlines()), label
+    assert str(tmp_path / "x.duckdb") in out
+
+
+def test_fake_mac_reported(capsys):
+    from argparse import Namespace
+
+    from app.cli_info import cmd_info
+    d = collect_info(fx.m2_pro())
+    assert d["apple_silicon"] and d["cpu_brand"] == "Apple M2 Pro" and d["default_workers"] == 8
+    assert d["perf_levels"] == [{"name": "Performance", "physical": 8, "logical": 8},
+                                {"name": "Efficiency", "physical": 4, "logical": 4}]
+    assert d["gui_threads"] == 4
+    assert cmd_info(Namespace(json=False), fx.m2_pro()) == 0
+    out = capsys.readouterr().out
+    assert "Apple M2 Pro (arm64, Darwin, Apple Silicon)" in out
+    assert "0: Performance 8 physical, 8 logical; 1: Efficiency 4 physical, 4 logical" in out
+
+
+def test_fake_linux_hybrid_text(capsys):
+    from argparse import Namespace
+
+    from app.cli_info import cmd_info
+    assert cmd_info(Namespace(json=False), fx.i9_12900k()) == 0
+    out = capsys.readouterr().out
+    assert "P-core CPU ids" in out and "0-15" in out
+    assert "Performance cores  8 physical, 16 logical" in out
+
+
+def test_entry_point_runs():
+    out = subprocess.run([sys.executable, "-m", "app.cli", "info", "--json"], capture_output=True, text=True,
+                         check=True, timeout=60)
+    assert json.loads(out.stdout)["default_workers"] >= 1
+
+
+def test_path_fallbacks_match_the_store_and_cache_modules(monkeypatch, tmp_path):
+    from app.cli_info import cache_dir, data_store_path
+    from engine.cache.result_cache import default_cache_dir
+    from engine.data.store import default_db_path
+    for var in ("BACKBENCH_DB", "BACKBENCH_CACHE_DIR"):
+        monkeypatch.delenv(var, raising=False)
+    real = (default_db_path(), default_cache_dir())
+    monkeypatch.setitem(sys.modules, "engine.data.store", None)  # import now raises ImportError
+    monkeypatch.setitem(sys.modules, "engine.cache.result_cache", None)
+    assert (data_store_path(), cache_dir()) == real
+    monkeypatch.setenv("BACKBENCH_DB", str(tmp_path / "a.duckdb"))
+    monkeypatch.setenv("BACKBENCH_CACHE_DIR", str(tmp_path / "c"))
+    assert (data_store_path(), cache_dir()) == (tmp_path / "a.duckdb", tmp_path / "c")
