@@ -41,6 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_sim_args(run)
     run.add_argument("--json", action="store_true", help="print one JSON object {stats, trades}")
     run.add_argument("--trades", type=int, default=10, metavar="N", help="how many last trades to print")
+    run.add_argument("--no-cache", action="store_true", help="always compute; neither read nor store the result cache")
+    run.add_argument("--profile", action="store_true",
+                     help="print the stage timings (load, signals, simulate, stats) after the result")
     run.set_defaults(func=cmd_run)
 
     strategies = sub.add_parser("strategies", help="list strategies and their parameters")
@@ -133,13 +136,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     from engine.strategies import resolve_params
 
     resolve_params(strategy, params)  # bad params fail before any data is read
-    bars = bars_from_args(args)
-    result = run_backtest(bars, strategy, params, config)
+    from app.cli_cache import profile_report, run_cache
+    from engine.profiling import timer
+
+    with timer("backtest.load"):
+        bars = bars_from_args(args)
+    result = run_backtest(bars, strategy, params, config, cache=run_cache(args))
     if args.json:
         json.dump(result.to_json_dict(), sys.stdout, allow_nan=False)
         sys.stdout.write("\n")
-        return 0
-    print(format_run(result, last_trades=args.trades))
+    else:
+        print(format_run(result, last_trades=args.trades))
+    if args.profile:
+        print(profile_report(result), file=sys.stderr if args.json else sys.stdout)
     return 0
 
 

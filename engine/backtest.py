@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from engine import profiling
 from engine.bars import Bars
 from engine.config import SimConfig
 from engine.errors import DataError
@@ -12,6 +13,9 @@ from engine.kernels.stats import drawdown_nb
 from engine.result import Result, status_name
 from engine.simulation import compute_stats, simulate
 from engine.strategies import Strategy, check_signals, get_strategy, resolve_params
+
+if TYPE_CHECKING:
+    from engine.cache import ResultCache
 
 
 def run_backtest(
@@ -21,9 +25,13 @@ def run_backtest(
     config: SimConfig | None = None,
     *,
     strategy_dir: str | None = None,
+    cache: ResultCache | None = None,
 ) -> Result:
     """Run `strategy` with `params` on `bars` under `config` (default SimConfig()).
 
+    With a `cache` (engine.cache.ResultCache), a result computed before for the same bars, strategy
+    (name, version, code), params, config and engine version is returned from it (from_cache=True,
+    its arrays read-only), and a new result is stored in it.
     Raises StrategyError for an unknown strategy or bad params, DataError for empty bars.
     """
     config = config or SimConfig()
@@ -31,6 +39,13 @@ def run_backtest(
     resolved = resolve_params(strat, params or {})
     if len(bars) < 2:
         raise DataError(f"bars: {len(bars)} bar(s) given; a backtest needs at least 2")
+    if cache is not None:
+        from engine.cache.backtest import lookup_backtest, store_backtest
+
+        key, hit = lookup_backtest(cache, bars, strat, resolved, config)
+        if hit is not None:
+            profiling.record_backtest(hit.timings, len(bars), from_cache=True)
+            return hit
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     signals = check_signals(strat, strat.signals(bars, **resolved), len(bars))
@@ -41,6 +56,10 @@ def run_backtest(
     drawdown_pct = drawdown_nb(equity) * 100.0
     t3 = time.perf_counter()
     timings.update(signals=t1 - t0, simulate=t2 - t1, stats=t3 - t2)
-    return Result(config=config, strategy=strat.name, params=resolved, bars=bars, equity=equity,
-                  drawdown_pct=drawdown_pct, trade_records=trades, stats=stats, status=status_name(status),
-                  n_cancelled_orders=int(n_cancelled), timings=timings)
+    result = Result(config=config, strategy=strat.name, params=resolved, bars=bars, equity=equity,
+                    drawdown_pct=drawdown_pct, trade_records=trades, stats=stats, status=status_name(status),
+                    n_cancelled_orders=int(n_cancelled), timings=timings)
+    if cache is not None:
+        store_backtest(cache, key, result)
+    profiling.record_backtest(timings, len(bars))
+    return result

@@ -1,0 +1,39 @@
+"""Result cache: L1 in memory, L2 on disk, keyed by everything a result depends on (DESIGN.md §8).
+
+    from engine.cache import default_cache, backtest_keys
+    cache = default_cache()
+    keys = backtest_keys(bars, "sma_cross", combos, config, kind="stats")
+    found = cache.get_many(keys)                    # {key: stats row} for the hits
+    cache.put_many({k: row for k, row in computed}) # store the misses
+
+`run_backtest(..., cache=cache)` caches whole results; `@cached(...)` any other pure function.
+"""
+
+from engine.cache.codec import CacheFormatError
+from engine.cache.keys import backtest_key, backtest_keys, canonical, dataset_identity, make_key
+from engine.cache.l1 import MISSING, L1Cache
+from engine.cache.l2 import DiskCache
+from engine.cache.result_cache import (
+    ResultCache,
+    cached,
+    default_cache,
+    default_cache_dir,
+    reset_default_cache,
+)
+
+__all__ = [
+    "MISSING",
+    "CacheFormatError",
+    "DiskCache",
+    "L1Cache",
+    "ResultCache",
+    "backtest_key",
+    "backtest_keys",
+    "cached",
+    "canonical",
+    "dataset_identity",
+    "default_cache",
+    "default_cache_dir",
+    "make_key",
+    "reset_default_cache",
+]
