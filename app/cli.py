@@ -39,6 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Thread caps must be in the environment before numpy/numba load (workers get 1 thread each).
+    from engine.threads import cap_main_process
+
+    cap_main_process()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

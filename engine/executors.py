@@ -231,7 +231,7 @@ def default_worker_count() -> int:
     try:
         from engine.hardware import default_workers, detect
 
-        return max(1, default_workers(detect()))
+        return max(1, default_workers(detect(libraries=False)))
     except ImportError:  # pragma: no cover
         return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 

@@ -1,0 +1,104 @@
+"""Scale-out: the sweep executor interface on a Dask `distributed` cluster (extra `cluster`).
+
+    DaskExecutor("tcp://scheduler:8786")     # an existing cluster
+    DaskExecutor("tls://scheduler:8786")     # TLS: certificates from BACKBENCH_TLS_CA/CERT/KEY
+    DaskExecutor(None, workers=4)            # a LocalCluster on this machine
+
+Each dataset is scattered to every worker once (`publish`), then tasks only carry the small chunk
+description and a reference to it. Workers must have the same `backbench` version installed (the
+engine's code is imported there, not shipped per task); a dead worker's tasks are rescheduled by
+Dask itself. Prefer tls:// on any network you do not control: Dask's messages are pickles, so a
+scheduler port open to others is a remote code execution hole.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from engine.bars import Bars
+from engine.errors import ConfigError
+from engine.sweep_task import ChunkResult, ChunkTask, run_chunk
+
+TLS_ENV = ("BACKBENCH_TLS_CA", "BACKBENCH_TLS_CERT", "BACKBENCH_TLS_KEY")
+
+
+def _run_on_worker(task: ChunkTask, bars: Bars) -> ChunkResult:
+    return run_chunk(task, bars)
+
+
+def _security(address: str):
+    if not address.startswith("tls://"):
+        return None
+    from distributed.security import Security
+
+    ca, cert, key = (os.environ.get(k) for k in TLS_ENV)
+    if not (ca and cert and key):
+        raise ConfigError(f"executor {address}: tls:// needs {', '.join(TLS_ENV)} (paths to the CA, "
+                          "client certificate and key)")
+    return Security(tls_ca_file=ca, tls_client_cert=cert, tls_client_key=key, require_encryption=True)
+
+
+class DaskExecutor:
+    def __init__(self, address: str | None = None, workers: int | None = None, timeout_s: float = 30.0):
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise ConfigError("the Dask executor needs the 'cluster' extra: pip install 'backbench[cluster]'"
+                              ) from None
+        self.cluster = None
+        if address:
+            try:
+                self.client = Client(address, security=_security(address), timeout=timeout_s)
+            except OSError as exc:
+                raise ConfigError(f"executor {address}: cannot reach the Dask scheduler ({exc})") from None
+        else:
+            from engine.executors import THREAD_VARS, default_worker_count
+
+            n = workers or default_worker_count()
+            self.cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                        dashboard_address=None, env={k: "1" for k in THREAD_VARS})
+            self.client = Client(self.cluster)
+        self.workers = max(1, len(self.client.scheduler_info().get("workers", {})))
+
+    def publish(self, bars: Bars):
+        return self.client.scatter(bars, broadcast=True, hash=False)
+
+    def release(self, ref: Any) -> None:
+        self.client.cancel([ref])
+
+    def map_chunks(self, tasks: Iterable[ChunkTask], on_done: Callable[[ChunkResult], None],
+                   cancel: threading.Event | None = None) -> None:
+        from distributed import as_completed
+
+        futures = []
+        for task in tasks:
+            bars_ref = task.dataset
+            light = dataclasses.replace(task, dataset=None)  # the bars travel as the scattered future
+            futures.append(self.client.submit(_run_on_worker, light, bars_ref, pure=False))
+        remaining = set(futures)
+        for fut in as_completed(futures):
+            remaining.discard(fut)
+            if cancel is not None and cancel.is_set():
+                self.client.cancel(list(remaining))
+                if fut.status == "finished":
+                    on_done(fut.result())
+                for other in list(remaining):
+                    if other.status == "finished":
+                        on_done(other.result())
+                return
+            on_done(fut.result())
+
+    def close(self) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
