@@ -80,8 +80,8 @@ def _datasets(args: argparse.Namespace) -> list:
 class ProgressBar:
     """One line on stderr, redrawn per chunk: bar, done/total, combos/s, ETA."""
 
-    def __init__(self, stream=sys.stderr, width: int = 28):
-        self.stream = stream
+    def __init__(self, stream=None, width: int = 28):
+        self.stream = stream or sys.stderr
         self.width = width
         self.enabled = True
 

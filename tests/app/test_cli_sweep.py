@@ -1,0 +1,65 @@
+"""`backbench sweep`: JSON rows, files, progress on stderr, walk-forward, and bad input."""
+
+import json
+
+import polars as pl
+import pytest
+
+from app.cli import main
+
+BASE = ["sweep", "--demo", "-g", "n1=5:20:5", "-g", "n2=20:60:20", "--workers", "1", "--no-cache"]
+
+
+def test_json_rows_hold_params_and_run_stats(capsys):
+    assert main([*BASE, "--where", "n1<n2 and n2<=4*n1", "--json"]) == 0
+    out = capsys.readouterr()
+    rows = json.loads(out.out)["rows"]
+    assert rows and all(r["n1"] < r["n2"] <= 4 * r["n1"] for r in rows)
+    run_keys = set(json.loads(_run_json(capsys))["stats"])
+    assert run_keys <= set(rows[0])
+    assert "combos" in out.err  # the progress bar
+
+
+def _run_json(capsys):
+    assert main(["run", "--demo", "--json"]) == 0
+    return capsys.readouterr().out
+
+
+def test_sweep_row_equals_run_json(capsys):
+    assert main([*BASE, "--json", "--commission", "0.001"]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    row = next(r for r in rows if r["n1"] == 10 and r["n2"] == 40)
+    assert main(["run", "--demo", "--json", "-p", "n1=10", "-p", "n2=40", "--commission", "0.001"]) == 0
+    stats = json.loads(capsys.readouterr().out)["stats"]
+    assert {k: row[k] for k in stats} == stats
+
+
+def test_table_csv_parquet_and_random(capsys, tmp_path):
+    assert main([*BASE, "--top", "3", "--csv", str(tmp_path / "a.csv")]) == 0
+    text = capsys.readouterr().out
+    assert "sharpe_ratio" in text and len(text.strip().splitlines()) == 5
+    assert len(pl.read_csv(tmp_path / "a.csv")) == 11  # 4 x 3 minus (20, 20): n1 < n2
+    assert main([*BASE, "--random", "4", "--seed", "1", "--parquet", str(tmp_path / "a.parquet")]) == 0
+    assert len(pl.read_parquet(tmp_path / "a.parquet")) == 4
+
+
+def test_walk_forward_json(capsys):
+    assert main([*BASE, "--walk-forward", "1500:1000", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert len(out["windows"]) == 4 and {"stats", "trades"} <= set(out)
+    assert {"n1", "n2", "is_sharpe_ratio", "oos_return_pct"} <= set(out["windows"][0])
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["-g", "n1"], "expected NAME=START:STOP"),
+    (["-g", "n1=9:1"], "grid n1='9:1'"),
+    (["-g", "n7=1:3"], "unknown parameter 'n7'"),
+    (["--where", "import os"], "not a valid condition"),
+    (["--walk-forward", "x"], "TRAIN:TEST"),
+    (["--executor", "ftp:/x"], "executor 'ftp:/x'"),
+    (["--metric", "bogus"], "--metric 'bogus'"),
+])
+def test_bad_input_exit_2(capsys, argv, message):
+    assert main([*BASE, *argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("backbench: error:") and message in err
