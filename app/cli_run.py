@@ -121,9 +121,9 @@ def _bars_from_file(path: Path):
         raise DataError(f"{path}: file not found")
     if not path.is_file():
         raise DataError(f"{path}: not a file")
-    from engine.data.importers import read_bars
+    from engine.data.importers import load_file
 
-    return read_bars(path)
+    return load_file(path).bars
 
 
 def cmd_run(args: argparse.Namespace) -> int:
