@@ -24,6 +24,7 @@ compilations only), cache.{l1,l2}.* (collected from the result cache), cache.l2.
 from __future__ import annotations
 
 import functools
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -214,6 +215,23 @@ class Registry:
             snap["gauges"].update(extra.get("gauges", {}))
         return snap
 
+    def record_worker_report(self, worker_id: int | str, task_seconds: float, rss_bytes: int, bar_steps: int,
+                             compile_seconds: float = 0.0, tasks: int = 1) -> None:
+        """Record what a sweep worker process sent back with a finished task (or a chunk of `tasks`).
+
+        Only for work done in *another* process: backtests run in this process record themselves.
+        """
+        if not self.enabled:
+            return
+        self.timer("worker.task").record(task_seconds)
+        self.timer(f"worker.{worker_id}.task").record(task_seconds)
+        self.gauge(f"worker.{worker_id}.rss_bytes").set(float(rss_bytes))
+        self.counter(f"worker.{worker_id}.tasks").inc(tasks)
+        self.counter("tasks.done").inc(tasks)
+        self.counter("bar_steps").inc(bar_steps)
+        if compile_seconds > 0:
+            self.timer("worker.compile").record(compile_seconds)
+
     def reset(self) -> None:
         """Forget every counter, gauge and timer (collectors stay)."""
         with self._lock:
@@ -282,32 +300,21 @@ def record_backtest(timings: Mapping[str, float], n_bars: int, from_cache: bool 
 def record_worker_report(worker_id: int | str, task_seconds: float, rss_bytes: int, bar_steps: int,
                          compile_seconds: float = 0.0, tasks: int = 1,
                          registry: Registry | None = None) -> None:
-    """Record what a sweep worker process sent back with a finished task (or chunk of `tasks` tasks).
-
-    Only for work done in *another* process: backtests run in this process record themselves.
-    """
-    reg = registry or default_registry()
-    if not reg.enabled:
-        return
-    reg.timer("worker.task").record(task_seconds)
-    reg.timer(f"worker.{worker_id}.task").record(task_seconds)
-    reg.gauge(f"worker.{worker_id}.rss_bytes").set(float(rss_bytes))
-    reg.counter(f"worker.{worker_id}.tasks").inc(tasks)
-    reg.counter("tasks.done").inc(tasks)
-    reg.counter("bar_steps").inc(bar_steps)
-    if compile_seconds > 0:
-        reg.timer("worker.compile").record(compile_seconds)
+    """`Registry.record_worker_report` on `registry` (default: the default registry)."""
+    (registry or default_registry()).record_worker_report(worker_id, task_seconds, rss_bytes, bar_steps,
+                                                          compile_seconds, tasks)
 
 
-def install_numba_compile_listener(registry: Registry) -> bool:
+def install_numba_compile_listener(registry: Registry) -> Any:
     """Record each top-level numba compilation as `numba.compile` (nested callee compiles are
     inside their caller's time). Loads from numba's on-disk cache are not compilations and are not
-    counted; `backtest.first_run_seconds` shows that first-call cost. False if numba has no events.
+    counted; `backtest.first_run_seconds` shows that first-call cost. Returns the listener (pass it to
+    numba.core.event.unregister("numba:compile", ...) to stop), or None if numba has no events.
     """
     try:
         from numba.core import event
     except ImportError:  # pragma: no cover - numba always has it since 0.53
-        return False
+        return None
     local = threading.local()
     compile_timer = registry.timer("numba.compile")
 
@@ -326,8 +333,9 @@ def install_numba_compile_listener(registry: Registry) -> bool:
             if not stack:
                 compile_timer.record(time.perf_counter() - t0)
 
-    event.register("numba:compile", _CompileListener())
-    return True
+    listener = _CompileListener()
+    event.register("numba:compile", listener)
+    return listener
 
 
 def format_snapshot(snap: Mapping[str, Any], prefix: str = "") -> str:
@@ -347,6 +355,7 @@ def format_snapshot(snap: Mapping[str, Any], prefix: str = "") -> str:
         width = max(len(k) for k in values)
         lines.append("")
         for name, v in sorted(values.items()):
-            text = f"{v:,.6g}" if isinstance(v, float) and not float(v).is_integer() else f"{int(v):,}"
+            whole = isinstance(v, int) or (math.isfinite(v) and float(v).is_integer())
+            text = f"{int(v):,}" if whole else f"{v:,.6g}"
             lines.append(f"  {name:<{width}}  {text:>16}")
     return "\n".join(lines)

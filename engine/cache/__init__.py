@@ -10,7 +10,14 @@
 """
 
 from engine.cache.codec import CacheFormatError
-from engine.cache.keys import backtest_key, backtest_keys, canonical, dataset_identity, make_key
+from engine.cache.keys import (
+    backtest_key,
+    backtest_keys,
+    canonical,
+    dataset_identity,
+    make_key,
+    sweep_row_key,
+)
 from engine.cache.l1 import MISSING, L1Cache
 from engine.cache.l2 import DiskCache
 from engine.cache.result_cache import (
@@ -36,4 +43,5 @@ __all__ = [
     "default_cache_dir",
     "make_key",
     "reset_default_cache",
+    "sweep_row_key",
 ]

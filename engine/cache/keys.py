@@ -129,3 +129,8 @@ def backtest_keys(bars: Bars, strategy: str | Strategy, params_list: Iterable[Ma
     strat = _strategy(strategy)
     data, ident, cfg = dataset_identity(bars), strategy_identity(strat), config.key()
     return [make_key("backtest", kind, data, ident, resolve_params(strat, dict(p)), cfg) for p in params_list]
+
+
+def sweep_row_key(bars: Bars, strategy: str | Strategy, params: Mapping[str, Any], config: SimConfig) -> str:
+    """Key of one sweep stats row: `backtest_key(..., kind="stats")` (use `backtest_keys` for many)."""
+    return backtest_key(bars, strategy, params, config, kind="stats")

@@ -1,0 +1,187 @@
+"""L2: round trips, and bad files (corrupt, truncated, foreign, old, oversized) counted, deleted, recomputed."""
+
+import os
+import struct
+
+import numpy as np
+import pytest
+import zstandard
+
+from engine.cache import MISSING, DiskCache, ResultCache
+from engine.cache import l2 as l2mod
+from engine.cache.codec import CacheFormatError
+from engine.kernels.simulate import TRADE_DTYPE
+
+VALUE = {"equity": np.linspace(1.0, 2.0, 500), "stats": {"sharpe_ratio": 1.25, "n_trades": 7, "start": "x"},
+         "nested": [1, None, "s", 2.5, [True]]}
+
+
+def trades(n: int = 4) -> np.ndarray:
+    t = np.zeros(n, dtype=TRADE_DTYPE)
+    t["entry_bar"] = np.arange(n)
+    t["pnl"] = np.linspace(-1, 1, n)
+    t["is_open"][n - 1:] = True
+    return t
+
+
+@pytest.fixture
+def disk(tmp_path):
+    return DiskCache(tmp_path / "c", max_bytes=1 << 24)
+
+
+def test_round_trip_arrays_structured_and_plain(disk):
+    value = {**VALUE, "trades": trades(), "i32": np.arange(6, dtype=np.int32).reshape(2, 3), "empty": trades(0)}
+    assert disk.put("k", value)
+    got = disk.get("k")
+    assert got["trades"].dtype == TRADE_DTYPE and np.array_equal(got["trades"], value["trades"])
+    assert got["i32"].dtype == np.int32 and got["i32"].shape == (2, 3) and np.array_equal(got["i32"], value["i32"])
+    assert got["empty"].shape == (0,) and got["empty"].dtype == TRADE_DTYPE
+    assert np.array_equal(got["equity"], VALUE["equity"]) and not got["equity"].flags.writeable
+    assert got["stats"] == VALUE["stats"] and got["nested"] == VALUE["nested"]
+    assert disk.counts["hits"] == 1 and disk.get("other") is MISSING and disk.counts["misses"] == 1
+
+
+def test_no_pickle_unstorable_values_raise(disk):
+    with pytest.raises(TypeError):
+        disk.put("k", {"x": object()})
+    with pytest.raises(TypeError):
+        disk.put("k", np.array([object()], dtype=object))
+
+
+def _rewrite(path, fn):
+    data = path.read_bytes()
+    path.write_bytes(fn(data))
+
+
+def _header(data):
+    return struct.unpack_from("<8sHH16sQ", data)
+
+
+def _with_valid_checksum(data: bytes, payload: bytes, version: int = l2mod.FORMAT_VERSION) -> bytes:
+    """Header fields recomputed around a new payload, so only the payload's own content is wrong."""
+    import hashlib
+
+    magic, _, key_len, _, _ = _header(data)
+    key = data[l2mod._HEAD.size:l2mod._HEAD.size + key_len]
+    checksum = hashlib.blake2b(payload, digest_size=16).digest()
+    return l2mod._HEAD.pack(magic, version, key_len, checksum, len(payload)) + key + payload
+
+
+def _frame_declaring(size: int) -> bytes:
+    """A zstd frame header declaring `size` content bytes (8-byte FCS, single segment) + one raw block."""
+    block = b"abc"
+    return (struct.pack("<I", 0xFD2FB528) + bytes([0xE0]) + struct.pack("<Q", size)
+            + (1 | (len(block) << 3)).to_bytes(3, "little") + block)
+
+
+BAD_FILES = {
+    "corrupt": ("corrupt", lambda d: d[:-20] + bytes(b ^ 0xFF for b in d[-20:])),
+    "truncated": ("corrupt", lambda d: d[: len(d) // 2]),
+    "truncated_header": ("corrupt", lambda d: d[:10]),
+    "empty": ("corrupt", lambda d: b""),
+    "random_bytes": ("foreign", lambda d: np.random.default_rng(0).bytes(len(d))),
+    "wrong_magic": ("foreign", lambda d: b"NOTOURS!" + d[8:]),
+    "old_version": ("old_version", lambda d: _with_valid_checksum(d, d[l2mod._HEAD.size + _header(d)[2]:],
+                                                                 version=l2mod.FORMAT_VERSION - 1)),
+    "oversized_frame": ("oversized", lambda d: _with_valid_checksum(d, _frame_declaring(1 << 40))),
+    "bad_msgpack": ("corrupt", lambda d: _with_valid_checksum(
+        d, zstandard.ZstdCompressor(write_content_size=True).compress(b"\xc1\xc1garbage"))),
+    "no_content_size": ("corrupt", lambda d: _with_valid_checksum(
+        d, zstandard.ZstdCompressor(write_content_size=False).compress(b"\x01"))),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_bad_file_is_counted_deleted_and_recomputed(tmp_path, case):
+    reason, damage = BAD_FILES[case]
+    cache = ResultCache(tmp_path / "c", l1_bytes=1 << 20)
+    cache.put("k", VALUE)
+    path = cache.l2.path_for("k")
+    _rewrite(path, damage)
+    fresh = ResultCache(tmp_path / "c", l1_bytes=1 << 20)  # a new process: L1 empty
+    assert fresh.get("k") is None
+    assert fresh.l2.counts[reason] == 1 and fresh.l2.counts["misses"] == 1
+    assert not path.exists()
+    fresh.put("k", VALUE)  # recomputed and stored again: the next process hits
+    again = ResultCache(tmp_path / "c", l1_bytes=1 << 20)
+    assert again.get("k")["stats"] == VALUE["stats"] and again.l2.counts["hits"] == 1
+
+
+def test_file_of_another_key_is_foreign(disk):
+    disk.put("a", 1)
+    disk.put("b", 2)
+    os.replace(disk.path_for("a"), disk.path_for("b"))
+    assert disk.get("b") is MISSING and disk.counts["foreign"] == 1
+
+
+def test_oversized_file_is_refused_before_reading(tmp_path):
+    small = DiskCache(tmp_path / "c", max_entry_bytes=1000)
+    big = DiskCache(tmp_path / "c", max_entry_bytes=10 << 20)
+    big.put("k", np.random.default_rng(1).random(10_000))  # 80 kB, incompressible
+    assert small.get("k") is MISSING and small.counts["oversized"] == 1
+    assert not small.path_for("k").exists()
+    assert not small.put("k", np.zeros(1000)) and small.counts["rejected"] == 1
+
+
+def test_real_bugs_are_not_swallowed(disk, monkeypatch):
+    disk.put("k", 1)
+
+    def broken(data):
+        raise RuntimeError("a bug, not bad data")
+
+    monkeypatch.setattr(l2mod, "decode", broken)
+    with pytest.raises(RuntimeError):
+        disk.get("k")
+    assert disk.path_for("k").exists()
+
+
+def test_directory_bounded_by_bytes_with_lru_eviction(tmp_path):
+    rng = np.random.default_rng(2)
+    disk = DiskCache(tmp_path / "c", max_bytes=50_000)
+    for i in range(4):  # ~8 kB each, incompressible
+        disk.put(f"k{i}", rng.random(1000))
+        t = 1_000_000_000 * (1000 + i)
+        os.utime(disk.path_for(f"k{i}"), ns=(t, t))
+    assert disk.get("k0") is not MISSING  # touched: now the most recently used
+    for i in range(4, 7):  # the 7th file takes the directory over 50 kB
+        disk.put(f"k{i}", rng.random(1000))
+        assert disk.usage()["bytes"] <= 50_000
+    assert disk.counts["evictions"] > 0
+    assert disk.path_for("k0").exists() and not disk.path_for("k1").exists()
+    assert all(disk.path_for(f"k{i}").exists() for i in range(4, 7))
+    for i in range(7, 30):
+        disk.put(f"k{i}", rng.random(1000))
+        assert disk.usage()["bytes"] <= 50_000
+
+
+def test_orphaned_temp_files_are_removed_at_start(tmp_path):
+    DiskCache(tmp_path / "c")
+    tmp = tmp_path / "c" / l2mod.TMP_DIR
+    dead = tmp / "999999999-abc.tmp"
+    mine_new = tmp / f"{os.getpid()}-def.tmp"
+    mine_old = tmp / f"{os.getpid()}-old.tmp"
+    garbage = tmp / "garbage.tmp"
+    for p in (dead, mine_new, mine_old, garbage):
+        p.write_bytes(b"partial")
+    os.utime(mine_old, (0, 0))
+    disk = DiskCache(tmp_path / "c")
+    assert disk.counts["orphans_removed"] == 3
+    assert mine_new.exists() and not dead.exists() and not mine_old.exists() and not garbage.exists()
+
+
+def test_clear_and_usage(disk):
+    for i in range(5):
+        disk.put(f"k{i}", [i] * 10)
+    assert disk.usage()["entries"] == 5
+    removed = disk.clear()
+    assert removed["entries"] == 5 and removed["bytes"] > 0
+    assert disk.usage() == {"entries": 0, "bytes": 0}
+
+
+def test_codec_errors_are_format_errors():
+    from engine.cache.codec import decode, encode
+
+    with pytest.raises(CacheFormatError):
+        decode(encode([1, 2])[:-1])
+    with pytest.raises(CacheFormatError):
+        decode(b"\xc7\x03\x05abc")  # unknown ext type
