@@ -25,11 +25,12 @@ def csv_text(bars: Bars, header: str = HEADER, sep: str = ",", fmt: str = "%Y-%m
 
 
 def dump(path: Path) -> tuple:
-    """Every row of both tables (ordered) plus the file's hash: equal dumps mean an unchanged store."""
+    """Every row of both tables (ordered, as Arrow tables: `==` compares all values) plus the file's hash:
+    equal dumps mean an unchanged store."""
     con = duckdb.connect(str(path), read_only=True)
     try:
-        bars = con.execute("SELECT * FROM bars ORDER BY symbol, timeframe, ts").fetchall()
-        datasets = con.execute("SELECT * FROM datasets ORDER BY symbol, timeframe").fetchall()
+        bars = con.sql("SELECT * FROM bars ORDER BY symbol, timeframe, ts").to_arrow_table()
+        datasets = con.sql("SELECT * FROM datasets ORDER BY symbol, timeframe").to_arrow_table()
     finally:
         con.close()
     wal = Path(str(path) + ".wal")
