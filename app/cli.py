@@ -14,7 +14,7 @@ import sys
 from engine.errors import BackbenchError
 
 # Modules that add subcommands, in the order their commands appear in --help.
-COMMAND_MODULES = ("app.cli_run", "app.cli_sweep", "app.cli_data", "app.cli_cache", "app.cli_info")
+COMMAND_MODULES = ("app.cli_gui", "app.cli_run", "app.cli_sweep", "app.cli_data", "app.cli_cache", "app.cli_info")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -45,9 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     cap_main_process()
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 0
+    if not getattr(args, "func", None):  # plain `backbench`: the app (headless demo where there is no screen)
+        args = parser.parse_args(["gui"])
     try:
         return int(args.func(args) or 0)
     except BackbenchError as exc:

@@ -1,0 +1,40 @@
+"""`backbench gui` (and plain `backbench`): the desktop app, or headless help where there is no screen."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("gui", help="open the desktop app", description="Open the Backbench desktop app.")
+    p.add_argument("--db", metavar="PATH", help="bar store (default: the user data dir, or BACKBENCH_DB)")
+    p.add_argument("--strategies-dir", metavar="DIR", help="folder of user strategy files")
+    p.add_argument("--workers", type=int, help="sweep worker processes (default: performance cores)")
+    p.add_argument("--demo", action="store_true", help="run the demo backtest at start (with --screenshot)")
+    p.add_argument("--screenshot", metavar="FILE", help="save a screenshot of the window and exit")
+    p.add_argument("--tab", choices=("results", "sweep", "dashboard"), default="results",
+                   help="tab to show in the screenshot")
+    p.set_defaults(func=cmd_gui)
+
+
+def has_screen() -> bool:
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+                or os.environ.get("QT_QPA_PLATFORM") == "offscreen")
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    if args.screenshot and not has_screen():
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
+    if not has_screen():
+        print("backbench: no screen here (no DISPLAY); running the demo backtest headless instead.\n"
+              "           (`backbench gui --demo --screenshot out.png` renders the app offscreen)", file=sys.stderr)
+        from app.cli import main
+
+        return main(["run", "--demo"])
+    from app.gui.app import run_gui
+
+    return run_gui(args.db, args.strategies_dir, args.workers, args.screenshot, args.tab, args.demo)

@@ -1,0 +1,125 @@
+"""Starting the desktop app, and the headless driver that runs the demo and saves a screenshot.
+
+    backbench gui [--db PATH] [--strategies-dir DIR] [--workers N]
+    backbench gui --demo --screenshot FILE [--tab results|sweep|dashboard]   # offscreen works
+
+The window appears at once; demo data (on an empty store), kernel warm-up and the sweep pool start
+in the background.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+DEMO_GRID = {"n1": [5, 10, 15, 20, 25, 30], "n2": [20, 40, 60, 80, 100, 120]}
+SCREENSHOT_TIMEOUT_MS = 180_000
+
+
+def create_app(argv: list[str] | None = None):
+    from PySide6.QtWidgets import QApplication
+
+    from app.gui.theme import configure_pyqtgraph
+    from app.resources import resource
+
+    qapp = QApplication.instance() or QApplication(argv or [sys.argv[0]])
+    qapp.setApplicationName("Backbench")
+    qapp.setOrganizationName("Backbench")
+    style = resource("style.qss")
+    if style.exists():
+        qapp.setStyleSheet(style.read_text(encoding="utf-8"))
+    configure_pyqtgraph()
+    return qapp
+
+
+def run_gui(db: str | None = None, strategy_dir: str | None = None, workers: int | None = None,
+            screenshot: str | None = None, tab: str = "results", demo: bool = False) -> int:
+    from PySide6.QtCore import QSettings
+
+    from app.gui.controller import Controller
+    from app.gui.main_window import MainWindow
+
+    qapp = create_app()
+    settings = None
+    if screenshot:  # a scripted run must not read or change the user's window state
+        settings = QSettings(str(Path(tempfile.mkdtemp()) / "screenshot.ini"), QSettings.Format.IniFormat)
+    controller = Controller(db, strategy_dir, workers)
+    window = MainWindow(controller, settings)
+    if screenshot:
+        window.resize(1280, 800)
+    window.show()
+    controller.start()
+    if not screenshot:
+        return qapp.exec()
+    driver = ScreenshotDriver(window, Path(screenshot), tab)
+    driver.start()
+    qapp.exec()
+    return driver.exit_code
+
+
+class ScreenshotDriver:
+    """Runs the demo backtest (and a small sweep for the sweep tab), saves the window, quits."""
+
+    def __init__(self, window, path: Path, tab: str):
+        from PySide6.QtCore import QTimer
+
+        self.window = window
+        self.path = path
+        self.tab = tab
+        self.exit_code = 1
+        self.started = False
+        self.timeout = QTimer()
+        self.timeout.setSingleShot(True)
+        self.timeout.timeout.connect(lambda: self._finish("timed out waiting for results"))
+
+    def start(self) -> None:
+        c = self.window.controller
+        c.datasets_changed.connect(self._datasets)
+        c.backtest_done.connect(self._backtest_done)
+        c.sweep_done.connect(lambda _: self._shoot())
+        c.error.connect(lambda msg: self._finish(msg))
+        self.timeout.start(SCREENSHOT_TIMEOUT_MS)
+
+    def _datasets(self, datasets: list) -> None:
+        if self.started or not datasets:
+            return
+        self.started = True
+        if not self.window.data_panel.select("ACME", "1d"):
+            first = datasets[0]
+            self.window.data_panel.select(first["symbol"], first["timeframe"])
+        self.window.run_backtest()
+
+    def _backtest_done(self, _outcome) -> None:
+        from PySide6.QtCore import QTimer
+
+        if self.tab == "sweep":
+            self.window.select_tab("sweep")
+            self.window.run_sweep(DEMO_GRID, "n1 < n2")
+        elif self.tab == "dashboard":
+            self.window.select_tab("dashboard")
+            QTimer.singleShot(1500, self._shoot)  # let the dashboard gather a few samples
+        else:
+            QTimer.singleShot(300, self._shoot)
+
+    def _shoot(self) -> None:
+        from PySide6.QtWidgets import QApplication
+
+        self.window.select_tab(self.tab)
+        QApplication.processEvents()
+        self.window.screenshot(self.path)
+        print(f"screenshot saved: {self.path}")
+        self.exit_code = 0
+        self._quit()
+
+    def _finish(self, message: str) -> None:
+        print(f"backbench: error: {message}", file=sys.stderr)
+        self.exit_code = 1
+        self._quit()
+
+    def _quit(self) -> None:
+        from PySide6.QtWidgets import QApplication
+
+        self.timeout.stop()
+        self.window.close()
+        QApplication.instance().quit()

@@ -1,0 +1,199 @@
+"""The app's behaviour, apart from its layout: store, bars, backtests, sweeps, imports, as Qt signals.
+
+Everything slow runs as a `Job`; the store is touched from one thread at a time (a lock), bars of
+recently used datasets are kept in memory, and the sweep process pool is started (and its workers
+warmed) in the background at launch so the first sweep does not wait for it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from app.gui.jobs import Job, JobRunner
+from engine.bars import Bars
+from engine.config import SimConfig
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    symbol: str
+    timeframe: str
+    strategy: str
+    params: dict[str, Any]
+    config: SimConfig
+    start: str | None = None
+    end: str | None = None
+
+
+@dataclass
+class BacktestOutcome:
+    request: RunRequest
+    result: Any  # engine.result.Result
+    indicators: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+class Controller(QObject):
+    datasets_changed = Signal(list)
+    status = Signal(str)
+    error = Signal(str)
+    demo_progress = Signal(int, int)
+    backtest_done = Signal(object)  # BacktestOutcome
+    sweep_progress = Signal(object)  # engine.sweep.Progress
+    sweep_done = Signal(object)  # (RunRequest template, SweepResult)
+    import_done = Signal(list)  # ImportReport list
+    executor_ready = Signal(int)  # worker count
+
+    def __init__(self, db_path: str | Path | None = None, strategy_dir: str | Path | None = None,
+                 workers: int | None = None, use_cache: bool = True, parent: QObject | None = None):
+        super().__init__(parent)
+        from engine.data.store import Store
+
+        self.jobs = JobRunner(self)
+        self.store = Store(db_path)
+        self.strategy_dir = str(strategy_dir) if strategy_dir else None
+        self._store_lock = threading.Lock()
+        self._bars: OrderedDict[tuple, Bars] = OrderedDict()
+        self._workers = workers
+        self._executor: Any = None
+        self._executor_lock = threading.Lock()
+        self.cache = None
+        if use_cache:
+            from engine.cache import default_cache
+
+            self.cache = default_cache()
+        self.sweep_job: Job | None = None
+
+    # ---------------------------------------------------------------- startup
+    def start(self, warm_pool: bool = True) -> None:
+        """Fill an empty store with demo data, warm the kernels, start the sweep pool (all background)."""
+        job = Job("demo data", self._ensure_demo)
+        job.signals.progress.connect(lambda p: self.demo_progress.emit(*p))
+        job.signals.finished.connect(lambda _: self.refresh_datasets())
+        job.signals.failed.connect(self.error.emit)
+        self.jobs.start(job)
+        self.jobs.start(Job("warm kernels", _warm_kernels))
+        if warm_pool:
+            pool_job = Job("start workers", self.executor)
+            pool_job.signals.finished.connect(lambda ex: self.executor_ready.emit(ex.workers))
+            pool_job.signals.failed.connect(self.error.emit)
+            self.jobs.start(pool_job, "sweeps")
+
+    def _ensure_demo(self, progress) -> bool:
+        from engine.data.store import ensure_demo_data
+
+        with self._store_lock:
+            return ensure_demo_data(self.store, lambda done, total, _name: progress((done, total)))
+
+    def executor(self):
+        with self._executor_lock:
+            if self._executor is None:
+                from engine.executors import LocalExecutor
+
+                self._executor = LocalExecutor(self._workers)
+            return self._executor
+
+    def shutdown(self) -> None:
+        self.jobs.cancel_all()
+        self.jobs.wait(10_000)
+        if self._executor is not None:
+            self._executor.close()
+        self.store.close()
+
+    # ---------------------------------------------------------------- data
+    def datasets(self) -> list[dict]:
+        with self._store_lock:
+            return self.store.datasets()
+
+    def refresh_datasets(self) -> None:
+        self.datasets_changed.emit(self.datasets())
+
+    def bars(self, symbol: str, timeframe: str, start: str | None = None, end: str | None = None) -> Bars:
+        key = (symbol, timeframe, start, end)
+        hit = self._bars.get(key)
+        if hit is not None:
+            self._bars.move_to_end(key)
+            return hit
+        with self._store_lock:
+            bars = self.store.load(symbol, timeframe, start, end)
+        self._bars[key] = bars
+        while len(self._bars) > 6:
+            self._bars.popitem(last=False)
+        return bars
+
+    def import_files(self, paths: list[str], symbol: str | None = None, timeframe: str | None = None,
+                     tz: str | None = None) -> Job:
+        from engine.data.importers import import_files
+
+        def work() -> list:
+            with self._store_lock:
+                return import_files(self.store, paths, symbol or None, timeframe or None, tz or None)
+
+        job = Job("import", work)
+        job.signals.finished.connect(self._imported)
+        job.signals.failed.connect(self.error.emit)
+        return self.jobs.start(job)
+
+    def _imported(self, reports: list) -> None:
+        self._bars.clear()
+        self.import_done.emit(reports)
+        self.refresh_datasets()
+
+    def delete_dataset(self, symbol: str, timeframe: str) -> None:
+        with self._store_lock:
+            self.store.delete(symbol, timeframe)
+        self._bars.clear()
+        self.refresh_datasets()
+
+    # ---------------------------------------------------------------- backtests and sweeps
+    def run_backtest(self, request: RunRequest) -> Job:
+        job = Job("backtest", self._backtest, request)
+        job.signals.finished.connect(self.backtest_done.emit)
+        job.signals.failed.connect(self.error.emit)
+        return self.jobs.start(job)
+
+    def _backtest(self, request: RunRequest) -> BacktestOutcome:
+        import time
+
+        from engine.backtest import run_backtest
+        from engine.strategies import get_strategy
+
+        t0 = time.perf_counter()
+        bars = self.bars(request.symbol, request.timeframe, request.start, request.end)
+        strategy = get_strategy(request.strategy, user_dir=self.strategy_dir)
+        result = run_backtest(bars, strategy, request.params, request.config, cache=self.cache)
+        indicators = strategy.indicators(bars, **result.params)
+        return BacktestOutcome(request, result, indicators, time.perf_counter() - t0)
+
+    def run_sweep(self, template: RunRequest, grid: dict[str, list], where: str = "") -> Job:
+        job = Job("sweep", self._sweep, template, grid, where)
+        job.signals.progress.connect(self.sweep_progress.emit)
+        job.signals.finished.connect(lambda res: self.sweep_done.emit((template, res)))
+        job.signals.failed.connect(self.error.emit)
+        self.sweep_job = job
+        return self.jobs.start(job, "sweeps")
+
+    def _sweep(self, template: RunRequest, grid: dict, where: str, progress, cancel):
+        from engine.sweep import run_sweep
+
+        with self._store_lock:
+            bars = self.store.load(template.symbol, template.timeframe, template.start, template.end)
+        return run_sweep(bars, template.strategy, grid, where=where or None, config=template.config,
+                         executor=self.executor(), progress=progress, cancel=cancel,
+                         strategy_dir=self.strategy_dir, cache=self.cache)
+
+    def cancel_sweep(self) -> None:
+        if self.sweep_job is not None:
+            self.sweep_job.cancel.set()
+
+
+def _warm_kernels() -> None:
+    from engine.executors import warm_kernels
+
+    warm_kernels()

@@ -1,0 +1,286 @@
+"""The main window: data and strategy panels on the left, result tabs in the centre.
+
+Layout only plus the wiring between panels, views and the Controller; behaviour lives in the
+controller and in each panel/view's own file.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QScrollArea,
+    QSplitter,
+    QTabWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.gui.controller import BacktestOutcome, Controller, RunRequest
+from app.gui.panels.data_panel import DataPanel
+from app.gui.panels.import_dialog import ImportDialog
+from app.gui.panels.strategy_panel import StrategyPanel
+from app.gui.views.dashboard import Dashboard
+from app.gui.views.results_view import ResultsView
+from app.gui.views.sweep_view import SweepView
+from engine.errors import BackbenchError
+
+TABS = ("results", "sweep", "dashboard")
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, controller: Controller, settings: QSettings | None = None):
+        super().__init__()
+        self.setWindowTitle("Backbench")
+        self.controller = controller
+        self.settings = settings or QSettings("Backbench", "Backbench")
+        self.last_outcome: BacktestOutcome | None = None
+        self.last_sweep = None
+
+        self.data_panel = DataPanel()
+        self.strategy_panel = StrategyPanel(controller.strategy_dir)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.addWidget(_title("Data"))
+        left_layout.addWidget(self.data_panel, 2)
+        left_layout.addWidget(_title("Strategy"))
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.strategy_panel)
+        left_layout.addWidget(scroll, 5)
+        left.setMinimumWidth(300)
+
+        self.results_view = ResultsView()
+        self.sweep_view = SweepView()
+        self.dashboard = Dashboard()
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.results_view, "Results")
+        self.tabs.addTab(self.sweep_view, "Sweep")
+        self.tabs.addTab(self.dashboard, "Dashboard")
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(left)
+        splitter.addWidget(self.tabs)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([330, 950])
+        self.setCentralWidget(splitter)
+
+        self.status_label = QLabel("Ready")
+        self.status_label.setObjectName("statusLabel")
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(260)
+        self.progress.setTextVisible(True)
+        self.progress.hide()
+        self.statusBar().addWidget(self.status_label, 1)
+        self.statusBar().addPermanentWidget(self.progress)
+        self._build_actions()
+        self._wire()
+        self._restore()
+
+    # ------------------------------------------------------------------ construction
+    def _build_actions(self) -> None:
+        bar = QToolBar("Main")
+        bar.setObjectName("mainToolbar")
+        bar.setMovable(False)
+        self.addToolBar(bar)
+        self.run_action = QAction("Run", self)
+        self.run_action.setShortcut(QKeySequence("Ctrl+R"))
+        self.run_action.setToolTip("Run the backtest (Ctrl+R)")
+        self.cancel_action = QAction("Cancel", self)
+        self.cancel_action.setShortcut(QKeySequence(Qt.Key.Key_Escape))
+        self.cancel_action.setToolTip("Cancel the running sweep (Esc)")
+        self.cancel_action.setEnabled(False)
+        self.import_action = QAction("Import…", self)
+        self.import_action.setShortcut(QKeySequence("Ctrl+I"))
+        self.reload_action = QAction("Reload strategies", self)
+        for action in (self.run_action, self.cancel_action, self.import_action, self.reload_action):
+            bar.addAction(action)
+            self.addAction(action)  # shortcuts work whatever has focus
+
+    def _wire(self) -> None:
+        c = self.controller
+        self.run_action.triggered.connect(self.run_backtest)
+        self.cancel_action.triggered.connect(self.cancel)
+        self.import_action.triggered.connect(self.open_import_dialog)
+        self.reload_action.triggered.connect(self.strategy_panel.reload)
+        self.data_panel.import_requested.connect(self.open_import_dialog)
+        self.data_panel.delete_requested.connect(self._confirm_delete)
+        self.strategy_panel.strategy_changed.connect(self.sweep_view.set_strategy)
+        self.sweep_view.set_strategy(self.strategy_panel.strategy())
+        self.sweep_view.sweep_requested.connect(self.run_sweep)
+        self.sweep_view.cancel_requested.connect(self.cancel)
+        self.sweep_view.cell_clicked.connect(self.open_sweep_cell)
+        c.datasets_changed.connect(self._datasets)
+        c.backtest_done.connect(self.show_outcome)
+        c.sweep_progress.connect(self._sweep_progress)
+        c.sweep_done.connect(self._sweep_done)
+        c.error.connect(self.show_error)
+        c.demo_progress.connect(self._demo_progress)
+        c.executor_ready.connect(self.dashboard.set_worker_count)
+        c.import_done.connect(self._imported)
+        c.jobs.busy_changed.connect(self._busy)
+
+    # ------------------------------------------------------------------ actions
+    def request(self) -> RunRequest | None:
+        current = self.data_panel.current()
+        if current is None:
+            self.show_error("No dataset selected: import one or wait for the demo data.")
+            return None
+        try:
+            config = self.strategy_panel.config()
+        except BackbenchError as exc:
+            self.show_error(str(exc))
+            return None
+        return RunRequest(current[0], current[1], self.strategy_panel.strategy().name,
+                          self.strategy_panel.params(), config)
+
+    def run_backtest(self) -> None:
+        req = self.request()
+        if req is None:
+            return
+        self.status_label.setText(f"Running {req.strategy} on {req.symbol} {req.timeframe}…")
+        self.controller.run_backtest(req)
+
+    def run_sweep(self, grid: dict, where: str) -> None:
+        req = self.request()
+        if req is None:
+            return
+        self.sweep_view.set_running(True)
+        self.cancel_action.setEnabled(True)
+        self.progress.setRange(0, 0)
+        self.progress.show()
+        self.status_label.setText(f"Sweeping {req.strategy} on {req.symbol} {req.timeframe}…")
+        self.controller.run_sweep(req, grid, where)
+
+    def cancel(self) -> None:
+        self.controller.cancel_sweep()
+        self.status_label.setText("Cancelling…")
+
+    def open_sweep_cell(self, params: dict) -> None:
+        """A heatmap cell or top-table row: run that parameter set and show it in Results."""
+        if self.last_sweep is None:
+            return
+        template, _ = self.last_sweep
+        self.strategy_panel.set_params(params)
+        self.tabs.setCurrentWidget(self.results_view)
+        self.controller.run_backtest(RunRequest(template.symbol, template.timeframe, template.strategy,
+                                                dict(params), template.config, template.start, template.end))
+
+    def open_import_dialog(self) -> ImportDialog:
+        dialog = ImportDialog(self.controller.jobs, self)
+        dialog.accepted.connect(lambda: self.controller.import_files(dialog.paths(), **dialog.options()))
+        dialog.open()
+        self.import_dialog = dialog
+        return dialog
+
+    def _confirm_delete(self, symbol: str, timeframe: str) -> None:
+        answer = QMessageBox.question(self, "Delete dataset", f"Delete {symbol} {timeframe} from the store?")
+        if answer == QMessageBox.StandardButton.Yes:
+            self.controller.delete_dataset(symbol, timeframe)
+
+    # ------------------------------------------------------------------ results
+    def show_outcome(self, outcome: BacktestOutcome) -> None:
+        self.last_outcome = outcome
+        self.results_view.show_result(outcome.result, outcome.indicators)
+        r = outcome.result
+        source = "from cache" if r.from_cache else "computed"
+        self.status_label.setText(
+            f"{r.strategy} on {outcome.request.symbol} {outcome.request.timeframe}: {len(r.bars):,} bars, "
+            f"{r.stats['n_trades']} trades, return {r.stats['return_pct']:.2f} % — "
+            f"{outcome.seconds * 1000:.0f} ms ({source})")
+
+    def _sweep_progress(self, p) -> None:
+        self.sweep_view.set_progress(p)
+        self.progress.setRange(0, max(1, p.total))
+        self.progress.setValue(p.done)
+
+    def _sweep_done(self, payload) -> None:
+        template, result = payload
+        self.last_sweep = payload
+        self.sweep_view.set_running(False)
+        self.sweep_view.set_result(result)
+        self.cancel_action.setEnabled(False)
+        self.progress.hide()
+        state = "cancelled" if result.cancelled else "done"
+        self.status_label.setText(f"Sweep {state}: {len(result.rows)} of {result.total} combos in "
+                                  f"{result.elapsed_s:.2f} s ({result.total - result.computed} from cache)")
+
+    def _datasets(self, datasets: list) -> None:
+        last = self.settings.value("dataset")
+        keep = tuple(json.loads(last)) if last else None
+        self.data_panel.set_datasets(datasets, keep)  # type: ignore[arg-type]
+
+    def _imported(self, reports: list) -> None:
+        n = sum(r.imported for r in reports)
+        self.status_label.setText(f"Imported {n:,} bars from {len(reports)} file(s)")
+        if reports:
+            self.data_panel.select(reports[-1].symbol, reports[-1].timeframe)
+
+    def _demo_progress(self, done: int, total: int) -> None:
+        self.progress.show()
+        self.progress.setRange(0, max(1, total))
+        self.progress.setValue(done)
+        self.status_label.setText("Creating demo data…" if done < total else "Demo data ready")
+        if done >= total:
+            QTimer.singleShot(500, self.progress.hide)
+
+    def _busy(self, busy: bool) -> None:
+        self.run_action.setEnabled(True)  # backtests queue; the button never locks the user out
+
+    def show_error(self, message: str) -> None:
+        self.status_label.setText(f"⚠ {message.splitlines()[0]}")
+        self.status_label.setToolTip(message)
+        self.sweep_view.set_running(False)
+        self.cancel_action.setEnabled(False)
+        self.progress.hide()
+
+    # ------------------------------------------------------------------ persistence
+    def _restore(self) -> None:
+        geometry = self.settings.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 800)
+        state = self.settings.value("strategy_state")
+        if state:
+            try:
+                self.strategy_panel.restore(json.loads(state))
+            except (ValueError, TypeError, KeyError):
+                pass  # an old or hand-edited value: keep the defaults
+
+    def save_state(self) -> None:
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("strategy_state", json.dumps(self.strategy_panel.state()))
+        current = self.data_panel.current()
+        if current:
+            self.settings.setValue("dataset", json.dumps(list(current)))
+        self.settings.sync()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        self.save_state()
+        self.dashboard.stop()
+        self.controller.shutdown()
+        super().closeEvent(event)
+
+    def select_tab(self, name: str) -> None:
+        self.tabs.setCurrentIndex(TABS.index(name))
+
+    def screenshot(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.grab().save(str(path)):
+            raise OSError(f"could not write screenshot {path}")
+        return path
+
+
+def _title(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setObjectName("sectionTitle")
+    return label
