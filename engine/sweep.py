@@ -24,6 +24,7 @@ from typing import Any
 
 import polars as pl
 
+from engine import profiling
 from engine.bars import Bars
 from engine.config import SimConfig
 from engine.errors import StrategyError
@@ -308,13 +309,8 @@ def _cacheable(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _record_chunk(res: ChunkResult) -> None:
-    try:
-        from engine.profiling import default_registry
-    except ImportError:
-        return
-    record = getattr(default_registry(), "record_worker_report", None)  # TODO(me): strict once it lands
-    if record is not None:
-        record(res.worker_pid, res.seconds, res.rss_bytes, res.bar_steps)
+    profiling.record_worker_report(res.worker_pid, res.seconds, res.rss_bytes, res.bar_steps,
+                                   tasks=1)
 
 
 def _frame(rows: list[dict[str, Any]], strategy: Strategy) -> pl.DataFrame:
