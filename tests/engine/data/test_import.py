@@ -5,7 +5,10 @@ import gzip
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from engine.bars import Bars
 from engine.data.demo import generate_bars
 from engine.data.importers import import_files, load_file, map_columns, symbol_from_path
 from engine.data.store import Store
@@ -13,6 +16,7 @@ from engine.errors import DataError
 
 from .helpers import HEADER, csv_text, dump, same_bars
 
+st_settings = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 ROWS = "2020-01-02,10,11,9,10.5,100\n2020-01-03,10.5,11,10,10.8,200\n2020-01-06,10.8,12,10.5,11.5,300\n"
 
 
@@ -153,3 +157,20 @@ def test_map_columns_reports_missing_and_ambiguous():
         map_columns(["Date", "Open", "High", "Low"], "f.csv")
     with pytest.raises(DataError, match="ambiguous columns for open: open, OPEN"):
         map_columns(["Date", "open", "OPEN", "High", "Low", "Close"], "f.csv")
+
+
+@st_settings
+@given(data=st.data())
+def test_property_any_valid_bars_round_trip_exactly(tmp_path_factory, data):
+    n = data.draw(st.integers(1, 40))
+    pos = st.floats(1e-6, 1e9, allow_nan=False, allow_infinity=False)
+    rows = []
+    for _ in range(n):
+        a, b, c, d = sorted(data.draw(st.lists(pos, min_size=4, max_size=4)))
+        o, cl = data.draw(st.permutations([b, c]))
+        rows.append((o, d, a, cl, data.draw(st.floats(0, 1e12))))
+    arr = np.array(rows)
+    bars = Bars(_ts("2020-01-01")[0] + np.arange(n) * 86_400_000_000_000, *arr.T, "P", "1d")
+    path = tmp_path_factory.mktemp("prop") / "p.csv"
+    path.write_text(csv_text(bars))
+    assert same_bars(load_file(path, timeframe="1d").bars, bars)
