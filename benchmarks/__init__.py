@@ -1,0 +1,1 @@
+"""Backbench benchmarks: `python -m benchmarks` (see benchmarks/__main__.py)."""

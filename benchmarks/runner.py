@@ -1,0 +1,634 @@
+"""The benchmark runner: a registry of benchmarks and derived figures, timing, memory, JSON, comparison.
+
+A suite module registers benchmarks with `@benchmark(...)`. The decorated function is a *factory*:
+it gets a `Context`, does the untimed setup (data, compilation, correctness checks) and returns a
+callable that does the work once and returns the amount of work done (e.g. the number of bars), or
+None for a pure latency. It may instead return `(callable, info_dict)`; the info is stored with the
+result. Raise `Skip("why")` from a factory to leave a benchmark out with a note.
+
+    @benchmark(suite="backtest", name="sma_cross_10k_warm", unit="bars/s")
+    def _(ctx):
+        bars = make_bars(ctx.size(10_000, 2_000))
+        return lambda: len(run_backtest(bars, "sma_cross", PARAMS, CFG).equity)
+
+For each benchmark the runner calls the factory, runs the callable `warmup` times, picks how many
+calls make up one repeat (so that a repeat lasts at least `min_time`; the time per call is reported),
+times `repeats` repeats, then measures memory in separate untimed calls: peak tracemalloc (Python and
+numpy allocations made during one call) and the peak RSS of this process and its children (psutil,
+sampled every few ms). `@ratio(...)` registers a figure derived from results of the same run (e.g.
+"ours vs vectorbt"), with an optional target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib
+import json
+import math
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import tracemalloc
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from fnmatch import fnmatch
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from benchmarks import machine
+
+# Exit codes.
+EXIT_OK, EXIT_REGRESSION, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
+
+# Suites known to the runner, in run order: name -> module that registers them when imported.
+SUITE_MODULES: dict[str, str] = {
+    "backtest": "benchmarks.suite_backtest",
+    "peers": "benchmarks.suite_peers",
+}
+
+_MB = 1024.0 * 1024.0
+_RSS_SAMPLE_S = 0.01
+
+
+class Skip(Exception):
+    """Raised by a benchmark factory to leave the benchmark out (with the message as a note)."""
+
+
+class UsageError(Exception):
+    """A command-line mistake: printed as one line, exit code 2."""
+
+
+@dataclass
+class Context:
+    """What a benchmark factory may consult: run mode, a scratch folder, and a place for notes/checks."""
+
+    quick: bool = False
+    tiny: bool = False
+    scratch: Path = field(default_factory=lambda: Path(tempfile.gettempdir()))
+    notes: list[str] = field(default_factory=list)
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    def size(self, full: int, tiny: int) -> int:
+        """`full` normally, `tiny` in --tiny mode (smoke tests: figures are meaningless)."""
+        return tiny if self.tiny else full
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+    def shared(self, key: str, make: Callable[[], Any]) -> Any:
+        """`make()` once per run and key (e.g. bars or a parity check shared by several benchmarks)."""
+        if key not in self.cache:
+            self.cache[key] = make()
+        return self.cache[key]
+
+
+@dataclass
+class Benchmark:
+    suite: str
+    name: str
+    unit: str
+    factory: Callable[[Context], Any]
+    description: str = ""
+    repeats: int = 7
+    quick_repeats: int = 3
+    warmup: int = 1
+    min_time: float = 0.1  # a repeat lasts at least this long (more calls per repeat if needed)
+    tracemalloc: bool = True  # False for benchmarks whose work happens in a child process
+    rss: bool = True  # peak RSS of the process tree, sampled during one extra untimed call
+    gate: bool = True  # counts for --compare regressions (False: peers' own timings, informational)
+    latency: bool = False  # a latency (rate is None; p95 is the figure to watch)
+
+
+@dataclass
+class Ratio:
+    suite: str
+    name: str
+    fn: Callable[[Callable[[str], dict[str, Any]]], float]
+    target: float | None = None
+    better: str = "higher"  # the target is met when value >= target ("higher") or <= target ("lower")
+    unit: str = "x"
+    description: str = ""
+
+
+class Registry:
+    """Benchmarks and ratios by suite; suites listed in `modules` are imported on first use."""
+
+    def __init__(self, modules: dict[str, str] | None = None) -> None:
+        self.modules = dict(modules or {})
+        self.benchmarks: list[Benchmark] = []
+        self.ratios: list[Ratio] = []
+        self.unavailable: dict[str, Callable[[], str | None]] = {}
+        self._loaded: set[str] = set()
+
+    def suite_names(self) -> list[str]:
+        names = list(self.modules)
+        for b in self.benchmarks:
+            if b.suite not in names:
+                names.append(b.suite)
+        return names
+
+    def benchmark(self, suite: str, name: str, unit: str, **options: Any) -> Callable:
+        def register(factory: Callable[[Context], Any]) -> Callable[[Context], Any]:
+            if any(b.suite == suite and b.name == name for b in self.benchmarks):
+                raise ValueError(f"benchmark {suite}/{name} registered twice")
+            desc = options.pop("description", None) or (factory.__doc__ or "").strip().split("\n")[0]
+            self.benchmarks.append(Benchmark(suite, name, unit, factory, description=desc, **options))
+            return factory
+        return register
+
+    def ratio(self, suite: str, name: str, **options: Any) -> Callable:
+        def register(fn: Callable) -> Callable:
+            desc = options.pop("description", None) or (fn.__doc__ or "").strip().split("\n")[0]
+            self.ratios.append(Ratio(suite, name, fn, description=desc, **options))
+            return fn
+        return register
+
+    def requires(self, suite: str, check: Callable[[], str | None]) -> None:
+        """`check()` returns why `suite` cannot run here (e.g. a missing package), or None."""
+        self.unavailable[suite] = check
+
+    def load(self, suite: str) -> None:
+        if suite in self.modules and suite not in self._loaded:
+            importlib.import_module(self.modules[suite])
+        self._loaded.add(suite)
+
+    def why_unavailable(self, suite: str) -> str | None:
+        check = self.unavailable.get(suite)
+        return check() if check else None
+
+
+REGISTRY = Registry(SUITE_MODULES)
+benchmark = REGISTRY.benchmark
+ratio = REGISTRY.ratio
+requires = REGISTRY.requires
+
+
+# ----------------------------------------------------------------------------------------------- measuring
+
+class _RssSampler:
+    """Peak RSS of this process plus all its descendants, sampled in a thread."""
+
+    def __init__(self) -> None:
+        self.proc = psutil.Process()
+        self.peak = 0
+        self.start_rss = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def tree_rss(self) -> int:
+        total = self.proc.memory_info().rss
+        try:
+            children = self.proc.children(recursive=True)
+        except psutil.Error:  # pragma: no cover
+            children = []
+        for child in children:
+            try:
+                total += child.memory_info().rss
+            except psutil.Error:
+                pass
+        return total
+
+    def __enter__(self) -> _RssSampler:
+        self.start_rss = self.peak = self.tree_rss()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(_RSS_SAMPLE_S):
+            self.peak = max(self.peak, self.tree_rss())
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join()
+        self.peak = max(self.peak, self.tree_rss())
+
+
+def _percentile(sorted_values: Sequence[float], q: float) -> float:
+    """Linear-interpolated percentile (q in [0, 1]) of already sorted values."""
+    if len(sorted_values) == 1:
+        return sorted_values[0]
+    pos = q * (len(sorted_values) - 1)
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(sorted_values) - 1)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
+
+
+def _call(fn: Callable[[], Any], number: int) -> tuple[float, Any]:
+    work = None
+    t0 = time.perf_counter()
+    for _ in range(number):
+        work = fn()
+    return time.perf_counter() - t0, work
+
+
+def measure(bench: Benchmark, ctx: Context) -> dict[str, Any]:
+    """Run one benchmark: setup, warm-up, timed repeats, memory. Returns its result dict."""
+    result: dict[str, Any] = {"suite": bench.suite, "name": bench.name, "unit": bench.unit,
+                              "description": bench.description, "gate": bench.gate, "latency": bench.latency}
+    made = bench.factory(ctx)
+    fn, info = made if isinstance(made, tuple) else (made, {})
+    repeats = bench.quick_repeats if (ctx.quick or ctx.tiny) else bench.repeats
+    if ctx.tiny:
+        repeats = min(repeats, 2)
+    warmup = min(bench.warmup, 1) if ctx.tiny else bench.warmup
+    min_time = bench.min_time / (5.0 if ctx.tiny else 2.0 if ctx.quick else 1.0)
+
+    for _ in range(warmup):
+        _call(fn, 1)
+    number = 1
+    if min_time > 0:  # calibrate on a call after the warm-up (the first calls may still be settling)
+        one, _work = _call(fn, 1)
+        if one < min_time:
+            number = min(1_000_000, max(1, math.ceil(min_time / max(one, 1e-9))))
+
+    times: list[float] = []
+    work = None
+    for _ in range(repeats):
+        gc.collect()
+        elapsed, work = _call(fn, number)
+        times.append(elapsed / number)
+
+    # Memory is measured in separate untimed calls: sampling the process tree (psutil scans /proc)
+    # while timing slowed a 1.4 s child process to 3.3 s on a 2-core machine.
+    peak_rss = rss_delta = None
+    if bench.rss:
+        gc.collect()
+        with _RssSampler() as s:
+            _call(fn, number)
+        peak_rss, rss_delta = s.peak / _MB, (s.peak - s.start_rss) / _MB
+
+    peak_tm = None
+    if bench.tracemalloc:
+        gc.collect()
+        tracemalloc.start()
+        try:
+            fn()
+            peak_tm = tracemalloc.get_traced_memory()[1] / _MB
+        finally:
+            tracemalloc.stop()
+
+    ordered = sorted(times)
+    median = statistics.median(ordered)
+    work_num = float(work) if isinstance(work, (int, float)) and not isinstance(work, bool) else None
+    result.update({
+        "median_s": median,
+        "min_s": ordered[0],
+        "max_s": ordered[-1],
+        "p95_s": _percentile(ordered, 0.95),
+        "mean_s": statistics.fmean(ordered),
+        "stdev_s": statistics.stdev(ordered) if len(ordered) > 1 else 0.0,
+        "repeats": repeats,
+        "number": number,
+        "warmup": warmup,
+        "work": work_num,
+        "rate": (work_num / median) if (work_num is not None and median > 0 and not bench.latency) else None,
+        "peak_tracemalloc_mb": _round(peak_tm),
+        "peak_rss_mb": _round(peak_rss),
+        "rss_delta_mb": _round(rss_delta),
+        "times_s": times,
+        "info": info,
+    })
+    return result
+
+
+def _round(x: float | None, nd: int = 3) -> float | None:
+    return None if x is None else round(x, nd)
+
+
+def compute_ratios(registry: Registry, suites: Sequence[str], results: list[dict[str, Any]]) -> list[dict]:
+    """Evaluate the ratios of `suites` on `results`; a ratio whose inputs are missing is left out."""
+    out = []
+    by_name = {(x["suite"], x["name"]): x for x in results if "error" not in x}
+    for r in registry.ratios:
+        if r.suite not in suites:
+            continue
+
+        def get(name: str, _suite: str = r.suite) -> dict[str, Any]:
+            return by_name[(_suite, name)]
+        try:
+            value = float(r.fn(get))
+        except KeyError:
+            continue
+        meets = None
+        if r.target is not None:
+            meets = value >= r.target if r.better == "higher" else value <= r.target
+        out.append({"suite": r.suite, "name": r.name, "value": value, "target": r.target, "better": r.better,
+                    "meets": meets, "unit": r.unit, "description": r.description})
+    return out
+
+
+# ----------------------------------------------------------------------------------------------- comparing
+
+def parse_threshold(text: str) -> float:
+    """"10%" or "10" -> 0.10 (always a percentage)."""
+    raw = text.strip().rstrip("%").strip()
+    try:
+        value = float(raw) / 100.0
+    except ValueError:
+        raise UsageError(f"--threshold {text!r} is not a percentage like 10%") from None
+    if not math.isfinite(value) or value < 0:
+        raise UsageError(f"--threshold {text!r} must be a percentage >= 0")
+    return value
+
+
+def compare(current: dict[str, Any], baseline: dict[str, Any], threshold: float) -> list[dict[str, Any]]:
+    """One row per current result: its change against the baseline and whether it regressed.
+
+    A result regressed when it counts for regressions (`gate`) and its median time rose, or its
+    rate fell, by more than `threshold` (a fraction). Results whose amount of work differs from the
+    baseline's (other sizes) are not compared.
+    """
+    base = {(r["suite"], r["name"]): r for r in baseline.get("results", []) if "error" not in r}
+    rows = []
+    for r in current.get("results", []):
+        row = {"suite": r["suite"], "name": r["name"], "unit": r.get("unit"), "median_s": r.get("median_s"),
+               "rate": r.get("rate"), "base_median_s": None, "base_rate": None, "time_change": None,
+               "rate_change": None, "status": "new", "regressed": False}
+        b = base.get((r["suite"], r["name"]))
+        if "error" in r:
+            row["status"] = "error"
+        elif b is not None:
+            row["base_median_s"], row["base_rate"] = b.get("median_s"), b.get("rate")
+            if b.get("work") != r.get("work"):
+                row["status"] = "other size"
+            else:
+                if b.get("median_s"):
+                    row["time_change"] = r["median_s"] / b["median_s"] - 1.0
+                if b.get("rate") and r.get("rate") is not None:
+                    row["rate_change"] = r["rate"] / b["rate"] - 1.0
+                worse = ((row["time_change"] is not None and row["time_change"] > threshold)
+                         or (row["rate_change"] is not None and row["rate_change"] < -threshold))
+                if worse and r.get("gate", True):
+                    row["status"], row["regressed"] = "REGRESSED", True
+                elif worse:
+                    row["status"] = "slower (peer, not gated)"
+                else:
+                    row["status"] = "ok"
+        rows.append(row)
+    return rows
+
+
+# ----------------------------------------------------------------------------------------------- output
+
+def fmt_time(s: float | None) -> str:
+    if s is None:
+        return "-"
+    if s >= 1.0:
+        return f"{s:.3f} s"
+    if s >= 1e-3:
+        return f"{s * 1e3:.3f} ms"
+    return f"{s * 1e6:.1f} us"
+
+
+def fmt_rate(rate: float | None, unit: str) -> str:
+    if rate is None:
+        return "-"
+    for div, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(rate) >= div:
+            return f"{rate / div:.2f} {prefix}{unit}"
+    return f"{rate:.3g} {unit}"
+
+
+def fmt_num(x: float | None, nd: int = 1) -> str:
+    return "-" if x is None else f"{x:.{nd}f}"
+
+
+def fmt_value(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit == "x":
+        return f"{value:,.2f}x" if abs(value) < 10 else f"{value:,.1f}x"
+    if unit == "s":
+        return fmt_time(value)
+    return fmt_rate(value, unit)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool] | None = None) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    right = right or [False] + [True] * (len(headers) - 1)
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(c.rjust(w) if r else c.ljust(w) for c, w, r in zip(cells, widths, right, strict=True))
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
+
+
+def results_table(doc: dict[str, Any]) -> str:
+    rows = []
+    for r in doc["results"]:
+        if "error" in r:
+            rows.append([f"{r['suite']}/{r['name']}", "ERROR", "", "", "", "", "", "", ""])
+            continue
+        rows.append([f"{r['suite']}/{r['name']}", fmt_time(r["median_s"]), fmt_time(r["min_s"]),
+                     fmt_time(r["max_s"]), fmt_time(r["p95_s"]), f"{r['repeats']}x{r['number']}",
+                     fmt_rate(r["rate"], r["unit"]), fmt_num(r["peak_tracemalloc_mb"]), fmt_num(r["peak_rss_mb"])])
+    return table(["benchmark", "median", "min", "max", "p95", "reps", "rate", "tracemalloc MB", "peak RSS MB"], rows)
+
+
+def ratios_table(doc: dict[str, Any]) -> str:
+    rows = []
+    for q in doc["ratios"]:
+        target = "-" if q["target"] is None else ((">= " if q["better"] == "higher" else "<= ")
+                                                  + fmt_value(q["target"], q["unit"]))
+        meets = {True: "yes", False: "NO", None: "-"}[q["meets"]]
+        rows.append([f"{q['suite']}/{q['name']}", fmt_value(q["value"], q["unit"]), target, meets])
+    return table(["figure", "value", "target", "meets"], rows)
+
+
+def compare_table(rows: list[dict[str, Any]], baseline: dict[str, Any], doc: dict[str, Any]) -> str:
+    out = []
+    for r in rows:
+        change = r["time_change"]
+        out.append([f"{r['suite']}/{r['name']}", fmt_time(r["base_median_s"]), fmt_time(r["median_s"]),
+                    "-" if change is None else f"{change * 100:+.1f}%",
+                    fmt_rate(r["base_rate"], r["unit"] or ""), fmt_rate(r["rate"], r["unit"] or ""), r["status"]])
+    text = table(["benchmark", "baseline", "now", "time", "baseline rate", "rate now", "status"], out)
+    base_ratios = {(q["suite"], q["name"]): q for q in baseline.get("ratios", [])}
+    qrows = []
+    for q in doc["ratios"]:
+        b = base_ratios.get((q["suite"], q["name"]))
+        qrows.append([f"{q['suite']}/{q['name']}", fmt_value(b["value"] if b else None, q["unit"]),
+                      fmt_value(q["value"], q["unit"])])
+    if qrows:
+        text += "\n\n" + table(["figure", "baseline", "now"], qrows)
+    return text
+
+
+# ----------------------------------------------------------------------------------------------- running
+
+def select(registry: Registry, suites: Sequence[str] | None, patterns: Sequence[str] | None,
+           notes: list[str]) -> tuple[list[str], list[Benchmark]]:
+    """The suites to run (UsageError for an unknown or unavailable requested suite) and their benchmarks."""
+    known = registry.suite_names()
+    if suites:
+        for s in suites:
+            if s not in known:
+                raise UsageError(f"unknown suite {s!r} (known: {', '.join(known)})")
+        chosen = list(dict.fromkeys(suites))
+    else:
+        chosen = known
+    runnable = []
+    for s in chosen:
+        registry.load(s)
+        why = registry.why_unavailable(s)
+        if why:
+            if suites:
+                raise UsageError(f"suite {s!r} cannot run here: {why}")
+            notes.append(f"suite {s!r} skipped: {why}")
+            continue
+        runnable.append(s)
+    benches = [b for b in registry.benchmarks if b.suite in runnable
+               and (not patterns or any(fnmatch(b.name, p) or p in b.name for p in patterns))]
+    return runnable, benches
+
+
+def run(registry: Registry, suites: Sequence[str] | None = None, *, quick: bool = False, tiny: bool = False,
+        patterns: Sequence[str] | None = None, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Run the chosen suites; return the results document (see module docstring of benchmarks)."""
+    notes: list[str] = []
+    chosen, benches = select(registry, suites, patterns, notes)
+    mode = "".join([" (quick)" if quick else "", " (tiny: figures meaningless)" if tiny else ""])
+    log(f"benchmarks: {len(benches)} in suite(s) {', '.join(chosen) or 'none'}{mode}")
+    created = datetime.now(UTC).isoformat(timespec="seconds")
+    doc: dict[str, Any] = {
+        "machine": machine.machine_info(),
+        "versions": machine.versions(),
+        "git_commit": machine.git_commit(),
+        "created": created,
+        "mode": {"suites": chosen, "quick": quick, "tiny": tiny, "filter": list(patterns or [])},
+    }
+    results = []
+    with tempfile.TemporaryDirectory(prefix="backbench-bench-") as scratch:
+        ctx = Context(quick=quick, tiny=tiny, scratch=Path(scratch), notes=notes)
+        for bench in benches:
+            label = f"{bench.suite}/{bench.name}"
+            t0 = time.perf_counter()
+            try:
+                res = measure(bench, ctx)
+            except Skip as exc:
+                ctx.note(f"{label} skipped: {exc}")
+                log(f"  {label:<44} skipped: {exc}")
+                continue
+            except Exception as exc:  # a failing benchmark is reported, the others still run
+                res = {"suite": bench.suite, "name": bench.name, "unit": bench.unit,
+                       "error": f"{type(exc).__name__}: {exc}"}
+                log(f"  {label:<44} ERROR {res['error']}")
+                results.append(res)
+                continue
+            results.append(res)
+            rate = f"  {fmt_rate(res['rate'], res['unit'])}" if res["rate"] is not None else ""
+            log(f"  {label:<44} median {fmt_time(res['median_s']):>11}  "
+                f"({res['repeats']}x{res['number']}){rate}  [{time.perf_counter() - t0:.1f} s]")
+        doc["results"] = results
+        try:
+            doc["machine"]["load_avg_end"] = [round(x, 2) for x in psutil.getloadavg()]
+        except (OSError, AttributeError):  # pragma: no cover
+            pass
+        doc["ratios"] = compute_ratios(registry, chosen, results)
+        doc["checks"] = ctx.checks
+        doc["notes"] = notes
+    return doc
+
+
+def _load_json(path: str, what: str) -> dict[str, Any]:
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise UsageError(f"{what} {path!r} not found") from None
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{what} {path!r} is not a results JSON file: {exc}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m benchmarks", description="Run Backbench's benchmark suites.")
+    p.add_argument("command", nargs="?", default="run", choices=["run", "list"],
+                   help="run (default) or list the suites and benchmarks")
+    p.add_argument("--suite", action="extend", nargs="+", metavar="NAME", help="suites to run (default: all)")
+    p.add_argument("--filter", action="append", metavar="PATTERN",
+                   help="only benchmarks whose name contains PATTERN or matches it as a glob (repeatable)")
+    p.add_argument("--quick", action="store_true", help="fewer repeats (same sizes)")
+    p.add_argument("--tiny", action="store_true", help="tiny sizes and 1-2 repeats: smoke tests only")
+    p.add_argument("--out", metavar="FILE", help="write the results JSON here")
+    p.add_argument("--save-baseline", action="store_true",
+                   help="also write benchmarks/baselines/<machine>.json")
+    p.add_argument("--compare", metavar="BASELINE", help="compare with a results JSON; exit 1 on a regression")
+    p.add_argument("--threshold", default="10%", help="regression threshold for --compare (default 10%%)")
+    return p
+
+
+def main(argv: Sequence[str] | None = None, registry: Registry | None = None) -> int:
+    registry = registry or REGISTRY
+    args = build_parser().parse_args(argv)
+    try:
+        threshold = parse_threshold(args.threshold)
+        baseline = _load_json(args.compare, "baseline") if args.compare else None
+        if args.command == "list":
+            return _list(registry, args.suite)
+        doc = run(registry, args.suite, quick=args.quick, tiny=args.tiny, patterns=args.filter)
+    except UsageError as exc:
+        print(f"benchmarks: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+    print()
+    print(results_table(doc))
+    if doc["ratios"]:
+        print()
+        print(ratios_table(doc))
+    for check in doc["checks"]:
+        print(f"check: {check.get('name')}: {'ok' if check.get('ok') else 'FAILED'} {check.get('detail', '')}")
+    for note in doc["notes"]:
+        print(f"note: {note}")
+    m = doc["machine"]
+    print(f"machine: {m['processor']}, {m['cpu_count_usable']} usable CPUs, load {m['load_avg_1_5_15']} at start, "
+          f"{m.get('load_avg_end')} at end; "
+          f"commit {doc['git_commit']}")
+
+    outs = [args.out] if args.out else []
+    if args.save_baseline:
+        outs.append(str(machine.REPO_ROOT / "benchmarks" / "baselines" / f"{machine.machine_tag()}.json"))
+    for out in outs:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(json.dumps(doc, indent=1) + "\n")
+        print(f"wrote {out}")
+
+    failed = [f"{r['suite']}/{r['name']}" for r in doc["results"] if "error" in r]
+    for r in doc["results"]:
+        if "error" in r:
+            print(f"FAILED {r['suite']}/{r['name']}: {r['error']}")
+    code = EXIT_FAILED if failed else EXIT_OK
+    if baseline is not None:
+        rows = compare(doc, baseline, threshold)
+        print()
+        print(f"compared with {args.compare} (created {baseline.get('created')}, "
+              f"commit {baseline.get('git_commit')}), threshold {threshold * 100:g}%:")
+        print(compare_table(rows, baseline, doc))
+        regressed = [f"{r['suite']}/{r['name']}" for r in rows if r["regressed"]]
+        if regressed:
+            print(f"REGRESSION past {threshold * 100:g}%: {', '.join(regressed)}")
+            code = code or EXIT_REGRESSION
+    return code
+
+
+def _list(registry: Registry, suites: Sequence[str] | None) -> int:
+    notes: list[str] = []
+    chosen, benches = select(registry, suites, None, notes)
+    for s in chosen:
+        print(s)
+        for b in benches:
+            if b.suite == s:
+                print(f"  {b.name:<40} {b.unit:<12} {b.description}")
+        for r in registry.ratios:
+            if r.suite == s:
+                print(f"  ratio {r.name:<34} {r.description}")
+    for note in notes:
+        print(f"note: {note}")
+    return EXIT_OK
