@@ -73,8 +73,9 @@ def profile_report(result: Any) -> str:
         share = 100.0 * seconds / total if total else 0.0
         lines.append(f"  {name:<10} {seconds * 1e3:>10.3f} ms  {share:5.1f}%")
     c = snap["counters"]
-    lines.append(f"  cache      L1 {c.get('cache.l1.hits', 0):.0f} hit / {c.get('cache.l1.misses', 0):.0f} miss, "
-                 f"L2 {c.get('cache.l2.hits', 0):.0f} hit / {c.get('cache.l2.misses', 0):.0f} miss")
+    if "cache.l1.hits" in c:  # the default cache is in use
+        lines.append(f"  levels     L1 {c.get('cache.l1.hits', 0):.0f} hit / {c.get('cache.l1.misses', 0):.0f} miss, "
+                     f"L2 {c.get('cache.l2.hits', 0):.0f} hit / {c.get('cache.l2.misses', 0):.0f} miss")
     rest = {**snap, "counters": {k: v for k, v in c.items() if not k.startswith("cache.")},
             "gauges": {k: v for k, v in snap["gauges"].items() if not k.startswith("cache.")}}
     lines += ["", format_snapshot(rest)]

@@ -17,6 +17,8 @@ from engine.strategies import Strategy, check_signals, get_strategy, resolve_par
 if TYPE_CHECKING:
     from engine.cache import ResultCache
 
+profiling.default_registry()  # created now, so numba compilations of the first run are recorded
+
 
 def run_backtest(
     bars: Bars,

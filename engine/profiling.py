@@ -9,7 +9,7 @@
     reg.snapshot()   # plain dict of plain numbers, safe to hand to another thread (the GUI sampler)
 
 A timer keeps its count and total since the start, and p50/p95/p99/min/max over a rolling window of
-its last `window` observations (a fixed-size numpy ring buffer). Each handle has its own lock, so
+its last `window` observations (a fixed-size ring buffer). A registry's handles share one lock, so
 recording from many threads is safe and readers never see a half-written value. Collectors
 (`add_collector`) are called at snapshot time only: a component with its own counters (the result
 cache) reports through one instead of paying for a registry update on every lookup.
@@ -27,8 +27,7 @@ import functools
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import numpy as np
@@ -44,14 +43,18 @@ class Counter:
 
     __slots__ = ("name", "value", "_lock")
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, lock: threading.Lock | None = None) -> None:
         self.name = name
         self.value: float = 0
-        self._lock = threading.Lock()
+        self._lock = lock or threading.Lock()
 
     def inc(self, n: float = 1) -> None:
-        with self._lock:
+        lock = self._lock
+        lock.acquire()  # explicit acquire/release: about half the cost of `with` on CPython 3.11
+        try:
             self.value += n
+        finally:
+            lock.release()
 
 
 class Gauge:
@@ -68,26 +71,41 @@ class Gauge:
 
 
 class Timer:
-    """Durations in seconds: count and total since start, percentiles over the last `window`."""
+    """Durations in seconds: count and total since start, percentiles over the last `window`.
+
+    The window is a fixed-size ring buffer, a preallocated list (storing into it costs ~15 ns, a
+    numpy element store ~110 ns); `summary` copies it under the lock and computes with numpy.
+    """
 
     __slots__ = ("name", "count", "total", "_buf", "_mask", "_lock")
 
-    def __init__(self, name: str, window: int = DEFAULT_WINDOW) -> None:
+    def __init__(self, name: str, window: int = DEFAULT_WINDOW, lock: threading.Lock | None = None) -> None:
         if window < 1 or window & (window - 1):
             raise ValueError(f"timer {name!r}: window must be a power of two, not {window}")
         self.name = name
         self.count = 0
         self.total = 0.0
-        self._buf = np.zeros(window, dtype=np.float64)
+        self._buf = [0.0] * window
         self._mask = window - 1
-        self._lock = threading.Lock()
+        self._lock = lock or threading.Lock()
 
     def record(self, seconds: float) -> None:
-        with self._lock:
+        lock = self._lock
+        lock.acquire()
+        try:
             n = self.count
             self._buf[n & self._mask] = seconds
             self.count = n + 1
             self.total += seconds
+        finally:
+            lock.release()
+
+    def _record_locked(self, seconds: float) -> None:
+        """`record` for a caller already holding this timer's lock (batched updates)."""
+        n = self.count
+        self._buf[n & self._mask] = seconds
+        self.count = n + 1
+        self.total += seconds
 
     def time(self) -> Span:
         """A context manager (and decorator) that records the time spent inside it."""
@@ -96,7 +114,7 @@ class Timer:
     def summary(self) -> dict[str, float]:
         with self._lock:
             count, total = self.count, self.total
-            window = self._buf[: min(count, len(self._buf))].copy()
+            window = np.array(self._buf[: min(count, len(self._buf))], dtype=np.float64)
         out = {"count": count, "total": total, "mean": total / count if count else 0.0}
         if len(window):
             p50, p95, p99 = np.percentile(window, (50, 95, 99))
@@ -138,7 +156,11 @@ class Span:
 
 
 class Registry:
-    """Named counters, gauges and timers. `enabled=False` makes the engine's record_* helpers no-ops."""
+    """Named counters, gauges and timers. `enabled=False` makes the engine's record_* helpers no-ops.
+
+    All handles of a registry share one data lock, so a batch of updates (one backtest's stages)
+    takes it once; handle creation uses a second lock.
+    """
 
     def __init__(self, window: int = DEFAULT_WINDOW) -> None:
         self.enabled = True
@@ -148,6 +170,7 @@ class Registry:
         self._timers: dict[str, Timer] = {}
         self._collectors: dict[str, Collector] = {}
         self._lock = threading.Lock()
+        self._data_lock = threading.Lock()
         self.started = time.time()
 
     # Handles: look a name up once, keep the handle on hot paths.
@@ -155,7 +178,7 @@ class Registry:
         c = self._counters.get(name)
         if c is None:
             with self._lock:
-                c = self._counters.setdefault(name, Counter(name))
+                c = self._counters.setdefault(name, Counter(name, self._data_lock))
         return c
 
     def gauge(self, name: str) -> Gauge:
@@ -169,7 +192,7 @@ class Registry:
         t = self._timers.get(name)
         if t is None:
             with self._lock:
-                t = self._timers.setdefault(name, Timer(name, self.window))
+                t = self._timers.setdefault(name, Timer(name, self.window, self._data_lock))
         return t
 
     # By-name conveniences (one dict lookup more than a held handle).
@@ -262,37 +285,38 @@ def timer(name: str) -> Span:
     return Span(default_registry().timer(name))
 
 
-@contextmanager
-def stage(name: str, registry: Registry | None = None) -> Iterator[None]:
-    """Time a stage of a backtest as `backtest.<name>`."""
-    reg = registry or default_registry()
-    t0 = time.perf_counter()
-    try:
-        yield
-    finally:
-        reg.observe(f"backtest.{name}", time.perf_counter() - t0)
-
-
 _first_backtest_done = False
+_STAGE_NAMES: dict[str, str] = {}
 
 
 def record_backtest(timings: Mapping[str, float], n_bars: int, from_cache: bool = False,
                     registry: Registry | None = None) -> None:
     """Feed one backtest's `Result.timings` (seconds per stage) and its bar count into the registry."""
     global _first_backtest_done
-    reg = registry or default_registry()
+    reg = registry or _default or default_registry()
     if not reg.enabled:
         return
+    timers = []
     for stage_name, seconds in timings.items():
-        reg.timer(f"backtest.{stage_name}").record(seconds)
+        name = _STAGE_NAMES.get(stage_name) or _STAGE_NAMES.setdefault(stage_name, f"backtest.{stage_name}")
+        timers.append((reg.timer(name), seconds))
     if from_cache:
-        reg.counter("backtest.cached").inc()
-        return
-    total = sum(timings.values())
-    reg.timer("backtest.total").record(total)
-    reg.counter("backtest.runs").inc()
-    reg.counter("bar_steps").inc(n_bars)
-    if not _first_backtest_done:  # the first run in a process pays for JIT compile or cache load
+        count = reg.counter("backtest.cached")
+    else:
+        total = sum(timings.values())
+        timers.append((reg.timer("backtest.total"), total))
+        count, steps = reg.counter("backtest.runs"), reg.counter("bar_steps")
+    lock = reg._data_lock
+    lock.acquire()  # one acquisition for the whole batch
+    try:
+        for t, seconds in timers:
+            t._record_locked(seconds)
+        count.value += 1
+        if not from_cache:
+            steps.value += n_bars
+    finally:
+        lock.release()
+    if not from_cache and not _first_backtest_done:  # the first run pays for JIT compile / cache load
         _first_backtest_done = True
         reg.gauge("backtest.first_run_seconds").set(total)
 

@@ -54,7 +54,7 @@ class DiskCache:
     """A directory of cache files; safe to share between threads and processes."""
 
     def __init__(self, directory: str | os.PathLike[str], max_bytes: int = 2 << 30,
-                 max_entry_bytes: int = 256 << 20, level: int = 3, registry: Registry | None = None) -> None:
+                 max_entry_bytes: int = 256 << 20, level: int = 1, registry: Registry | None = None) -> None:
         self.root = Path(directory)
         self.max_bytes = int(max_bytes)
         self.max_entry_bytes = int(max_entry_bytes)
