@@ -1,6 +1,5 @@
 """The synthetic demo data: deterministic, consistent OHLC, weekday daily bars, fast."""
 
-import time
 
 import numpy as np
 import pytest
@@ -69,15 +68,3 @@ def test_demo_symbols_and_default_dataset():
     assert len(daily) >= 5 and len(minute) >= 2
     b = demo_bars()
     assert b.symbol == "ACME" and b.timeframe == "1d" and len(b) == 5040
-
-
-def test_million_minute_bars_fast():
-    generate_bars("BTCX", 10, "1m")  # compile / load the numba cache first
-    best = min(_timed(lambda: generate_bars("BTCX", 1_000_000, "1m")) for _ in range(3))
-    assert best < 1.0, best
-
-
-def _timed(f):
-    t = time.perf_counter()
-    f()
-    return time.perf_counter() - t

@@ -1,7 +1,6 @@
 """The DuckDB store: writes, idempotence, reads into numpy, resampling, delete, vacuum, demo fill."""
 
 import datetime as dt
-import time
 from collections import OrderedDict
 
 import numpy as np
@@ -158,29 +157,24 @@ def test_delete_and_vacuum(store_path):
         assert len(st.load("OLD")) == 300
 
 
-def test_reading_is_fast(tmp_path):
+def test_million_bar_round_trip(tmp_path):
+    # speed of this read is measured in benchmarks/bench_data.py, not asserted here
     bars = generate_bars("BIG", 1_000_000, "1m")
     with Store(tmp_path / "s.duckdb") as st:
         st.write_bars(bars)
     with Store(tmp_path / "s.duckdb", read_only=True) as st:
-        st.load("BIG")
-        t0 = time.perf_counter()
         back = st.load("BIG")
-        took = time.perf_counter() - t0
     assert same_bars(back, bars)
-    assert took < 0.5, took  # ~0.04 s on a quiet machine; generous for a shared CI box
+    assert all(getattr(back, f).flags.c_contiguous for f in ("ts", "open", "high", "low", "close", "volume"))
 
 
 def test_ensure_demo_data_fills_empty_store_once(tmp_path):
     calls = []
     with Store(tmp_path / "s.duckdb") as st:
-        t0 = time.perf_counter()
         assert ensure_demo_data(st, progress=lambda d, t, label: calls.append((d, t, label)))
-        took = time.perf_counter() - t0
         assert not ensure_demo_data(st)
         got = {(d["symbol"], d["timeframe"]): d["rows"] for d in st.datasets()}
     assert got == {(s, tf): n for s, (tf, n) in DEMO_SYMBOLS.items()}
     assert sum(tf == "1d" and n >= 5000 for tf, n in DEMO_SYMBOLS.values()) >= 5
     assert sum(tf == "1m" and n >= 1_000_000 for tf, n in DEMO_SYMBOLS.values()) >= 2
     assert calls[-1][0] == calls[-1][1] and len(calls) >= len(DEMO_SYMBOLS)
-    assert took < 20, took  # a few seconds
