@@ -23,7 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_stats(args: argparse.Namespace) -> int:
     from engine.cache import default_cache
 
-    disk = default_cache().l2
+    cache = default_cache()
+    cache.flush()
+    disk = cache.l2
     assert disk is not None
     usage = disk.usage()
     info = {"directory": str(disk.root), "entries": usage["entries"], "bytes": usage["bytes"],

@@ -150,6 +150,36 @@ def bench_profiling(n_bars: int, pairs: int, batches: int) -> dict[str, float]:
     }
 
 
+def bench_sweep_rows(n_rows: int) -> dict[str, float]:
+    """What a sweep pays per stats row: put_many (sync vs write-behind, main-thread time), get_many."""
+    bars = generate_bars("ACME", 2000)
+    row = {k: v for k, v in run_backtest(bars, "sma_cross").stats.items()}
+    rows = {f"{i:032x}": {**row, "n1": i} for i in range(n_rows)}
+    out: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as d:
+        sync = ResultCache(d + "/sync")
+        t0 = time.perf_counter()
+        sync.put_many(rows)
+        out["row_put_sync_us"] = (time.perf_counter() - t0) / n_rows * 1e6
+        behind = ResultCache(d + "/behind", write_behind=True)
+        t0 = time.perf_counter()
+        behind.put_many(rows)
+        out["row_put_behind_us"] = (time.perf_counter() - t0) / n_rows * 1e6
+        behind.flush()
+        out["row_put_behind_flushed_us"] = (time.perf_counter() - t0) / n_rows * 1e6
+        fresh = ResultCache(d + "/sync")
+        t0 = time.perf_counter()
+        assert len(fresh.get_many(list(rows))) == n_rows
+        out["row_get_many_l2_us"] = (time.perf_counter() - t0) / n_rows * 1e6
+        t0 = time.perf_counter()
+        fresh.get_many(list(rows))
+        out["row_get_many_l1_us"] = (time.perf_counter() - t0) / n_rows * 1e6
+        t0 = time.perf_counter()
+        fresh.get_many([k + "x" for k in rows])
+        out["row_get_many_miss_us"] = (time.perf_counter() - t0) / n_rows * 1e6
+    return out
+
+
 # (strategy, params, config): what a user clicks through in the app.
 SESSION: list[tuple[str, str, dict[str, Any], SimConfig]] = [
     ("open run 1", "sma_cross", {"n1": 10, "n2": 30}, CONFIG),
@@ -194,9 +224,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     batches, reps = (30, 10) if args.quick else (300, 40)
     n_bars = 10_000
     figures: dict[str, Any] = {}
+    bench_l1(batches // 10)  # warm-up: the first tight loops on a shared machine run slow
     figures.update(bench_l1(batches))
     figures.update(bench_l2_and_run_hits(n_bars, reps))
     figures.update(bench_profiling(n_bars, reps * 40, batches))
+    figures.update(bench_sweep_rows(300 if args.quick else 2000))
     figures.update(bench_session(n_bars))
     print(format_figures(figures))
     return figures
@@ -219,6 +251,10 @@ def format_figures(f: dict[str, Any]) -> str:
         ("profiling overhead, direct", f"{f['profiling_overhead_pct_direct']:.4f} % "
                                        f"({f['record_backtest_ns']:.0f} ns/run)", "< 2 %"),
         ("counter inc / timer record", f"{f['counter_inc_ns']:.0f} / {f['timer_record_ns']:.0f} ns", ""),
+        ("sweep row put (sync / behind)", f"{f['row_put_sync_us']:.0f} / {f['row_put_behind_us']:.0f} us "
+                                          f"({f['row_put_behind_flushed_us']:.0f} flushed)", ""),
+        ("sweep row get_many L2/L1/miss", f"{f['row_get_many_l2_us']:.0f} / {f['row_get_many_l1_us']:.1f} / "
+                                          f"{f['row_get_many_miss_us']:.0f} us", ""),
         ("scripted session hit rate", f"{f['session_hit_rate_pct']:.1f} % "
                                       f"({f['session_hits']}/{f['session_runs']})", ""),
         ("after restart (runs 1-3)", f"{f['restart_hit_rate_pct']:.0f} %", ""),

@@ -7,6 +7,7 @@
     cache.put_many({k: row for k, row in computed}) # store the misses
 
 `run_backtest(..., cache=cache)` caches whole results; `@cached(...)` any other pure function.
+The default cache writes to disk on a background thread (`cache.flush()` waits; exit flushes).
 """
 
 from engine.cache.codec import CacheFormatError
@@ -27,6 +28,7 @@ from engine.cache.result_cache import (
     default_cache_dir,
     reset_default_cache,
 )
+from engine.cache.writer import WriteBehind
 
 __all__ = [
     "MISSING",
@@ -34,6 +36,7 @@ __all__ = [
     "DiskCache",
     "L1Cache",
     "ResultCache",
+    "WriteBehind",
     "backtest_key",
     "backtest_keys",
     "cached",

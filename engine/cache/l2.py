@@ -16,7 +16,9 @@ content than `max_entry_bytes` is counted, deleted and reported as a miss, never
 size is checked from the frame header before anything is decompressed.
 
 The directory is bounded by `max_bytes` (sum of file sizes): a hit touches the file's mtime, and when
-a write takes the total over the bound the least recently used files are deleted down to 90 %.
+a write takes the total over the bound the least recently used files are deleted down to 90 %. Each
+process counts its own writes and rescans the directory after writing a tenth of the bound, so
+processes sharing the directory overshoot it by at most that much each.
 Temp files left by dead processes (or older than an hour) are removed when the cache is opened.
 No fsync: a crash may lose recent entries, and a torn file is caught by its checksum.
 """
@@ -61,6 +63,10 @@ class DiskCache:
         self.level = level
         self.counts = dict.fromkeys(_COUNTS, 0)
         self._bytes: int | None = None  # total file bytes, known after the first scan
+        self._since_scan = 0  # bytes this process wrote since (other processes write too)
+        self._root_str = str(self.root)
+        self._tmp_str = str(self.root / TMP_DIR)
+        self._subdirs: set[str] = set()
         self._lock = threading.Lock()
         self._read_timer = registry.timer("cache.l2.read") if registry else None
         self._write_timer = registry.timer("cache.l2.write") if registry else None
@@ -130,8 +136,11 @@ class DiskCache:
     # Writing
     def put(self, key: str, value: Any) -> bool:
         """Store `value` (TypeError if it cannot be encoded); False if too large or the write failed."""
+        return self.put_encoded(key, encode(value))
+
+    def put_encoded(self, key: str, raw: bytes) -> bool:
+        """Store the msgpack bytes `raw` (from engine.cache.codec.encode) under `key`."""
         t0 = time.perf_counter()
-        raw = encode(value)
         if len(raw) > self.max_entry_bytes:
             self._count("rejected")
             return False
@@ -139,24 +148,33 @@ class DiskCache:
         key_bytes = key.encode()
         checksum = hashlib.blake2b(payload, digest_size=16).digest()
         header = _HEAD.pack(MAGIC, FORMAT_VERSION, len(key_bytes), checksum, len(payload)) + key_bytes
-        path = self.path_for(key)
-        tmp = self.root / TMP_DIR / f"{os.getpid()}-{secrets.token_hex(8)}.tmp"
-        try:
-            with open(tmp, "wb") as f:
-                f.write(header)
-                f.write(payload)
-            path.parent.mkdir(exist_ok=True)
+        h = hashlib.blake2b(key_bytes, digest_size=16).hexdigest()
+        subdir = os.path.join(self._root_str, h[:2])
+        path = os.path.join(subdir, h + SUFFIX)
+        tmp = os.path.join(self._tmp_str, f"{os.getpid()}-{secrets.token_hex(8)}.tmp")
+        for attempt in (1, 2):
             try:
-                old = path.stat().st_size
-            except FileNotFoundError:
-                old = 0
-            os.replace(tmp, path)
-        except OSError:  # disk full, permissions: the cache is best-effort, the value was computed
-            self._count("write_errors")
-            self._unlink(tmp)
-            return False
+                with open(tmp, "wb") as f:
+                    f.write(header)
+                    f.write(payload)
+                if subdir not in self._subdirs:
+                    os.makedirs(subdir, exist_ok=True)
+                    self._subdirs.add(subdir)
+                os.replace(tmp, path)  # an overwritten file's bytes stay counted until the next scan
+                break
+            except FileNotFoundError:  # the directory was deleted under us: recreate it once
+                self._subdirs.clear()
+                os.makedirs(self._tmp_str, exist_ok=True)
+                if attempt == 2:
+                    self._count("write_errors")
+                    self._unlink(Path(tmp))
+                    return False
+            except OSError:  # disk full, permissions: the cache is best-effort, the value was computed
+                self._count("write_errors")
+                self._unlink(Path(tmp))
+                return False
         self._count("writes")
-        self._added(len(header) + len(payload) - old)
+        self._added(len(header) + len(payload))
         if self._write_timer is not None:
             self._write_timer.record(time.perf_counter() - t0)
         return True
@@ -173,8 +191,10 @@ class DiskCache:
     # Size bound
     def _added(self, delta: int) -> None:
         with self._lock:
-            if self._bytes is None:
-                self._bytes = sum(size for _, size, _ in self._scan())
+            self._since_scan += max(delta, 0)
+            if self._bytes is None or self._since_scan > self.max_bytes // 10:
+                self._bytes = sum(size for _, size, _ in self._scan())  # see other processes' writes
+                self._since_scan = 0
             else:
                 self._bytes += delta
             if self._bytes > self.max_bytes:
@@ -192,6 +212,7 @@ class DiskCache:
                 self.counts["evictions"] += 1
             total -= size
         self._bytes = total
+        self._since_scan = 0
 
     def _scan(self) -> list[tuple[int, int, Path]]:
         """(mtime_ns, size, path) of every cache file (other processes may add or delete meanwhile)."""

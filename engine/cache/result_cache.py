@@ -13,9 +13,11 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from engine.cache.codec import encode
 from engine.cache.keys import make_key
 from engine.cache.l1 import MISSING, L1Cache
 from engine.cache.l2 import DiskCache
+from engine.cache.writer import WriteBehind
 from engine.profiling import Registry, default_registry
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -42,17 +44,23 @@ class ResultCache:
     Values: what engine.cache.codec can encode (numbers, str, lists, dicts, numpy arrays). A stored
     value is shared, not copied: its arrays are made read-only on `put`, and values read back are
     read-only too, so nobody can change a cached value under another reader.
+    With `write_behind`, disk writes happen on a background thread (`flush()` waits for them; they
+    are flushed at exit); a put is then visible to this process at once and to others shortly after.
     """
 
     def __init__(self, directory: str | os.PathLike[str] | None = None, *, l1_bytes: int = DEFAULT_L1_BYTES,
                  l2_bytes: int = DEFAULT_L2_BYTES, ttl: float | None = None,
                  clock: Callable[[], float] = time.monotonic, max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES,
-                 disk: bool = True, registry: Registry | None = None, name: str = "cache") -> None:
+                 disk: bool = True, write_behind: bool = False, registry: Registry | None = None,
+                 name: str = "cache") -> None:
         self.l1 = L1Cache(l1_bytes, ttl=ttl, clock=clock)
         self.l2: DiskCache | None = None
+        self._writer: WriteBehind | None = None
         if disk:
             root = Path(directory) if directory is not None else default_cache_dir()
             self.l2 = DiskCache(root, l2_bytes, max_entry_bytes, registry=registry)
+            if write_behind:
+                self._writer = WriteBehind(self.l2)
         self.name = name
         if registry is not None:
             registry.add_collector(name, _collector(self, name))
@@ -71,10 +79,18 @@ class ResultCache:
 
     def put(self, key: str, value: Any) -> None:
         """Store `value` in both levels (TypeError if it cannot be stored on disk)."""
+        raw = encode(value) if self.l2 is not None else b""
         _freeze(value)
-        if self.l2 is not None:
-            self.l2.put(key, value)
         self.l1.put(key, value)
+        if self._writer is not None:
+            self._writer.submit(key, raw)
+        elif self.l2 is not None:
+            self.l2.put_encoded(key, raw)
+
+    def flush(self) -> None:
+        """Wait for queued disk writes (write_behind) to finish."""
+        if self._writer is not None:
+            self._writer.flush()
 
     def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
         """{key: value} for every key found (misses are left out)."""
@@ -95,12 +111,14 @@ class ResultCache:
             self.put(key, value)
 
     def delete(self, key: str) -> None:
+        self.flush()
         self.l1.delete(key)
         if self.l2 is not None:
             self.l2.delete(key)
 
     def clear(self) -> dict[str, int]:
         """Empty both levels; returns what was removed from disk ({"entries", "bytes"})."""
+        self.flush()
         self.l1.clear()
         return self.l2.clear() if self.l2 is not None else {"entries": 0, "bytes": 0}
 
@@ -108,6 +126,8 @@ class ResultCache:
         """{"l1": {...}, "l2": {...} or None, "lookups", "hits", "hit_rate"} for this process."""
         l1 = self.l1.stats()
         l2 = self.l2.stats() if self.l2 is not None else None
+        if l2 is not None:
+            l2["pending_writes"] = self._writer.pending() if self._writer is not None else 0
         lookups = l1["hits"] + l1["misses"]
         hits = l1["hits"] + (l2["hits"] if l2 else 0)
         return {"l1": l1, "l2": l2, "lookups": lookups, "hits": hits,
@@ -126,7 +146,7 @@ def _collector(cache: ResultCache, name: str) -> Callable[[], dict[str, dict[str
         gauges: dict[str, float] = {f"{name}.hit_rate": s["hit_rate"]}
         for level in ("l1", "l2"):
             for k, v in (s[level] or {}).items():
-                if k in ("bytes", "max_bytes", "entries"):
+                if k in ("bytes", "max_bytes", "entries", "pending_writes"):
                     if v is not None:
                         gauges[f"{name}.{level}.{k}"] = v
                 elif isinstance(v, int):
@@ -152,12 +172,13 @@ _default_lock = threading.Lock()
 
 
 def default_cache() -> ResultCache:
-    """The process-wide cache: L1 256 MB, L2 2 GB in default_cache_dir(), reporting to default_registry()."""
+    """The process-wide cache: L1 256 MB, L2 2 GB in default_cache_dir() written behind (flushed at
+    exit), reporting to default_registry()."""
     global _default
     if _default is None:
         with _default_lock:
             if _default is None:
-                _default = ResultCache(default_cache_dir(), registry=default_registry())
+                _default = ResultCache(default_cache_dir(), write_behind=True, registry=default_registry())
     return _default
 
 

@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -167,3 +168,32 @@ def test_cli_run_uses_the_cache_and_no_cache_skips_it(tmp_path, monkeypatch, cap
         assert main(["cache", "clear"]) == 0 and "removed 1 entries" in capsys.readouterr().out
     finally:
         reset_default_cache()
+
+
+def test_write_behind_flush_and_exit(tmp_path, monkeypatch):
+    from engine.cache import writer
+
+    monkeypatch.setattr(writer, "_IDLE_EXIT_SECONDS", 0.05)
+    cache = ResultCache(tmp_path, write_behind=True)
+    rows = {f"k{i}": {"sharpe_ratio": float(i)} for i in range(200)}
+    cache.put_many(rows)
+    assert cache.get("k7") == rows["k7"]  # visible in this process at once
+    cache.flush()
+    assert cache.stats()["l2"]["pending_writes"] == 0
+    assert ResultCache(tmp_path).get_many(list(rows)) == rows
+    with pytest.raises(TypeError):
+        cache.put("bad", {"x": object()})
+    assert cache.get("bad") is None
+    deadline = time.monotonic() + 5
+    while cache._writer._thread is not None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert cache._writer._thread is None  # idle writer thread exits ...
+    cache.put("later", [1, 2])  # ... and restarts on demand
+    cache.flush()
+    assert ResultCache(tmp_path).get("later") == [1, 2]
+    # a process that exits without flushing still writes its queue (atexit)
+    code = (f"from engine.cache import ResultCache; c = ResultCache({str(tmp_path)!r}, write_behind=True); "
+            "c.put_many({f'p{i}': [i] * 50 for i in range(300)})")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert len(ResultCache(tmp_path).get_many([f"p{i}" for i in range(300)])) == 300
