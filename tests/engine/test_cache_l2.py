@@ -185,3 +185,39 @@ def test_codec_errors_are_format_errors():
         decode(encode([1, 2])[:-1])
     with pytest.raises(CacheFormatError):
         decode(b"\xc7\x03\x05abc")  # unknown ext type
+
+
+def _values():
+    from hypothesis import strategies as st
+    from hypothesis.extra import numpy as hnp
+
+    arrays = hnp.arrays(st.sampled_from([np.float64, np.int32, np.bool_, np.uint8, "<M8[ns]", "<c16"]),
+                        hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=5))
+    leaves = (st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.floats(allow_nan=False)
+              | st.text(max_size=20) | st.binary(max_size=20) | arrays)
+    return st.recursive(leaves, lambda kids: st.lists(kids, max_size=4)
+                        | st.dictionaries(st.text(max_size=8), kids, max_size=4), max_leaves=12)
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, np.ndarray):
+        return (isinstance(b, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape
+                and a.tobytes() == b.tobytes())
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return isinstance(b, list) and len(a) == len(b) and all(map(_same, a, b))
+    return type(a) is type(b) and a == b
+
+
+def test_codec_round_trips_any_supported_value():
+    from hypothesis import given, settings
+
+    from engine.cache.codec import decode, encode
+
+    @settings(max_examples=150, deadline=None)
+    @given(_values())
+    def check(value):
+        assert _same(decode(encode(value)), value)
+
+    check()
