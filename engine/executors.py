@@ -64,14 +64,14 @@ class SerialExecutor:
         self.close()
 
 
-def _worker_start() -> None:
+def _worker_start(threads: int = 1) -> None:
     """Initializer of every pool worker: thread caps, P-core placement, warm kernels."""
     try:
         from engine.threads import worker_init
     except ImportError:  # pragma: no cover
         pass
     else:
-        worker_init()
+        worker_init(threads)
     warm_kernels()
 
 
@@ -89,11 +89,11 @@ def _ping() -> int:
 
 
 @contextmanager
-def _worker_environment() -> Iterator[None]:
-    """Environment inherited by workers spawned inside this block: one thread per worker for every
-    BLAS/OpenMP/numba pool, so workers x threads never oversubscribe the cores."""
+def _worker_environment(threads: int = 1) -> Iterator[None]:
+    """Environment inherited by workers spawned inside this block: `threads` (default one) per worker for
+    every BLAS/OpenMP/numba pool, so workers x threads never oversubscribe the cores."""
     saved = {k: os.environ.get(k) for k in THREAD_VARS}
-    os.environ.update({k: "1" for k in THREAD_VARS})
+    os.environ.update({k: str(threads) for k in THREAD_VARS})
     try:
         yield
     finally:
@@ -107,12 +107,16 @@ def _worker_environment() -> Iterator[None]:
 class LocalExecutor:
     """A long-lived spawn process pool. Use as a context manager or call close()."""
 
-    def __init__(self, workers: int | None = None, inflight_per_worker: int = 2, warm: bool = True):
+    def __init__(self, workers: int | None = None, inflight_per_worker: int = 2, warm: bool = True,
+                 threads_per_worker: int = 1):
         if workers is None:
             workers = default_worker_count()
         if workers < 1:
             raise ValueError(f"workers={workers} must be >= 1")
+        if threads_per_worker < 1:
+            raise ValueError(f"threads_per_worker={threads_per_worker} must be >= 1")
         self.workers = workers
+        self.threads_per_worker = threads_per_worker
         self.max_inflight = max(1, inflight_per_worker) * workers
         self._ctx = mp.get_context("spawn")
         self._shared: dict[str, Any] = {}
@@ -121,8 +125,9 @@ class LocalExecutor:
         self._pool = self._new_pool()
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        with _worker_environment():
-            pool = ProcessPoolExecutor(self.workers, mp_context=self._ctx, initializer=_worker_start)
+        with _worker_environment(self.threads_per_worker):
+            pool = ProcessPoolExecutor(self.workers, mp_context=self._ctx, initializer=_worker_start,
+                                       initargs=(self.threads_per_worker,))
             if self._warm:  # start every worker now, not at the first task
                 for f in [pool.submit(_ping) for _ in range(self.workers)]:
                     f.result()
@@ -236,11 +241,11 @@ def default_worker_count() -> int:
         return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
-def make_executor(spec: str | None, workers: int | None = None):
+def make_executor(spec: str | None, workers: int | None = None, threads_per_worker: int = 1):
     """'local' (default), 'serial', or a Dask scheduler address (tcp://host:8786, tls://...) or 'dask'
-    for a LocalCluster."""
+    for a LocalCluster. `threads_per_worker`: BLAS/numba threads in each local worker (default 1)."""
     if spec in (None, "", "local"):
-        return SerialExecutor() if workers == 1 else LocalExecutor(workers)
+        return SerialExecutor() if workers == 1 else LocalExecutor(workers, threads_per_worker=threads_per_worker)
     if spec == "serial":
         return SerialExecutor()
     if spec == "dask" or "://" in spec:

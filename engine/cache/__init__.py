@@ -24,6 +24,7 @@ from engine.cache.l2 import DiskCache
 from engine.cache.result_cache import (
     ResultCache,
     cached,
+    configure_default_cache,
     default_cache,
     default_cache_dir,
     reset_default_cache,
@@ -41,6 +42,7 @@ __all__ = [
     "backtest_keys",
     "cached",
     "canonical",
+    "configure_default_cache",
     "dataset_identity",
     "default_cache",
     "default_cache_dir",

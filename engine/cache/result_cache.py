@@ -169,24 +169,50 @@ def _freeze(value: Any) -> None:
 
 _default: ResultCache | None = None
 _default_lock = threading.Lock()
+_default_options: dict[str, Any] = {}
 
 
 def default_cache() -> ResultCache:
     """The process-wide cache: L1 256 MB, L2 2 GB in default_cache_dir() written behind (flushed at
-    exit), reporting to default_registry()."""
+    exit), reporting to default_registry(); `configure_default_cache` changes the directory and limits."""
     global _default
     if _default is None:
         with _default_lock:
             if _default is None:
-                _default = ResultCache(default_cache_dir(), write_behind=True, registry=default_registry())
+                options = dict(_default_options)
+                directory = options.pop("directory", None) or default_cache_dir()
+                _default = ResultCache(directory, write_behind=True, registry=default_registry(), **options)
     return _default
 
 
+def configure_default_cache(directory: str | os.PathLike[str] | None = None, *, l1_bytes: int = DEFAULT_L1_BYTES,
+                            l2_bytes: int = DEFAULT_L2_BYTES, max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES,
+                            ttl: float | None = None) -> None:
+    """Directory (None: default_cache_dir()) and limits of the process-wide cache, from the app's settings.
+
+    The next default_cache() uses them; a default cache already built with other options is flushed and
+    replaced. Same options again: nothing changes (its memory level stays warm).
+    """
+    global _default
+    options = {"directory": Path(directory) if directory is not None else None, "l1_bytes": int(l1_bytes),
+               "l2_bytes": int(l2_bytes), "max_entry_bytes": int(max_entry_bytes), "ttl": ttl}
+    with _default_lock:
+        if options == _default_options:
+            return
+        old, _default = _default, None
+        _default_options.clear()
+        _default_options.update(options)
+    if old is not None:
+        old.flush()
+
+
 def reset_default_cache() -> None:
-    """Forget the default cache (the next default_cache() re-reads BACKBENCH_CACHE_DIR)."""
+    """Forget the default cache and its configured options (the next default_cache() re-reads
+    BACKBENCH_CACHE_DIR)."""
     global _default
     with _default_lock:
         _default = None
+        _default_options.clear()
 
 
 def cached(cache: ResultCache | Callable[[], ResultCache] | None = None,
