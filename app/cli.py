@@ -3,6 +3,8 @@
 Each group of subcommands lives in its own module (`app/cli_*.py`) exposing `register(subparsers)`;
 a subcommand sets `func` (handler taking the parsed args, returning an exit code).
 Errors caused by the user (`BackbenchError`) print one line on stderr and exit 2, never a traceback.
+Settings (engine/settings.py: defaults < file < env < flags) are loaded first; options a command's user
+left out are filled from them (app/cli_config.py).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import sys
 from engine.errors import BackbenchError
 
 # Modules that add subcommands, in the order their commands appear in --help.
-COMMAND_MODULES = ("app.cli_gui", "app.cli_run", "app.cli_sweep", "app.cli_data", "app.cli_cache", "app.cli_info")
+COMMAND_MODULES = ("app.cli_gui", "app.cli_run", "app.cli_sweep", "app.cli_data", "app.cli_cache", "app.cli_info",
+                   "app.cli_config")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -39,15 +42,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    # Thread caps must be in the environment before numpy/numba load (workers get 1 thread each).
-    from engine.threads import cap_main_process
+    # Settings from the file and the environment come first: thread caps and NUMBA_CACHE_DIR must be in
+    # the environment before numpy/numba load (building the parser imports them).
+    from app.cli_config import apply_process_settings, early_settings
 
-    cap_main_process()
+    early, settings_error = early_settings()
+    apply_process_settings(early)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):  # plain `backbench`: the app (headless demo where there is no screen)
         args = parser.parse_args(["gui"])
     try:
+        _apply_settings(args, settings_error)
         return int(args.func(args) or 0)
     except BackbenchError as exc:
         print(f"backbench: error: {exc}", file=sys.stderr)
@@ -60,6 +66,21 @@ def main(argv: list[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+
+
+def _apply_settings(args: argparse.Namespace, settings_error: BackbenchError | None) -> None:
+    """Reload the settings with this command's flags on top and fill the options left out."""
+    from app.cli_config import apply_to_args, configure_cache, needs_settings, overrides_from_args
+    from engine.settings import load_settings
+
+    if not needs_settings(args):  # `config path` / `config init` work even with a broken file
+        return
+    if settings_error is not None:
+        raise settings_error
+    overrides, flag_names = overrides_from_args(args)
+    settings = load_settings(overrides, flag_names=flag_names)
+    apply_to_args(args, settings)
+    configure_cache(settings)
 
 
 if __name__ == "__main__":

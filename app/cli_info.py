@@ -61,7 +61,7 @@ def collect_info(reader: Reader | None = None) -> dict[str, Any]:
     return _collect(reader)[1]
 
 
-def _collect(reader: Reader | None) -> tuple[HardwareInfo, dict[str, Any]]:
+def _collect(reader: Reader | None, settings: Any = None) -> tuple[HardwareInfo, dict[str, Any]]:
     info = detect(reader)
     out = info.to_dict()
     out["default_workers"] = default_workers(info)
@@ -69,6 +69,11 @@ def _collect(reader: Reader | None) -> tuple[HardwareInfo, dict[str, Any]]:
     out["thread_env"] = {var: os.environ.get(var) for var in THREAD_ENV_VARS}
     out["paths"] = {"data_store": str(data_store_path()), "cache_dir": str(cache_dir()),
                     "numba_cache_dir": numba_cache_dir()}
+    if settings is not None:  # the settings file may move the store and the cache (env still wins there)
+        out["paths"].update(data_store=str(settings.store_path()), cache_dir=str(settings.cache_dir()))
+        out["config_file"] = str(settings.config_file)
+        if settings.workers.count:
+            out["sweep_workers"] = settings.workers.count
     return info, out
 
 
@@ -95,18 +100,21 @@ def _text(info: HardwareInfo, d: dict[str, Any]) -> list[tuple[str, str]]:
     env = ", ".join(f"{k}={v}" for k, v in d["thread_env"].items() if v is not None) or "none set"
     rows += [("BLAS", blas),
              ("numba", f"{info.numba_version or 'not installed'}, threading layer {layer}"),
-             ("Sweep workers", f"{d['default_workers']} (default: one per performance core)"),
+             ("Sweep workers", f"{d['sweep_workers']} (setting workers.count)" if "sweep_workers" in d
+              else f"{d['default_workers']} (default: one per performance core)"),
              ("GUI threads", str(d["gui_threads"])),
              ("Thread env", env),
              ("Data store", d["paths"]["data_store"]),
              ("Cache dir", d["paths"]["cache_dir"]),
              ("Numba cache", d["paths"]["numba_cache_dir"])]
+    if "config_file" in d:
+        rows.append(("Settings file", d["config_file"]))
     return rows
 
 
 def cmd_info(args: argparse.Namespace, reader: Reader | None = None) -> int:
     """Print the info as aligned `key  value` lines, or one JSON object with --json. Always exit 0."""
-    info, d = _collect(reader)
+    info, d = _collect(reader, getattr(args, "settings", None))
     if args.json:
         print(json.dumps(d))
         return 0

@@ -37,11 +37,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--seed", type=int, default=0, help="seed for --random (default 0)")
     g.add_argument("--walk-forward", metavar="TRAIN:TEST[:STEP]", help="walk-forward windows, in bars")
     g.add_argument("--anchored", action="store_true", help="walk-forward training windows all start at bar 0")
-    g.add_argument("--metric", default="sharpe_ratio", help="stat to rank by / optimise (default sharpe_ratio)")
-    g.add_argument("--minimize", action="store_true", help="lower --metric is better")
-    g.add_argument("--workers", type=int, help="worker processes (default: performance cores)")
-    g.add_argument("--executor", default="local",
-                   help="local (default), serial, dask (a LocalCluster) or a scheduler address tcp://host:8786")
+    g.add_argument("--metric", help="stat to rank by / optimise (default: setting sweep.metric, sharpe_ratio)")
+    g.add_argument("--minimize", action="store_true", default=None,
+                   help="lower --metric is better (default: setting sweep.minimize)")
+    g.add_argument("--workers", type=int,
+                   help="worker processes (default: setting workers.count, one per performance core)")
+    g.add_argument("--executor", help="local (default), serial, dask (a LocalCluster) or a scheduler address "
+                                      "tcp://host:8786 (default: setting sweep.executor)")
     g.add_argument("--chunk", type=int, help="combos per task (default: automatic)")
     g.add_argument("--top", type=int, default=10, metavar="K", help="rows to print (default 10)")
     g.add_argument("--no-cache", action="store_true", help="compute every combo, ignore the result cache")
@@ -117,8 +119,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         cache = _default_cache()
     bar = ProgressBar()
     cancel = threading.Event()
+    settings = getattr(args, "settings", None)
+    threads = settings.workers.threads_per_worker if settings is not None else 1
     try:
-        executor = make_executor(args.executor, args.workers)
+        executor = make_executor(args.executor, args.workers, threads_per_worker=threads)
     except ValueError as exc:
         raise StrategyError(str(exc)) from None
     try:

@@ -56,8 +56,8 @@ def test_walk_forward_json(capsys):
     (["-g", "n7=1:3"], "unknown parameter 'n7'"),
     (["--where", "import os"], "not a valid condition"),
     (["--walk-forward", "x"], "TRAIN:TEST"),
-    (["--executor", "ftp:/x"], "executor 'ftp:/x'"),
-    (["--metric", "bogus"], "--metric 'bogus'"),
+    (["--executor", "ftp:/x"], "sweep.executor='ftp:/x' is not one of"),
+    (["--metric", "bogus"], "--metric: sweep.metric='bogus' is not one of"),
 ])
 def test_bad_input_exit_2(capsys, argv, message):
     assert main([*BASE, *argv]) == 2
