@@ -243,15 +243,16 @@ def run_sweep(
     for d, ds in enumerate(datasets):
         missing = list(enumerate(combos))
         if cache is not None:
-            from engine.cache import sweep_row_key
+            from engine.cache import backtest_keys
 
-            ds_keys = {i: sweep_row_key(ds, strat, c, config) for i, c in missing}
+            ds_keys = dict(zip(range(len(combos)), backtest_keys(ds, strat, combos, config, kind="stats"),
+                               strict=True))
             found = cache.get_many(list(ds_keys.values()))
             still = []
             for i, c in missing:
                 hit = found.get(ds_keys[i])
                 if hit is not None:
-                    rows.append({**hit, "combo": i, "dataset": d, "symbol": ds.symbol})
+                    rows.append({"combo": i, "dataset": d, "symbol": ds.symbol, **hit})
                 else:
                     still.append((i, c))
                     keys[(d, i)] = ds_keys[i]
@@ -310,7 +311,7 @@ def _cacheable(row: dict[str, Any]) -> dict[str, Any]:
 
 def _record_chunk(res: ChunkResult) -> None:
     profiling.record_worker_report(res.worker_pid, res.seconds, res.rss_bytes, res.bar_steps,
-                                   tasks=1)
+                                   tasks=len(res.rows) + len(res.errors))
 
 
 def _frame(rows: list[dict[str, Any]], strategy: Strategy) -> pl.DataFrame:

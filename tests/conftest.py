@@ -1,0 +1,14 @@
+"""Every test runs against throwaway user directories: no test reads or writes the real store,
+result cache, settings file or Qt settings of the person running the suite."""
+
+import os
+import tempfile
+from pathlib import Path
+
+_ROOT = Path(tempfile.mkdtemp(prefix="backbench-tests-"))
+for var, sub in (("BACKBENCH_CACHE_DIR", "cache"), ("BACKBENCH_DB", "store/bars.duckdb"),
+                 ("BACKBENCH_CONFIG", "config/backbench.toml"), ("XDG_CONFIG_HOME", "xdg-config"),
+                 ("XDG_DATA_HOME", "xdg-data"), ("XDG_CACHE_HOME", "xdg-cache")):
+    os.environ[var] = str(_ROOT / sub)
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
