@@ -158,3 +158,18 @@ def test_entry_point_sets_threads_and_numba_cache_dir_first(cfg, tmp_path):
     assert set(info["thread_env"].values()) == {"1"}
     assert info["paths"]["numba_cache_dir"] == str(tmp_path / "numba")
     assert info["config_file"] == str(cfg)
+
+
+def test_cache_dir_and_limits_from_settings(cfg, capsys, monkeypatch, tmp_path):
+    from engine.cache import default_cache, reset_default_cache
+
+    monkeypatch.delenv("BACKBENCH_CACHE_DIR")
+    cfg.write_text(f'[cache]\ndir = "{tmp_path / "c2"}"\nl1_mb = 1\nl2_mb = 3\nttl_s = 60\n')
+    try:
+        assert main(["cache", "stats", "--json"]) == 0
+        out = json.loads(capsys.readouterr().out)
+        cache = default_cache()
+        assert out["directory"] == str(tmp_path / "c2") and out["max_bytes"] == 3 << 20
+        assert cache.l1.max_bytes == 1 << 20 and cache.l1.ttl == 60.0
+    finally:
+        reset_default_cache()
