@@ -11,9 +11,11 @@ result. Raise `Skip("why")` from a factory to leave a benchmark out with a note.
         bars = make_bars(ctx.size(10_000, 2_000))
         return lambda: len(run_backtest(bars, "sma_cross", PARAMS, CFG).equity)
 
-For each benchmark the runner calls the factory, runs the callable `warmup` times, picks how many
-calls make up one repeat (so that a repeat lasts at least `min_time`; the time per call is reported),
-times `repeats` repeats, then measures memory in separate untimed calls: peak tracemalloc (Python and
+For each benchmark the runner calls the factory, runs the callable `warmup` times and picks how many
+calls make up one repeat (so that a repeat lasts at least `min_time`; the time per call is reported).
+It then times the repeats of all benchmarks of a suite interleaved (repeat 1 of each, then repeat 2
+of each, ...), so load from other processes spreads over all of them, and finally measures memory
+in separate untimed calls: peak tracemalloc (Python and
 numpy allocations made during one call) and the peak RSS of this process and its children (psutil,
 sampled every few ms). `@ratio(...)` registers a figure derived from results of the same run (e.g.
 "ours vs vectorbt"), with an optional target.
@@ -231,10 +233,24 @@ def _call(fn: Callable[[], Any], number: int) -> tuple[float, Any]:
     return time.perf_counter() - t0, work
 
 
-def measure(bench: Benchmark, ctx: Context) -> dict[str, Any]:
-    """Run one benchmark: setup, warm-up, timed repeats, memory. Returns its result dict."""
-    result: dict[str, Any] = {"suite": bench.suite, "name": bench.name, "unit": bench.unit,
-                              "description": bench.description, "gate": bench.gate, "latency": bench.latency}
+@dataclass
+class _Run:
+    """A benchmark set up, warmed and calibrated, collecting its timed repeats."""
+
+    bench: Benchmark
+    fn: Callable[[], Any]
+    info: dict[str, Any]
+    repeats: int
+    warmup: int
+    number: int
+    times: list[float] = field(default_factory=list)
+    work: Any = None
+    setup_s: float = 0.0
+
+
+def prepare(bench: Benchmark, ctx: Context) -> _Run:
+    """Setup (the factory), warm-up, and the number of calls that make one repeat last >= min_time."""
+    t0 = time.perf_counter()
     made = bench.factory(ctx)
     fn, info = made if isinstance(made, tuple) else (made, {})
     repeats = bench.quick_repeats if (ctx.quick or ctx.tiny) else bench.repeats
@@ -242,7 +258,6 @@ def measure(bench: Benchmark, ctx: Context) -> dict[str, Any]:
         repeats = min(repeats, 2)
     warmup = min(bench.warmup, 1) if ctx.tiny else bench.warmup
     min_time = bench.min_time / (5.0 if ctx.tiny else 2.0 if ctx.quick else 1.0)
-
     for _ in range(warmup):
         _call(fn, 1)
     number = 1
@@ -250,21 +265,26 @@ def measure(bench: Benchmark, ctx: Context) -> dict[str, Any]:
         one, _work = _call(fn, 1)
         if one < min_time:
             number = min(1_000_000, max(1, math.ceil(min_time / max(one, 1e-9))))
+    return _Run(bench, fn, dict(info), max(1, repeats), warmup, number, setup_s=time.perf_counter() - t0)
 
-    times: list[float] = []
-    work = None
-    for _ in range(repeats):
-        gc.collect()
-        elapsed, work = _call(fn, number)
-        times.append(elapsed / number)
 
-    # Memory is measured in separate untimed calls: sampling the process tree (psutil scans /proc)
+def time_repeat(run: _Run) -> None:
+    """One timed repeat: `number` calls, recorded as the time per call."""
+    gc.collect()
+    elapsed, run.work = _call(run.fn, run.number)
+    run.times.append(elapsed / run.number)
+
+
+def finish(run: _Run) -> dict[str, Any]:
+    """Memory (in separate untimed calls) and the result dict of a benchmark whose repeats are done."""
+    bench, fn = run.bench, run.fn
+    # Memory is measured apart from the timed repeats: sampling the process tree (psutil scans /proc)
     # while timing slowed a 1.4 s child process to 3.3 s on a 2-core machine.
     peak_rss = rss_delta = None
     if bench.rss:
         gc.collect()
         with _RssSampler() as s:
-            _call(fn, number)
+            _call(fn, run.number)
         peak_rss, rss_delta = s.peak / _MB, (s.peak - s.start_rss) / _MB
 
     peak_tm = None
@@ -277,36 +297,62 @@ def measure(bench: Benchmark, ctx: Context) -> dict[str, Any]:
         finally:
             tracemalloc.stop()
 
-    ordered = sorted(times)
+    ordered = sorted(run.times)
     median = statistics.median(ordered)
+    work = run.work
     work_num = float(work) if isinstance(work, (int, float)) and not isinstance(work, bool) else None
-    result.update({
+    return {
+        "suite": bench.suite,
+        "name": bench.name,
+        "unit": bench.unit,
+        "description": bench.description,
+        "gate": bench.gate,
+        "latency": bench.latency,
         "median_s": median,
         "min_s": ordered[0],
         "max_s": ordered[-1],
         "p95_s": _percentile(ordered, 0.95),
         "mean_s": statistics.fmean(ordered),
         "stdev_s": statistics.stdev(ordered) if len(ordered) > 1 else 0.0,
-        "repeats": repeats,
-        "number": number,
-        "warmup": warmup,
+        "repeats": run.repeats,
+        "number": run.number,
+        "warmup": run.warmup,
         "work": work_num,
         "rate": (work_num / median) if (work_num is not None and median > 0 and not bench.latency) else None,
         "peak_tracemalloc_mb": _round(peak_tm),
         "peak_rss_mb": _round(peak_rss),
         "rss_delta_mb": _round(rss_delta),
-        "times_s": times,
-        "info": info,
-    })
-    return result
+        "times_s": run.times,
+        "info": run.info,
+    }
+
+
+def measure(bench: Benchmark, ctx: Context) -> dict[str, Any]:
+    """Run one benchmark on its own: prepare, all repeats, finish."""
+    run = prepare(bench, ctx)
+    for _ in range(run.repeats):
+        time_repeat(run)
+    return finish(run)
 
 
 def _round(x: float | None, nd: int = 3) -> float | None:
     return None if x is None else round(x, nd)
 
 
+def _at_min(result: dict[str, Any]) -> dict[str, Any]:
+    """The result as if every repeat had taken its fastest time (the least load-disturbed estimate)."""
+    best = dict(result, median_s=result["min_s"])
+    if result.get("rate") is not None and result["min_s"] > 0:
+        best["rate"] = result["work"] / result["min_s"]
+    return best
+
+
 def compute_ratios(registry: Registry, suites: Sequence[str], results: list[dict[str, Any]]) -> list[dict]:
-    """Evaluate the ratios of `suites` on `results`; a ratio whose inputs are missing is left out."""
+    """Evaluate the ratios of `suites` on `results`; a ratio whose inputs are missing is left out.
+
+    `value` uses the medians (the figure with a target); `value_from_min` the same formula on each
+    benchmark's fastest repeat, shown beside it as a check on how much load noise moved the value.
+    """
     out = []
     by_name = {(x["suite"], x["name"]): x for x in results if "error" not in x}
     for r in registry.ratios:
@@ -315,15 +361,19 @@ def compute_ratios(registry: Registry, suites: Sequence[str], results: list[dict
 
         def get(name: str, _suite: str = r.suite) -> dict[str, Any]:
             return by_name[(_suite, name)]
+
+        def get_min(name: str, _suite: str = r.suite) -> dict[str, Any]:
+            return _at_min(by_name[(_suite, name)])
         try:
             value = float(r.fn(get))
+            value_min = float(r.fn(get_min))
         except KeyError:
             continue
         meets = None
         if r.target is not None:
             meets = value >= r.target if r.better == "higher" else value <= r.target
         out.append({"suite": r.suite, "name": r.name, "value": value, "target": r.target, "better": r.better,
-                    "meets": meets, "unit": r.unit, "description": r.description})
+                    "meets": meets, "unit": r.unit, "value_from_min": value_min, "description": r.description})
     return out
 
 
@@ -440,8 +490,9 @@ def ratios_table(doc: dict[str, Any]) -> str:
         target = "-" if q["target"] is None else ((">= " if q["better"] == "higher" else "<= ")
                                                   + fmt_value(q["target"], q["unit"]))
         meets = {True: "yes", False: "NO", None: "-"}[q["meets"]]
-        rows.append([f"{q['suite']}/{q['name']}", fmt_value(q["value"], q["unit"]), target, meets])
-    return table(["figure", "value", "target", "meets"], rows)
+        rows.append([f"{q['suite']}/{q['name']}", fmt_value(q["value"], q["unit"]), target, meets,
+                     fmt_value(q.get("value_from_min"), q["unit"])])
+    return table(["figure", "value (medians)", "target", "meets", "from fastest repeats"], rows)
 
 
 def compare_table(rows: list[dict[str, Any]], baseline: dict[str, Any], doc: dict[str, Any]) -> str:
@@ -509,25 +560,8 @@ def run(registry: Registry, suites: Sequence[str] | None = None, *, quick: bool 
     results = []
     with tempfile.TemporaryDirectory(prefix="backbench-bench-") as scratch:
         ctx = Context(quick=quick, tiny=tiny, scratch=Path(scratch), notes=notes)
-        for bench in benches:
-            label = f"{bench.suite}/{bench.name}"
-            t0 = time.perf_counter()
-            try:
-                res = measure(bench, ctx)
-            except Skip as exc:
-                ctx.note(f"{label} skipped: {exc}")
-                log(f"  {label:<44} skipped: {exc}")
-                continue
-            except Exception as exc:  # a failing benchmark is reported, the others still run
-                res = {"suite": bench.suite, "name": bench.name, "unit": bench.unit,
-                       "error": f"{type(exc).__name__}: {exc}"}
-                log(f"  {label:<44} ERROR {res['error']}")
-                results.append(res)
-                continue
-            results.append(res)
-            rate = f"  {fmt_rate(res['rate'], res['unit'])}" if res["rate"] is not None else ""
-            log(f"  {label:<44} median {fmt_time(res['median_s']):>11}  "
-                f"({res['repeats']}x{res['number']}){rate}  [{time.perf_counter() - t0:.1f} s]")
+        for suite in chosen:
+            results.extend(_run_suite([b for b in benches if b.suite == suite], ctx, log))
         doc["results"] = results
         try:
             doc["machine"]["load_avg_end"] = [round(x, 2) for x in psutil.getloadavg()]
@@ -537,6 +571,59 @@ def run(registry: Registry, suites: Sequence[str] | None = None, *, quick: bool 
         doc["checks"] = ctx.checks
         doc["notes"] = notes
     return doc
+
+
+def _error(bench: Benchmark, exc: Exception, log: Callable[[str], None]) -> dict[str, Any]:
+    res = {"suite": bench.suite, "name": bench.name, "unit": bench.unit, "error": f"{type(exc).__name__}: {exc}"}
+    log(f"  {bench.suite + '/' + bench.name:<44} ERROR {res['error']}")
+    return res
+
+
+def _run_suite(benches: list[Benchmark], ctx: Context, log: Callable[[str], None]) -> list[dict[str, Any]]:
+    """Prepare every benchmark of a suite, then time their repeats interleaved (round r of each in
+    turn), so a burst of load from other processes falls on all of them alike and the ratios
+    between them hold better than with one benchmark's repeats back to back; then memory."""
+    runs: list[_Run] = []
+    errors: dict[str, dict[str, Any]] = {}
+    for bench in benches:
+        label = f"{bench.suite}/{bench.name}"
+        try:
+            run = prepare(bench, ctx)
+        except Skip as exc:
+            ctx.note(f"{label} skipped: {exc}")
+            log(f"  {label:<44} skipped: {exc}")
+            continue
+        except Exception as exc:  # a failing benchmark is reported, the others still run
+            errors[bench.name] = _error(bench, exc, log)
+            continue
+        runs.append(run)
+        log(f"  {label:<44} ready: {run.repeats} repeats of {run.number} call(s)  [setup {run.setup_s:.1f} s]")
+    t0 = time.perf_counter()
+    for r in range(max((run.repeats for run in runs), default=0)):
+        for run in runs:
+            if r < run.repeats and run.bench.name not in errors:
+                try:
+                    time_repeat(run)
+                except Exception as exc:
+                    errors[run.bench.name] = _error(run.bench, exc, log)
+    if runs:
+        log(f"  timed {len(runs)} benchmark(s), repeats interleaved  [{time.perf_counter() - t0:.1f} s]")
+    out = []
+    for bench in benches:
+        run = next((x for x in runs if x.bench is bench), None)
+        if bench.name in errors:
+            out.append(errors[bench.name])
+        elif run is not None:
+            try:
+                res = finish(run)
+            except Exception as exc:
+                out.append(_error(bench, exc, log))
+                continue
+            rate = f"  {fmt_rate(res['rate'], res['unit'])}" if res["rate"] is not None else ""
+            log(f"  {bench.suite + '/' + bench.name:<44} median {fmt_time(res['median_s']):>11}  "
+                f"({res['repeats']}x{res['number']}){rate}")
+            out.append(res)
+    return out
 
 
 def _load_json(path: str, what: str) -> dict[str, Any]:

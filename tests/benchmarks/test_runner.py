@@ -141,6 +141,19 @@ def test_compare_rules_on_plain_dicts():
     assert rows["new"]["status"] == "new"
 
 
+def test_repeats_of_a_suite_are_interleaved():
+    calls = []
+    reg = Registry()
+    for label in ("a", "b"):
+        @reg.benchmark(suite="pair", name=label, unit="x/s", repeats=3, warmup=1, min_time=0.0, rss=False,
+                       tracemalloc=False)
+        def _f(ctx, _label=label):
+            return lambda: calls.append(_label) or 1
+    assert main(["--suite", "pair"], registry=reg) == 0
+    # setup: warm-up of a, warm-up of b; then the three timed rounds alternate
+    assert calls == ["a", "b"] + ["a", "b"] * 3
+
+
 def test_threshold_parsing():
     assert parse_threshold("10%") == pytest.approx(0.10)
     assert parse_threshold("2.5") == pytest.approx(0.025)
