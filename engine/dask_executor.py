@@ -39,6 +39,9 @@ def _security(address: str):
     if not (ca and cert and key):
         raise ConfigError(f"executor {address}: tls:// needs {', '.join(TLS_ENV)} (paths to the CA, "
                           "client certificate and key)")
+    for var, path in zip(TLS_ENV, (ca, cert, key), strict=True):
+        if not os.path.isfile(path):  # else distributed reports a bare "No such file" as unreachable
+            raise ConfigError(f"executor {address}: {var}={path}: no such file")
     return Security(tls_ca_file=ca, tls_client_cert=cert, tls_client_key=key, require_encryption=True)
 
 

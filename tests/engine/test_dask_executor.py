@@ -32,6 +32,15 @@ def test_tls_without_certificates_is_a_clear_error(monkeypatch):
         DaskExecutor("tls://127.0.0.1:8786")
 
 
+def test_tls_with_a_missing_certificate_file_names_it(monkeypatch, tmp_path):
+    for k in ("BACKBENCH_TLS_CA", "BACKBENCH_TLS_CERT"):
+        (tmp_path / k).write_text("x")
+        monkeypatch.setenv(k, str(tmp_path / k))
+    monkeypatch.setenv("BACKBENCH_TLS_KEY", str(tmp_path / "missing.pem"))
+    with pytest.raises(ConfigError, match=f"BACKBENCH_TLS_KEY={tmp_path / 'missing.pem'}: no such file"):
+        DaskExecutor("tls://127.0.0.1:8786")
+
+
 def test_unreachable_scheduler_is_a_clear_error():
     with pytest.raises(ConfigError, match="cannot reach the Dask scheduler"):
         DaskExecutor("tcp://127.0.0.1:1", timeout_s=2)
