@@ -161,3 +161,17 @@ def test_config_rejects_bad_values_and_hash_covers_every_field():
     keys = {base.key()} | {base.replace(**{k: v}).key() for k, v in changed.items()}
     assert len(keys) == len(changed) + 1
     assert SimConfig().key() == SimConfig().key()
+
+
+def test_stop_loss_and_trailing_stop_the_tighter_applies():
+    b = bars([(100, 100, 100, 100), (100, 100, 100, 100), (100, 120, 100, 118), (118, 119, 107, 110)])
+    _, tr, _, _ = run(b, [T, F, F, F], [F] * 4, sl=0.05, trail=0.1)
+    assert (tr[0]["exit_bar"], tr[0]["exit_price"], tr[0]["exit_reason"]) == (3, 108.0, EXIT_TRAILING)
+
+
+def test_opposite_entry_reverses_and_contradictory_entries_are_dropped():
+    _, tr, _, _ = run(FLAT, [T, F, F, F, F], [F, F, T, F, F], direction="both")
+    assert len(tr) == 2 and tr[0]["side"] == 1 and tr[1]["side"] == -1
+    assert tr[0]["exit_bar"] == tr[1]["entry_bar"] == 3 and tr[0]["exit_price"] == tr[1]["entry_price"] == 106
+    both = SignalArrays(np.array([T, F, F, F, F]), np.array([F] * 5), np.array([T, F, F, F, F]), np.array([F] * 5))
+    assert len(simulate(FLAT, both, SimConfig(direction="both"))[1]) == 0
