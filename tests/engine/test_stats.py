@@ -150,3 +150,20 @@ def test_stats_agree_with_backtesting_py_where_defined_alike(seed):
     }
     for ours_key, their_key in pairs.items():
         assert ours[ours_key] == pytest.approx(float(theirs[their_key]), rel=1e-9, abs=1e-9), ours_key
+
+
+def test_docs_worked_example():
+    """docs/stats.md, "Worked example": the same numbers."""
+    from engine.kernels.stats import stats_nb
+
+    equity = np.array([1000.0, 1100.0, 990.0, 1210.0])
+    values = stats_nb(equity, np.arange(4) * NS_PER_DAY, np.array([10.0, 11.0, 9.0, 12.0]), np.array([0, 2]),
+                      np.array([1, 3]), np.array([100.0, 220.0]), np.array([10.0, 220 / 9.9]),
+                      np.array([False, False]), 1000.0)
+    s = dict(zip(STAT_KEYS, values, strict=True))
+    assert s["return_pct"] == pytest.approx(21.0) and s["exposure_time_pct"] == 100.0
+    assert s["max_drawdown_pct"] == pytest.approx(-10.0) == s["avg_drawdown_pct"]
+    assert s["max_drawdown_duration"] == 2.0 and s["win_rate_pct"] == 100.0
+    assert (round(s["best_trade_pct"], 2), s["worst_trade_pct"]) == (22.22, 10.0)
+    assert (round(s["avg_trade_pct"], 2), round(s["expectancy_pct"], 2)) == (15.95, 16.11)
+    assert math.isnan(s["profit_factor"]) and round(s["sqn"], 2) == 2.67
