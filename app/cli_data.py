@@ -24,7 +24,7 @@ DEFAULT_SYMBOL = "ACME"
 # -- shared helpers for other commands ---------------------------------------------------------------
 def add_store_args(parser: argparse.ArgumentParser) -> None:
     """Add --db, --symbol, --timeframe, --start, --end (as used by `bars_from_args`)."""
-    parser.add_argument("--db", metavar="PATH", help="store file (default: $BACKBENCH_DB or the user data dir)")
+    parser.add_argument("--db", metavar="PATH", help="store file (default: setting store.path)")
     parser.add_argument("--symbol", metavar="S", help=f"symbol to load (default: {DEFAULT_SYMBOL})")
     parser.add_argument("--timeframe", metavar="TF",
                         help="bar timeframe, e.g. 1m, 5m, 1h, 1d (default: the symbol's stored one; "
@@ -86,7 +86,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
                    help="use COLUMN for FIELD (ts, open, high, low, close, volume); repeatable")
     p.add_argument("--check", action="store_true", help="validate only; write nothing")
-    p.add_argument("--db", metavar="PATH", help="store file (default: $BACKBENCH_DB or the user data dir)")
+    p.add_argument("--db", metavar="PATH", help="store file (default: setting store.path)")
     p.set_defaults(func=cmd_import)
 
     d = subparsers.add_parser("data", help="list, show, delete datasets; vacuum the store")
@@ -105,7 +105,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sp = dsub.add_parser("vacuum", help="rewrite the store compactly, bars clustered by symbol and time")
     sp.set_defaults(func=cmd_vacuum)
     for sp in (*dsub.choices.values(),):
-        sp.add_argument("--db", metavar="PATH", help="store file (default: $BACKBENCH_DB or the user data dir)")
+        sp.add_argument("--db", metavar="PATH", help="store file (default: setting store.path)")
 
 
 def _parse_map(items: list[str]) -> dict[str, str] | None:

@@ -9,9 +9,10 @@ import sys
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("gui", help="open the desktop app", description="Open the Backbench desktop app.")
-    p.add_argument("--db", metavar="PATH", help="bar store (default: the user data dir, or BACKBENCH_DB)")
-    p.add_argument("--strategies-dir", metavar="DIR", help="folder of user strategy files")
-    p.add_argument("--workers", type=int, help="sweep worker processes (default: performance cores)")
+    p.add_argument("--db", metavar="PATH", help="bar store (default: setting store.path)")
+    p.add_argument("--strategies-dir", metavar="DIR",
+                   help="folder of user strategy files (default: setting strategies.dir)")
+    p.add_argument("--workers", type=int, help="sweep worker processes (default: setting workers.count)")
     p.add_argument("--demo", action="store_true", help="run the demo backtest at start (with --screenshot)")
     p.add_argument("--screenshot", metavar="FILE", help="save a screenshot of the window and exit")
     p.add_argument("--tab", choices=("results", "sweep", "dashboard"), default="results",

@@ -47,7 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.set_defaults(func=cmd_run)
 
     strategies = sub.add_parser("strategies", help="list strategies and their parameters")
-    strategies.add_argument("--strategies-dir", metavar="DIR", help="folder of user strategy files")
+    strategies.add_argument("--strategies-dir", metavar="DIR",
+                            help="folder of user strategy files (default: setting strategies.dir)")
     strategies.set_defaults(func=cmd_strategies)
 
 
@@ -55,7 +56,8 @@ def add_strategy_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strategy", "-s", default="sma_cross", help="strategy name (see `backbench strategies`)")
     p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
                    help="strategy parameter (repeatable)")
-    p.add_argument("--strategies-dir", metavar="DIR", help="folder of user strategy files")
+    p.add_argument("--strategies-dir", metavar="DIR",
+                   help="folder of user strategy files (default: setting strategies.dir)")
 
 
 def add_sim_args(p: argparse.ArgumentParser) -> None:
