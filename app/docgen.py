@@ -109,7 +109,7 @@ def _usage(parser: argparse.ArgumentParser) -> str:
     if has_options:
         parts.append("[OPTIONS]")
     for a in positionals:
-        name = a.metavar or a.dest
+        name = str(a.metavar or a.dest)
         parts.append(f"{name} [{name} ...]" if a.nargs == "+" else name)
     return " ".join(parts)
 

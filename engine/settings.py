@@ -310,11 +310,11 @@ def load_settings(cli_overrides: Mapping[str, Any] | None = None, env: Mapping[s
             values[spec.key] = parse_text(spec, raw, f"env {spec.env}")
             sources[spec.key] = f"env {spec.env}"
     for key, value in (cli_overrides or {}).items():
-        spec = SPECS.get(key)
-        if spec is None:
+        given = SPECS.get(key)
+        if given is None:
             raise ConfigError(f"unknown setting {key!r} (known: {', '.join(SPECS)})")
-        where = (flag_names or {}).get(key) or spec.flag or f"--set {key}"
-        values[key] = parse_text(spec, value, where) if isinstance(value, str) else check_value(spec, value, where)
+        where = (flag_names or {}).get(key) or given.flag or f"--set {key}"
+        values[key] = parse_text(given, value, where) if isinstance(value, str) else check_value(given, value, where)
         sources[key] = f"flag {where}"
     return _build(values, sources, file)
 

@@ -93,13 +93,13 @@ def read_settings_file(path: Path) -> dict[str, tuple[Any, int | None]]:
             raise ConfigError(f"{at}: {section} must be a [{section}] table of keys, not {_type_name(body)}")
         names = [s.name for s in KEYS if s.section == section]
         for name, value in body.items():
-            line = lines.get((section, name)) or lines.get((section,))
-            where = _at(path, line)
+            key_line: int | None = lines.get((section, name)) or lines.get((section,))
+            where = _at(path, key_line)
             spec = SPECS.get(f"{section}.{name}")
             if spec is None:
                 raise ConfigError(f"{where}: unknown key {name!r} in [{section}]{_did_you_mean(name, names)} "
                                   f"(keys: {', '.join(names)})")
-            out[spec.key] = (check_value(spec, value, where), line)
+            out[spec.key] = (check_value(spec, value, where), key_line)
     return out
 
 
