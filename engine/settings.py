@@ -100,15 +100,15 @@ class NumbaSettings:
 class SimulationSettings:
     """Defaults of `backbench run` / `sweep` and the GUI (docs/simulation.md has the rules)."""
 
-    init_cash: float = _key(10_000.0, "Starting cash, currency units.", flag="--cash", min=0.01, max=1e15)
-    commission: float = _key(0.0, "Commission per side, fraction of traded value (0.001 = 0.1 %).",
+    init_cash: float = _key(10_000.0, "Starting cash, currency units (> 0).", flag="--cash", min=0.01, max=1e15)
+    commission: float = _key(0.0, "Commission per side, fraction of traded value (0.001 = 0.1 %), in [0, 1).",
                              flag="--commission", min=0.0, max=0.999999)
-    fixed_fee: float = _key(0.0, "Fixed fee per order, currency units.", flag="--fixed-fee", min=0.0, max=1e12)
-    slippage: float = _key(0.0, "Fill prices move against the trader by this fraction.", flag="--slippage",
+    fixed_fee: float = _key(0.0, "Fixed fee per order, currency units (>= 0).", flag="--fixed-fee", min=0.0, max=1e12)
+    slippage: float = _key(0.0, "Fill prices move against the trader by this fraction, in [0, 1).", flag="--slippage",
                            min=0.0, max=0.999999)
     fill: str = _key("next_open", "When a signal at a bar's close fills.", flag="--fill", choices=FILLS)
     sizing: str = _key("all", "How big an entry is.", flag="--sizing", choices=SIZINGS)
-    size: float = _key(1.0, "Units with sizing = \"fixed\"; fraction of equity with sizing = \"percent\".",
+    size: float = _key(1.0, "Units with sizing = \"fixed\"; fraction of equity, in (0, 1], with sizing = \"percent\".",
                        flag="--size", min=1e-9, max=1e12)
     direction: str = _key("long", "Trade long, short or both.", flag="--direction", choices=DIRECTIONS)
     at_end: str = _key("keep_open", "A trade open at the last bar stays open or is closed.", flag="--at-end",

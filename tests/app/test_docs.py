@@ -95,3 +95,16 @@ def test_every_cli_example_runs(doc, docs_env, capsys):
         code = main(shlex.split(line, comments=True)[1:])
         err = capsys.readouterr().err
         assert code == 0, f"{doc.name}: `{line}` exited {code}: {err.strip().splitlines()[-1:]}"
+
+
+def test_toml_examples_in_the_docs_are_valid_settings(tmp_path):
+    from engine.settings import load_settings
+
+    blocks = [b for p in DOC_FILES for b in re.findall(r"^```toml\n(.*?)^```", p.read_text(encoding="utf-8"),
+                                                        flags=re.S | re.M)]
+    assert blocks
+    for i, block in enumerate(blocks):
+        path = tmp_path / f"example{i}.toml"
+        path.write_text(block, encoding="utf-8")
+        settings = load_settings(env={}, path=path)
+        assert any(source.startswith("file ") for source in settings.sources.values())
