@@ -46,7 +46,7 @@ class Dashboard(QWidget):
         self.hz = hz
         self.history_s = history_s
         cap = max(2, int(round(history_s * hz)) + 1)
-        self.window = max(1, int(round(hz)))  # samples per rate window (~1 s)
+        self.rate_window = max(1, int(round(hz)))  # samples per rate window (~1 s)
         self.ring = Ring(cap, len(COLS))
         self.n_cpu = psutil.cpu_count() or os.cpu_count() or 1
         self.cpu = Ring(cap, self.n_cpu)
@@ -113,7 +113,8 @@ class Dashboard(QWidget):
             self.fact_labels[key] = label
             self.facts_form.addRow(key, label)
         self.now_box = QGroupBox("Now")
-        self.now_label = QLabel("", objectName="dashboardNow", wordWrap=True)
+        self.now_label = QLabel("", wordWrap=True)
+        self.now_label.setObjectName("dashboardNow")
         QVBoxLayout(self.now_box).addWidget(self.now_label)
         side = QVBoxLayout()
         side.addWidget(self.facts)
@@ -189,7 +190,7 @@ class Dashboard(QWidget):
                counters.get(f"{p}.l1.hits", 0), counters.get(f"{p}.l1.misses", 0),
                counters.get(f"{p}.l2.hits", 0), counters.get(f"{p}.l2.misses", 0))
         r = self.ring
-        back = min(self.window, r.n)  # the sample a rate window reaches back to (after this push)
+        back = min(self.rate_window, r.n)  # the sample a rate window reaches back to (after this push)
         dt = now - r.last_time(back - 1) if back else 0.0
         inv = 1.0 / dt if dt > 0 else math.nan  # NaN rates until there are two samples
         d = [_delta(v, r.last(k, back - 1)) if back else math.nan for k, v in enumerate(raw)]
@@ -206,7 +207,7 @@ class Dashboard(QWidget):
 
     def _tree_rss(self) -> float:
         """RSS of this process and its children (the child list is refreshed about once a second)."""
-        if self._samples % self.window == 0:
+        if self._samples % self.rate_window == 0:
             try:
                 self._children = self._proc.children(recursive=True)
             except psutil.Error:

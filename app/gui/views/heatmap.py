@@ -239,9 +239,10 @@ class SweepResultsPanel(QWidget):
         self.heatmap = HeatmapWidget()
         self.heatmap.cell_hovered.connect(self._on_hover)
         self.heatmap.cell_clicked.connect(self._on_cell_clicked)
-        self.hover_label = QLabel("Hover a cell for its value; click it to open its best run.",
-                                  objectName="hoverReadout")
-        self.table = QTableWidget(0, 0, objectName="topTable")
+        self.hover_label = QLabel("Hover a cell for its value; click it to open its best run.")
+        self.hover_label.setObjectName("hoverReadout")
+        self.table = QTableWidget(0, 0)
+        self.table.setObjectName("topTable")
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().setVisible(False)

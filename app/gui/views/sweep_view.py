@@ -8,8 +8,9 @@ heatmap cell (or double-clicking a table row) emits `cell_clicked(params)` with 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from PySide6.QtCore import QPoint, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -33,13 +34,14 @@ from engine.errors import StrategyError
 from engine.strategies.base import Param, Strategy
 from engine.sweep import Progress, SweepResult, compile_where, expand_grid
 
+W = TypeVar("W", bound=QWidget)
 COUNT_CAP = 20_000  # above this many raw combos the count is estimated on a thinned grid
 
 
 def _decimals(p: Param) -> int:
     if p.type is int:
         return 0
-    exps = [-Decimal(str(v)).normalize().as_tuple().exponent for v in (p.step, p.default)]
+    exps = [-int(Decimal(str(v)).normalize().as_tuple().exponent) for v in (p.step, p.default)]
     return min(6, max(1, *exps))
 
 
@@ -127,22 +129,24 @@ class SweepView(QWidget):
 
         self.grid_box = QGroupBox("Grid")
         self.grid_layout = QGridLayout(self.grid_box)
-        self.where_edit = QLineEdit(objectName="where", placeholderText="optional condition")
+        self.where_edit = _named(QLineEdit(placeholderText="optional condition"), "where")
         self.where_edit.setToolTip("Comparisons of params and numbers (+ - * /) joined by 'and'")
         self.where_edit.textChanged.connect(self._on_edit)
-        self.where_error = QLabel(wordWrap=True, objectName="whereError")
+        self.where_error = _named(QLabel(wordWrap=True), "whereError")
         self.where_error.setStyleSheet(f"color: {theme.DOWN};")
         self.where_error.hide()
-        self.count_label = QLabel("", objectName="comboCount", wordWrap=True)
-        self.sweep_button = QPushButton("Sweep", objectName="sweepButton", enabled=False)
-        self.cancel_button = QPushButton("Cancel", objectName="cancelButton", enabled=False)
+        self.count_label = _named(QLabel("", wordWrap=True), "comboCount")
+        self.sweep_button = _named(QPushButton("Sweep"), "sweepButton")
+        self.cancel_button = _named(QPushButton("Cancel"), "cancelButton")
+        self.sweep_button.setEnabled(False)
+        self.cancel_button.setEnabled(False)
         self.sweep_button.clicked.connect(self._on_sweep)
         self.cancel_button.clicked.connect(self.cancel_requested)
-        self.progress = QProgressBar(objectName="sweepProgress", textVisible=True)
+        self.progress = _named(QProgressBar(textVisible=True), "sweepProgress")
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.progress.setFormat("idle")
-        self.summary = QLabel("", objectName="sweepSummary", wordWrap=True)
+        self.summary = _named(QLabel("", wordWrap=True), "sweepSummary")
         self.results = SweepResultsPanel(top_n=top_n)
         self.results.cell_clicked.connect(self.cell_clicked)
         self.heatmap = self.results.heatmap
@@ -171,12 +175,13 @@ class SweepView(QWidget):
         """Rebuild the grid editor for `strategy`: the first two params swept, the rest fixed at defaults."""
         self.strategy = strategy
         while self.grid_layout.count():
-            w = self.grid_layout.takeAt(0).widget()
+            item = self.grid_layout.takeAt(0)
+            w = item.widget() if item is not None else None
             if w is not None:
                 w.deleteLater()
         self.rows = {}
         for col, text in enumerate(("Param", "Sweep", "From / value", "To", "Step")):
-            self.grid_layout.addWidget(QLabel(text, objectName="muted"), 0, col)
+            self.grid_layout.addWidget(_named(QLabel(text), "muted"), 0, col)
         for i, p in enumerate(strategy.params):
             row = _ParamRow(p)
             row.sweep.setChecked(i < 2)
@@ -195,7 +200,7 @@ class SweepView(QWidget):
         self._on_edit()
         self.update_count()
 
-    def grid(self) -> dict[str, list[Any]]:
+    def grid(self) -> dict[str, Sequence[Any]]:
         """{param: values} for every param; a fixed param has one value."""
         return {name: row.values() for name, row in self.rows.items()}
 
@@ -303,7 +308,7 @@ class SweepView(QWidget):
         return self.heatmap.viewport().mapTo(self, self.heatmap.cell_center(ix, iy))
 
 
-def _thin(grid: dict[str, list[Any]], cap: int) -> dict[str, list[Any]]:
+def _thin(grid: dict[str, Sequence[Any]], cap: int) -> dict[str, Sequence[Any]]:
     """Every k-th value of each param so the product stays near `cap` (one k for all)."""
     raw = math.prod(len(v) for v in grid.values())
     swept = sum(len(v) > 1 for v in grid.values())
@@ -316,3 +321,8 @@ def _duration(seconds: float) -> str:
         return "—"
     s = int(round(seconds))
     return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+
+
+def _named(widget: W, name: str) -> W:
+    widget.setObjectName(name)
+    return widget
