@@ -13,7 +13,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-DEMO_GRID = {"n1": [5, 10, 15, 20, 25, 30], "n2": [20, 40, 60, 80, 100, 120]}
 SCREENSHOT_TIMEOUT_MS = 180_000
 
 
@@ -44,7 +43,8 @@ def run_gui(db: str | None = None, strategy_dir: str | None = None, workers: int
     settings = None
     if screenshot:  # a scripted run must not read or change the user's window state
         settings = QSettings(str(Path(tempfile.mkdtemp()) / "screenshot.ini"), QSettings.Format.IniFormat)
-    controller = Controller(db, strategy_dir, workers)
+    # the dashboard screenshot shows the engine computing, not a sweep served from an earlier run's cache
+    controller = Controller(db, strategy_dir, workers, use_cache=not (screenshot and tab == "dashboard"))
     window = MainWindow(controller, settings)
     if screenshot:
         window.resize(1280, 800)
@@ -74,10 +74,12 @@ class ScreenshotDriver:
         self.timeout.timeout.connect(lambda: self._finish("timed out waiting for results"))
 
     def start(self) -> None:
+        from PySide6.QtCore import QTimer
+
         c = self.window.controller
         c.datasets_changed.connect(self._datasets)
         c.backtest_done.connect(self._backtest_done)
-        c.sweep_done.connect(lambda _: self._shoot())
+        c.sweep_done.connect(lambda _: QTimer.singleShot(800 if self.tab == "dashboard" else 200, self._shoot))
         c.error.connect(lambda msg: self._finish(msg))
         self.timeout.start(SCREENSHOT_TIMEOUT_MS)
 
@@ -93,12 +95,10 @@ class ScreenshotDriver:
     def _backtest_done(self, _outcome) -> None:
         from PySide6.QtCore import QTimer
 
-        if self.tab == "sweep":
-            self.window.select_tab("sweep")
-            self.window.run_sweep(DEMO_GRID, "n1 < n2")
-        elif self.tab == "dashboard":
-            self.window.select_tab("dashboard")
-            QTimer.singleShot(1500, self._shoot)  # let the dashboard gather a few samples
+        if self.tab in ("sweep", "dashboard"):  # the dashboard shows the engine at work during a sweep
+            self.window.select_tab(self.tab)
+            view = self.window.sweep_view
+            self.window.run_sweep(view.grid(), view.where())
         else:
             QTimer.singleShot(300, self._shoot)
 

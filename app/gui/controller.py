@@ -16,6 +16,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from app.gui.jobs import Job, JobRunner
+from engine import profiling
 from engine.bars import Bars
 from engine.config import SimConfig
 
@@ -37,6 +38,7 @@ class BacktestOutcome:
     result: Any  # engine.result.Result
     indicators: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    stages: dict[str, float] = field(default_factory=dict)  # seconds: load, signals, simulate, stats
 
 
 class Controller(QObject):
@@ -142,8 +144,8 @@ class Controller(QObject):
 
     def _imported(self, reports: list) -> None:
         self._bars.clear()
+        self.refresh_datasets()  # first, so the new datasets are listed when import_done selects one
         self.import_done.emit(reports)
-        self.refresh_datasets()
 
     def delete_dataset(self, symbol: str, timeframe: str) -> None:
         with self._store_lock:
@@ -165,11 +167,14 @@ class Controller(QObject):
         from engine.strategies import get_strategy
 
         t0 = time.perf_counter()
-        bars = self.bars(request.symbol, request.timeframe, request.start, request.end)
+        with profiling.timer("backtest.load"):
+            bars = self.bars(request.symbol, request.timeframe, request.start, request.end)
+        t_load = time.perf_counter() - t0
         strategy = get_strategy(request.strategy, user_dir=self.strategy_dir)
         result = run_backtest(bars, strategy, request.params, request.config, cache=self.cache)
         indicators = strategy.indicators(bars, **result.params)
-        return BacktestOutcome(request, result, indicators, time.perf_counter() - t0)
+        stages = {"load": t_load, **result.timings}
+        return BacktestOutcome(request, result, indicators, time.perf_counter() - t0, stages)
 
     def run_sweep(self, template: RunRequest, grid: dict[str, list], where: str = "") -> Job:
         job = Job("sweep", self._sweep, template, grid, where)

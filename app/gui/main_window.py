@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QLabel,
@@ -54,9 +54,10 @@ class MainWindow(QMainWindow):
         left_layout.addWidget(_title("Strategy"))
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(self.strategy_panel)
         left_layout.addWidget(scroll, 5)
-        left.setMinimumWidth(300)
+        left.setMinimumWidth(320)
 
         self.results_view = ResultsView()
         self.sweep_view = SweepView()
@@ -69,7 +70,7 @@ class MainWindow(QMainWindow):
         splitter.addWidget(left)
         splitter.addWidget(self.tabs)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([330, 950])
+        splitter.setSizes([340, 940])
         self.setCentralWidget(splitter)
 
         self.status_label = QLabel("Ready")
@@ -100,7 +101,10 @@ class MainWindow(QMainWindow):
         self.import_action = QAction("Import…", self)
         self.import_action.setShortcut(QKeySequence("Ctrl+I"))
         self.reload_action = QAction("Reload strategies", self)
-        for action in (self.run_action, self.cancel_action, self.import_action, self.reload_action):
+        self.preferences_action = QAction("Preferences…", self)
+        self.preferences_action.setShortcut(QKeySequence.StandardKey.Preferences)
+        for action in (self.run_action, self.cancel_action, self.import_action, self.reload_action,
+                       self.preferences_action):
             bar.addAction(action)
             self.addAction(action)  # shortcuts work whatever has focus
 
@@ -110,6 +114,7 @@ class MainWindow(QMainWindow):
         self.cancel_action.triggered.connect(self.cancel)
         self.import_action.triggered.connect(self.open_import_dialog)
         self.reload_action.triggered.connect(self.strategy_panel.reload)
+        self.preferences_action.triggered.connect(self.open_preferences)
         self.data_panel.import_requested.connect(self.open_import_dialog)
         self.data_panel.delete_requested.connect(self._confirm_delete)
         self.strategy_panel.strategy_changed.connect(self.sweep_view.set_strategy)
@@ -180,6 +185,15 @@ class MainWindow(QMainWindow):
         self.import_dialog = dialog
         return dialog
 
+    def open_preferences(self):
+        from app.gui.panels.preferences_dialog import PreferencesDialog
+
+        dialog = PreferencesDialog(self)
+        dialog.saved.connect(lambda settings: self.strategy_panel.apply_defaults(settings.sim_config()))
+        dialog.open()
+        self.preferences_dialog = dialog
+        return dialog
+
     def _confirm_delete(self, symbol: str, timeframe: str) -> None:
         answer = QMessageBox.question(self, "Delete dataset", f"Delete {symbol} {timeframe} from the store?")
         if answer == QMessageBox.StandardButton.Yes:
@@ -190,6 +204,8 @@ class MainWindow(QMainWindow):
         self.last_outcome = outcome
         self.results_view.show_result(outcome.result, outcome.indicators)
         r = outcome.result
+        note = "last backtest (from cache)" if r.from_cache else "last backtest"
+        self.dashboard.set_stages({k: v * 1000.0 for k, v in outcome.stages.items()}, note)
         source = "from cache" if r.from_cache else "computed"
         self.status_label.setText(
             f"{r.strategy} on {outcome.request.symbol} {outcome.request.timeframe}: {len(r.bars):,} bars, "
@@ -213,8 +229,10 @@ class MainWindow(QMainWindow):
                                   f"{result.elapsed_s:.2f} s ({result.total - result.computed} from cache)")
 
     def _datasets(self, datasets: list) -> None:
-        last = self.settings.value("dataset")
-        keep = tuple(json.loads(last)) if last else None
+        keep = self.data_panel.current()
+        if keep is None:  # first listing: the dataset used last time
+            last = self.settings.value("dataset")
+            keep = tuple(json.loads(last)) if last else None
         self.data_panel.set_datasets(datasets, keep)  # type: ignore[arg-type]
 
     def _imported(self, reports: list) -> None:
@@ -229,7 +247,7 @@ class MainWindow(QMainWindow):
         self.progress.setValue(done)
         self.status_label.setText("Creating demo data…" if done < total else "Demo data ready")
         if done >= total:
-            QTimer.singleShot(500, self.progress.hide)
+            self.progress.hide()
 
     def _busy(self, busy: bool) -> None:
         self.run_action.setEnabled(True)  # backtests queue; the button never locks the user out
@@ -248,6 +266,12 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1280, 800)
+        try:  # the settings file's simulation defaults; the saved window state below wins
+            from engine.settings import load_settings
+
+            self.strategy_panel.apply_defaults(load_settings().sim_config())
+        except BackbenchError as exc:
+            self.show_error(f"settings: {exc}")
         state = self.settings.value("strategy_state")
         if state:
             try:

@@ -34,6 +34,7 @@ class DataPanel(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.import_button = QPushButton("Import…")
         self.delete_button = QPushButton("Delete")
         buttons = QHBoxLayout()

@@ -164,6 +164,16 @@ class StrategyPanel(QWidget):
         self._add_sim("size", "Size", size)
         self.sim["compat"].currentTextChanged.connect(self._compat_changed)  # type: ignore[attr-defined]
 
+    def apply_defaults(self, sim: SimConfig) -> None:
+        """Show `sim` (e.g. the settings file's simulation defaults) in the simulation editors."""
+        self.sim["init_cash"].setValue(sim.init_cash)  # type: ignore[attr-defined]
+        for name in PERCENT_FIELDS:
+            value = getattr(sim, name)
+            self.sim[name].setValue((value or 0.0) * 100.0)  # type: ignore[attr-defined]
+        for name in ("fill", "sizing", "direction"):
+            self.sim[name].setCurrentText(getattr(sim, name))  # type: ignore[attr-defined]
+        self.sim["size"].setValue(sim.size)  # type: ignore[attr-defined]
+
     def _add_sim(self, name: str, label: str, widget: QWidget) -> None:
         widget.setObjectName(f"sim_{name}")
         self.sim[name] = widget

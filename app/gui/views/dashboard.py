@@ -93,6 +93,7 @@ class Dashboard(QWidget):
         self.p_stage.getAxis("left").setTicks([[(i, s) for i, s in enumerate(STAGES)]])
         self.p_stage.getAxis("left").setWidth(60)
         self.p_stage.getAxis("bottom").setLabel("ms")
+        self.p_stage.getAxis("bottom").enableAutoSIPrefix(False)
         self.p_stage.setYRange(-0.6, len(STAGES) - 0.4, padding=0)
         self.p_stage.getViewBox().invertY(True)
         self.stage_bars = pg.BarGraphItem(x0=np.zeros(len(STAGES)), y=np.arange(len(STAGES), dtype=float),
@@ -116,14 +117,14 @@ class Dashboard(QWidget):
         self.now_label = QLabel("", wordWrap=True)
         self.now_label.setObjectName("dashboardNow")
         QVBoxLayout(self.now_box).addWidget(self.now_label)
-        side = QVBoxLayout()
-        side.addWidget(self.facts)
-        side.addWidget(self.now_box)
-        side.addStretch(1)
+        side = QHBoxLayout()  # under the plots: the plots get the full width of the tab
+        side.setContentsMargins(0, 0, 0, 0)
+        side.addWidget(self.facts, 3)
+        side.addWidget(self.now_box, 2)
         side_w = QWidget()
         side_w.setLayout(side)
-        side_w.setFixedWidth(280)
-        root = QHBoxLayout(self)
+        side_w.setMaximumHeight(180)
+        root = QVBoxLayout(self)
         root.addWidget(self.plots, 1)
         root.addWidget(side_w)
 
@@ -269,13 +270,23 @@ class Dashboard(QWidget):
                 changed = True
             self._stage_prev[stage] = (count, total)
         if changed:
-            ms = np.array([self.stage_ms[s] for s in STAGES])
-            self.stage_bars.setOpts(width=ms)
-            for item, v in zip(self.stage_text, ms, strict=True):
-                item.setText(f" {v:.2f} ms")
-                item.setPos(float(v), item.pos().y())
-            self.p_stage.setXRange(0, max(float(ms.max()), 1e-3) * 1.25, padding=0)
-            self._set_stage_title()
+            self._draw_stages()
+
+    def set_stages(self, stage_ms: dict[str, float], note: str = "last backtest") -> None:
+        """Show one backtest's own stage breakdown (ms), e.g. from the window when a run finishes."""
+        for stage in STAGES:
+            self.stage_ms[stage] = float(stage_ms.get(stage, 0.0))
+        self.stage_note = note
+        self._draw_stages()
+
+    def _draw_stages(self) -> None:
+        ms = np.array([self.stage_ms[s] for s in STAGES])
+        self.stage_bars.setOpts(width=ms)
+        for item, v in zip(self.stage_text, ms, strict=True):
+            item.setText(f" {v:.2f} ms")
+            item.setPos(float(v), item.pos().y())
+        self.p_stage.setXRange(0, max(float(ms.max()), 1e-3) * 1.25, padding=0)
+        self._set_stage_title()
 
     def _set_stage_title(self) -> None:
         total = sum(self.stage_ms.values())

@@ -225,11 +225,11 @@ class SweepResultsPanel(QWidget):
         self.agg_combo, self.symbol_combo = QComboBox(), QComboBox()
         self.agg_combo.addItems(AGGREGATIONS)
         self.agg_combo.setToolTip("How the runs of one cell (other swept params, symbols) are folded")
-        self.metric_combo.setMinimumContentsLength(14)
+        self.metric_combo.setMinimumContentsLength(10)
         self.symbol_label = QLabel("Symbol")
         controls = QHBoxLayout()
         for text, combo in (("Metric", self.metric_combo), ("X", self.x_combo), ("Y", self.y_combo),
-                            ("Fold others by", self.agg_combo), (None, self.symbol_combo)):
+                            ("Fold", self.agg_combo), (None, self.symbol_combo)):
             controls.addWidget(QLabel(text) if text else self.symbol_label)
             controls.addWidget(combo)
             combo.currentIndexChanged.connect(self._on_choice)
@@ -241,6 +241,7 @@ class SweepResultsPanel(QWidget):
         self.heatmap.cell_clicked.connect(self._on_cell_clicked)
         self.hover_label = QLabel("Hover a cell for its value; click it to open its best run.")
         self.hover_label.setObjectName("hoverReadout")
+        self.hover_label.setWordWrap(True)  # a long readout must not widen the window past 1280 px
         self.table = QTableWidget(0, 0)
         self.table.setObjectName("topTable")
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -252,7 +253,7 @@ class SweepResultsPanel(QWidget):
         self.table.cellDoubleClicked.connect(self._on_table_double_click)
         self.table_title = QLabel("Top runs")
         split = QSplitter(Qt.Orientation.Horizontal)
-        for widgets, stretch in (((self.heatmap, self.hover_label), 5), ((self.table_title, self.table), 4)):
+        for widgets, stretch in (((self.heatmap, self.hover_label), 3), ((self.table_title, self.table), 2)):
             box = QWidget()
             v = QVBoxLayout(box)
             v.setContentsMargins(0, 0, 0, 0)
@@ -260,7 +261,7 @@ class SweepResultsPanel(QWidget):
                 v.addWidget(w, 1 if w in (self.heatmap, self.table) else 0)
             split.addWidget(box)
             split.setStretchFactor(split.count() - 1, stretch)
-        split.setSizes([520, 420])
+        split.setSizes([560, 330])
         root = QVBoxLayout(self)
         root.setContentsMargins(0, 0, 0, 0)
         root.addLayout(controls)

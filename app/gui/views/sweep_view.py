@@ -156,7 +156,7 @@ class SweepView(QWidget):
         buttons.addWidget(self.sweep_button)
         buttons.addWidget(self.cancel_button)
         left = QWidget()
-        left.setFixedWidth(360)
+        left.setFixedWidth(320)
         lv = QVBoxLayout(left)
         lv.setContentsMargins(0, 0, 4, 0)
         for w in (self.grid_box, QLabel("Where (constraints)"), self.where_edit, self.where_error,
@@ -165,7 +165,12 @@ class SweepView(QWidget):
         lv.addLayout(buttons)
         lv.addWidget(self.progress)
         lv.addWidget(self.summary)
-        lv.addStretch(1)
+        # the top-N table fills this column (at 1280 px the heatmap needs the whole right side)
+        table_box = self.table.parentWidget()
+        self.results.table_title.setWordWrap(True)
+        lv.addWidget(self.results.table_title)
+        lv.addWidget(self.table, 1)
+        table_box.hide()
         root = QHBoxLayout(self)
         root.addWidget(left)
         root.addWidget(self.results, 1)
@@ -180,7 +185,7 @@ class SweepView(QWidget):
             if w is not None:
                 w.deleteLater()
         self.rows = {}
-        for col, text in enumerate(("Param", "Sweep", "From / value", "To", "Step")):
+        for col, text in enumerate(("Param", "Sweep", "From", "To", "Step")):
             self.grid_layout.addWidget(_named(QLabel(text), "muted"), 0, col)
         for i, p in enumerate(strategy.params):
             row = _ParamRow(p)
