@@ -115,6 +115,30 @@ def _close_position(trades, nt, bar, price, pos, entry_price, entry_fee, entry_b
 
 
 @njit(cache=True, nogil=True)
+def _fill(trades, nt, bar, price, want_exit, want_entry, pos, entry_price, entry_fee, entry_bar, best, cash,
+          n_cancelled, fee_rate, fixed_fee, slippage, sizing, size_value):
+    """Orders decided at one moment fill at `price`: a close first, then an open (if flat).
+
+    Returns the new (nt, pos, entry_price, entry_fee, entry_bar, best, cash, n_cancelled).
+    """
+    if want_exit and pos != 0.0:
+        cash = _close_position(trades, nt, bar, price, pos, entry_price, entry_fee, entry_bar,
+                               cash, fee_rate, fixed_fee, slippage, EXIT_SIGNAL)
+        nt += 1
+        pos = 0.0
+    if want_entry != 0 and pos == 0.0:
+        px = price * (1.0 + want_entry * slippage)
+        units = _entry_units(px, cash, fee_rate, fixed_fee, sizing, size_value)
+        if units > 0.0:
+            entry_fee = units * px * fee_rate + fixed_fee
+            cash -= entry_fee
+            pos, entry_price, entry_bar, best = want_entry * units, px, bar, px
+        else:
+            n_cancelled += 1
+    return nt, pos, entry_price, entry_fee, entry_bar, best, cash, n_cancelled
+
+
+@njit(cache=True, nogil=True)
 def simulate_nb(
     open_,
     high,
@@ -164,20 +188,9 @@ def simulate_nb(
     for i in range(n):
         # 1. queued orders fill at this bar's open
         if pend_exit or pend_entry != 0:
-            if pend_exit and pos != 0.0:
-                cash = _close_position(trades, nt, i, open_[i], pos, entry_price, entry_fee, entry_bar,
-                                      cash, fee_rate, fixed_fee, slippage, EXIT_SIGNAL)
-                nt += 1
-                pos = 0.0
-            if pend_entry != 0 and pos == 0.0:
-                px = open_[i] * (1.0 + pend_entry * slippage)
-                units = _entry_units(px, cash, fee_rate, fixed_fee, sizing, size_value)
-                if units > 0.0:
-                    entry_fee = units * px * fee_rate + fixed_fee
-                    cash -= entry_fee
-                    pos, entry_price, entry_bar, best = pend_entry * units, px, i, px
-                else:
-                    n_cancelled += 1
+            nt, pos, entry_price, entry_fee, entry_bar, best, cash, n_cancelled = _fill(
+                trades, nt, i, open_[i], pend_exit, pend_entry, pos, entry_price, entry_fee, entry_bar, best,
+                cash, n_cancelled, fee_rate, fixed_fee, slippage, sizing, size_value)
             pend_exit = False
             pend_entry = 0
 
@@ -268,20 +281,9 @@ def simulate_nb(
                 pend_exit = want_exit
                 pend_entry = want_entry
             elif want_exit or want_entry != 0:
-                if want_exit and pos != 0.0:
-                    cash = _close_position(trades, nt, i, close[i], pos, entry_price, entry_fee, entry_bar,
-                                          cash, fee_rate, fixed_fee, slippage, EXIT_SIGNAL)
-                    nt += 1
-                    pos = 0.0
-                if want_entry != 0 and pos == 0.0:
-                    px = close[i] * (1.0 + want_entry * slippage)
-                    units = _entry_units(px, cash, fee_rate, fixed_fee, sizing, size_value)
-                    if units > 0.0:
-                        entry_fee = units * px * fee_rate + fixed_fee
-                        cash -= entry_fee
-                        pos, entry_price, entry_bar, best = want_entry * units, px, i, px
-                    else:
-                        n_cancelled += 1
+                nt, pos, entry_price, entry_fee, entry_bar, best, cash, n_cancelled = _fill(
+                    trades, nt, i, close[i], want_exit, want_entry, pos, entry_price, entry_fee, entry_bar, best,
+                    cash, n_cancelled, fee_rate, fixed_fee, slippage, sizing, size_value)
 
         # 4. mark to the close
         eq = cash + pos * (close[i] - entry_price)

@@ -5,7 +5,8 @@ bar's close, c the initial cash, r[i] = e[i]/e[i-1] - 1 with e[-1] = c, A = bars
 (measured from the timestamps: (n-1) / span in years of 365.25 days; 252 without timestamps).
 - return_pct = (e[n-1]/c - 1)*100; buy_hold_return_pct = (close[n-1]/close[0] - 1)*100
 - g = geometric mean of r (0 if any 1+r <= 0); return_ann_pct = ((1+g)^A - 1)*100
-- volatility_ann_pct = sqrt((var(r, ddof=1) + (1+g)^2)^A - (1+g)^(2A))*100 (backtesting.py's form)
+- volatility_ann_pct = sqrt((var(r, ddof=1) + (1+g)^2)^A - (1+g)^(2A))*100 (backtesting.py's form,
+  computed as (1+g)^A * sqrt(expm1(A*log1p(var/(1+g)^2))) to avoid cancellation)
 - sharpe_ratio = return_ann / volatility_ann (risk-free 0)
 - sortino_ratio = return_ann / (sqrt(mean(min(r, 0)^2)) * sqrt(A))
 - drawdown dd[i] = e[i]/max(e[0..i]) - 1; max_drawdown_pct = min(dd)*100 (<= 0);
@@ -103,27 +104,36 @@ def stats_nb(equity, ts, close, entry_bar, exit_bar, pnl, return_pct, is_open, i
     out[5] = (close[n - 1] / close[0] - 1.0) * 100.0
 
     # bar returns: the product of (1 + r) telescopes to e[n-1]/c, so the geometric mean needs no logs
-    # one pass; variance from sums shifted by the first return (stable for small, similar values)
+    # bar returns: the product of (1 + r) telescopes to e[n-1]/c, so the geometric mean needs no logs;
+    # the variance is two-pass (exact): annualising raises it to the power A, which magnifies any error
     prev = init_cash
-    shift = equity[0] / init_cash - 1.0 if init_cash > 0.0 else 0.0
-    sum_d = 0.0
-    sum_d2 = 0.0
+    sum_r = 0.0
     sum_down2 = 0.0
     bad = init_cash <= 0.0
     for i in range(n):
         ri = equity[i] / prev - 1.0 if prev > 0.0 else -1.0
         if ri <= -1.0:
             bad = True
-        d = ri - shift
-        sum_d += d
-        sum_d2 += d * d
+        sum_r += ri
         if ri < 0.0:
             sum_down2 += ri * ri
         prev = equity[i]
     g = 0.0 if bad else (equity[n - 1] / init_cash) ** (1.0 / n) - 1.0
-    var = max(0.0, (sum_d2 - sum_d * sum_d / n) / (n - 1)) if n > 1 else 0.0
-    ann_ret = (1.0 + g) ** A - 1.0
-    ann_vol = np.sqrt(max(0.0, (var + (1.0 + g) ** 2) ** A - (1.0 + g) ** (2.0 * A))) if n > 1 else np.nan
+    mean_r = sum_r / n
+    var = 0.0
+    if n > 1:
+        prev = init_cash
+        for i in range(n):
+            ri = equity[i] / prev - 1.0 if prev > 0.0 else -1.0
+            var += (ri - mean_r) ** 2
+            prev = equity[i]
+        var /= n - 1
+    # (var + (1+g)^2)^A - (1+g)^(2A), rewritten so it does not cancel catastrophically:
+    # (1+g)^(2A) * expm1(A * log1p(var / (1+g)^2))
+    ann_ret = np.expm1(A * np.log1p(g)) if g > -1.0 else -1.0
+    ann_vol = np.nan
+    if n > 1:
+        ann_vol = 0.0 if g <= -1.0 else (1.0 + g) ** A * np.sqrt(np.expm1(A * np.log1p(var / (1.0 + g) ** 2)))
     out[6] = ann_ret * 100.0
     out[7] = ann_vol * 100.0
     if ann_vol > 0.0:

@@ -19,10 +19,10 @@ def _frame(bars: Bars) -> pd.DataFrame:
                          "Volume": bars.volume}, index=idx)
 
 
-def run_backtesting_py(bars: Bars, entries, exits, cash: float, commission: float):
-    """Backtest(data, S, cash, commission, exclusive_orders=True); S buys on entry, closes on exit.
+def backtesting_py_stats(bars: Bars, entries, exits, cash: float, commission: float):
+    """Backtest(data, S, cash, commission, exclusive_orders=True).run(): S buys on entry, closes on exit.
 
-    Returns (equity ndarray, closed trades DataFrame, open trades list of (size, entry_bar, entry_price)).
+    Returns backtesting.py's stats Series (with `_equity_curve`, `_trades`, `_strategy`).
     """
     from backtesting import Backtest, Strategy
 
@@ -43,7 +43,12 @@ def run_backtesting_py(bars: Bars, entries, exits, cash: float, commission: floa
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         bt = Backtest(_frame(bars), ArraySignals, cash=cash, commission=commission, exclusive_orders=True)
-        stats = bt.run()
+        return bt.run()
+
+
+def run_backtesting_py(bars: Bars, entries, exits, cash: float, commission: float):
+    """Returns (equity ndarray, closed trades DataFrame, open trades list of (size, entry_bar, entry_price))."""
+    stats = backtesting_py_stats(bars, entries, exits, cash, commission)
     equity = stats["_equity_curve"]["Equity"].to_numpy()
     open_trades = [(t.size, t.entry_bar, t.entry_price) for t in stats["_strategy"].trades]
     return equity, stats["_trades"], open_trades
