@@ -28,10 +28,30 @@ KEY_FORMAT = 1
 _source_hashes: dict[type, str] = {}
 
 
-def engine_version() -> str:
-    import engine
+_engine_version: list[str] = []
 
-    return engine.__version__
+# The code a cached result depends on besides the strategy: a change to any of these files misses
+# even when nobody bumped engine.__version__ (a stale result after an edit would be silently wrong).
+_RESULT_CODE = ("kernels/simulate.py", "kernels/stats.py", "kernels/indicators.py", "kernels/signals.py",
+                "simulation.py", "backtest.py", "result.py", "config.py", "sweep_task.py")
+
+
+def engine_version() -> str:
+    """engine.__version__ plus a hash of the engine code results depend on (computed once per process)."""
+    if not _engine_version:
+        import hashlib
+        from pathlib import Path
+
+        import engine
+
+        root = Path(engine.__file__).resolve().parent
+        h = hashlib.blake2b(digest_size=8)
+        for rel in _RESULT_CODE:
+            path = root / rel
+            h.update(rel.encode())
+            h.update(path.read_bytes() if path.exists() else b"-")
+        _engine_version.append(f"{engine.__version__}+{h.hexdigest()}")
+    return _engine_version[0]
 
 
 def canonical(obj: Any) -> Any:

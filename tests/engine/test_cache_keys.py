@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import engine
+import engine.cache.keys as keys_module
 from engine.bars import Bars
 from engine.cache import backtest_key, backtest_keys, make_key, sweep_row_key
 from engine.config import SimConfig
@@ -81,7 +82,25 @@ def test_strategy_params_engine_version_and_kind_change_the_key(bars, monkeypatc
     assert backtest_key(bars, "sma_cross", PARAMS, SimConfig(), kind="stats") != base
     assert sweep_row_key(bars, "sma_cross", PARAMS, SimConfig()) != base
     monkeypatch.setattr(engine, "__version__", engine.__version__ + ".post1")
+    monkeypatch.setattr(keys_module, "_engine_version", [])
     assert key(bars) != base
+
+
+def test_edited_kernel_code_changes_the_key_without_a_version_bump(bars, monkeypatch, tmp_path):
+    import shutil
+    from pathlib import Path
+
+    real = Path(engine.__file__).resolve().parent
+    for rel in keys_module._RESULT_CODE:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(real / rel, tmp_path / rel)
+    monkeypatch.setattr(engine, "__file__", str(tmp_path / "__init__.py"))
+    monkeypatch.setattr(keys_module, "_engine_version", [])
+    same_code = key(bars)
+    with open(tmp_path / "kernels" / "simulate.py", "a") as f:
+        f.write("\n# an edit\n")
+    monkeypatch.setattr(keys_module, "_engine_version", [])
+    assert key(bars) != same_code
 
 
 def test_equal_inputs_give_equal_keys(bars):
