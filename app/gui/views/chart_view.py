@@ -1,0 +1,361 @@
+"""The result chart: candles + trades + indicators, equity, and drawdown on one linked x axis.
+
+x is the bar index (bar i at x = i), not time: weekends, nights and data gaps take no room, and every
+pane shares the same integers. `BarDateAxis` turns indices back into dates for the tick labels.
+The y range of each pane follows the visible bars (computed from min/max pyramids, O(screen width)),
+so the mouse wheel zooms and dragging pans along x only.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from app.gui import theme
+from app.gui.views.candles import CandlestickItem, MinMaxIndex
+
+if TYPE_CHECKING:
+    from engine.result import Result
+
+AXIS_WIDTH = 64
+MAX_VISIBLE_TRADES = 600  # beyond this many trades in view, markers are a smear: hide them
+_FIXED_STEPS_S = (60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 2 * 86400, 7 * 86400)
+_MONTH_STEPS = (1, 2, 3, 6, 12, 24, 60, 120, 240)
+
+
+class BarDateAxis(pg.AxisItem):
+    """Bottom axis for bar-index x: ticks on calendar boundaries (minutes to decades), dated labels."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(orientation="bottom", **kwargs)
+        self.ts_s = np.empty(0, dtype=np.int64)
+        self._bar_s = 60
+        self._fmt = "%Y-%m-%d"
+
+    def set_timestamps(self, ts_s: np.ndarray) -> None:
+        """Bar open times in seconds since the epoch (UTC), one per bar, increasing."""
+        self.ts_s = np.asarray(ts_s, dtype=np.int64)
+        gaps = np.diff(self.ts_s[:2000])
+        self._bar_s = int(np.median(gaps)) if len(gaps) else 60
+        self.picture = None
+        self.update()
+
+    def tickValues(self, minVal: float, maxVal: float, size: float):  # noqa: N802, N803 - pyqtgraph API
+        n = len(self.ts_s)
+        i0, i1 = max(0, math.ceil(minVal)), min(n - 1, math.floor(maxVal))
+        if n == 0 or i1 <= i0:
+            return []
+        t0, t1 = int(self.ts_s[i0]), int(self.ts_s[i1])
+        max_ticks = max(2.0, size / 110.0)
+        times = None
+        for step in _FIXED_STEPS_S:
+            if step >= self._bar_s and (t1 - t0) / step <= max_ticks:
+                times = np.arange(-(-t0 // step) * step, t1 + 1, step, dtype=np.int64)
+                self._fmt = "%m-%d %H:%M" if step < 86400 else "%Y-%m-%d"
+                break
+        if times is None:
+            m0 = int(np.datetime64(t0, "s").astype("datetime64[M]").astype(np.int64)) + 1
+            m1 = int(np.datetime64(t1, "s").astype("datetime64[M]").astype(np.int64))
+            k = next((k for k in _MONTH_STEPS if (m1 - m0) / k <= max_ticks), _MONTH_STEPS[-1] * 10)
+            months = np.arange(-(-m0 // k) * k, m1 + 1, k).astype("datetime64[M]")
+            times = months.astype("datetime64[s]").astype(np.int64)
+            self._fmt = "%Y" if k >= 12 else "%Y-%m"
+        idx = np.unique(np.searchsorted(self.ts_s, times))
+        idx = idx[(idx >= i0) & (idx <= i1)]
+        spacing = (i1 - i0) / max(len(idx), 1)
+        return [(spacing, idx.astype(float).tolist())]
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph API
+        n = len(self.ts_s)
+        out = []
+        for v in values:
+            i = int(round(v))
+            ok = 0 <= i < n
+            out.append(datetime.fromtimestamp(int(self.ts_s[i]), tz=UTC).strftime(self._fmt) if ok else "")
+        return out
+
+
+def _curve(pen, **kwargs) -> pg.PlotDataItem:
+    item = pg.PlotDataItem(pen=pen, skipFiniteCheck=True, **kwargs)
+    item.setDownsampling(auto=True, method="peak")
+    item.setClipToView(True)
+    return item
+
+
+def _trimmed(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+    """x, y without the leading NaNs (indicator warm-up), and whether the rest is all finite."""
+    finite = np.isfinite(y)
+    first = int(np.argmax(finite)) if finite.any() else len(y)
+    x = np.arange(first, len(y), dtype=np.float64)
+    return x, y[first:], bool(finite[first:].all())
+
+
+def _money(v: float) -> str:
+    return f"{v:,.2f}"
+
+
+def _price(v: float) -> str:
+    return f"{v:,.2f}" if abs(v) >= 1 else f"{v:.5g}"
+
+
+class ChartView(QtWidgets.QWidget):
+    """Price (candles, trade markers, indicator lines), equity and drawdown panes, x axes linked."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._result: Result | None = None
+        self._ts_s = np.empty(0, dtype=np.int64)
+        self._price_index: list[MinMaxIndex] = []
+        self._equity_index: MinMaxIndex | None = None
+        self._dd_index: MinMaxIndex | None = None
+        self._entry_bars = np.empty(0, dtype=np.int64)
+        self._indicator_items: list[pg.PlotDataItem] = []
+
+        self.readout = QtWidgets.QLabel(" ")
+        self.readout.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.readout.setFont(QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont))
+        self.readout.setStyleSheet(f"color: {theme.MUTED}; background: {theme.BACKGROUND}; padding: 3px 6px;")
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.ci.setSpacing(0)
+        self.graphics.ci.setContentsMargins(0, 4, 6, 0)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.readout)
+        layout.addWidget(self.graphics, 1)
+
+        self.date_axes = [BarDateAxis() for _ in range(3)]
+        self.price_plot = self.graphics.addPlot(row=0, col=0, axisItems={"bottom": self.date_axes[0]})
+        self.equity_plot = self.graphics.addPlot(row=1, col=0, axisItems={"bottom": self.date_axes[1]})
+        self.drawdown_plot = self.graphics.addPlot(row=2, col=0, axisItems={"bottom": self.date_axes[2]})
+        self.plots = (self.price_plot, self.equity_plot, self.drawdown_plot)
+        for row, stretch in enumerate((6, 3, 2)):
+            self.graphics.ci.layout.setRowStretchFactor(row, stretch)
+        self.legends = []
+        for plot in self.plots:
+            plot.hideButtons()
+            plot.setMenuEnabled(False)
+            plot.showGrid(x=True, y=True, alpha=theme.GRID_ALPHA)
+            plot.setMouseEnabled(x=True, y=False)
+            plot.vb.disableAutoRange()
+            plot.getAxis("left").setWidth(AXIS_WIDTH)
+            for name in ("left", "bottom"):
+                plot.getAxis(name).setPen(pg.mkPen(theme.MUTED + "90"))
+                plot.getAxis(name).setTextPen(pg.mkPen(theme.FOREGROUND))
+            self.legends.append(pg.LegendItem(offset=(4, 2), brush=pg.mkBrush(theme.PANEL + "c8"),
+                                              labelTextColor=theme.FOREGROUND, labelTextSize="8pt",
+                                              verSpacing=-6))
+            self.legends[-1].setParentItem(plot.vb)
+        for axis in self.date_axes[:2]:
+            axis.setStyle(showValues=False, tickLength=0)
+        self.equity_plot.setXLink(self.price_plot)
+        self.drawdown_plot.setXLink(self.price_plot)
+
+        self.candles = CandlestickItem()
+        self.price_plot.addItem(self.candles)
+        thin = QtCore.Qt.PenStyle.DashLine
+        self._win_lines = pg.PlotDataItem(pen=pg.mkPen(theme.UP, width=1, style=thin), skipFiniteCheck=True)
+        self._loss_lines = pg.PlotDataItem(pen=pg.mkPen(theme.DOWN, width=1, style=thin), skipFiniteCheck=True)
+        edge = pg.mkPen(theme.BACKGROUND, width=1)
+        self._entries = pg.ScatterPlotItem(symbol="t1", size=10, pen=edge, brush=pg.mkBrush(theme.UP))
+        self._exits = pg.ScatterPlotItem(symbol="t", size=10, pen=edge, brush=pg.mkBrush(theme.DOWN))
+        for item in (self._win_lines, self._loss_lines):
+            item.setClipToView(True)
+        for item in (self._win_lines, self._loss_lines, self._entries, self._exits):
+            item.setZValue(5)
+            self.price_plot.addItem(item)
+        self._focus = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(theme.ACCENT + "26"),
+                                          pen=pg.mkPen(theme.ACCENT + "80"))
+        self._focus.setVisible(False)
+        self.price_plot.addItem(self._focus, ignoreBounds=True)
+
+        self.equity_curve = _curve(pg.mkPen(theme.EQUITY, width=1))
+        self._cash_line = pg.InfiniteLine(angle=0, pen=pg.mkPen(theme.MUTED, width=1, style=thin))
+        self.equity_plot.addItem(self._cash_line, ignoreBounds=True)
+        self.equity_plot.addItem(self.equity_curve)
+        dd_fill = pg.mkBrush(QtGui.QColor(theme.DRAWDOWN).lighter(80).name() + "70")
+        self.drawdown_curve = _curve(pg.mkPen(theme.DRAWDOWN, width=1), fillLevel=0.0, brush=dd_fill)
+        self.drawdown_plot.addItem(self.drawdown_curve)
+        self.legends[1].addItem(self.equity_curve, "Equity")
+        self.legends[2].addItem(self.drawdown_curve, "Drawdown [%]")
+
+        cross_pen = pg.mkPen(theme.MUTED, width=1, style=QtCore.Qt.PenStyle.DotLine)
+        self._vlines, self._hlines = [], []
+        for plot in self.plots:
+            v = pg.InfiniteLine(angle=90, movable=False, pen=cross_pen)
+            h = pg.InfiniteLine(angle=0, movable=False, pen=cross_pen)
+            for line in (v, h):
+                line.setVisible(False)
+                line.setZValue(20)
+                plot.addItem(line, ignoreBounds=True)
+            self._vlines.append(v)
+            self._hlines.append(h)
+        self._mouse_proxy = pg.SignalProxy(self.graphics.scene().sigMouseMoved, rateLimit=60,
+                                           slot=self._on_mouse_moved)
+        self.price_plot.sigXRangeChanged.connect(self._on_x_range_changed)
+
+    # -- data ------------------------------------------------------------------------------------
+    def set_result(self, result: Result, indicators: dict[str, np.ndarray] | None = None) -> None:
+        """Show `result`'s bars, trades, equity and drawdown; `indicators` (name -> array per bar)
+        are drawn over the price. The view starts on the whole range."""
+        self.clear()
+        bars = result.bars
+        n = len(bars)
+        self._result = result
+        self._ts_s = bars.ts // 1_000_000_000
+        for axis in self.date_axes:
+            axis.set_timestamps(self._ts_s)
+        self.candles.set_data(bars.open, bars.high, bars.low, bars.close)
+        self._price_index = [MinMaxIndex(bars.low), MinMaxIndex(bars.high)]
+        for k, (name, values) in enumerate((indicators or {}).items()):
+            x, y, finite = _trimmed(np.asarray(values, dtype=np.float64))
+            item = _curve(pg.mkPen(theme.INDICATOR_COLORS[k % len(theme.INDICATOR_COLORS)], width=1))
+            item.setZValue(3)
+            self.price_plot.addItem(item)  # before setData: pyqtgraph clips to the scene's view otherwise
+            item.setData(x, y, skipFiniteCheck=finite)
+            self.legends[0].addItem(item, name)
+            self._indicator_items.append(item)
+            self._price_index.append(MinMaxIndex(values))
+        self._set_trades(result)
+        x = np.arange(n, dtype=np.float64)
+        self.equity_curve.setData(x, result.equity)
+        self.drawdown_curve.setData(x, result.drawdown_pct)
+        self._equity_index = MinMaxIndex(result.equity)
+        self._dd_index = MinMaxIndex(result.drawdown_pct)
+        self._cash_line.setPos(float(result.config.init_cash))
+        self._cash_line.setVisible(True)
+        pad = max(5.0, n * 0.02)
+        for plot in self.plots:
+            plot.vb.setLimits(xMin=-pad, xMax=n - 1 + pad, minXRange=min(8.0, n + 1.0))
+        self.price_plot.setXRange(-0.5, n - 0.5, padding=0.01)
+        self._on_x_range_changed()
+        self.show_crosshair_at(n - 1)
+        for line in (*self._vlines, *self._hlines):
+            line.setVisible(False)
+
+    def _set_trades(self, result: Result) -> None:
+        rec = result.trade_records
+        entry_bar = rec["entry_bar"].astype(np.int64)
+        exit_bar = rec["exit_bar"].astype(np.int64)
+        self._entry_bars = np.sort(entry_bar)
+        self._entries.setData(entry_bar.astype(float), rec["entry_price"])
+        closed = ~rec["is_open"].astype(bool)
+        self._exits.setData(exit_bar[closed].astype(float), rec["exit_price"][closed])
+        for item, mask in ((self._win_lines, rec["pnl"] > 0), (self._loss_lines, rec["pnl"] <= 0)):
+            xs = np.column_stack((entry_bar[mask], exit_bar[mask])).ravel().astype(float)
+            ys = np.column_stack((rec["entry_price"][mask], rec["exit_price"][mask])).ravel()
+            connect = np.tile(np.array([1, 0], dtype=np.int32), int(mask.sum()))
+            item.setData(xs, ys, connect=connect)
+        if len(rec):
+            self.legends[0].addItem(self._entries, "entry")
+            self.legends[0].addItem(self._exits, "exit")
+
+    def clear(self) -> None:
+        """Empty every pane."""
+        self._result = None
+        for item in self._indicator_items:
+            self.price_plot.removeItem(item)
+        self._indicator_items = []
+        self.legends[0].clear()
+        self.candles.clear()
+        for item in (self._entries, self._exits):
+            item.clear()
+        for curve in (self._win_lines, self._loss_lines, self.equity_curve, self.drawdown_curve):
+            curve.setData([], [])
+        self._price_index, self._equity_index, self._dd_index = [], None, None
+        self._entry_bars = np.empty(0, dtype=np.int64)
+        self._focus.setVisible(False)
+        self._cash_line.setVisible(False)
+        for line in (*self._vlines, *self._hlines):
+            line.setVisible(False)
+        self.readout.setText(" ")
+
+    # -- view ------------------------------------------------------------------------------------
+    @property
+    def candle_level(self) -> int:
+        """0: one candle per bar; k > 0: one aggregated candle per 2**k bars (zoomed out)."""
+        return self.candles.level
+
+    def x_range(self) -> tuple[float, float]:
+        x0, x1 = self.price_plot.vb.viewRange()[0]
+        return float(x0), float(x1)
+
+    def focus_trade(self, entry_bar: int, exit_bar: int) -> None:
+        """Zoom x to a trade (entry..exit bars) with a margin of half its length, at least 10 bars,
+        and highlight it."""
+        lo, hi = sorted((int(entry_bar), int(exit_bar)))
+        margin = max(10.0, (hi - lo + 1) * 0.5)
+        self._focus.setRegion((lo - 0.5, hi + 0.5))
+        self._focus.setVisible(True)
+        self.price_plot.setXRange(lo - margin, hi + margin, padding=0)
+
+    def _on_x_range_changed(self, *_args) -> None:
+        x0, x1 = self.x_range()
+        start, stop = x0, x1 + 1
+        price = [r for r in (ix.min_max(start, stop) for ix in self._price_index) if r is not None]
+        if price:
+            self.price_plot.setYRange(min(r[0] for r in price), max(r[1] for r in price), padding=0.05)
+        eq = self._equity_index.min_max(start, stop) if self._equity_index else None
+        if eq is not None:
+            self.equity_plot.setYRange(*eq, padding=0.08)
+        dd = self._dd_index.min_max(start, stop) if self._dd_index else None
+        if dd is not None:
+            lo = min(dd[0], 0.0)
+            self.drawdown_plot.setYRange(lo if lo < -1e-9 else -1.0, 0.0, padding=0.08)
+        n_visible = int(np.searchsorted(self._entry_bars, x1) - np.searchsorted(self._entry_bars, x0))
+        show = n_visible <= MAX_VISIBLE_TRADES
+        for item in (self._entries, self._exits, self._win_lines, self._loss_lines):
+            item.setVisible(show)
+        self.candles.update_lod()
+
+    @property
+    def trade_markers_visible(self) -> bool:
+        return self._entries.isVisible()
+
+    # -- crosshair -------------------------------------------------------------------------------
+    def _on_mouse_moved(self, event: tuple) -> None:
+        pos = event[0]
+        for k, plot in enumerate(self.plots):
+            if plot.vb.sceneBoundingRect().contains(pos):
+                point = plot.vb.mapSceneToView(pos)
+                self.show_crosshair_at(int(round(point.x())), point.y(), pane=k)
+                return
+
+    def show_crosshair_at(self, bar: int, y: float | None = None, pane: int = 0) -> str:
+        """Put the crosshair on `bar` (clamped to the data) and return the readout's plain text."""
+        r = self._result
+        if r is None or len(r.bars) == 0:
+            return ""
+        i = min(max(int(bar), 0), len(r.bars) - 1)
+        for k, (v, h) in enumerate(zip(self._vlines, self._hlines, strict=False)):
+            v.setPos(i)
+            v.setVisible(True)
+            h.setVisible(k == pane and y is not None)
+            if y is not None:
+                h.setPos(y)
+        b = r.bars
+        when = datetime.fromtimestamp(int(self._ts_s[i]), tz=UTC)
+        when_s = when.strftime("%Y-%m-%d" if b.timeframe.endswith(("d", "w", "mo")) else "%Y-%m-%d %H:%M")
+        close_color = theme.UP if b.close[i] >= b.open[i] else theme.DOWN
+        fields = [(f"{b.symbol} {b.timeframe}".strip(), theme.FOREGROUND), (when_s, theme.FOREGROUND)]
+        fields += [(f"{k} {_price(v)}", close_color) for k, v in
+                   zip("OHLC", (b.open[i], b.high[i], b.low[i], b.close[i]), strict=False)]
+        fields += [(f"Equity {_money(r.equity[i])}", theme.EQUITY),
+                   (f"DD {r.drawdown_pct[i]:.2f}%", theme.DRAWDOWN), (f"bar {i}", theme.MUTED)]
+        html = "&nbsp;&nbsp;".join(f'<span style="color:{c}">{t}</span>' for t, c in fields if t)
+        self.readout.setText(html)
+        return "  ".join(t for t, _ in fields if t)
+
+    # -- export ----------------------------------------------------------------------------------
+    def export_png(self, path: str | Path) -> Path:
+        """Save the chart (readout included) as PNG at the widget's current size; OSError on failure."""
+        path = Path(path)
+        if not self.grab().save(str(path), "PNG"):
+            raise OSError(f"could not write {path}")
+        return path

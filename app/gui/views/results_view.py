@@ -1,0 +1,160 @@
+"""One backtest's results: the chart on top, stats and trades beneath, export buttons.
+
+Double-clicking a trade zooms the chart to it. The main window embeds this view in its result tab and
+calls `show_result` when a backtest finishes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from app.gui import theme
+from app.gui.views.chart_view import ChartView
+from app.gui.views.stats_table import StatsTable
+from app.gui.views.trades_table import TradesTable
+
+if TYPE_CHECKING:
+    from engine.result import Result
+
+
+def dark_palette() -> QtGui.QPalette:
+    """A palette from the theme colours, for this view's own widgets (nothing global is changed)."""
+    pal = QtGui.QPalette()
+    role, group = QtGui.QPalette.ColorRole, QtGui.QPalette.ColorGroup
+    colors = {
+        role.Window: theme.BACKGROUND, role.Base: theme.BACKGROUND, role.AlternateBase: theme.PANEL,
+        role.Button: theme.PANEL, role.WindowText: theme.FOREGROUND, role.Text: theme.FOREGROUND,
+        role.ButtonText: theme.FOREGROUND, role.Highlight: theme.ACCENT, role.HighlightedText: "#ffffff",
+        role.ToolTipBase: theme.PANEL, role.ToolTipText: theme.FOREGROUND, role.PlaceholderText: theme.MUTED,
+        role.Mid: theme.PANEL, role.Dark: theme.BACKGROUND, role.Light: theme.MUTED,
+    }
+    for r, c in colors.items():
+        pal.setColor(r, QtGui.QColor(c))
+    for r in (role.Text, role.WindowText, role.ButtonText):
+        pal.setColor(group.Disabled, r, QtGui.QColor(theme.MUTED))
+    return pal
+
+
+def default_indicators(result: Result) -> dict[str, np.ndarray]:
+    """The strategy's own indicator lines for `result`, or none if the strategy can't be found."""
+    from engine.errors import StrategyError
+    from engine.strategies import get_strategy
+
+    try:
+        strategy = get_strategy(result.strategy)
+        return strategy.indicators(result.bars, **result.params)
+    except (StrategyError, TypeError, ValueError):
+        return {}
+
+
+class ResultsView(QtWidgets.QWidget):
+    """Chart (stretches) above a splitter of stats | trades; "Export CSV…" and "Export chart PNG…"."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setPalette(dark_palette())
+        self.setAutoFillBackground(True)
+        self._result: Result | None = None
+        self.chart = ChartView()
+        self.stats = StatsTable()
+        self.trades = TradesTable()
+        self.title = QtWidgets.QLabel("No result yet: run a backtest.")
+        self.title.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.export_csv_button = QtWidgets.QPushButton("Export CSV…")
+        self.export_png_button = QtWidgets.QPushButton("Export chart PNG…")
+        for button in (self.export_csv_button, self.export_png_button):
+            button.setEnabled(False)
+
+        bar = QtWidgets.QHBoxLayout()
+        bar.setContentsMargins(6, 4, 6, 4)
+        bar.addWidget(self.title, 1)
+        bar.addWidget(self.export_csv_button)
+        bar.addWidget(self.export_png_button)
+
+        lower = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        lower.addWidget(self.stats)
+        lower.addWidget(self.trades)
+        lower.setStretchFactor(0, 0)
+        lower.setStretchFactor(1, 1)
+        lower.setSizes([300, 900])
+        self.splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        self.splitter.addWidget(self.chart)
+        self.splitter.addWidget(lower)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 0)
+        self.splitter.setSizes([560, 240])
+        self.splitter.setChildrenCollapsible(False)
+
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addLayout(bar)
+        layout.addWidget(self.splitter, 1)
+
+        self.trades.trade_activated.connect(self.chart.focus_trade)
+        self.export_csv_button.clicked.connect(self._ask_export_csv)
+        self.export_png_button.clicked.connect(self._ask_export_png)
+
+    @property
+    def result(self) -> Result | None:
+        return self._result
+
+    def show_result(self, result: Result, indicators: dict[str, np.ndarray] | None = None) -> None:
+        """Show `result`; `indicators` default to the strategy's own lines (`Strategy.indicators`)."""
+        self._result = result
+        if indicators is None:
+            indicators = default_indicators(result)
+        self.chart.set_result(result, indicators)
+        self.stats.set_stats(result.stats)
+        self.trades.set_trades(result.trades)
+        params = ", ".join(f"{k}={v}" for k, v in result.params.items())
+        bars = result.bars
+        status = "" if result.status == "ok" else f'  <span style="color:{theme.DOWN}">{result.status}</span>'
+        self.title.setText(f"<b>{result.strategy}</b>({params}) on {bars.symbol} {bars.timeframe}, "
+                           f"{len(bars):,} bars, {len(result.trade_records):,} trades{status}")
+        for button in (self.export_csv_button, self.export_png_button):
+            button.setEnabled(True)
+
+    def clear(self) -> None:
+        self._result = None
+        self.chart.clear()
+        self.stats.set_stats({})
+        self.trades.set_trades(self.trades.trades.clear())
+        self.title.setText("No result yet: run a backtest.")
+        for button in (self.export_csv_button, self.export_png_button):
+            button.setEnabled(False)
+
+    # -- export ----------------------------------------------------------------------------------
+    def export_trades_csv(self, path: str | Path) -> Path:
+        """Write the shown trades as CSV (polars `write_csv`)."""
+        return self.trades.export_csv(path)
+
+    def export_chart_png(self, path: str | Path) -> Path:
+        """Save the chart as PNG at its current size."""
+        return self.chart.export_png(path)
+
+    def _default_name(self, suffix: str) -> str:
+        r = self._result
+        return f"{r.bars.symbol or 'bars'}_{r.strategy}_{suffix}" if r is not None else suffix
+
+    def _ask_export_csv(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export trades", self._default_name("trades.csv"),
+                                                        "CSV files (*.csv)")
+        if path:
+            self._report(lambda: self.export_trades_csv(path))
+
+    def _ask_export_png(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export chart", self._default_name("chart.png"),
+                                                        "PNG images (*.png)")
+        if path:
+            self._report(lambda: self.export_chart_png(path if path.lower().endswith(".png") else path + ".png"))
+
+    def _report(self, export) -> None:
+        try:
+            export()
+        except OSError as exc:
+            QtWidgets.QMessageBox.warning(self, "Export failed", str(exc))
