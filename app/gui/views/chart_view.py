@@ -141,9 +141,13 @@ class ChartView(QtWidgets.QWidget):
         for plot in self.plots:
             plot.hideButtons()
             plot.setMenuEnabled(False)
-            plot.showGrid(x=True, y=True, alpha=theme.GRID_ALPHA)
+            plot.showGrid(x=False, y=False)
             plot.setMouseEnabled(x=True, y=False)
             plot.vb.disableAutoRange()
+            # PlotItem.addItem imposes the plot's own downsampling/clip settings (off by default) on
+            # every curve added, overriding the curve's: set them here or 1M-bar curves draw every point
+            plot.setDownsampling(auto=True, mode="peak")
+            plot.setClipToView(True)
             plot.getAxis("left").setWidth(AXIS_WIDTH)
             for name in ("left", "bottom"):
                 plot.getAxis(name).setPen(pg.mkPen(theme.MUTED + "90"))
