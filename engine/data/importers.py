@@ -69,6 +69,7 @@ class Prepared:
     rows_read: int
     repairs: dict[str, int]
     seconds: float
+    columns: dict[str, str] = field(default_factory=dict)  # field (ts, open, ...) -> the file's column
 
 
 @dataclass
@@ -293,7 +294,7 @@ def load_file(path: str | Path, symbol: str | None = None, timeframe: str | None
     tf = normalize_timeframe(timeframe) if timeframe else _infer(ts_ns, path.name)
     bars = Bars(ts_ns, *(values[f][order] for f in FIELDS), symbol=symbol or symbol_from_path(path),
                 timeframe=tf)
-    return Prepared(path, bars, frame.height, dict(chk.repairs), time.perf_counter() - t0)
+    return Prepared(path, bars, frame.height, dict(chk.repairs), time.perf_counter() - t0, dict(chk.names))
 
 
 def _infer(ts_ns: np.ndarray, src: str) -> str:

@@ -126,6 +126,7 @@ def _preview(paths: list[str], symbol: str | None, timeframe: str | None, tz: st
         times = bars.times()
         lines.append(f"{Path(p).name}: {bars.symbol} {bars.timeframe}, {len(bars):,} bars "
                      f"from {str(times[0])[:19]} to {str(times[-1])[:19]} (UTC)")
+        lines.append("  columns: " + ", ".join(f"{field} ← {col}" for field, col in prep.columns.items()))
         lines.append(f"  rows read {prep.rows_read:,}; last close {bars.close[-1]:,.4f}")
         for what, n in prep.repairs.items():
             lines.append(f"  repaired: {what}: {n}")

@@ -85,6 +85,7 @@ def test_import_through_the_dialog_and_a_broken_file(qtbot, window, tmp_path):
     qtbot.mouseClick(dialog.preview_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(dialog.import_button.isEnabled, timeout=WAIT_MS)
     assert "NEWCO 1d, 28 bars" in dialog.preview.toPlainText()
+    assert "ts ← Date" in dialog.preview.toPlainText() and "volume ← Volume" in dialog.preview.toPlainText()
     with qtbot.waitSignal(window.controller.import_done, timeout=WAIT_MS):
         qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.data_panel.current() == ("NEWCO", "1d"), timeout=WAIT_MS)
