@@ -52,10 +52,17 @@ EXIT_OK, EXIT_REGRESSION, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
 SUITE_MODULES: dict[str, str] = {
     "backtest": "benchmarks.suite_backtest",
     "peers": "benchmarks.suite_peers",
+    "sweep": "benchmarks.suite_sweep",
+    "data": "benchmarks.suite_data",
+    "cache": "benchmarks.suite_cache",
+    "gui": "benchmarks.suite_gui",
+    "stress": "benchmarks.suite_stress",
 }
 
 _MB = 1024.0 * 1024.0
 _RSS_SAMPLE_S = 0.01
+_RSS_SAMPLE_DURING_S = 0.05  # coarser while timed repeats run (memory="during")
+QUICK_MEMORY_SKIP_S = 2.0  # --quick: no extra untimed memory calls for benchmarks whose call takes longer
 
 
 class Skip(Exception):
@@ -76,6 +83,7 @@ class Context:
     notes: list[str] = field(default_factory=list)
     checks: list[dict[str, Any]] = field(default_factory=list)
     cache: dict[str, Any] = field(default_factory=dict)
+    cleanups: list[Callable[[], Any]] = field(default_factory=list)
 
     def size(self, full: int, tiny: int) -> int:
         """`full` normally, `tiny` in --tiny mode (smoke tests: figures are meaningless)."""
@@ -90,6 +98,53 @@ class Context:
         if key not in self.cache:
             self.cache[key] = make()
         return self.cache[key]
+
+    def at_suite_end(self, fn: Callable[[], Any]) -> None:
+        """Call `fn()` when the current suite is done (e.g. stop a child process a factory started), so
+        idle helpers of one suite never count in another suite's process-tree memory."""
+        self.cleanups.append(fn)
+
+    def run_cleanups(self) -> None:
+        while self.cleanups:
+            fn = self.cleanups.pop()
+            try:
+                fn()
+            except Exception as exc:  # pragma: no cover - best effort
+                self.note(f"cleanup failed: {type(exc).__name__}: {exc}")
+
+
+@dataclass
+class Sample:
+    """What a benchmark callable may return instead of a plain amount of work.
+
+    `seconds`: the time to record for this call instead of the wall-clock time of the whole call (a
+    *self-timed* call: a child process that times only its measured section, or a standalone benchmark
+    script that times its own figures). `figures`: further numbers of this call (e.g. a child's peak
+    memory, or every figure a standalone script returns); the runner summarises each over the repeats.
+    """
+
+    work: float | None = None
+    seconds: float | None = None
+    figures: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FigureRow:
+    """A figure of a multi-figure benchmark (Sample.figures) shown as a result row of its own.
+
+    The figure is a time in units of `scale_s` seconds (1e-9 for ns), or with `inverse` a rate of
+    `work` per second. With `work` (a number, or the name of another figure holding it), the row gets a
+    rate in `unit`; without, it is a latency.
+    """
+
+    figure: str
+    name: str
+    scale_s: float = 1.0
+    unit: str = "s"
+    work: float | str | None = None
+    inverse: bool = False
+    description: str = ""
+    gate: bool | None = None  # counts for --compare (None: as the benchmark it comes from)
 
 
 @dataclass
@@ -107,6 +162,13 @@ class Benchmark:
     rss: bool = True  # peak RSS of the process tree, sampled during one extra untimed call
     gate: bool = True  # counts for --compare regressions (False: peers' own timings, informational)
     latency: bool = False  # a latency (rate is None; p95 is the figure to watch)
+    heavy: bool = False  # skipped with --quick unless its suite is named with --suite
+    quick_warmup: int | None = None  # warm-up calls in --quick (default: `warmup`)
+    # Peak RSS of the process tree: "call" (an extra untimed call, sampled every 10 ms), "during"
+    # (sampled every 50 ms through the timed repeats: for long calls), "reported" (the call reports it
+    # as Sample.figures["peak_rss_mb"], e.g. a child process measuring its own tree), or "none".
+    memory: str = "call"
+    rows: tuple[FigureRow, ...] = ()  # figures of the call shown as rows of their own
 
 
 @dataclass
@@ -178,7 +240,8 @@ requires = REGISTRY.requires
 class _RssSampler:
     """Peak RSS of this process plus all its descendants, sampled in a thread."""
 
-    def __init__(self) -> None:
+    def __init__(self, interval: float = _RSS_SAMPLE_S) -> None:
+        self.interval = interval
         self.proc = psutil.Process()
         self.peak = 0
         self.start_rss = 0
@@ -205,7 +268,7 @@ class _RssSampler:
         return self
 
     def _run(self) -> None:
-        while not self._stop.wait(_RSS_SAMPLE_S):
+        while not self._stop.wait(self.interval):
             self.peak = max(self.peak, self.tree_rss())
 
     def __exit__(self, *exc: Any) -> None:
@@ -225,12 +288,26 @@ def _percentile(sorted_values: Sequence[float], q: float) -> float:
     return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
 
 
-def _call(fn: Callable[[], Any], number: int) -> tuple[float, Any]:
+def _call(fn: Callable[[], Any], number: int, figures: dict[str, list[float]] | None = None) -> tuple[float, Any]:
+    """Call `fn` `number` times: (seconds, the last call's work). A call returning a Sample contributes
+    its own `seconds` (if given) instead of its wall-clock time, and its figures to `figures`."""
     work = None
+    reported = 0.0
+    self_timed = False
     t0 = time.perf_counter()
     for _ in range(number):
         work = fn()
-    return time.perf_counter() - t0, work
+        if isinstance(work, Sample):
+            if work.seconds is not None:
+                self_timed = True
+                reported += work.seconds
+            if figures is not None:
+                for key, value in work.figures.items():
+                    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+                        figures.setdefault(key, []).append(float(value))
+            work = work.work
+    elapsed = time.perf_counter() - t0
+    return (reported if self_timed else elapsed), work
 
 
 @dataclass
@@ -246,6 +323,10 @@ class _Run:
     times: list[float] = field(default_factory=list)
     work: Any = None
     setup_s: float = 0.0
+    quick: bool = False
+    figures: dict[str, list[float]] = field(default_factory=dict)
+    peak_rss_during: float | None = None
+    start_rss_during: float | None = None
 
 
 def prepare(bench: Benchmark, ctx: Context) -> _Run:
@@ -256,7 +337,11 @@ def prepare(bench: Benchmark, ctx: Context) -> _Run:
     repeats = bench.quick_repeats if (ctx.quick or ctx.tiny) else bench.repeats
     if ctx.tiny:
         repeats = min(repeats, 2)
-    warmup = min(bench.warmup, 1) if ctx.tiny else bench.warmup
+    warmup = bench.warmup
+    if (ctx.quick or ctx.tiny) and bench.quick_warmup is not None:
+        warmup = bench.quick_warmup
+    if ctx.tiny:
+        warmup = min(warmup, 1)
     min_time = bench.min_time / (5.0 if ctx.tiny else 2.0 if ctx.quick else 1.0)
     for _ in range(warmup):
         _call(fn, 1)
@@ -265,30 +350,51 @@ def prepare(bench: Benchmark, ctx: Context) -> _Run:
         one, _work = _call(fn, 1)
         if one < min_time:
             number = min(1_000_000, max(1, math.ceil(min_time / max(one, 1e-9))))
-    return _Run(bench, fn, dict(info), max(1, repeats), warmup, number, setup_s=time.perf_counter() - t0)
+    return _Run(bench, fn, dict(info), max(1, repeats), warmup, number, setup_s=time.perf_counter() - t0,
+                quick=ctx.quick or ctx.tiny)
 
 
 def time_repeat(run: _Run) -> None:
     """One timed repeat: `number` calls, recorded as the time per call."""
     gc.collect()
-    elapsed, run.work = _call(run.fn, run.number)
+    if run.bench.memory == "during" and run.bench.rss:
+        with _RssSampler(_RSS_SAMPLE_DURING_S) as s:
+            elapsed, run.work = _call(run.fn, run.number, run.figures)
+        run.peak_rss_during = max(run.peak_rss_during or 0, s.peak)
+        if run.start_rss_during is None:
+            run.start_rss_during = s.start_rss
+    else:
+        elapsed, run.work = _call(run.fn, run.number, run.figures)
     run.times.append(elapsed / run.number)
 
 
-def finish(run: _Run) -> dict[str, Any]:
-    """Memory (in separate untimed calls) and the result dict of a benchmark whose repeats are done."""
+def finish(run: _Run) -> list[dict[str, Any]]:
+    """Memory (in separate untimed calls, unless measured otherwise) and the result rows of a benchmark
+    whose repeats are done: its own row, then one row per FigureRow."""
     bench, fn = run.bench, run.fn
+    median = statistics.median(run.times)
+    # --quick: a call that takes seconds is not run again just to measure memory.
+    skip_extra = run.quick and median > QUICK_MEMORY_SKIP_S
+    memory_note = None
     # Memory is measured apart from the timed repeats: sampling the process tree (psutil scans /proc)
     # while timing slowed a 1.4 s child process to 3.3 s on a 2-core machine.
     peak_rss = rss_delta = None
-    if bench.rss:
+    mode = bench.memory if bench.rss else "none"
+    if mode == "call" and not skip_extra:
         gc.collect()
         with _RssSampler() as s:
             _call(fn, run.number)
         peak_rss, rss_delta = s.peak / _MB, (s.peak - s.start_rss) / _MB
+    elif mode == "during" and run.peak_rss_during is not None:
+        peak_rss = run.peak_rss_during / _MB
+        rss_delta = (run.peak_rss_during - (run.start_rss_during or 0)) / _MB
+    elif mode == "reported" and run.figures.get("peak_rss_mb"):
+        peak_rss = max(run.figures["peak_rss_mb"])
+    elif mode == "call":
+        memory_note = f"RSS not measured (--quick, one call takes over {QUICK_MEMORY_SKIP_S:g} s)"
 
     peak_tm = None
-    if bench.tracemalloc:
+    if bench.tracemalloc and not skip_extra:
         gc.collect()
         tracemalloc.start()
         try:
@@ -297,37 +403,79 @@ def finish(run: _Run) -> dict[str, Any]:
         finally:
             tracemalloc.stop()
 
-    ordered = sorted(run.times)
-    median = statistics.median(ordered)
+    info = dict(run.info)
+    if memory_note:
+        info["memory_note"] = memory_note
     work = run.work
     work_num = float(work) if isinstance(work, (int, float)) and not isinstance(work, bool) else None
+    row = _row(bench.suite, bench.name, bench.unit, bench.description, bench.gate, bench.latency, run.times,
+               run.repeats, run.number, run.warmup, work_num, info)
+    row.update({"peak_tracemalloc_mb": _round(peak_tm), "peak_rss_mb": _round(peak_rss),
+                "rss_delta_mb": _round(rss_delta)})
+    if run.figures:
+        row["figures"] = {k: summarise(v) for k, v in run.figures.items()}
+    rows = [row]
+    for fr in bench.rows:
+        values = run.figures.get(fr.figure)
+        if not values:
+            continue
+        amount = fr.work
+        if isinstance(amount, str):
+            amount = run.figures[amount][-1] if run.figures.get(amount) else None
+        if fr.inverse:
+            if not amount:
+                continue
+            times = [amount / v if v > 0 else math.inf for v in values]
+        else:
+            times = [v * fr.scale_s for v in values]
+        gate = bench.gate if fr.gate is None else fr.gate
+        sub = _row(bench.suite, fr.name, fr.unit, fr.description or f"{bench.name}: {fr.figure}", gate,
+                   amount is None, times, run.repeats, run.number, run.warmup, amount,
+                   {"from": f"{bench.name} -> {fr.figure}"})
+        sub.update({"peak_tracemalloc_mb": row["peak_tracemalloc_mb"], "peak_rss_mb": row["peak_rss_mb"],
+                    "rss_delta_mb": row["rss_delta_mb"], "group": bench.name})
+        rows.append(sub)
+    return rows
+
+
+def summarise(values: Sequence[float]) -> dict[str, float]:
+    """Median, min, max and p95 of the values a figure took over the repeats."""
+    ordered = sorted(values)
+    return {"median": statistics.median(ordered), "min": ordered[0], "max": ordered[-1],
+            "p95": _percentile(ordered, 0.95), "n": len(ordered)}
+
+
+def _row(suite: str, name: str, unit: str, description: str, gate: bool, latency: bool, times: list[float],
+         repeats: int, number: int, warmup: int, work: float | None, info: dict[str, Any]) -> dict[str, Any]:
+    ordered = sorted(times)
+    median = statistics.median(ordered)
     return {
-        "suite": bench.suite,
-        "name": bench.name,
-        "unit": bench.unit,
-        "description": bench.description,
-        "gate": bench.gate,
-        "latency": bench.latency,
+        "suite": suite,
+        "name": name,
+        "unit": unit,
+        "description": description,
+        "gate": gate,
+        "latency": latency,
         "median_s": median,
         "min_s": ordered[0],
         "max_s": ordered[-1],
         "p95_s": _percentile(ordered, 0.95),
         "mean_s": statistics.fmean(ordered),
         "stdev_s": statistics.stdev(ordered) if len(ordered) > 1 else 0.0,
-        "repeats": run.repeats,
-        "number": run.number,
-        "warmup": run.warmup,
-        "work": work_num,
-        "rate": (work_num / median) if (work_num is not None and median > 0 and not bench.latency) else None,
-        "peak_tracemalloc_mb": _round(peak_tm),
-        "peak_rss_mb": _round(peak_rss),
-        "rss_delta_mb": _round(rss_delta),
-        "times_s": run.times,
-        "info": run.info,
+        "repeats": repeats,
+        "number": number,
+        "warmup": warmup,
+        "work": work,
+        "rate": (work / median) if (work is not None and median > 0 and not latency) else None,
+        "peak_tracemalloc_mb": None,
+        "peak_rss_mb": None,
+        "rss_delta_mb": None,
+        "times_s": list(times),
+        "info": info,
     }
 
 
-def measure(bench: Benchmark, ctx: Context) -> dict[str, Any]:
+def measure(bench: Benchmark, ctx: Context) -> list[dict[str, Any]]:
     """Run one benchmark on its own: prepare, all repeats, finish."""
     run = prepare(bench, ctx)
     for _ in range(run.repeats):
@@ -437,7 +585,9 @@ def fmt_time(s: float | None) -> str:
         return f"{s:.3f} s"
     if s >= 1e-3:
         return f"{s * 1e3:.3f} ms"
-    return f"{s * 1e6:.1f} us"
+    if s >= 1e-6:
+        return f"{s * 1e6:.1f} us"
+    return f"{s * 1e9:.0f} ns"
 
 
 def fmt_rate(rate: float | None, unit: str) -> str:
@@ -460,6 +610,8 @@ def fmt_value(value: float | None, unit: str) -> str:
         return f"{value:,.2f}x" if abs(value) < 10 else f"{value:,.1f}x"
     if unit == "s":
         return fmt_time(value)
+    if unit in ("%", "MB", "ns", "ms", "us", "KiB"):
+        return f"{value:,.{0 if unit in ('MB', 'ns') or abs(value) >= 100 else 2}f} {unit}"
     return fmt_rate(value, unit)
 
 
@@ -517,8 +669,11 @@ def compare_table(rows: list[dict[str, Any]], baseline: dict[str, Any], doc: dic
 # ----------------------------------------------------------------------------------------------- running
 
 def select(registry: Registry, suites: Sequence[str] | None, patterns: Sequence[str] | None,
-           notes: list[str]) -> tuple[list[str], list[Benchmark]]:
-    """The suites to run (UsageError for an unknown or unavailable requested suite) and their benchmarks."""
+           notes: list[str], quick: bool = False) -> tuple[list[str], list[Benchmark]]:
+    """The suites to run (UsageError for an unknown or unavailable requested suite) and their benchmarks.
+
+    With `quick`, heavy benchmarks are left out (with a note) unless their suite was named.
+    """
     known = registry.suite_names()
     if suites:
         for s in suites:
@@ -539,6 +694,15 @@ def select(registry: Registry, suites: Sequence[str] | None, patterns: Sequence[
         runnable.append(s)
     benches = [b for b in registry.benchmarks if b.suite in runnable
                and (not patterns or any(fnmatch(b.name, p) or p in b.name for p in patterns))]
+    if quick:
+        named = set(suites or ())
+        heavy = [b for b in benches if b.heavy and b.suite not in named]
+        for suite in dict.fromkeys(b.suite for b in heavy):
+            names = ", ".join(b.name for b in heavy if b.suite == suite)
+            notes.append(f"--quick: heavy benchmarks of {suite!r} skipped ({names}); name the suite to run them")
+        benches = [b for b in benches if b not in heavy]
+        runnable = [s for s in runnable if any(b.suite == s for b in benches) or not any(
+            b.suite == s for b in registry.benchmarks)]
     return runnable, benches
 
 
@@ -546,7 +710,7 @@ def run(registry: Registry, suites: Sequence[str] | None = None, *, quick: bool 
         patterns: Sequence[str] | None = None, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Run the chosen suites; return the results document (see module docstring of benchmarks)."""
     notes: list[str] = []
-    chosen, benches = select(registry, suites, patterns, notes)
+    chosen, benches = select(registry, suites, patterns, notes, quick=quick)
     mode = "".join([" (quick)" if quick else "", " (tiny: figures meaningless)" if tiny else ""])
     log(f"benchmarks: {len(benches)} in suite(s) {', '.join(chosen) or 'none'}{mode}")
     created = datetime.now(UTC).isoformat(timespec="seconds")
@@ -561,7 +725,12 @@ def run(registry: Registry, suites: Sequence[str] | None = None, *, quick: bool 
     with tempfile.TemporaryDirectory(prefix="backbench-bench-") as scratch:
         ctx = Context(quick=quick, tiny=tiny, scratch=Path(scratch), notes=notes)
         for suite in chosen:
-            results.extend(_run_suite([b for b in benches if b.suite == suite], ctx, log))
+            t_suite = time.perf_counter()
+            try:
+                results.extend(_run_suite([b for b in benches if b.suite == suite], ctx, log))
+            finally:
+                ctx.run_cleanups()
+            doc.setdefault("suite_seconds", {})[suite] = round(time.perf_counter() - t_suite, 1)
         doc["results"] = results
         try:
             doc["machine"]["load_avg_end"] = [round(x, 2) for x in psutil.getloadavg()]
@@ -615,14 +784,15 @@ def _run_suite(benches: list[Benchmark], ctx: Context, log: Callable[[str], None
             out.append(errors[bench.name])
         elif run is not None:
             try:
-                res = finish(run)
+                rows = finish(run)
             except Exception as exc:
                 out.append(_error(bench, exc, log))
                 continue
-            rate = f"  {fmt_rate(res['rate'], res['unit'])}" if res["rate"] is not None else ""
-            log(f"  {bench.suite + '/' + bench.name:<44} median {fmt_time(res['median_s']):>11}  "
-                f"({res['repeats']}x{res['number']}){rate}")
-            out.append(res)
+            for res in rows:
+                rate = f"  {fmt_rate(res['rate'], res['unit'])}" if res["rate"] is not None else ""
+                log(f"  {res['suite'] + '/' + res['name']:<44} median {fmt_time(res['median_s']):>11}  "
+                    f"({res['repeats']}x{res['number']}){rate}")
+            out.extend(rows)
     return out
 
 
@@ -636,29 +806,29 @@ def _load_json(path: str, what: str) -> dict[str, Any]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The same arguments as `backbench bench` (defined once, in app/cli_bench.py)."""
+    from app.cli_bench import add_bench_arguments
+
     p = argparse.ArgumentParser(prog="python -m benchmarks", description="Run Backbench's benchmark suites.")
-    p.add_argument("command", nargs="?", default="run", choices=["run", "list"],
-                   help="run (default) or list the suites and benchmarks")
-    p.add_argument("--suite", action="extend", nargs="+", metavar="NAME", help="suites to run (default: all)")
-    p.add_argument("--filter", action="append", metavar="PATTERN",
-                   help="only benchmarks whose name contains PATTERN or matches it as a glob (repeatable)")
-    p.add_argument("--quick", action="store_true", help="fewer repeats (same sizes)")
-    p.add_argument("--tiny", action="store_true", help="tiny sizes and 1-2 repeats: smoke tests only")
-    p.add_argument("--out", metavar="FILE", help="write the results JSON here")
-    p.add_argument("--save-baseline", action="store_true",
-                   help="also write benchmarks/baselines/<machine>.json")
-    p.add_argument("--compare", metavar="BASELINE", help="compare with a results JSON; exit 1 on a regression")
-    p.add_argument("--threshold", default="10%", help="regression threshold for --compare (default 10%%)")
+    add_bench_arguments(p)
     return p
 
 
 def main(argv: Sequence[str] | None = None, registry: Registry | None = None) -> int:
+    return run_args(build_parser().parse_args(argv), registry)
+
+
+def run_args(args: argparse.Namespace, registry: Registry | None = None) -> int:
+    """Carry out parsed arguments (`python -m benchmarks ...` and `backbench bench ...`): an exit code."""
     registry = registry or REGISTRY
-    args = build_parser().parse_args(argv)
     try:
         threshold = parse_threshold(args.threshold)
+        if args.action == "report":
+            return _report(args, threshold)
+        if args.results:
+            raise UsageError(f"unexpected argument {args.results!r} (a results file goes with `report`)")
         baseline = _load_json(args.compare, "baseline") if args.compare else None
-        if args.command == "list":
+        if args.action == "list":
             return _list(registry, args.suite)
         doc = run(registry, args.suite, quick=args.quick, tiny=args.tiny, patterns=args.filter)
     except UsageError as exc:
@@ -677,7 +847,7 @@ def main(argv: Sequence[str] | None = None, registry: Registry | None = None) ->
     m = doc["machine"]
     print(f"machine: {m['processor']}, {m['cpu_count_usable']} usable CPUs, load {m['load_avg_1_5_15']} at start, "
           f"{m.get('load_avg_end')} at end; "
-          f"commit {doc['git_commit']}")
+          f"commit {doc['git_commit']}; seconds per suite {doc.get('suite_seconds')}")
 
     outs = [args.out] if args.out else []
     if args.save_baseline:
@@ -686,6 +856,8 @@ def main(argv: Sequence[str] | None = None, registry: Registry | None = None) ->
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         Path(out).write_text(json.dumps(doc, indent=1) + "\n")
         print(f"wrote {out}")
+    if args.html:
+        _write_html(args.html, doc, baseline, None, threshold)
 
     failed = [f"{r['suite']}/{r['name']}" for r in doc["results"] if "error" in r]
     for r in doc["results"]:
@@ -703,6 +875,41 @@ def main(argv: Sequence[str] | None = None, registry: Registry | None = None) ->
             print(f"REGRESSION past {threshold * 100:g}%: {', '.join(regressed)}")
             code = code or EXIT_REGRESSION
     return code
+
+
+def _report(args: argparse.Namespace, threshold: float) -> int:
+    """`report RESULTS [--compare BASELINE] [--suite ...] [--html OUT]`: text tables, or an HTML page."""
+    from benchmarks.report import select_suites
+
+    if not args.results:
+        raise UsageError("report needs a results JSON: python -m benchmarks report results.json --html report.html")
+    doc = _load_json(args.results, "results")
+    if not isinstance(doc, dict) or not isinstance(doc.get("results"), list):
+        raise UsageError(f"results {args.results!r} is not a results JSON file (no 'results' list)")
+    baseline = _load_json(args.compare, "baseline") if args.compare else None
+    suites = select_suites(doc, args.suite, args.results)
+    if args.html:
+        _write_html(args.html, doc, baseline, suites, threshold)
+        return EXIT_OK
+    shown = {**doc, "results": [r for r in doc["results"] if r["suite"] in suites],
+             "ratios": [q for q in doc.get("ratios", []) if q["suite"] in suites]}
+    print(results_table(shown))
+    if shown["ratios"]:
+        print()
+        print(ratios_table(shown))
+    if baseline is not None:
+        print()
+        print(compare_table(compare(shown, baseline, threshold), baseline, shown))
+    return EXIT_OK
+
+
+def _write_html(path: str, doc: dict[str, Any], baseline: dict[str, Any] | None, suites: Sequence[str] | None,
+                threshold: float) -> None:
+    from benchmarks.report import render_html
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(render_html(doc, baseline, suites, threshold=threshold), encoding="utf-8")
+    print(f"wrote {path}")
 
 
 def _list(registry: Registry, suites: Sequence[str] | None) -> int:

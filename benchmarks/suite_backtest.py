@@ -190,7 +190,7 @@ def ours_cold(ctx: Context, compat: str | None, empty_cache: bool):
     return work, {"bars": len(bars), "compat": compat, "numba_cache": "empty" if empty_cache else "warm"}
 
 
-COLD = dict(unit="s", latency=True, tracemalloc=False, repeats=7, quick_repeats=3, min_time=0.0)
+COLD = dict(unit="s", latency=True, tracemalloc=False, repeats=7, quick_repeats=3, min_time=0.0, quick_warmup=0)
 
 
 @benchmark(suite=SUITE, name="cold_start_10k", **COLD)

@@ -284,7 +284,10 @@ print(repr(float(pf.final_value())), len(pf.trades.records))
 """
 
 
-@benchmark(suite=SUITE, name="vectorbt_cold_start_10k", gate=False, **{**COLD, "repeats": 5})
+# One call is ~12 s (vectorbt compiles its numba functions in every fresh process): in --quick one
+# timed call and no warm-up call (the parity check already ran vectorbt, so its disk caches are warm).
+@benchmark(suite=SUITE, name="vectorbt_cold_start_10k", gate=False,
+           **{**COLD, "repeats": 5, "quick_repeats": 1, "quick_warmup": 0})
 def _vbt_cold(ctx: Context):
     """fresh process, warm numba cache: import vectorbt, load bars, MA pipeline + from_signals + stats"""
     info = parity(ctx)

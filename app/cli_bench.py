@@ -1,0 +1,58 @@
+"""`backbench bench`: the benchmark runner (`python -m benchmarks`), with the same arguments.
+
+The arguments are defined here, once, and `benchmarks/runner.py` builds its own parser from
+`add_bench_arguments`; so the two commands cannot drift. The `benchmarks` package is imported only
+when the command runs (nothing in app imports it at load time, DESIGN §1); it ships with the source
+distribution, not with the frozen app, where the command says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from engine.errors import BackbenchError
+
+ACTIONS = ("run", "list", "report")
+
+
+def add_bench_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", nargs="?", default="run", choices=ACTIONS, metavar="ACTION",
+                   help="run (default): run suites; list: the suites, benchmarks and figures; "
+                        "report: render a results JSON (RESULTS) as text or --html")
+    p.add_argument("results", nargs="?", metavar="RESULTS", help="report: the results JSON to render")
+    p.add_argument("--suite", action="extend", nargs="+", metavar="NAME",
+                   help="suites: backtest, peers, sweep, data, cache, gui, stress (default: all; with report: "
+                        "the suites to show)")
+    p.add_argument("--filter", action="append", metavar="PATTERN",
+                   help="only benchmarks whose name contains PATTERN or matches it as a glob (repeatable)")
+    p.add_argument("--quick", action="store_true",
+                   help="fewer repeats, same sizes; heavy benchmarks (the stress suite, the 1,000-combo sweep) are "
+                        "skipped unless their suite is named")
+    p.add_argument("--tiny", action="store_true", help="tiny sizes and 1-2 repeats: smoke tests only")
+    p.add_argument("--out", metavar="FILE", help="write the results JSON here")
+    p.add_argument("--save-baseline", action="store_true",
+                   help="also write benchmarks/baselines/<os>-<arch>-<N>core.json")
+    p.add_argument("--compare", metavar="BASELINE",
+                   help="compare with a results JSON; run: exit 1 on a regression; report: show it beside")
+    p.add_argument("--threshold", default="10%", help="regression threshold for --compare (default 10%%)")
+    p.add_argument("--html", metavar="FILE", help="write the HTML report here (run or report)")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help="run the benchmark suites, compare with a baseline, render a report",
+                       description="Backbench's benchmarks (the same as `python -m benchmarks`): medians of "
+                                   "repeats, peak memory, figures against targets and a saved baseline. "
+                                   "See docs/performance.md.")
+    add_bench_arguments(p)
+    p.set_defaults(func=cmd_bench)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    try:
+        from benchmarks.runner import run_args
+    except ImportError as exc:
+        if (exc.name or "").split(".")[0] != "benchmarks":
+            raise
+        raise BackbenchError("the benchmarks are not part of this installation: run `backbench bench` from a "
+                             f"source checkout (pip install -e '.[peers]') ({exc})") from None
+    return run_args(args)
