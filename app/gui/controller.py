@@ -185,13 +185,15 @@ class Controller(QObject):
         return self.jobs.start(job, "sweeps")
 
     def _sweep(self, template: RunRequest, grid: dict, where: str, progress, cancel):
+        from app.macos_activity import sweep_activity
         from engine.sweep import run_sweep
 
         with self._store_lock:
             bars = self.store.load(template.symbol, template.timeframe, template.start, template.end)
-        return run_sweep(bars, template.strategy, grid, where=where or None, config=template.config,
-                         executor=self.executor(), progress=progress, cancel=cancel,
-                         strategy_dir=self.strategy_dir, cache=self.cache)
+        with sweep_activity():  # macOS: no App Nap while the workers run (a no-op elsewhere)
+            return run_sweep(bars, template.strategy, grid, where=where or None, config=template.config,
+                             executor=self.executor(), progress=progress, cancel=cancel,
+                             strategy_dir=self.strategy_dir, cache=self.cache)
 
     def cancel_sweep(self) -> None:
         if self.sweep_job is not None:
