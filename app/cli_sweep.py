@@ -126,7 +126,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise StrategyError(str(exc)) from None
     try:
-        with executor:
+        from app.macos_activity import sweep_activity
+
+        with executor, sweep_activity():  # macOS: no App Nap while the workers run (a no-op elsewhere)
             if args.walk_forward:
                 return _walk_forward(args, datasets[0], strategy, grid, config, executor, bar, cache)
             result = run_sweep(datasets, strategy, grid, where=args.where, random_n=args.random, seed=args.seed,

@@ -63,3 +63,23 @@ def test_bad_input_exit_2(capsys, argv, message):
     assert main([*BASE, *argv]) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith("backbench: error:") and message in err
+
+
+def test_sweep_holds_the_macos_activity_while_it_runs(capsys, monkeypatch):
+    """On macOS a sweep must not be App-Napped: `backbench sweep` runs inside sweep_activity (the OS call
+    is injected here; tests/packaging/test_macos_activity.py covers the ctypes side)."""
+    import app.macos_activity as activity
+
+    calls = []
+
+    class Recorder:
+        def begin(self, reason):
+            calls.append(("begin", reason))
+            return 1
+
+        def end(self, token):
+            calls.append(("end", token))
+
+    monkeypatch.setattr(activity, "_default", Recorder())
+    assert main([*BASE, "--json"]) == 0
+    assert [c[0] for c in calls] == ["begin", "end"] and "sweep" in calls[0][1]
