@@ -124,7 +124,11 @@ class Store:
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def close(self) -> None:
-        self.con.close()
+        """Close the connection and drop it (a closed DuckDB connection kept referenced, e.g. by a
+        long-lived GUI object, is reported as leaked when the interpreter exits)."""
+        if self.con is not None:
+            self.con.close()
+            self.con = None  # type: ignore[assignment]
 
     def __enter__(self) -> Store:
         return self
