@@ -53,11 +53,20 @@ class ChildServer:
         return self.proc.pid
 
     def call(self, op: str, **args: Any) -> dict[str, Any]:
+        self.send(op, **args)
+        return self.receive(op)
+
+    def send(self, op: str, **args: Any) -> None:
+        """Send a command without waiting (e.g. to start several children's slow setup at once)."""
         if self.proc.poll() is not None:
             raise ChildError(f"{self.label}: child exited (code {self.proc.returncode}): {self.stderr_tail()}")
-        assert self.proc.stdin is not None and self.proc.stdout is not None
+        assert self.proc.stdin is not None
         self.proc.stdin.write(json.dumps({"op": op, **args}) + "\n")
         self.proc.stdin.flush()
+
+    def receive(self, op: str = "") -> dict[str, Any]:
+        """The reply to the oldest command sent and not yet answered."""
+        assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         if not line:
             self.proc.wait(timeout=10)

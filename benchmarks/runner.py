@@ -164,7 +164,8 @@ class Benchmark:
     latency: bool = False  # a latency (rate is None; p95 is the figure to watch)
     heavy: bool = False  # skipped with --quick unless its suite is named with --suite
     quick_warmup: int | None = None  # warm-up calls in --quick (default: `warmup`)
-    # Peak RSS of the process tree: "call" (an extra untimed call, sampled every 10 ms), "during"
+    # Peak RSS of the process tree: "call" (an extra untimed call, sampled every 10 ms), "children" (the
+    # same, counting only the processes the call starts, not the runner itself), "during"
     # (sampled every 50 ms through the timed repeats: for long calls), "reported" (the call reports it
     # as Sample.figures["peak_rss_mb"], e.g. a child process measuring its own tree), or "none".
     memory: str = "call"
@@ -240,8 +241,9 @@ requires = REGISTRY.requires
 class _RssSampler:
     """Peak RSS of this process plus all its descendants, sampled in a thread."""
 
-    def __init__(self, interval: float = _RSS_SAMPLE_S) -> None:
+    def __init__(self, interval: float = _RSS_SAMPLE_S, children_only: bool = False) -> None:
         self.interval = interval
+        self.children_only = children_only
         self.proc = psutil.Process()
         self.peak = 0
         self.start_rss = 0
@@ -249,7 +251,7 @@ class _RssSampler:
         self._thread: threading.Thread | None = None
 
     def tree_rss(self) -> int:
-        total = self.proc.memory_info().rss
+        total = 0 if self.children_only else self.proc.memory_info().rss
         try:
             children = self.proc.children(recursive=True)
         except psutil.Error:  # pragma: no cover
@@ -380,9 +382,9 @@ def finish(run: _Run) -> list[dict[str, Any]]:
     # while timing slowed a 1.4 s child process to 3.3 s on a 2-core machine.
     peak_rss = rss_delta = None
     mode = bench.memory if bench.rss else "none"
-    if mode == "call" and not skip_extra:
+    if mode in ("call", "children") and not skip_extra:
         gc.collect()
-        with _RssSampler() as s:
+        with _RssSampler(children_only=mode == "children") as s:
             _call(fn, run.number)
         peak_rss, rss_delta = s.peak / _MB, (s.peak - s.start_rss) / _MB
     elif mode == "during" and run.peak_rss_during is not None:
@@ -390,7 +392,7 @@ def finish(run: _Run) -> list[dict[str, Any]]:
         rss_delta = (run.peak_rss_during - (run.start_rss_during or 0)) / _MB
     elif mode == "reported" and run.figures.get("peak_rss_mb"):
         peak_rss = max(run.figures["peak_rss_mb"])
-    elif mode == "call":
+    elif mode in ("call", "children"):
         memory_note = f"RSS not measured (--quick, one call takes over {QUICK_MEMORY_SKIP_S:g} s)"
 
     peak_tm = None

@@ -55,7 +55,7 @@ FIRST_WINDOW_TRIES = 6
 
 
 @benchmark(suite=SUITE, name="first_window", unit="s", latency=True, tracemalloc=False, min_time=0.0,
-           repeats=5, quick_repeats=2)
+           repeats=5, quick_repeats=2, memory="children")
 def _first_window(ctx: Context):
     """fresh process to first window shown (offscreen), imports included"""
     from benchmarks import bench_gui

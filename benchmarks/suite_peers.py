@@ -284,9 +284,9 @@ print(repr(float(pf.final_value())), len(pf.trades.records))
 """
 
 
-# One call is ~12 s (vectorbt compiles its numba functions in every fresh process): in --quick one
-# timed call and no warm-up call (the parity check already ran vectorbt, so its disk caches are warm).
-@benchmark(suite=SUITE, name="vectorbt_cold_start_10k", gate=False,
+# One call is ~12 s (vectorbt compiles its numba functions in every fresh process): heavy, so a plain
+# --quick run leaves it out (it is a peer's own figure, not gated); `--quick --suite peers` runs it once.
+@benchmark(suite=SUITE, name="vectorbt_cold_start_10k", gate=False, heavy=True,
            **{**COLD, "repeats": 5, "quick_repeats": 1, "quick_warmup": 0})
 def _vbt_cold(ctx: Context):
     """fresh process, warm numba cache: import vectorbt, load bars, MA pipeline + from_signals + stats"""

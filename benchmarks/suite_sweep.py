@@ -69,12 +69,29 @@ def _chunk_size(ctx: Context) -> int:
     return _auto_chunk(len(pairs("issue4")), all_cores())
 
 
-def _server(ctx: Context, key: str, workers: int) -> tuple[ChildServer, dict[str, Any]]:
-    def make() -> tuple[ChildServer, dict[str, Any]]:
-        child = ChildServer("benchmarks.sweep_child", "ours")
-        ctx.at_suite_end(child.close)
-        return child, child.call("start", workers=workers)
-    return ctx.shared(f"sweep:server:{key}", make)
+# The children of the suite: key -> (role, pool workers). All are spawned when the suite is set up, and
+# their slow starts (imports, pool workers) overlap one another (nothing is timed during setup).
+CHILDREN = {"100k": ("ours", None), "1worker": ("ours", 1), "1m": ("ours", None), "vectorbt": ("vectorbt", None)}
+
+
+def _children(ctx: Context) -> dict[str, tuple[ChildServer, dict[str, Any]]]:
+    def make() -> dict[str, tuple[ChildServer, dict[str, Any]]]:
+        spawned = {}
+        for key, (role, _) in CHILDREN.items():
+            if role == "vectorbt" and _has_vectorbt():
+                continue
+            child = ChildServer("benchmarks.sweep_child", role)
+            ctx.at_suite_end(child.close)
+            spawned[key] = child
+        for key, child in spawned.items():
+            workers = CHILDREN[key][1]
+            child.send("start", **({} if CHILDREN[key][0] == "vectorbt" else {"workers": workers or all_cores()}))
+        return {key: (child, child.receive("start")) for key, child in spawned.items()}
+    return ctx.shared("sweep:children", make)
+
+
+def _server(ctx: Context, key: str) -> tuple[ChildServer, dict[str, Any]]:
+    return _children(ctx)[key]
 
 
 def _sweep_call(child: ChildServer, n: int, grid: str, chunk_size: int | None):
@@ -103,7 +120,7 @@ def _parity(ctx: Context) -> dict[str, Any]:
     """Our 100k sweep vs vectorbt fed our signals; starts the vectorbt child the timed runs use."""
     if _has_vectorbt():
         return {}
-    ours, started = _server(ctx, "100k", all_cores())
+    ours, started = _server(ctx, "100k")
     n = _n100k(ctx)
     mine = ours.call("sweep", n=n, grid="issue4", chunk_size=_chunk_size(ctx), want_equity=True)
     combos = pairs("issue4")
@@ -112,9 +129,7 @@ def _parity(ctx: Context) -> dict[str, Any]:
     path = str(ctx.scratch / f"sweep_inputs_{n}.npz")
     ours.call("write_inputs", n=n, grid="issue4", path=path)
 
-    vbt = ChildServer("benchmarks.sweep_child", "vectorbt")
-    ctx.at_suite_end(vbt.close)
-    info = vbt.call("start")
+    vbt, info = _server(ctx, "vectorbt")
     vbt.call("load", path=path)
     fed = vbt.call("check")
     equity = np.asarray(mine["equity_final"], dtype=float)
@@ -153,7 +168,7 @@ def _check_native(ctx: Context, reply: dict[str, Any], equity: np.ndarray) -> No
 def _ours_100k(ctx: Context):
     """run_sweep, 300 combos x 100,000 bars, LocalExecutor(all cores), own child process"""
     p = parity(ctx)
-    child, started = _server(ctx, "100k", all_cores())
+    child, started = _server(ctx, "100k")
     return _sweep_call(child, _n100k(ctx), "issue4", _chunk_size(ctx)), {
         "bars": _n100k(ctx), "combos": len(pairs("issue4")), "workers": started["workers"],
         "chunk_size": _chunk_size(ctx), "parity": bool(p)}
@@ -181,7 +196,7 @@ def _vectorbt_100k(ctx: Context):
 @benchmark(suite=SUITE, name="ours_100k_1_worker", repeats=5, quick_repeats=3, **SERVER)
 def _ours_1_worker(ctx: Context):
     """the same sweep on LocalExecutor(1), same chunk size: T(1) of the parallel efficiency"""
-    child, started = _server(ctx, "1worker", 1)
+    child, started = _server(ctx, "1worker")
     return _sweep_call(child, _n100k(ctx), "issue4", _chunk_size(ctx)), {
         "bars": _n100k(ctx), "workers": started["workers"], "chunk_size": _chunk_size(ctx)}
 
@@ -189,7 +204,7 @@ def _ours_1_worker(ctx: Context):
 @benchmark(suite=SUITE, name="ours_1m", repeats=3, quick_repeats=1, quick_warmup=0, **SERVER)
 def _ours_1m(ctx: Context):
     """run_sweep, 300 combos x 1,000,000 bars, LocalExecutor(all cores), own child process"""
-    child, started = _server(ctx, "1m", all_cores())
+    child, started = _server(ctx, "1m")
     return _sweep_call(child, _n1m(ctx), "issue4", None), {
         "bars": _n1m(ctx), "combos": len(pairs("issue4")), "workers": started["workers"]}
 
@@ -197,7 +212,7 @@ def _ours_1m(ctx: Context):
 @benchmark(suite=SUITE, name="ours_1000x1m_memory", repeats=1, quick_repeats=1, warmup=0, heavy=True, **SERVER)
 def _ours_1000(ctx: Context):
     """run_sweep, 1,000 combos (seeded sample) x 1,000,000 bars: peak RSS of the whole process tree"""
-    child, started = _server(ctx, "1m", all_cores())
+    child, started = _server(ctx, "1m")
     spec, where, random_n = GRIDS["random1000"]
     return _sweep_call(child, _n1m(ctx), "random1000", None), {
         "bars": _n1m(ctx), "combos": random_n, "workers": started["workers"], "grid": spec, "where": where}
@@ -240,6 +255,22 @@ def _efficiency(get) -> float:
 def _peak_1000(get) -> float:
     """peak RSS, process + workers, of a 1,000-combo sweep over 1M bars"""
     return get("ours_1000x1m_memory")["peak_rss_mb"]
+
+
+def _figure_max(get, name: str, figure: str) -> float:
+    return get(name)["figures"][figure]["max"]
+
+
+@ratio(suite=SUITE, name="sweep_1000x1m_peak_pss_mb", unit="MB", better="lower")
+def _pss_1000(get) -> float:
+    """the same peak as PSS (shared libraries and shared-memory bars counted once, not per process)"""
+    return _figure_max(get, "ours_1000x1m_memory", "peak_pss_mb")
+
+
+@ratio(suite=SUITE, name="sweep_1m_idle_tree_mb", unit="MB", better="lower")
+def _idle_1m(get) -> float:
+    """RSS of the 1M child (process + workers, bars loaded) just before a sweep starts"""
+    return get("ours_1m")["figures"]["idle_rss_mb"]["median"]
 
 
 @ratio(suite=SUITE, name="sweep_100k_peak_mb", unit="MB", better="lower")

@@ -131,8 +131,14 @@ class Vectorbt:
         self.close_series: Any = None
         self.entries: Any = None
         self.exits: Any = None
+        self.started: dict[str, Any] | None = None
 
     def start(self) -> dict[str, Any]:
+        if self.started is None:
+            self.started = self._import()
+        return self.started
+
+    def _import(self) -> dict[str, Any]:
         import warnings
 
         warnings.simplefilter("ignore")
@@ -213,6 +219,7 @@ def main(role: str) -> None:
             ours.close()
     elif role == "vectorbt":
         vb = Vectorbt()
+        vb.start()  # import now, while the parent sets up our side: "start" then only reports
         serve({"start": vb.start, "load": vb.load, "check": vb.check, "pipeline": vb.pipeline})
     else:
         raise SystemExit(f"unknown role {role!r}: expected ours or vectorbt")
