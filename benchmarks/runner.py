@@ -921,7 +921,7 @@ def _list(registry: Registry, suites: Sequence[str] | None) -> int:
         print(s)
         for b in benches:
             if b.suite == s:
-                print(f"  {b.name:<40} {b.unit:<12} {b.description}")
+                print(f"  {b.name:<40} {b.unit:<12} {b.description}{' (heavy)' if b.heavy else ''}")
         for r in registry.ratios:
             if r.suite == s:
                 print(f"  ratio {r.name:<34} {r.description}")

@@ -148,3 +148,19 @@ def test_backbench_bench_is_the_same_command(results_files, tmp_path):
     sub = next(a for a in build_parser()._subparsers._group_actions if a.dest == "command").choices["bench"]
     options = sorted(o for a in sub._actions for o in a.option_strings)
     assert options == sorted(o for a in bench_parser()._actions for o in a.option_strings)
+
+
+def test_data_and_cache_adapters_smoke_at_tiny_size(tmp_path):
+    """bench_data's and bench_cache's functions run as suites: every figure row, with its ratios."""
+    out = tmp_path / "dc.json"
+    assert main(["--suite", "data", "cache", "--tiny", "--out", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    rows = {(r["suite"], r["name"]): r for r in doc["results"]}
+    for name in ("import_csv_1m", "import_parquet_1m", "naive_executemany", "read_1m", "demo_fill_store"):
+        assert ("data", name) in rows, name
+    assert rows[("data", "import_csv_1m")]["work"] == 20_000 and rows[("data", "read_1m")]["rate"] > 0
+    assert rows[("data", "naive_executemany")]["work"] == 200 and not rows[("data", "naive_executemany")]["gate"]
+    for name in ("l1_get_hit", "l2_get_hit_10k", "run_backtest_10k_l2_hit", "record_backtest", "row_put_sync"):
+        assert rows[("cache", name)]["latency"] and rows[("cache", name)]["median_s"] > 0, name
+    ratios = {q["name"] for q in doc["ratios"]}
+    assert {"import_csv_vs_executemany", "read_rows_per_s", "l1_get_hit_ns", "profiling_overhead_pct"} <= ratios
