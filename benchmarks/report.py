@@ -147,7 +147,7 @@ def baseline_bars(rows: list[dict[str, Any]]) -> list[Bar]:
         if r.get("time_change") is None:
             continue
         ratio = 1.0 + r["time_change"]
-        good = None if r["status"].startswith("slower (peer") else (not r["regressed"])
+        good = None if r["status"].startswith("slower (not gated") else (not r["regressed"])
         out.append((r["name"], ratio, f"{r['time_change'] * 100:+.1f}%  {r['status']}", good))
     return out
 

@@ -164,3 +164,16 @@ def test_data_and_cache_adapters_smoke_at_tiny_size(tmp_path):
         assert rows[("cache", name)]["latency"] and rows[("cache", name)]["median_s"] > 0, name
     ratios = {q["name"] for q in doc["ratios"]}
     assert {"import_csv_vs_executemany", "read_rows_per_s", "l1_get_hit_ns", "profiling_overhead_pct"} <= ratios
+
+
+def test_a_regression_needs_the_fastest_repeat_slower_too():
+    from benchmarks.runner import compare
+
+    def res(name, median, fastest):
+        return {"suite": "s", "name": name, "median_s": median, "min_s": fastest, "rate": None, "work": None,
+                "unit": "s", "gate": True}
+    base = {"results": [res("noisy", 1.0, 0.9), res("slower", 1.0, 0.9)]}
+    cur = {"results": [res("noisy", 1.3, 0.92), res("slower", 1.3, 1.2)]}
+    rows = {r["name"]: r for r in compare(cur, base, 0.10)}
+    assert not rows["noisy"]["regressed"] and rows["noisy"]["status"].startswith("ok (median only")
+    assert rows["slower"]["regressed"] and rows["slower"]["min_change"] == pytest.approx(1.2 / 0.9 - 1)
