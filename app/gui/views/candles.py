@@ -154,10 +154,13 @@ class CandlestickItem(pg.GraphicsObject):
             self.update()
         return level
 
+    # The base hooks drop the cached viewRect(); without super() paint() would see a stale range.
     def viewRangeChanged(self) -> None:  # noqa: N802 - pyqtgraph hook
+        super().viewRangeChanged()
         self.update_lod()
 
     def viewTransformChanged(self) -> None:  # noqa: N802 - pyqtgraph hook (view resized)
+        super().viewTransformChanged()
         self.update_lod()
 
     # -- drawing ---------------------------------------------------------------------------------

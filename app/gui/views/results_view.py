@@ -80,7 +80,7 @@ class ResultsView(QtWidgets.QWidget):
         lower.addWidget(self.trades)
         lower.setStretchFactor(0, 0)
         lower.setStretchFactor(1, 1)
-        lower.setSizes([300, 900])
+        lower.setSizes([330, 950])
         self.splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         self.splitter.addWidget(self.chart)
         self.splitter.addWidget(lower)

@@ -58,7 +58,10 @@ def format_stat(key: str, value: Any) -> str:
     if value is None:
         return MISSING
     if isinstance(value, str):
-        return value.replace("T", " ").removesuffix("Z").removesuffix(" 00:00:00") if kind == "date" else value
+        if kind != "date":
+            return value
+        text = value.replace("T", " ").removesuffix("Z")  # ISO, UTC: to the minute, or the day
+        return text.removesuffix(":00").removesuffix(" 00:00") if len(text) == 19 else text
     if isinstance(value, bool):
         return "yes" if value else "no"
     try:
@@ -119,8 +122,9 @@ class StatsTable(QtWidgets.QTableWidget):
     def value_text(self, key: str) -> str | None:
         """The displayed value of stat `key` (None if absent): for tests and copy."""
         for row in range(self.rowCount()):
-            if self.item(row, 0).toolTip() == key:
-                return self.item(row, 1).text()
+            name, cell = self.item(row, 0), self.item(row, 1)
+            if name is not None and cell is not None and name.toolTip() == key:
+                return cell.text()
         return None
 
 

@@ -17,6 +17,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from app.gui import theme
 
 Qt = QtCore.Qt
+_Index = QtCore.QModelIndex | QtCore.QPersistentModelIndex
 MISSING = "—"
 
 # column -> (header, kind). Columns not listed are shown as plain text under their own name.
@@ -51,7 +52,8 @@ def format_cell(kind: str, value: Any, date_only: bool = False) -> str:
         return MISSING
     if kind == "time":
         unit = "D" if date_only else "m"
-        return str(np.datetime_as_string(np.datetime64(value, "ns"), unit=unit)).replace("T", " ")
+        stamp = np.datetime64(value, "ns").astype(f"datetime64[{unit}]")
+        return str(stamp).replace("T", " ")
     if kind == "status":
         return "open" if value else "closed"
     if kind == "text":
@@ -107,10 +109,10 @@ class TradesModel(QtCore.QAbstractTableModel):
         self.endResetModel()
 
     # -- Qt model API ----------------------------------------------------------------------------
-    def rowCount(self, parent: QtCore.QModelIndex = QtCore.QModelIndex()) -> int:  # noqa: B008, N802
+    def rowCount(self, parent: _Index = QtCore.QModelIndex()) -> int:  # noqa: B008, N802
         return 0 if parent.isValid() else len(self._order)
 
-    def columnCount(self, parent: QtCore.QModelIndex = QtCore.QModelIndex()) -> int:  # noqa: B008, N802
+    def columnCount(self, parent: _Index = QtCore.QModelIndex()) -> int:  # noqa: B008, N802
         return 0 if parent.isValid() else len(self._columns)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: N802
@@ -120,7 +122,7 @@ class TradesModel(QtCore.QAbstractTableModel):
             return COLUMNS.get(self._columns[section], (self._columns[section], ""))[0]
         return str(int(self._order[section]) + 1)  # the trade's number, whatever the sort
 
-    def data(self, index: QtCore.QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
         src = int(self._order[index.row()])
