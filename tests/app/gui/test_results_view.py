@@ -1,76 +1,248 @@
-"""Results view with real widgets and a real backtest: stats, sortable trades, double-click to a trade,
-exports, and a million-bar chart switching between aggregated and real candles."""
+"""Results view: chart, stats and trades on real backtests (no mocks), offscreen.
+
+Screenshots land in tests/_artifacts/screens for people to look at.
+"""
+
+from __future__ import annotations
+
+import math
 
 import numpy as np
 import polars as pl
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage
+import pytest
+from PySide6 import QtCore, QtGui
 
-from app.gui.views.results_view import ResultsView
+from app.gui.views.candles import MinMaxIndex, OhlcPyramid, level_for
+from app.gui.views.chart_view import BarDateAxis, ChartView
+from app.gui.views.results_view import ResultsView, default_indicators
+from app.gui.views.stats_table import StatsTable, format_stat
 from engine.backtest import run_backtest
+from engine.config import SimConfig
 from engine.data.demo import demo_bars, generate_bars
-from engine.strategies import get_strategy
+
+PARAMS = {"n1": 10, "n2": 30}
 
 
-def _show(qtbot, bars, params=None):
-    view = ResultsView()
-    qtbot.addWidget(view)
-    view.resize(1280, 800)
-    view.show()
-    result = run_backtest(bars, "sma_cross", params or {"n1": 10, "n2": 30})
-    view.show_result(result, get_strategy("sma_cross").indicators(bars, **result.params))
-    qtbot.wait(50)
-    return view, result
+@pytest.fixture(scope="module")
+def daily_result():
+    return run_backtest(demo_bars("ACME"), "sma_cross", PARAMS, SimConfig())
 
 
-def test_stats_trades_sorting_and_double_click(qtbot, tmp_path, screenshot_dir):
-    view, result = _show(qtbot, demo_bars("ACME"))
-    shown = {view.stats.item(r, 0).text() for r in range(view.stats.rowCount())}
-    assert view.stats.rowCount() >= len(result.stats) - 2 and "Sharpe ratio" in " ".join(shown)
-    table = view.trades
+@pytest.fixture(scope="module")
+def minute_result():
+    return run_backtest(generate_bars("BTCX", 1_000_000, "1m"), "sma_cross", PARAMS, SimConfig())
+
+
+@pytest.fixture
+def view(qtbot, daily_result):
+    v = ResultsView()
+    qtbot.addWidget(v)
+    v.resize(1280, 800)
+    v.show()
+    qtbot.waitExposed(v)
+    v.show_result(daily_result)
+    return v
+
+
+def _column(table, name: str) -> int:
+    return table.trades_model.frame.columns.index(name)
+
+
+def test_stats_table_shows_every_stat_key_readably(view, daily_result):
+    stats = view.stats
+    assert stats.rowCount() == len(daily_result.stats)
+    for key in daily_result.stats:
+        assert stats.value_text(key), key
+    labels = [stats.item(r, 0).text() for r in range(stats.rowCount())]
+    assert "Sharpe ratio" in labels and "Max drawdown [%]" in labels
+    assert stats.value_text("duration").endswith(" d")
+    assert stats.value_text("max_drawdown_pct") == f"{daily_result.stats['max_drawdown_pct']:.2f}"
+    assert stats.value_text("equity_final") == f"{daily_result.stats['equity_final']:,.2f}"
+
+
+def test_stats_nan_is_a_dash_and_infinity_a_symbol(qtbot):
+    table = StatsTable()
+    qtbot.addWidget(table)
+    table.set_stats({"sharpe_ratio": math.nan, "profit_factor": math.inf, "sqn": None})
+    assert [table.value_text(k) for k in ("sharpe_ratio", "profit_factor", "sqn")] == ["—", "∞", "—"]
+    assert format_stat("max_trade_duration", 123.0) == "123.0 d"
+
+
+def test_trades_table_has_one_row_per_trade(view, daily_result):
+    assert view.trades.model().rowCount() == len(daily_result.trades)
+
+
+def test_sorting_by_pnl_is_numeric(view, daily_result):
+    table, col = view.trades, _column(view.trades, "pnl")
     model = table.model()
-    assert model.rowCount() == len(result.trades)
+    pnl = daily_result.trades["pnl"]
+    table.sortByColumn(col, QtCore.Qt.SortOrder.AscendingOrder)
+    first = model.index(0, col).data(QtCore.Qt.ItemDataRole.UserRole)
+    last = model.index(model.rowCount() - 1, col).data(QtCore.Qt.ItemDataRole.UserRole)
+    assert (first, last) == (pnl.min(), pnl.max())
+    shown = [model.index(r, col).data(QtCore.Qt.ItemDataRole.UserRole) for r in range(model.rowCount())]
+    assert shown == sorted(shown)
+    table.sortByColumn(col, QtCore.Qt.SortOrder.DescendingOrder)
+    assert model.index(0, col).data(QtCore.Qt.ItemDataRole.UserRole) == pnl.max()
+    # Text order would put "+1,000.00" before "+9.00": the displayed strings are not what is sorted.
+    assert model.index(0, col).data() == f"{pnl.max():+,.2f}"
 
-    headers = [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())]
-    pnl_col = headers.index("P&L")
-    table.sortByColumn(pnl_col, Qt.SortOrder.AscendingOrder)
-    first = model.source_row(0)
-    last = model.source_row(model.rowCount() - 1)
-    pnl = result.trades["pnl"].to_numpy()
-    assert pnl[first] == pnl.min() and pnl[last] == pnl.max()  # numeric, not text, order
 
-    row = 2
-    entry, exit_ = model.trade_bars(row)
-    table.scrollTo(model.index(row, 0))
-    rect = table.visualRect(model.index(row, 0))
-    assert table.viewport().rect().contains(rect.center())
-    # a person's double-click: press/release, then the double-click event (item views need both)
-    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
-    qtbot.mouseDClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+def test_open_trade_is_italic_and_marked_open(view, daily_result):
+    trades = daily_result.trades
+    assert trades["is_open"].any(), "the demo run should end with an open trade"
+    model, status = view.trades.model(), _column(view.trades, "is_open")
+    rows = [r for r in range(model.rowCount()) if model.index(r, status).data() == "open"]
+    assert len(rows) == int(trades["is_open"].sum())
+    font = model.index(rows[0], 0).data(QtCore.Qt.ItemDataRole.FontRole)
+    assert font is not None and font.italic()
+    pnl_color = model.index(rows[0], _column(view.trades, "pnl")).data(QtCore.Qt.ItemDataRole.ForegroundRole)
+    assert pnl_color is not None
+
+
+def test_double_clicking_a_trade_zooms_the_chart_to_it(qtbot, view, daily_result):
+    table = view.trades
+    table.sortByColumn(0, QtCore.Qt.SortOrder.AscendingOrder)
+    row = 5
+    index = table.model().index(row, 2)
+    table.scrollTo(index)
+    entry_bar, exit_bar = table.trades_model.trade_bars(row)
+    center = table.visualRect(index).center()
+    assert table.viewport().rect().contains(center)
+    with qtbot.waitSignal(table.trade_activated, timeout=2000) as signal:
+        # a person's double-click: press/release, then the double-click event (item views need both)
+        qtbot.mouseClick(table.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=center)
+        qtbot.mouseDClick(table.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=center)
+    assert signal.args == [entry_bar, exit_bar]
     x0, x1 = view.chart.x_range()
-    assert x0 <= entry and exit_ <= x1 and (x1 - x0) < len(result.bars) / 4
-
-    csv = view.export_trades_csv(tmp_path / "trades.csv")
-    back = pl.read_csv(csv)
-    assert len(back) == len(result.trades)
-    np.testing.assert_allclose(np.sort(back["pnl"].to_numpy()), np.sort(pnl))
-    png = view.export_chart_png(tmp_path / "chart.png")
-    image = QImage(str(png))
-    assert image.width() >= 600 and image.height() >= 300
-    view.grab().save(str(screenshot_dir / "results_view_daily.png"))
+    assert x0 <= entry_bar and exit_bar <= x1
+    assert x1 - x0 < len(daily_result.bars) / 4  # zoomed in, not the whole history
+    assert view.chart.candle_level == 0
 
 
-def test_million_bars_switch_between_aggregated_and_real_candles(qtbot, screenshot_dir):
-    bars = generate_bars("BTCX", 1_000_000, "1m")
-    view, result = _show(qtbot, bars, {"n1": 50, "n2": 200})
-    chart = view.chart
-    chart.price_plot.setXRange(0, len(bars), padding=0)
-    qtbot.wait(20)
-    assert chart.candle_level > 0  # far more bars than pixels: aggregated candles
+def test_export_csv_round_trips(view, daily_result, tmp_path):
+    path = view.export_trades_csv(tmp_path / "trades.csv")
+    back = pl.read_csv(path, try_parse_dates=True)
+    trades = daily_result.trades
+    assert back.shape == trades.shape
+    assert back.columns == trades.columns
+    assert back["entry_bar"].to_list() == trades["entry_bar"].to_list()
+    np.testing.assert_allclose(back["pnl"].to_numpy(), trades["pnl"].to_numpy(), rtol=1e-12)
+    assert back["is_open"].to_list() == trades["is_open"].to_list()
+
+
+def test_export_png_writes_a_sensible_image(view, tmp_path):
+    path = view.export_chart_png(tmp_path / "chart.png")
+    assert path.stat().st_size > 10_000
+    image = QtGui.QImage(str(path))
+    assert image.width() >= 1000 and image.height() >= 300
+    assert (image.width(), image.height()) == (view.chart.width(), view.chart.height())
+
+
+def test_crosshair_readout_names_the_bar(view, daily_result):
+    bars = daily_result.bars
+    text = view.chart.show_crosshair_at(100)
+    day = str(bars.times()[100])[:10]
+    assert day in text and f"C {bars.close[100]:,.2f}" in text and "Equity" in text
+    assert "bar 100" in view.chart.show_crosshair_at(100, y=30.0, pane=0)
+    assert "bar 5039" in view.chart.show_crosshair_at(10**9)  # clamped to the data
+
+
+def test_showing_twice_does_not_pile_up_lines(view, daily_result):
+    view.show_result(daily_result)
+    assert len(view.chart._indicator_items) == len(default_indicators(daily_result)) == 2
+
+
+def test_screenshot_daily(view, screenshot_dir):
+    view.chart.focus_trade(*view.trades.trades_model.trade_bars(0))
+    view.chart.price_plot.setXRange(-0.5, len(view.result.bars) - 0.5, padding=0.01)
+    assert view.grab().save(str(screenshot_dir / "results_view_daily.png"))
+
+
+def test_chart_level_of_detail_on_a_million_bars(qtbot, minute_result):
+    chart = ChartView()
+    qtbot.addWidget(chart)
+    chart.resize(1280, 600)
+    chart.show()
+    qtbot.waitExposed(chart)
+    chart.set_result(minute_result)
+    qtbot.wait(10)
+    assert chart.candle_level > 0 and not chart.trade_markers_visible  # aggregated, markers hidden
+    full_level = chart.candle_level
+
     chart.price_plot.setXRange(500_000, 500_200, padding=0)
-    qtbot.wait(20)
-    assert chart.candle_level == 0  # zoomed in: one candle per bar
-    view.grab().save(str(screenshot_dir / "results_view_1m_zoomed.png"))
+    qtbot.wait(10)
+    assert chart.candle_level == 0 and chart.candles.bars_per_candle == 1
+    assert chart.trade_markers_visible
+    bars = minute_result.bars
+    (y0, y1) = chart.price_plot.vb.viewRange()[1]
+    assert y0 <= bars.low[500_000:500_201].min() and bars.high[500_000:500_201].max() <= y1
+
     chart.price_plot.setXRange(0, len(bars), padding=0)
-    qtbot.wait(20)
-    assert chart.candle_level > 0
+    qtbot.wait(10)
+    assert chart.candle_level == full_level and not chart.trade_markers_visible
+
+
+def test_paint_records_only_the_visible_chunks(qtbot, minute_result):
+    """Bug: the candle item's paint read a stale cached view rect (the whole data), so every frame
+    of a 200-bar view recorded and replayed all ~2,000 chunk pictures (3 s a frame)."""
+    chart = ChartView()
+    qtbot.addWidget(chart)
+    chart.resize(1280, 600)
+    chart.show()
+    qtbot.waitExposed(chart)
+    chart.set_result(minute_result)
+    for x in (500_000, 700_000):
+        before = chart.candles.pictures_built
+        chart.price_plot.setXRange(x, x + 200, padding=0)
+        qtbot.wait(20)  # paints
+        assert 1 <= chart.candles.pictures_built - before <= 2  # painted, and only what is in view
+
+
+def test_screenshot_million_minute_bars_zoomed_in(qtbot, minute_result, screenshot_dir):
+    v = ResultsView()
+    qtbot.addWidget(v)
+    v.resize(1280, 800)
+    v.show()
+    qtbot.waitExposed(v)
+    v.show_result(minute_result)
+    v.chart.focus_trade(*v.trades.trades_model.trade_bars(9_000))
+    qtbot.wait(10)
+    assert v.chart.candle_level == 0
+    assert v.grab().save(str(screenshot_dir / "results_view_1m_zoomed.png"))
+
+
+def test_date_axis_ticks_on_calendar_boundaries(qtbot, daily_result):
+    axis = BarDateAxis()
+    ts_s = daily_result.bars.ts // 1_000_000_000
+    axis.set_timestamps(ts_s)
+    (_, ticks), = axis.tickValues(0, len(ts_s) - 1, 1200)
+    labels = axis.tickStrings(ticks, 1.0, 1.0)
+    assert 3 <= len(labels) <= 12 and all(len(s) == 4 and s.isdigit() for s in labels)  # years
+    (_, ticks), = axis.tickValues(100, 160, 1200)
+    assert all(len(s) == 10 for s in axis.tickStrings(ticks, 1.0, 1.0))  # days
+    assert axis.tickStrings([-5.0, 10**7], 1.0, 1.0) == ["", ""]
+
+
+def test_pyramids_match_brute_force():
+    rng = np.random.default_rng(7)
+    n = 10_001
+    low = rng.normal(size=n)
+    high = low + rng.random(n)
+    open_, close = low + 0.1, high - 0.1
+    pyramid = OhlcPyramid(open_, high, low, close)
+    index = MinMaxIndex(np.where(rng.random(n) < 0.01, np.nan, close))
+    o1, h1, l1, c1 = pyramid.levels[1]
+    assert (o1[3], h1[3], l1[3], c1[3]) == (open_[6], max(high[6:8]), min(low[6:8]), close[7])
+    assert pyramid.levels[-1][1][0] == high.max() and len(pyramid.levels[-1][0]) == 1
+    assert pyramid.low_high(0, n) == (low.min(), high.max())
+    assert pyramid.low_high(5, 6) == (low[5], high[5])
+    for start, stop in [(17, 4_000), (9_990, n), (3, 9_000)]:
+        # cut buckets count whole: never narrower than the truth, at most one bucket wider each side
+        lo, hi = pyramid.low_high(start, stop)
+        assert lo <= low[start:stop].min() and hi >= high[start:stop].max()
+        assert lo >= low[max(0, start - 8):stop + 8].min()
+        lo, hi = index.min_max(start, stop)
+        assert lo <= np.nanmin(close[start:stop]) and hi >= np.nanmax(close[start:stop])
+    assert index.min_max(100, 50) is None
+    assert level_for(200, 1200) == 0 and level_for(1_000_000, 1200) >= 10
