@@ -27,8 +27,10 @@ def _measured(fn, *args: Any) -> dict[str, Any]:
     return out
 
 
-def pan(seconds: float) -> dict[str, Any]:
-    return _measured(bench_gui.bench_pan, seconds)
+def pan(seconds: float, width: int | None = None) -> dict[str, Any]:
+    if width is None:
+        return _measured(bench_gui.bench_pan, seconds)
+    return _measured(bench_gui.bench_pan, seconds, width)
 
 
 def sweep(seconds_cap: float) -> dict[str, Any]:

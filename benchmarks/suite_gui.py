@@ -101,6 +101,32 @@ def _pan(ctx: Context):
     return work, {"pan_seconds": PAN_SECONDS, "bars": 1_000_000}
 
 
+def _pan_width(width: int, label: str) -> None:
+    @benchmark(suite=SUITE, name=f"pan_{label}_timer_late_p95", repeats=3, heavy=True,
+               description=f"pan the 1M-bar chart with {width:,} bars in view: p95 lateness of a 5 ms UI timer",
+               rows=(
+        FigureRow("max_ms", f"pan_{label}_timer_late_max", 1e-3,
+                  description=f"pan 1M-bar chart, {width:,} bars in view: latest 5 ms tick"),), **CHILD)
+    def _pan_w(ctx: Context):
+        child = _child(ctx)
+
+        def work() -> Sample:
+            r = child.call("pan", seconds=PAN_SECONDS, width=width)
+            return Sample(None, r["p95_ms"] / 1e3, r)
+        return work, {"pan_seconds": PAN_SECONDS, "bars": 1_000_000, "width_bars": width}
+
+    @ratio(suite=SUITE, name=f"pan_{label}_late_p95_ms", target=TARGET_P95_MS, better="lower", unit="ms",
+           description=f"5 ms UI timer, p95 lateness while panning with {width:,} bars in view")
+    def _r(get) -> float:
+        return _ms(get, f"pan_{label}_timer_late_p95")
+
+
+# bench_gui pans at three levels of detail; 20,000 bars in view is the figure above (every run), the
+# real-candle and the heavily aggregated views are heavy (full runs only).
+_pan_width(200, "200")
+_pan_width(200_000, "200k")
+
+
 @benchmark(suite=SUITE, name="sweep_timer_late_p95", repeats=3, quick_repeats=1,
            rows=(FigureRow("max_ms", "sweep_timer_late_max", 1e-3, description="sweep in the app: latest tick"),
                  FigureRow("sweep_s", "sweep_in_app", unit="bar-steps/s", work=float(SWEEP_BARS * SWEEP_COMBOS),
