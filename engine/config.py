@@ -109,6 +109,12 @@ class SimConfig:
             raise ConfigError(f"config: unknown option {unknown[0]!r} (known: {', '.join(sorted(known))})")
         compat = values.pop("compat", None)
         if compat is not None:
+            # A dict from to_dict() of a preset carries every field: keep only the ones that differ
+            # from what the preset (or, for fields it leaves alone, the default) already sets.
+            _check_choice("compat", compat, COMPATS)
+            fixed = {f.name: f.default for f in dataclasses.fields(cls)} | PRESETS[compat]
+            values = {k: v for k, v in values.items()
+                      if k in ("init_cash", "commission") or v != fixed[k]}
             return cls.preset(compat, **values)
         return cls(**values)
 

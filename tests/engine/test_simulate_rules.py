@@ -175,3 +175,11 @@ def test_opposite_entry_reverses_and_contradictory_entries_are_dropped():
     assert tr[0]["exit_bar"] == tr[1]["entry_bar"] == 3 and tr[0]["exit_price"] == tr[1]["entry_price"] == 106
     both = SignalArrays(np.array([T, F, F, F, F]), np.array([F] * 5), np.array([T, F, F, F, F]), np.array([F] * 5))
     assert len(simulate(FLAT, both, SimConfig(direction="both"))[1]) == 0
+
+
+@pytest.mark.parametrize("compat", ["backtesting", "vectorbt"])
+def test_preset_round_trips_through_to_dict(compat):
+    cfg = SimConfig.preset(compat, init_cash=5_000.0, commission=0.002)
+    assert SimConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ConfigError, match="cannot be combined with compat"):
+        SimConfig.from_dict({**cfg.to_dict(), "fill": "close" if cfg.fill != "close" else "next_open"})

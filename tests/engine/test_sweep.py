@@ -89,6 +89,19 @@ def test_sweep_row_equals_single_backtest(bars, serial_rows):
         assert row[k] == pytest.approx(v, nan_ok=True), k
 
 
+@pytest.mark.parametrize("compat", ["backtesting", "vectorbt"])
+def test_compat_preset_sweep_in_workers_equals_single_backtest(bars, pool, compat):
+    from engine.backtest import run_backtest
+
+    cfg = SimConfig.preset(compat, commission=0.001)
+    rows = run_sweep(bars, "sma_cross", {"n1": [10, 20], "n2": [50]}, config=cfg, executor=pool).rows
+    assert len(rows) == 2
+    for row in rows.iter_rows(named=True):
+        single = run_backtest(bars, "sma_cross", {"n1": row["n1"], "n2": 50}, cfg)
+        for k, v in single.stats.items():
+            assert row[k] == pytest.approx(v, nan_ok=True), k
+
+
 def test_many_symbols(pool):
     a, b = generate_bars("AAA", 800, "1d"), generate_bars("BBB", 900, "1d")
     res = run_sweep([a, b], "ema_cross", {"n1": [5, 10], "n2": [20, 40]}, executor=pool)
