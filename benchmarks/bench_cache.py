@@ -3,8 +3,9 @@
 Figures: L1 hit latency (median ns per get, tight loop), L2 hit latency for a 10k-bar backtest result
 (median ms, read + verify + decompress + decode), the whole `run_backtest` on an L1 / L2 hit,
 profiling overhead on a 10k-bar backtest (enabled vs disabled, interleaved; and the direct cost of
-the recording calls), ns per counter/timer record, and the hit rate of a scripted interactive
-session. Prints a table and returns a dict of the figures.
+the recording calls), ns per counter/timer record, a 1,000-combo sweep computed vs repeated from L1
+and from L2 (a restarted app), and the hit rate of a scripted interactive session. Prints a table
+and returns a dict of the figures.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from engine.cache.keys import backtest_key
 from engine.config import SimConfig
 from engine.data.demo import generate_bars
 from engine.profiling import Registry, default_registry, record_backtest
+from engine.sweep import run_sweep
 
 CONFIG = SimConfig(commission=0.001)
 
@@ -180,6 +182,37 @@ def bench_sweep_rows(n_rows: int) -> dict[str, float]:
     return out
 
 
+# 1,000 combos (seeded sample of n1 in 2..200 step 2 x n2 in 10..500 step 10, n1 < n2), as in the sweep suite.
+SWEEP_GRID = {"n1": list(range(2, 201, 2)), "n2": list(range(10, 501, 10))}
+SWEEP_ARGS = dict(where="n1 < n2", random_n=1000, seed=0, config=CONFIG)
+
+
+def bench_sweep_cache(n_bars: int) -> dict[str, float]:
+    """A 1,000-combo sweep (in this process) computed, then repeated: served from L1, and from L2 by a
+    fresh ResultCache on the same directory (the app restarted). Every repeat must equal the computed
+    table; seconds per sweep and the ratios computed / cached."""
+    bars = generate_bars("ACME", n_bars)
+    with tempfile.TemporaryDirectory() as d:
+        t0 = time.perf_counter()
+        plain = run_sweep(bars, "sma_cross", SWEEP_GRID, **SWEEP_ARGS)
+        no_cache_s = time.perf_counter() - t0
+        cache = ResultCache(d)
+        t0 = time.perf_counter()
+        computed = run_sweep(bars, "sma_cross", SWEEP_GRID, cache=cache, **SWEEP_ARGS)
+        computed_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        from_l1 = run_sweep(bars, "sma_cross", SWEEP_GRID, cache=cache, **SWEEP_ARGS)
+        l1_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        from_l2 = run_sweep(bars, "sma_cross", SWEEP_GRID, cache=ResultCache(d), **SWEEP_ARGS)
+        l2_s = time.perf_counter() - t0
+    assert computed.computed == plain.total == 1000 and from_l1.computed == from_l2.computed == 0
+    assert computed.rows.equals(plain.rows) and from_l1.rows.equals(plain.rows) and from_l2.rows.equals(plain.rows)
+    return {"sweep_no_cache_s": no_cache_s, "sweep_computed_s": computed_s, "sweep_l1_s": l1_s,
+            "sweep_l2_s": l2_s, "sweep_computed_over_l1": computed_s / l1_s,
+            "sweep_computed_over_l2": computed_s / l2_s}
+
+
 # (strategy, params, config): what a user clicks through in the app.
 SESSION: list[tuple[str, str, dict[str, Any], SimConfig]] = [
     ("open run 1", "sma_cross", {"n1": 10, "n2": 30}, CONFIG),
@@ -209,6 +242,11 @@ def bench_session(n_bars: int) -> dict[str, Any]:
             t0 = time.perf_counter()
             r = run_backtest(bars, strat, params, cfg, cache=cache)
             steps.append((label, r.from_cache, (time.perf_counter() - t0) * 1e3))
+        for label in ("sweep sma_cross n1 x n2 (40 combos)", "rerun the sweep"):
+            t0 = time.perf_counter()
+            sw = run_sweep(bars, "sma_cross", {"n1": [5, 10, 15, 20, 25], "n2": [30, 40, 50, 60, 70, 80, 90, 100]},
+                           config=CONFIG, cache=cache)
+            steps.append((label, sw.computed == 0, (time.perf_counter() - t0) * 1e3))
         hits = sum(hit for _, hit, _ in steps)
         restart = ResultCache(d)  # the app reopened: runs 1-3 again, from disk
         reopened = [run_backtest(bars, s, p, c, cache=restart).from_cache for _, s, p, c in SESSION[:3]]
@@ -229,6 +267,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     figures.update(bench_l2_and_run_hits(n_bars, reps))
     figures.update(bench_profiling(n_bars, reps * 40, batches))
     figures.update(bench_sweep_rows(300 if args.quick else 2000))
+    figures.update(bench_sweep_cache(2_000 if args.quick else n_bars))
     figures.update(bench_session(n_bars))
     print(format_figures(figures))
     return figures
@@ -255,6 +294,11 @@ def format_figures(f: dict[str, Any]) -> str:
                                           f"({f['row_put_behind_flushed_us']:.0f} flushed)", ""),
         ("sweep row get_many L2/L1/miss", f"{f['row_get_many_l2_us']:.0f} / {f['row_get_many_l1_us']:.1f} / "
                                           f"{f['row_get_many_miss_us']:.0f} us", ""),
+        ("1,000-combo sweep: computed (no cache / storing)", f"{f['sweep_no_cache_s']:.2f} / "
+                                                          f"{f['sweep_computed_s']:.2f} s", ""),
+        ("repeated from L1 / from L2 (restart)", f"{f['sweep_l1_s']*1e3:.1f} / {f['sweep_l2_s']*1e3:.1f} ms "
+                                                 f"({f['sweep_computed_over_l1']:.0f}x / "
+                                                 f"{f['sweep_computed_over_l2']:.0f}x faster)", ""),
         ("scripted session hit rate", f"{f['session_hit_rate_pct']:.1f} % "
                                       f"({f['session_hits']}/{f['session_runs']})", ""),
         ("after restart (runs 1-3)", f"{f['restart_hit_rate_pct']:.0f} %", ""),

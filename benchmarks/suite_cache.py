@@ -8,7 +8,8 @@ summarised over the repeats (median, min, max, p95) and the time figures are row
 - profiling: a 10k-bar backtest with the metrics registry on vs off (paired, order alternating), and
   the cost of each recording call;
 - sweep_rows: per stats row, put_many (synchronous and write-behind) and get_many (L2, L1, miss);
-- session: a scripted interactive session's hit rate, and after a restart.
+- sweep_cache: a 1,000-combo sweep on 10k bars computed, then repeated from L1 and from L2 (restart);
+- session: a scripted interactive session's hit rate (runs, a sweep and its rerun), and after a restart.
 Targets are bench_cache's: L1 hit < 1 us, profiling overhead < 2 %.
 """
 
@@ -84,6 +85,19 @@ def _rows(ctx: Context):
     return lambda: Sample(None, None, bench_cache.bench_sweep_rows(n)), {"rows": n}
 
 
+@benchmark(suite=SUITE, name="sweep_cache", gate=False, warmup=0, rows=(
+    FigureRow("sweep_computed_s", "sweep_1000_computed", 1.0, gate=True,
+              description="1,000-combo sweep, 10k bars, computed and stored"),
+    FigureRow("sweep_l1_s", "sweep_1000_from_l1", 1.0, gate=True, description="the same sweep again, from L1"),
+    FigureRow("sweep_l2_s", "sweep_1000_from_l2", 1.0, gate=True,
+              description="the same sweep in a fresh cache (restart), from L2")),
+           **{k: v for k, v in COMMON.items() if k not in ("repeats", "quick_repeats")}, repeats=3, quick_repeats=1)
+def _sweep_cache(ctx: Context):
+    """bench_cache.bench_sweep_cache: a repeated 1,000-combo sweep served from cache vs computed"""
+    n = ctx.size(N_BARS, 1_000)
+    return lambda: Sample(None, None, bench_cache.bench_sweep_cache(n)), {"bars": n, "combos": 1000}
+
+
 @benchmark(suite=SUITE, name="session", gate=False, warmup=0, repeats=3, quick_repeats=1,
            **{k: v for k, v in COMMON.items() if k not in ("repeats", "quick_repeats")})
 def _session(ctx: Context):
@@ -118,6 +132,18 @@ def _overhead_direct(get) -> float:
 def _hit_speedup(get) -> float:
     """run_backtest computed / served from L1 (10k bars)"""
     return get("run_backtest_10k_computed")["median_s"] / get("run_backtest_10k_l1_hit")["median_s"]
+
+
+@ratio(suite=SUITE, name="sweep_1000_cached_speedup_l1", unit="x")
+def _sweep_l1(get) -> float:
+    """1,000-combo sweep computed / repeated from L1"""
+    return _fig(get, "sweep_cache", "sweep_computed_over_l1")
+
+
+@ratio(suite=SUITE, name="sweep_1000_cached_speedup_l2", unit="x")
+def _sweep_l2(get) -> float:
+    """1,000-combo sweep computed / repeated from L2 after a restart"""
+    return _fig(get, "sweep_cache", "sweep_computed_over_l2")
 
 
 @ratio(suite=SUITE, name="session_hit_rate_pct", unit="%")
