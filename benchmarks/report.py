@@ -21,7 +21,8 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from benchmarks.runner import UsageError, compare, fmt_rate, fmt_time, fmt_value
+from app.bench_results import compare, fmt_rate, fmt_time, fmt_value, suites_of
+from benchmarks.runner import UsageError
 
 Bar = tuple[str, float, str, bool | None]  # label, value (1 = neutral), annotation, good?
 
@@ -179,14 +180,6 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1,
 
 def _mb(x: float | None) -> str:
     return "-" if x is None else f"{x:,.1f}"
-
-
-def suites_of(doc: dict[str, Any]) -> list[str]:
-    names = list(doc.get("mode", {}).get("suites") or [])
-    for r in doc.get("results", []):
-        if r["suite"] not in names:
-            names.append(r["suite"])
-    return names
 
 
 def select_suites(doc: dict[str, Any], suites: Sequence[str] | None, path: str) -> list[str]:

@@ -43,6 +43,7 @@ from typing import Any
 
 import psutil
 
+from app.bench_results import ResultsFileError, check_results, compare, fmt_rate, fmt_time, fmt_value
 from benchmarks import machine
 
 # Exit codes.
@@ -541,88 +542,10 @@ def parse_threshold(text: str) -> float:
     return value
 
 
-def compare(current: dict[str, Any], baseline: dict[str, Any], threshold: float) -> list[dict[str, Any]]:
-    """One row per current result: its change against the baseline and whether it regressed.
-
-    A result regressed when it counts for regressions (`gate`) and its median time rose, or its
-    rate fell, by more than `threshold` (a fraction), and its fastest repeat (`min_s`, where both
-    runs have one) rose by more than `threshold` too: load from other processes inflates medians of a
-    few repeats by 20-50 % on a shared machine but rarely every repeat, while a real slowdown moves
-    the fastest repeat as well. Results whose amount of work differs from the baseline's (other
-    sizes) are not compared.
-    """
-    base = {(r["suite"], r["name"]): r for r in baseline.get("results", []) if "error" not in r}
-    rows = []
-    for r in current.get("results", []):
-        row = {"suite": r["suite"], "name": r["name"], "unit": r.get("unit"), "median_s": r.get("median_s"),
-               "rate": r.get("rate"), "base_median_s": None, "base_rate": None, "time_change": None,
-               "rate_change": None, "min_change": None, "status": "new", "regressed": False}
-        b = base.get((r["suite"], r["name"]))
-        if "error" in r:
-            row["status"] = "error"
-        elif b is not None:
-            row["base_median_s"], row["base_rate"] = b.get("median_s"), b.get("rate")
-            if b.get("work") != r.get("work"):
-                row["status"] = "other size"
-            else:
-                if b.get("median_s"):
-                    row["time_change"] = r["median_s"] / b["median_s"] - 1.0
-                if b.get("rate") and r.get("rate") is not None:
-                    row["rate_change"] = r["rate"] / b["rate"] - 1.0
-                worse = ((row["time_change"] is not None and row["time_change"] > threshold)
-                         or (row["rate_change"] is not None and row["rate_change"] < -threshold))
-                if worse and b.get("min_s") and r.get("min_s") is not None:
-                    row["min_change"] = r["min_s"] / b["min_s"] - 1.0
-                    if row["min_change"] <= threshold:
-                        worse = False
-                        row["status"] = "ok (median only: fastest repeat within threshold)"
-                if worse and r.get("gate", True):
-                    row["status"], row["regressed"] = "REGRESSED", True
-                elif worse:
-                    row["status"] = "slower (not gated)"
-                elif row["status"] == "new":
-                    row["status"] = "ok"
-        rows.append(row)
-    return rows
-
-
 # ----------------------------------------------------------------------------------------------- output
-
-def fmt_time(s: float | None) -> str:
-    if s is None:
-        return "-"
-    if s >= 1.0:
-        return f"{s:.3f} s"
-    if s >= 1e-3:
-        return f"{s * 1e3:.3f} ms"
-    if s >= 1e-6:
-        return f"{s * 1e6:.1f} us"
-    return f"{s * 1e9:.0f} ns"
-
-
-def fmt_rate(rate: float | None, unit: str) -> str:
-    if rate is None:
-        return "-"
-    for div, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(rate) >= div:
-            return f"{rate / div:.2f} {prefix}{unit}"
-    return f"{rate:.3g} {unit}"
-
 
 def fmt_num(x: float | None, nd: int = 1) -> str:
     return "-" if x is None else f"{x:.{nd}f}"
-
-
-def fmt_value(value: float | None, unit: str) -> str:
-    if value is None:
-        return "-"
-    if unit == "x":
-        return f"{value:,.2f}x" if abs(value) < 10 else f"{value:,.1f}x"
-    if unit == "s":
-        return fmt_time(value)
-    if unit in ("%", "MB", "ns", "ms", "us", "KiB"):
-        return f"{value:,.{0 if unit in ('MB', 'ns') or abs(value) >= 100 else 2}f} {unit}"
-    return fmt_rate(value, unit)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool] | None = None) -> str:
@@ -808,11 +731,16 @@ def _run_suite(benches: list[Benchmark], ctx: Context, log: Callable[[str], None
 
 def _load_json(path: str, what: str) -> dict[str, Any]:
     try:
-        return json.loads(Path(path).read_text())
+        doc = json.loads(Path(path).read_text())
     except FileNotFoundError:
         raise UsageError(f"{what} {path!r} not found") from None
     except (OSError, ValueError) as exc:
         raise UsageError(f"{what} {path!r} is not a results JSON file: {exc}") from None
+    try:
+        check_results(doc, Path(path).name)
+    except ResultsFileError as exc:
+        raise UsageError(f"{what} {path!r} is not a results JSON file: {exc.detail}") from None
+    return doc
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -894,8 +822,6 @@ def _report(args: argparse.Namespace, threshold: float) -> int:
     if not args.results:
         raise UsageError("report needs a results JSON: python -m benchmarks report results.json --html report.html")
     doc = _load_json(args.results, "results")
-    if not isinstance(doc, dict) or not isinstance(doc.get("results"), list):
-        raise UsageError(f"results {args.results!r} is not a results JSON file (no 'results' list)")
     baseline = _load_json(args.compare, "baseline") if args.compare else None
     suites = select_suites(doc, args.suite, args.results)
     if args.html:
