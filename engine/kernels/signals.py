@@ -56,14 +56,4 @@ def crossover_level_nb(a, level):
 @njit(cache=True, nogil=True)
 def crossunder_level_nb(a, level):
     """True at bars where `a` goes from strictly above `level` to strictly below it."""
-    size = a.shape[0]
-    out = np.zeros(size, dtype=np.bool_)
-    if np.isnan(level):
-        return out
-    for i in range(1, size):
-        a0 = a[i - 1]
-        a1 = a[i]
-        if np.isnan(a0) or np.isnan(a1):
-            continue
-        out[i] = a0 > level and a1 < level
-    return out
+    return crossover_level_nb(-a, -level)
