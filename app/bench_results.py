@@ -12,7 +12,6 @@ nothing imports `benchmarks`).
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -213,10 +212,3 @@ def fmt_value(value: float | None, unit: str) -> str:
         return f"{value:,.{0 if unit in ('MB', 'ns') or abs(value) >= 100 else 2}f} {unit}"
     return fmt_rate(value, unit)
 
-
-def time_scale(seconds_max: float) -> tuple[float, str]:
-    """(factor, unit) to show times up to `seconds_max` in readable numbers: (1e3, "ms") for 0.25 s."""
-    for factor, unit in ((1.0, "s"), (1e3, "ms"), (1e6, "us")):
-        if seconds_max * factor >= 1.0 or not math.isfinite(seconds_max):
-            return factor, unit
-    return 1e9, "ns"

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from app.bench_results import ResultsFileError, compare, load_results, machine_label, suites_of, time_scale
+from app.bench_results import ResultsFileError, compare, load_results, machine_label, suites_of
 
 BASELINE = Path(__file__).resolve().parents[2] / "benchmarks" / "baselines" / "linux-x86_64-2core.json"
 
@@ -57,9 +57,3 @@ def test_compare_flags_a_gated_result_slower_past_the_threshold():
     assert rows[0]["regressed"] and rows[0]["time_change"] == pytest.approx(0.5)
     assert not any(row["regressed"] for row in rows[1:])
 
-
-def test_time_scale_picks_readable_units():
-    assert time_scale(2.0) == (1.0, "s")
-    assert time_scale(0.25) == (1e3, "ms")
-    assert time_scale(3e-5) == (1e6, "us")
-    assert time_scale(4e-8) == (1e9, "ns")
