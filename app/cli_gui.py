@@ -15,8 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, help="sweep worker processes (default: setting workers.count)")
     p.add_argument("--demo", action="store_true", help="run the demo backtest at start (with --screenshot)")
     p.add_argument("--screenshot", metavar="FILE", help="save a screenshot of the window and exit")
-    p.add_argument("--tab", choices=("results", "sweep", "dashboard"), default="results",
-                   help="tab to show in the screenshot")
+    p.add_argument("--tab", choices=("results", "sweep", "dashboard", "benchmarks"), default="results",
+                   help="tab to show in the screenshot (benchmarks: the committed baseline results)")
     p.set_defaults(func=cmd_gui)
 
 

@@ -28,12 +28,13 @@ from app.gui.controller import BacktestOutcome, Controller, RunRequest
 from app.gui.panels.data_panel import DataPanel
 from app.gui.panels.import_dialog import ImportDialog
 from app.gui.panels.strategy_panel import StrategyPanel
+from app.gui.views.bench_view import BenchView
 from app.gui.views.dashboard import Dashboard
 from app.gui.views.results_view import ResultsView
 from app.gui.views.sweep_view import SweepView
 from engine.errors import BackbenchError
 
-TABS = ("results", "sweep", "dashboard")
+TABS = ("results", "sweep", "dashboard", "benchmarks")
 
 
 class MainWindow(QMainWindow):
@@ -62,10 +63,12 @@ class MainWindow(QMainWindow):
         self.results_view = ResultsView()
         self.sweep_view = SweepView()
         self.dashboard = Dashboard()
+        self.bench_view = BenchView(self.settings)  # reads results files when first shown
         self.tabs = QTabWidget()
         self.tabs.addTab(self.results_view, "Results")
         self.tabs.addTab(self.sweep_view, "Sweep")
         self.tabs.addTab(self.dashboard, "Dashboard")
+        self.tabs.addTab(self.bench_view, "Benchmarks")
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
         splitter.addWidget(self.tabs)
