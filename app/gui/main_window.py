@@ -28,8 +28,8 @@ from app.gui.controller import BacktestOutcome, Controller, RunRequest
 from app.gui.panels.data_panel import DataPanel
 from app.gui.panels.import_dialog import ImportDialog
 from app.gui.panels.strategy_panel import StrategyPanel
-from app.gui.views.bench_view import BenchView
 from app.gui.views.dashboard import Dashboard
+from app.gui.views.lazy_tab import LazyTab
 from app.gui.views.results_view import ResultsView
 from app.gui.views.sweep_view import SweepView
 from engine.errors import BackbenchError
@@ -63,12 +63,12 @@ class MainWindow(QMainWindow):
         self.results_view = ResultsView()
         self.sweep_view = SweepView()
         self.dashboard = Dashboard()
-        self.bench_view = BenchView(self.settings)  # reads results files when first shown
+        self.bench_tab = LazyTab(self._bench_view)  # built, and its files read, when first shown
         self.tabs = QTabWidget()
         self.tabs.addTab(self.results_view, "Results")
         self.tabs.addTab(self.sweep_view, "Sweep")
         self.tabs.addTab(self.dashboard, "Dashboard")
-        self.tabs.addTab(self.bench_view, "Benchmarks")
+        self.tabs.addTab(self.bench_tab, "Benchmarks")
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
         splitter.addWidget(self.tabs)
@@ -180,6 +180,11 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.results_view)
         self.controller.run_backtest(RunRequest(template.symbol, template.timeframe, template.strategy,
                                                 dict(params), template.config, template.start, template.end))
+
+    def _bench_view(self) -> QWidget:
+        from app.gui.views.bench_view import BenchView
+
+        return BenchView(self.settings)
 
     def open_import_dialog(self) -> ImportDialog:
         dialog = ImportDialog(self.controller.jobs, self)

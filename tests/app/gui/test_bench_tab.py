@@ -173,6 +173,7 @@ def test_history_plot_has_one_point_per_file_and_follows_the_clicked_figure(qtbo
     assert list(x) == sorted(x)  # date order
     assert y[1] == pytest.approx(y[0] * 1.5)  # the slower run in the middle
     assert [p.size() for p in plot.points.points()] == [9, 13, 9]  # the browsed file's point stands out
+    assert slower_file.name in plot._tip(x=0.0, y=0.0, data=1)  # hovering a point names its file
 
     click_row(qtbot, view.figures, view.figures.row_of("backtest", "simulate_kernel_bars_per_s", kind="ratio"))
     assert plot.current_figure() == ("ratio", "backtest", "simulate_kernel_bars_per_s")
@@ -242,8 +243,10 @@ def test_the_main_window_has_the_tab_and_reads_files_only_when_it_shows(qtbot, t
     win = MainWindow(controller, QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(win)
     win.show()
-    assert win.tabs.tabText(win.tabs.indexOf(win.bench_view)) == "Benchmarks"
-    assert not win.bench_view.loaded
+    assert win.tabs.tabText(win.tabs.indexOf(win.bench_tab)) == "Benchmarks"
+    assert win.bench_tab.content is None  # nothing built or read while the window comes up
     win.select_tab("benchmarks")
-    assert win.bench_view.loaded and BASELINE.name in [f.path.name for f in win.bench_view.files]
+    view = win.bench_tab.content
+    assert isinstance(view, BenchView) and view.isVisible()
+    assert view.loaded and BASELINE.name in [f.path.name for f in view.files]
     win.close()
