@@ -41,22 +41,26 @@ _teardown_registered = False
 
 
 def delete_widgets() -> None:
-    """Delete every top-level widget now, while the interpreter is whole (run at exit, and by run_gui).
+    """Delete the app's windows now, while the interpreter is whole (run at exit, and by run_gui).
 
-    Why: at interpreter exit PySide deletes the C++ objects that Python still owns, in no fixed order.
-    A pyqtgraph GraphicsLayoutWidget's central GraphicsLayout is such an object: deleting it there
-    deletes its PlotItems, whose geometry changes call pyqtgraph's Python overrides (resizeEvent,
-    setGeometry) in a half-finalized interpreter, and shiboken segfaults printing their error (measured:
-    6 of 10 fresh processes that showed the main window and exited without deleting it). Deleting the
-    windows first lets Qt tear the scenes down parent-first with Python still working.
+    Why: at interpreter exit PySide deletes the C++ objects that Python still owns, in no fixed order:
+    pyqtgraph's GraphicsLayouts (the scene root of every plot) and the parentless option widgets and
+    menus of their PlotItems among them. In some orders a PlotItem is torn down after its helpers or
+    calls pyqtgraph's Python overrides (resizeEvent, setGeometry) in a half-finalized interpreter, and the
+    process segfaults (measured: 6 of 10 fresh processes that showed the main window and exited).
+    Deleting the windows first lets Qt tear every scene down parent-first with Python still working;
+    the helpers left over no longer belong to a live item.
     """
-    from PySide6.QtCore import QCoreApplication, QEvent
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtCore import QCoreApplication, QEvent, Qt
+    from PySide6.QtWidgets import QApplication, QMenu
 
     if QApplication.instance() is None:
         return
     for widget in QApplication.topLevelWidgets():
-        widget.deleteLater()
+        # Windows that were shown. Not pyqtgraph's parentless helpers (a PlotItem's options widget, a
+        # ViewBox's menu): its items still point at them, and deleting those first crashes Qt too.
+        if widget.testAttribute(Qt.WidgetAttribute.WA_WState_Created) and not isinstance(widget, QMenu):
+            widget.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
