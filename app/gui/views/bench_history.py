@@ -70,9 +70,10 @@ class HistoryPlot(QtWidgets.QWidget):
         self.points = pg.ScatterPlotItem(size=9, pen=pg.mkPen(theme.BACKGROUND), brush=pg.mkBrush(theme.ACCENT),
                                          hoverable=True, hoverSize=12, tip=self._tip)
         self.plot.addItem(self.points)
-        self.target_line = pg.InfiniteLine(angle=0, movable=False,
-                                           pen=pg.mkPen(theme.UP, width=1, style=QtCore.Qt.PenStyle.DashLine),
-                                           label="target", labelOpts={"color": theme.UP, "position": 0.05})
+        dashed = pg.mkPen(theme.UP, width=1, style=QtCore.Qt.PenStyle.DashLine)
+        self.target_line = pg.InfiniteLine(angle=0, movable=False, pen=dashed, label="target",
+                                           labelOpts={"color": theme.UP, "position": 0.92,
+                                                      "anchors": [(1, 1), (1, 1)]})
         self.target_line.hide()
         self.plot.addItem(self.target_line)
         self.empty_label = QtWidgets.QLabel("")
@@ -155,9 +156,9 @@ class HistoryPlot(QtWidgets.QWidget):
     def _fit(self, x: np.ndarray, y: np.ndarray, target: float | None) -> None:
         if not len(x):
             return
-        day = 86_400.0
         lo, hi = float(x.min()), float(x.max())
-        pad = max((hi - lo) * 0.08, day)  # a single run still gets a readable date span around it
+        # a single run gets a day either side; runs hours apart are spread over the plot, not squeezed
+        pad = max((hi - lo) * 0.08, 600.0) if hi > lo else 86_400.0
         self.plot.setXRange(lo - pad, hi + pad, padding=0)
         values = list(y) + ([target] if target is not None else [])
         top = max(values)
