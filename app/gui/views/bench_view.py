@@ -186,6 +186,9 @@ class BenchView(QtWidgets.QWidget):
         if errors:
             self._remember()  # files gone or broken since last time leave the list
         self._refresh(errors, select=self.files[0].path if self.files else None)
+        committed = [f for f in self.files if f.baseline]
+        if committed:  # a file opened next is compared with the committed baseline, as `--compare` would be
+            self.set_compare_with(committed[0].path)
 
     def open_files(self, paths: list[str | Path]) -> list[str]:
         """Open results files as the dialog or a drop does: list them, remember them, select the last

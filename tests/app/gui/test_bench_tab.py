@@ -231,6 +231,8 @@ def test_dropping_files_opens_them(qtbot, view, slower_file):
     view.dropEvent(event)
     assert event.isAccepted()
     assert view.current is not None and view.current.path == slower_file.resolve()
+    assert view.against.path.name == BASELINE.name  # compared with the committed baseline by default
+    assert view.figures.regressed == [SLOWED]
 
 
 def test_the_main_window_has_the_tab_and_reads_files_only_when_it_shows(qtbot, tmp_path, monkeypatch):
