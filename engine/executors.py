@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -64,8 +65,10 @@ class SerialExecutor:
         self.close()
 
 
-def _worker_start(threads: int = 1) -> None:
-    """Initializer of every pool worker: thread caps, P-core placement, warm kernels."""
+def _worker_start(threads: int = 1, nice: int = 0) -> None:
+    """Initializer of every pool worker: thread caps, P-core placement, priority, warm kernels."""
+    if nice > 0 and hasattr(os, "nice") and sys.platform != "darwin":  # macOS: QoS classes (worker_init)
+        os.nice(nice)
     try:
         from engine.threads import worker_init
     except ImportError:  # pragma: no cover
@@ -108,7 +111,7 @@ class LocalExecutor:
     """A long-lived spawn process pool. Use as a context manager or call close()."""
 
     def __init__(self, workers: int | None = None, inflight_per_worker: int = 2, warm: bool = True,
-                 threads_per_worker: int = 1):
+                 threads_per_worker: int = 1, nice: int = 0):
         if workers is None:
             workers = default_worker_count()
         if workers < 1:
@@ -117,6 +120,9 @@ class LocalExecutor:
             raise ValueError(f"threads_per_worker={threads_per_worker} must be >= 1")
         self.workers = workers
         self.threads_per_worker = threads_per_worker
+        # Niceness added in each worker (Linux/BSD; ignored on macOS and Windows): the GUI runs its
+        # workers below the UI thread so a full-core sweep does not starve the event loop.
+        self.nice = max(0, int(nice))
         self.max_inflight = max(1, inflight_per_worker) * workers
         self._ctx = mp.get_context("spawn")
         self._shared: dict[str, Any] = {}
@@ -127,7 +133,7 @@ class LocalExecutor:
     def _new_pool(self) -> ProcessPoolExecutor:
         with _worker_environment(self.threads_per_worker):
             pool = ProcessPoolExecutor(self.workers, mp_context=self._ctx, initializer=_worker_start,
-                                       initargs=(self.threads_per_worker,))
+                                       initargs=(self.threads_per_worker, self.nice))
             if self._warm:  # start every worker now, not at the first task
                 for f in [pool.submit(_ping) for _ in range(self.workers)]:
                     f.result()
