@@ -77,17 +77,33 @@ def periods_per_year_nb(ts):
 
 
 @njit(cache=True, nogil=True)
-def stats_nb(equity, ts, close, entry_bar, exit_bar, pnl, return_pct, is_open, init_cash):
-    n = equity.shape[0]
-    out = np.full(len(STAT_KEYS), np.nan)
-    if n == 0:
-        return out
-    A = periods_per_year_nb(ts)
-    out[0] = (ts[n - 1] - ts[0]) / NS_PER_DAY
+def held_bars_nb(entry_bar, exit_bar, n):
+    """Bars covered by a trade, entry..exit inclusive (the union of the trades' spans).
 
-    # exposure: bars covered by a trade, entry..exit inclusive
+    Trades come from the simulate kernel in entry order; then the spans are merged in one pass with no
+    n-sized array (8 MB per million bars per combo). Otherwise a difference array counts them."""
+    m = entry_bar.shape[0]
+    ordered = True
+    for k in range(m):
+        if exit_bar[k] < entry_bar[k] or (k > 0 and entry_bar[k] < entry_bar[k - 1]):
+            ordered = False
+            break
+    if ordered:
+        held = 0
+        start = -1
+        end = -2
+        for k in range(m):
+            if entry_bar[k] > end:
+                held += end - start + 1 if end >= start else 0
+                start = entry_bar[k]
+                end = exit_bar[k]
+            elif exit_bar[k] > end:
+                end = exit_bar[k]
+        if end >= start:
+            held += end - start + 1
+        return held
     cover = np.zeros(n + 1, dtype=np.int64)
-    for k in range(entry_bar.shape[0]):
+    for k in range(m):
         cover[entry_bar[k]] += 1
         cover[exit_bar[k] + 1] -= 1
     run = 0
@@ -96,7 +112,19 @@ def stats_nb(equity, ts, close, entry_bar, exit_bar, pnl, return_pct, is_open, i
         run += cover[i]
         if run > 0:
             held += 1
-    out[1] = held / n * 100.0
+    return held
+
+
+@njit(cache=True, nogil=True)
+def stats_nb(equity, ts, close, entry_bar, exit_bar, pnl, return_pct, is_open, init_cash):
+    n = equity.shape[0]
+    out = np.full(len(STAT_KEYS), np.nan)
+    if n == 0:
+        return out
+    A = periods_per_year_nb(ts)
+    out[0] = (ts[n - 1] - ts[0]) / NS_PER_DAY
+
+    out[1] = held_bars_nb(entry_bar, exit_bar, n) / n * 100.0
 
     out[2] = equity[n - 1]
     out[3] = np.max(equity)

@@ -177,3 +177,16 @@ def test_volatility_on_two_bars_is_well_conditioned():
     ret = one_g ** A - 1
     assert got["volatility_ann_pct"] == pytest.approx(float(vol * 100), rel=1e-9)
     assert got["sharpe_ratio"] == pytest.approx(float(ret / vol), rel=1e-9)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 60), st.integers(0, 8)), max_size=12), st.booleans())
+def test_held_bars_is_the_union_of_trade_spans_in_any_order(spans, in_entry_order):
+    from engine.kernels.stats import held_bars_nb
+
+    if in_entry_order:
+        spans = sorted(spans)
+    entry = np.array([a for a, _ in spans], dtype=np.int64)
+    exit_ = np.array([min(a + d, 69) for a, d in spans], dtype=np.int64)
+    expected = len({i for a, b in zip(entry, exit_, strict=True) for i in range(a, b + 1)})
+    assert held_bars_nb(entry, exit_, 70) == expected
