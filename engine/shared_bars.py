@@ -1,12 +1,16 @@
 """Bars in `multiprocessing.shared_memory`: the parent publishes a dataset once, workers attach to it.
 
 Layout of one block: ts (int64) then open, high, low, close, volume (float64), n values each.
-The parent creates and unlinks; a worker attaches once per dataset and keeps the mapping for its life
-(or until `detach_all`). Nothing is pickled per task but the small `SharedBarsRef`.
+The parent creates and unlinks; a worker attaches once per dataset and keeps the mapping while the
+block exists. An unlinked block's memory lives on while any process maps it, and every sweep publishes
+a block of its own, so on each attach a worker closes the mappings of blocks the parent has released
+(else a long-lived worker would hold up to MAX_ATTACHED stale copies of the bars). Nothing is pickled
+per task but the small `SharedBarsRef`.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from multiprocessing import shared_memory
 
@@ -52,6 +56,7 @@ def release(shm: shared_memory.SharedMemory) -> None:
 
 def attach(ref: SharedBarsRef) -> Bars:
     """Bars viewing the shared block (no copy); cached per process."""
+    drop_released(keep=ref.shm_name)
     hit = _attached.pop(ref.shm_name, None)
     if hit is not None:
         _attached[ref.shm_name] = hit  # most recently used last
@@ -66,6 +71,31 @@ def attach(ref: SharedBarsRef) -> Bars:
     bars._fingerprint.append(ref.fingerprint)
     _attached[ref.shm_name] = (shm, bars)
     return bars
+
+
+def drop_released(keep: str | None = None) -> None:
+    """Close the mappings of blocks (other than `keep`) that the parent has unlinked."""
+    for name in [n for n in _attached if n != keep and not _exists(n)]:
+        _close(_attached.pop(name)[0])
+
+
+def _exists(name: str) -> bool:
+    if os.name != "posix":  # Windows: a named block is freed with its last handle; nothing to check
+        return True
+    import _posixshmem
+
+    try:
+        os.close(_posixshmem.shm_open("/" + name, os.O_RDONLY, mode=0o600))
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def attached_names() -> list[str]:
+    """The blocks this process maps now (diagnostics and tests)."""
+    return list(_attached)
 
 
 def detach_all() -> None:
