@@ -9,6 +9,7 @@ The local pool (DESIGN §6):
 - an explicit `spawn` context on every OS (so Linux CI runs the macOS path), sized to the
   performance cores, workers warmed at start (imports + numba kernels loaded from the disk cache);
 - bars travel once per dataset through shared memory (engine/shared_bars.py);
+- each worker keeps its indicator memo from chunk to chunk of a dataset (engine/worker_memo.py);
 - few tasks in flight (2 per worker), so when a worker dies (SIGKILL, segfault) and the whole
   `ProcessPoolExecutor` breaks, we know exactly which chunks to resubmit; finished chunks were
   already delivered, so no row is lost or duplicated. A chunk that was in flight during two
@@ -31,7 +32,9 @@ from typing import Any
 
 from engine.bars import Bars
 from engine.shared_bars import SharedBarsRef, publish, release
+from engine.strategies.memo import DEFAULT_MAX_BYTES, IndicatorMemo
 from engine.sweep_task import ChunkResult, ChunkTask, run_chunk
+from engine.worker_memo import WORKER, run_pool_chunk
 
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "MKL_NUM_THREADS",
                "NUMEXPR_NUM_THREADS", "NUMBA_NUM_THREADS")
@@ -50,10 +53,18 @@ class SerialExecutor:
 
     def map_chunks(self, tasks: Iterable[ChunkTask], on_done: Callable[[ChunkResult], None],
                    cancel: threading.Event | None = None) -> None:
-        for task in tasks:
-            if cancel is not None and cancel.is_set():
-                return
-            on_done(run_chunk(task))
+        memo: IndicatorMemo | None = None  # one for the whole sweep, as a pool worker keeps one
+        try:
+            for task in tasks:
+                if cancel is not None and cancel.is_set():
+                    return
+                bound = DEFAULT_MAX_BYTES if task.memo_bytes is None else task.memo_bytes
+                if memo is None or memo.max_bytes != bound:
+                    memo = IndicatorMemo(bound)
+                on_done(run_chunk(task, memo=memo))
+        finally:
+            if memo is not None:
+                memo.clear()
 
     def close(self) -> None:
         pass
@@ -76,6 +87,7 @@ def _worker_start(threads: int = 1, nice: int = 0) -> None:
     else:
         worker_init(threads)
     warm_kernels()
+    WORKER.start_janitor()
 
 
 def warm_kernels() -> None:
@@ -207,7 +219,7 @@ class LocalExecutor:
 
     def _submit(self, task: ChunkTask) -> Future:
         try:
-            return self._pool.submit(run_chunk, task)
+            return self._pool.submit(run_pool_chunk, task)
         except BrokenProcessPool as exc:  # broke since the last wait: report it like a failed task
             fut: Future = Future()
             fut.set_exception(exc)

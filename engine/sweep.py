@@ -4,9 +4,11 @@
                        where="n1 < n2", executor=LocalExecutor())
     result.rows  # polars DataFrame: symbol, params, stats; one row per combo and dataset
 
-A sweep is cut into chunks of combos; a chunk computes each distinct indicator once and returns stats
-rows only (no equity arrays), so memory stays flat. Rows come back sorted by (dataset, combo), so the
-table is identical whatever the worker count or chunking. Walk-forward lives in engine/walkforward.py.
+A sweep is cut into chunks of combos that return stats rows only (no equity arrays). Indicators are
+memoised per worker and dataset, in a memo bounded by bytes, and combos run in an order that keeps what
+they share inside it (engine/sweep_order.py), so each distinct indicator is computed about once and
+memory stays flat. Rows come back sorted by (dataset, combo), so the table is identical whatever the
+worker count, chunking or run order. Walk-forward lives in engine/walkforward.py.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from engine.config import SimConfig
 from engine.errors import StrategyError
 from engine.executors import SerialExecutor
 from engine.strategies import Strategy, get_strategy, resolve_params
+from engine.strategies.memo import DEFAULT_MAX_BYTES
+from engine.sweep_order import band_width, execution_order
 from engine.sweep_task import ChunkResult, ChunkTask
 
 
@@ -221,11 +225,14 @@ def run_sweep(
     cancel: threading.Event | None = None,
     strategy_dir: str | None = None,
     cache: Any = None,
+    memo_bytes: int | None = None,
 ) -> SweepResult:
     """Run every combo of `grid` (or the given `combos`) on each dataset in `bars`.
 
     `cache` (engine.cache.ResultCache) serves combos computed before; only misses are computed.
     `cancel` stops within one chunk and returns the rows finished so far (`cancelled=True`).
+    `memo_bytes` bounds each worker's indicator memo (default engine.strategies.memo.DEFAULT_MAX_BYTES);
+    combos run in an order that keeps what they share inside it (engine/sweep_order.py).
     """
     t0 = time.perf_counter()
     config = config or SimConfig()
@@ -257,7 +264,9 @@ def run_sweep(
                     still.append((i, c))
                     keys[(d, i)] = ds_keys[i]
             missing = still
-        todo.append((d, missing))
+        tile = band_width(memo_bytes or DEFAULT_MAX_BYTES, len(ds))
+        order = execution_order([c for _, c in missing], tile)
+        todo.append((d, [missing[k] for k in order]))
     computed = sum(len(m) for _, m in todo)
 
     executor = executor or SerialExecutor()
@@ -285,9 +294,12 @@ def run_sweep(
                 continue
             ref = executor.publish(datasets[d])
             refs.append(ref)
-            for start in range(0, len(missing), size):
-                chunk = tuple((i, c) for i, c in missing[start:start + size])
-                tasks.append(ChunkTask(len(tasks), ref, strat.name, strategy_dir, config.to_dict(), chunk, d))
+            start = 0
+            for length in _chunk_lengths(len(missing), size, workers):
+                chunk = tuple(missing[start:start + length])
+                start += length
+                tasks.append(ChunkTask(len(tasks), ref, strat.name, strategy_dir, config.to_dict(), chunk, d,
+                                       memo_bytes))
         executor.map_chunks(tasks, on_done, cancel)
     finally:
         for ref in refs:
@@ -301,8 +313,26 @@ def run_sweep(
 
 
 def _auto_chunk(n: int, workers: int) -> int:
-    """About 8 chunks per worker (load balance, fine-grained progress and cancel), 1..64 combos each."""
+    """About 8 chunks per worker (load balance, fine-grained progress and cancel), 1..64 combos each
+    (the tail is cut finer: `_chunk_lengths`)."""
     return max(1, min(64, math.ceil(n / (workers * 8)) if n else 1))
+
+
+def _chunk_lengths(n: int, size: int, workers: int) -> list[int]:
+    """Chunk lengths for `n` combos: `size` each, then tapering (guided scheduling) so the last chunks
+    are small and the workers finish together; a chunk of `size` near the end would leave the other
+    workers idle for its whole length. At least `size // 4` combos each, so the tail stays cheap to
+    dispatch; one worker needs no taper."""
+    if workers <= 1:
+        return [min(size, n - start) for start in range(0, n, size)]
+    floor = max(1, size // 4)
+    out: list[int] = []
+    left = n
+    while left > 0:
+        length = min(size, left, max(floor, math.ceil(left / (2 * workers))))
+        out.append(length)
+        left -= length
+    return out
 
 
 def _cacheable(row: dict[str, Any]) -> dict[str, Any]:

@@ -1,13 +1,22 @@
-"""Per-task indicator memo: inside `indicator_memo()`, `memo(kernel, *args)` computes each distinct
-(kernel, input array, parameters) once. A sweep chunk runs many parameter sets over one dataset, so
-SMA(close, 20) is computed once however many combos use it. Outside the context it just calls the kernel.
+"""Indicator memo: inside `indicator_memo()` (or `memo_scope(table)`), `memo(kernel, *args)` computes each
+distinct (kernel, input array, parameters) once. A sweep runs many parameter sets over one dataset, so
+SMA(close, 20) is computed once however many combos use it (a pool worker keeps one memo from chunk to
+chunk: engine/worker_memo.py). Outside a memo it just calls the kernel.
 
-Input arrays are keyed by identity (they are the dataset's columns, alive for the whole task); the
-memo keeps a reference to each input so an id cannot be reused while the memo lives.
+The memo is bounded by bytes (the arrays it holds; default `DEFAULT_MAX_BYTES`): past the bound the least
+recently used entries are dropped, so a chunk's memory stays flat however many distinct indicators it
+needs (at 1,000,000 bars one float64 indicator is 8 MB). A dropped entry is just computed again when
+asked for; the sweep orders a chunk's combos so that those sharing an indicator run together
+(engine/sweep_order.py), which keeps recomputations rare. The newest entry is always kept. 96 MB by
+default: a dozen indicators at 1,000,000 bars, over a hundred at 100,000.
+
+Input arrays are keyed by identity (they are the dataset's columns, alive for the whole task); each
+entry keeps a reference to its inputs, so an id cannot be reused while its entry lives.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -15,12 +24,70 @@ from typing import Any
 
 import numpy as np
 
-_current: ContextVar[dict | None] = ContextVar("indicator_memo", default=None)
+DEFAULT_MAX_BYTES = 96 * 2**20
+
+_current: ContextVar[IndicatorMemo | None] = ContextVar("indicator_memo", default=None)
+
+
+class IndicatorMemo:
+    """An LRU of kernel results bounded by the bytes of the arrays they hold."""
+
+    def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        self.max_bytes = max(0, int(max_bytes))
+        self.nbytes = 0
+        self.peak_bytes = 0
+        self.computed = 0  # kernel calls (misses)
+        self.hits = 0
+        self._table: OrderedDict[tuple, tuple[Any, tuple, int]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    def get(self, kernel: Callable, args: tuple) -> Any:
+        key = (kernel.__name__, *((id(a), "arr") if isinstance(a, np.ndarray) else a for a in args))
+        hit = self._table.get(key)
+        if hit is not None:
+            self._table.move_to_end(key)
+            self.hits += 1
+            return hit[0]
+        value = kernel(*args)
+        self.computed += 1
+        size = _nbytes(value)
+        self._table[key] = (value, args, size)
+        self.nbytes += size
+        while self.nbytes > self.max_bytes and len(self._table) > 1:
+            _, (_, _, dropped) = self._table.popitem(last=False)
+            self.nbytes -= dropped
+        self.peak_bytes = max(self.peak_bytes, self.nbytes)
+        return value
+
+    def clear(self) -> None:
+        self._table.clear()
+        self.nbytes = 0
+
+
+def _nbytes(value: Any) -> int:
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if isinstance(value, (tuple, list)):
+        return sum(_nbytes(v) for v in value)
+    return 0
 
 
 @contextmanager
-def indicator_memo() -> Iterator[dict]:
-    table: dict = {}
+def indicator_memo(max_bytes: int | None = None) -> Iterator[IndicatorMemo]:
+    """A fresh memo for the block, emptied after it."""
+    table = IndicatorMemo(DEFAULT_MAX_BYTES if max_bytes is None else max_bytes)
+    with memo_scope(table):
+        try:
+            yield table
+        finally:
+            table.clear()
+
+
+@contextmanager
+def memo_scope(table: IndicatorMemo) -> Iterator[IndicatorMemo]:
+    """Use `table` (kept by the caller, e.g. from chunk to chunk of one dataset) inside the block."""
     token = _current.set(table)
     try:
         yield table
@@ -32,9 +99,4 @@ def memo(kernel: Callable, *args: Any) -> Any:
     table = _current.get()
     if table is None:
         return kernel(*args)
-    key = (kernel.__name__, *((id(a), "arr") if isinstance(a, np.ndarray) else a for a in args))
-    hit = table.get(key)
-    if hit is None:
-        hit = (kernel(*args), args)
-        table[key] = hit
-    return hit[0]
+    return table.get(kernel, args)

@@ -1,0 +1,154 @@
+"""What keeps a sweep's memory flat: the byte-bounded indicator memo, the run order that keeps shared
+indicators inside it, and workers letting go of released shared-memory bars. Results never change."""
+
+import numpy as np
+import pytest
+
+from engine.data.demo import generate_bars
+from engine.executors import LocalExecutor
+from engine.kernels.indicators import sma_nb
+from engine.shared_bars import attach, attached_names, publish, release
+from engine.strategies import get_strategy
+from engine.strategies.memo import IndicatorMemo, indicator_memo, memo
+from engine.sweep import expand_grid, parse_values, run_sweep
+from engine.sweep_order import band_width, execution_order
+
+GRID = {"n1": parse_values("2:40:2"), "n2": parse_values("10:120:10")}
+
+
+@pytest.fixture(scope="module")
+def bars():
+    return generate_bars("MEMO", 2_000, "1d", seed=11)
+
+
+def test_memo_stays_within_its_byte_bound_and_returns_what_the_kernel_does(bars):
+    one = bars.close.nbytes
+    table = IndicatorMemo(max_bytes=3 * one)
+    for window in [5, 6, 7, 5, 8, 9, 10, 11, 5, 12]:
+        got = table.get(sma_nb, (bars.close, window))
+        np.testing.assert_array_equal(got, sma_nb(bars.close, window))
+        assert table.nbytes <= 3 * one and len(table) <= 3
+    assert table.peak_bytes == 3 * one
+    assert table.hits == 1 and table.computed == 9  # 5: a hit while cached, computed again once evicted
+
+
+def test_memo_keeps_the_newest_entry_even_above_its_bound(bars):
+    table = IndicatorMemo(max_bytes=10)
+    a = table.get(sma_nb, (bars.close, 5))
+    assert table.get(sma_nb, (bars.close, 5)) is a and len(table) == 1
+    table.get(sma_nb, (bars.close, 6))
+    assert len(table) == 1 and table.computed == 2
+
+
+def test_memo_context_is_bounded_and_emptied_after(bars):
+    with indicator_memo(2 * bars.close.nbytes) as table:
+        for w in range(3, 12):
+            memo(sma_nb, bars.close, w)
+        assert len(table) == 2
+    assert len(table) == 0 and table.nbytes == 0
+
+
+def test_execution_order_is_a_permutation_in_bands_of_the_second_parameter():
+    combos = expand_grid(get_strategy("sma_cross"), GRID, "n1 < n2")
+    order = execution_order(combos, tile=3)
+    assert sorted(order) == list(range(len(combos)))
+    n2_values = sorted({c["n2"] for c in combos})
+    bands = [n2_values.index(combos[i]["n2"]) // 3 for i in order]
+    assert bands == sorted(bands)
+    assert execution_order(combos, tile=0) == list(range(len(combos)))  # grid order: n1 major
+    assert execution_order([], 3) == []
+    assert band_width(96 * 2**20, 1_000_000) == 10 and band_width(1, 10) == 1
+
+
+def test_a_band_computes_each_indicator_once_in_a_memo_that_holds_the_band(bars):
+    strategy = get_strategy("sma_cross")
+    combos = expand_grid(strategy, GRID, "n1 < n2")
+    bound = 5 * bars.close.nbytes
+    ordered = [combos[i] for i in execution_order(combos, band_width(bound, len(bars)))]
+    with indicator_memo(bound) as table:
+        for c in ordered:
+            strategy.signals(bars, **c)
+    tile = band_width(bound, len(bars))
+    n2_values = sorted({c["n2"] for c in combos})
+    n1_per_band = {(c["n1"], n2_values.index(c["n2"]) // tile) for c in combos}
+    # each n2 window once; each n1 window once per band it appears in (n1 and n2 windows may coincide)
+    assert table.computed <= len(n1_per_band) + len(n2_values)
+    assert table.computed < len({c["n1"] for c in combos}) + len(combos)  # what grid order would cost
+    assert table.peak_bytes <= bound
+
+
+@pytest.mark.parametrize("memo_mb", [0, 0.05, None])
+def test_sweep_table_is_the_same_whatever_the_memo_bound(bars, memo_mb):
+    reference = run_sweep(bars, "sma_cross", GRID, where="n1 < n2", memo_bytes=1 << 40).rows
+    bound = None if memo_mb is None else int(memo_mb * 2**20)
+    for chunk in (3, 64):
+        rows = run_sweep(bars, "sma_cross", GRID, where="n1 < n2", memo_bytes=bound, chunk_size=chunk).rows
+        assert rows.equals(reference)
+    assert rows.select("n1", "n2").rows() == [(c["n1"], c["n2"]) for c in
+                                              expand_grid(get_strategy("sma_cross"), GRID, "n1 < n2")]
+
+
+def test_pool_sweep_with_a_small_memo_equals_serial(bars):
+    serial = run_sweep(bars, "sma_cross", GRID, where="n1 < n2").rows
+    with LocalExecutor(2) as pool:
+        rows = run_sweep(bars, "sma_cross", GRID, where="n1 < n2", executor=pool, chunk_size=7,
+                         memo_bytes=4 * bars.close.nbytes).rows
+    assert rows.equals(serial)
+
+
+def test_attach_closes_blocks_the_parent_released(bars):
+    shm_a, ref_a = publish(bars)
+    shm_b, ref_b = publish(bars)
+    try:
+        attach(ref_a)
+        attach(ref_b)
+        assert {ref_a.shm_name, ref_b.shm_name} <= set(attached_names())
+        release(shm_a)
+        np.testing.assert_array_equal(attach(ref_b).close, bars.close)
+        assert ref_a.shm_name not in attached_names() and ref_b.shm_name in attached_names()
+    finally:
+        release(shm_b)
+        attach_c_shm, ref_c = publish(bars)
+        attach(ref_c)  # drops b
+        assert attached_names() == [ref_c.shm_name]
+        from engine.shared_bars import detach_all
+
+        detach_all()
+        release(attach_c_shm)
+
+
+def test_chunks_taper_so_workers_finish_together():
+    from engine.sweep import _chunk_lengths
+
+    for n, size, workers in [(300, 19, 2), (1000, 63, 2), (5, 64, 2), (300, 19, 8), (48, 1, 2), (0, 3, 2)]:
+        lengths = _chunk_lengths(n, size, workers)
+        assert sum(lengths) == n and all(1 <= x <= size for x in lengths)
+        assert lengths == sorted(lengths, reverse=True)
+        if n >= 4 * size * workers:
+            assert lengths[-1] <= max(1, size // 4) + 1  # the last chunk is short
+    assert _chunk_lengths(300, 19, 1) == [19] * 15 + [15]
+
+
+def test_worker_memo_is_kept_across_chunks_and_let_go_when_idle(bars):
+    from engine.config import SimConfig
+    from engine.sweep_task import ChunkTask, run_chunk
+    from engine.worker_memo import WorkerMemo
+
+    combos = list(enumerate(expand_grid(get_strategy("sma_cross"), GRID, "n1 < n2")))
+    cfg = SimConfig().to_dict()
+    shm, ref = publish(bars)
+    worker = WorkerMemo(idle_s=0.5)
+    try:
+        halves = [tuple(combos[:40]), tuple(combos[40:])]
+        got = [worker.run(ChunkTask(k, ref, "sma_cross", None, cfg, half)) for k, half in enumerate(halves)]
+        windows = {c["n1"] for _, c in combos} | {c["n2"] for _, c in combos}
+        assert worker.table.computed == len(windows)  # the second chunk recomputed nothing
+        for k, half in enumerate(halves):
+            assert got[k].rows == run_chunk(ChunkTask(k, bars, "sma_cross", None, cfg, half)).rows
+        assert not worker.tidy_if_idle(now=worker.last + 0.1)  # not idle long enough
+        release(shm)
+        assert worker.tidy_if_idle(now=worker.last + 1.0)
+        assert worker.table is None and ref.shm_name not in attached_names()
+        assert not worker.tidy_if_idle(now=worker.last + 2.0)  # nothing left to let go
+    finally:
+        release(shm)
