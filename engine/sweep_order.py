@@ -5,7 +5,8 @@ about a dozen float64 arrays. Run in grid order (first parameter major), a chunk
 needs one array per distinct n2 it meets, and n2 changes on every combo; a sparse grid (a random sample)
 meets dozens. So combos are run in bands of the second varying parameter: `tile` of its values at a
 time, and within a band by the first parameter (ascending in even bands, descending in odd ones, so
-the arrays of a band's last first-parameter value are still there when the next band starts). Inside a
+the arrays of a band's last first-parameter value are still there when the next band starts), and
+every other first-parameter group runs the second parameter backwards (see below). Inside a
 band the memo needs the band's `tile` second-parameter arrays plus the current (and the previous)
 first-parameter one, which fit, so each distinct indicator is computed about once per band.
 
@@ -29,14 +30,29 @@ def execution_order(combos: Sequence[dict[str, Any]], tile: int) -> list[int]:
     first, second, *rest = varying
     ranks = {v: r for r, v in enumerate(sorted({_value(c[second]) for c in combos}))}
 
-    def key(i: int) -> tuple:
-        c = combos[i]
-        band = ranks[_value(c[second])] // tile
-        a = _value(c[first])
-        a = a if band % 2 == 0 or isinstance(a, str) else -a
-        return (band, a, _value(c[second]), *(_value(c[k]) for k in rest))
+    def group(i: int) -> tuple:
+        band = ranks[_value(combos[i][second])] // tile
+        a = _value(combos[i][first])
+        return (band, a if band % 2 == 0 or isinstance(a, str) else -a)
 
-    return sorted(range(len(combos)), key=key)
+    def within(i: int) -> tuple:
+        return (_value(combos[i][second]), *(_value(combos[i][k]) for k in rest))
+
+    order = sorted(range(len(combos)), key=lambda i: (group(i), within(i)))
+    # Boustrophedon: every other first-parameter group runs its second parameter backwards, so a group
+    # starts with the arrays the previous one used last (the most recent in the LRU), and the arrays the
+    # LRU drops first are the ones needed last. In plain cyclic order a group that starts mid-way (a chunk
+    # boundary) makes every lookup evict the array needed next.
+    out: list[int] = []
+    start = 0
+    flip = False
+    for end in range(1, len(order) + 1):
+        if end == len(order) or group(order[end]) != group(order[start]):
+            run = order[start:end]
+            out.extend(reversed(run) if flip else run)
+            flip = not flip
+            start = end
+    return out
 
 
 def band_width(memo_bytes: int, n_bars: int) -> int:

@@ -55,6 +55,14 @@ def test_execution_order_is_a_permutation_in_bands_of_the_second_parameter():
     n2_values = sorted({c["n2"] for c in combos})
     bands = [n2_values.index(combos[i]["n2"]) // 3 for i in order]
     assert bands == sorted(bands)
+    runs = []  # (band, n1) groups in run order, each with its n2 values
+    for i in order:
+        key = (n2_values.index(combos[i]["n2"]) // 3, combos[i]["n1"])
+        if not runs or runs[-1][0] != key:
+            runs.append((key, []))
+        runs[-1][1].append(combos[i]["n2"])
+    for k, (_, n2s) in enumerate(runs):  # boustrophedon: every other group runs n2 backwards
+        assert n2s == sorted(n2s, reverse=k % 2 == 1)
     assert execution_order(combos, tile=0) == list(range(len(combos)))  # grid order: n1 major
     assert execution_order([], 3) == []
     assert band_width(96 * 2**20, 1_000_000) == 10 and band_width(1, 10) == 1
