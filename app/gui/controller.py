@@ -41,6 +41,13 @@ class BacktestOutcome:
     stages: dict[str, float] = field(default_factory=dict)  # seconds: load, signals, simulate, stats
 
 
+# Sweep workers run this much nicer than the app (Linux; macOS uses QoS classes, see engine/threads.py):
+# on a machine with as many workers as cores, the UI thread then gets a core when it wakes, and a 5 ms
+# timer fires on time during a full-core sweep (benchmarks/bench_gui.py). An idle UI costs the sweep
+# nothing: nice only orders who runs first when both want the CPU.
+WORKER_NICE = 10
+
+
 class Controller(QObject):
     datasets_changed = Signal(list)
     status = Signal(str)
@@ -53,7 +60,8 @@ class Controller(QObject):
     executor_ready = Signal(int)  # worker count
 
     def __init__(self, db_path: str | Path | None = None, strategy_dir: str | Path | None = None,
-                 workers: int | None = None, use_cache: bool = True, parent: QObject | None = None):
+                 workers: int | None = None, use_cache: bool = True, parent: QObject | None = None,
+                 worker_nice: int = WORKER_NICE):
         super().__init__(parent)
         from engine.data.store import Store
 
@@ -63,6 +71,7 @@ class Controller(QObject):
         self._store_lock = threading.Lock()
         self._bars: OrderedDict[tuple, Bars] = OrderedDict()
         self._workers = workers
+        self.worker_nice = worker_nice
         self._executor: Any = None
         self._executor_lock = threading.Lock()
         self.cache = None
@@ -98,7 +107,7 @@ class Controller(QObject):
             if self._executor is None:
                 from engine.executors import LocalExecutor
 
-                self._executor = LocalExecutor(self._workers)
+                self._executor = LocalExecutor(self._workers, nice=self.worker_nice)
             return self._executor
 
     def shutdown(self) -> None:
