@@ -116,3 +116,22 @@ def test_dashboard_samples_engine_work(qtbot, dark, tmp_path, screenshot_dir) ->
     assert dash.grab().save(str(path))
     dash.hide()
     assert not dash.timer.isActive()
+
+
+def test_timer_ticks_sample_every_time_and_redraw_each_plot_every_other_tick(qtbot) -> None:
+    dash = Dashboard()
+    qtbot.addWidget(dash)
+    plots = {"steps": dash.p_steps, "cpu": dash.p_cpu}
+
+    def drawn(plot) -> int:  # samples the plot's first curve shows (None before its first redraw)
+        x = plot.curves[0].getData()[0]
+        return 0 if x is None else len(x)
+
+    for tick in range(1, 5):
+        dash._tick()
+        lengths = {name: drawn(p) for name, p in plots.items()}
+        assert dash.ring.n == tick  # every tick samples
+        # each half of the plots is redrawn on alternate ticks, so a curve is at most one sample behind
+        assert all(tick - 1 <= n <= tick for n in lengths.values()) and max(lengths.values()) == tick
+    dash.sample_once()  # a direct call redraws everything
+    assert {drawn(p) for p in plots.values()} == {5}
