@@ -107,9 +107,10 @@ def bench_pan(seconds: float, width: int = 20_000) -> dict[str, float]:
 
 
 def bench_sweep(seconds_cap: float) -> dict[str, float]:
+    import shutil
     import tempfile
 
-    from PySide6.QtCore import QSettings
+    from PySide6.QtCore import QEvent, QSettings
     from PySide6.QtWidgets import QApplication
 
     from app.gui.app import create_app
@@ -126,24 +127,32 @@ def bench_sweep(seconds_cap: float) -> dict[str, float]:
         store.write_bars(generate_bars("SWEEP", 200_000, "1d"))
     controller = Controller(db, None, None, use_cache=False)
     window = MainWindow(controller, QSettings(os.path.join(tmp, "ui.ini"), QSettings.Format.IniFormat))
-    window.resize(1280, 800)
-    window.show()
-    window.select_tab("dashboard")
-    controller.executor()  # workers up before measuring
-    done = []
-    controller.sweep_done.connect(lambda payload: done.append(payload))
-    grid = {"n1": list(range(5, 101, 5)), "n2": list(range(10, 201, 10))}
-    probe = LatenessProbe()
-    probe.start()
-    t0 = time.perf_counter()
-    controller.run_sweep(RunRequest("SWEEP", "1d", "sma_cross", {}, SimConfig()), grid, "n1 < n2")
-    while not done and time.perf_counter() - t0 < seconds_cap:
-        QApplication.processEvents()
-        time.sleep(0.001)
-    out = _summary(probe.stop())
-    out["sweep_s"] = time.perf_counter() - t0
-    out["combos"] = len(done[0][1].rows) if done else 0
-    window.close()
+    # The pool and the store are shut down whatever happens (a failed or timed-out sweep included):
+    # left running, the workers would sit in the child process that runs the next scenario.
+    try:
+        window.resize(1280, 800)
+        window.show()
+        window.select_tab("dashboard")
+        controller.executor()  # workers up before measuring
+        done = []
+        controller.sweep_done.connect(lambda payload: done.append(payload))
+        grid = {"n1": list(range(5, 101, 5)), "n2": list(range(10, 201, 10))}
+        probe = LatenessProbe()
+        probe.start()
+        t0 = time.perf_counter()
+        controller.run_sweep(RunRequest("SWEEP", "1d", "sma_cross", {}, SimConfig()), grid, "n1 < n2")
+        while not done and time.perf_counter() - t0 < seconds_cap:
+            QApplication.processEvents()
+            time.sleep(0.001)
+        out = _summary(probe.stop())
+        out["sweep_s"] = time.perf_counter() - t0
+        out["combos"] = len(done[0][1].rows) if done else 0
+    finally:
+        window.close()  # closeEvent: Controller.shutdown cancels the sweep, closes the pool and the store
+        controller.shutdown()  # again, in case the window was never shown (no closeEvent): idempotent
+        window.deleteLater()
+        QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        shutil.rmtree(tmp, ignore_errors=True)
     return out
 
 
@@ -171,7 +180,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = ap.parse_args(argv)
     try:
         first_window_s = bench_first_window()
-    except RuntimeError as exc:  # the fresh process sometimes dies in Qt's teardown (see suite_gui.py)
+    except RuntimeError as exc:  # the fresh process failed (it used to segfault at exit: see app.gui.app)
         print(f"first window: the fresh process failed ({str(exc).strip()[-120:]!r})")
         first_window_s = float("nan")
     results: dict = {"first_window_s": first_window_s}

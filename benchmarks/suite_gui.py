@@ -63,10 +63,10 @@ def _first_window(ctx: Context):
     tally = {"runs": 0, "crashes": 0, "last": ""}
 
     def work() -> Sample:
-        # The fresh app process sometimes dies at interpreter exit (SIGSEGV in Qt's teardown, no Python
-        # frame; measured: 3 of 8 runs), after it printed its time. bench_gui then raises and the time is
-        # lost: try again (only the successful run's own time counts), and report the crashes as a
-        # failed check instead of hiding them.
+        # The fresh app process used to die at interpreter exit (SIGSEGV in Qt's teardown, 3 of 8 runs;
+        # fixed by app.gui.app.delete_widgets, guarded by tests/app/gui/test_exit.py). Should it fail
+        # again after printing its time, bench_gui raises: try again (only the successful run's own
+        # time counts), and report the failures as a failed check instead of hiding them.
         for _ in range(FIRST_WINDOW_TRIES):
             tally["runs"] += 1
             try:
