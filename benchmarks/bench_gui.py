@@ -134,6 +134,12 @@ def bench_sweep(seconds_cap: float) -> dict[str, float]:
         window.show()
         window.select_tab("dashboard")
         controller.executor()  # workers up before measuring
+        # and the window settled: its first layout and paint, and the dashboard's first ticks, are
+        # startup cost (gui/first_window measures that), not the sweep's effect on the UI thread
+        t_settle = time.perf_counter()
+        while time.perf_counter() - t_settle < 0.5:
+            QApplication.processEvents()
+            time.sleep(0.001)
         done = []
         controller.sweep_done.connect(lambda payload: done.append(payload))
         grid = {"n1": list(range(5, 101, 5)), "n2": list(range(10, 201, 10))}
@@ -144,8 +150,15 @@ def bench_sweep(seconds_cap: float) -> dict[str, float]:
         while not done and time.perf_counter() - t0 < seconds_cap:
             QApplication.processEvents()
             time.sleep(0.001)
+        sweep_s = time.perf_counter() - t0
+        # keep ticking a little: the app shows the result (heatmap, top table) on the UI thread, and
+        # the tick after that work is the one that reports its cost
+        t_end = time.perf_counter()
+        while time.perf_counter() - t_end < 0.25:
+            QApplication.processEvents()
+            time.sleep(0.001)
         out = _summary(probe.stop())
-        out["sweep_s"] = time.perf_counter() - t0
+        out["sweep_s"] = sweep_s
         out["combos"] = len(done[0][1].rows) if done else 0
     finally:
         window.close()  # closeEvent: Controller.shutdown cancels the sweep, closes the pool and the store

@@ -13,13 +13,14 @@ from __future__ import annotations
 import math
 import os
 import re
+import threading
 import time
 from typing import Any
 
 import numpy as np
 import psutil
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import QFormLayout, QGroupBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
@@ -39,6 +40,8 @@ C = {name: i for i, name in enumerate(COLS)}
 
 
 class Dashboard(QWidget):
+    hardware_detected = Signal(object)  # from the detection thread, delivered on the UI thread
+
     def __init__(self, parent: QWidget | None = None, hz: float = 10.0, history_s: float = 60.0,
                  registry: Registry | None = None, cache_prefix: str = "cache") -> None:
         super().__init__(parent)
@@ -60,6 +63,8 @@ class Dashboard(QWidget):
         self.stage_note = "no backtest yet"
         self.worker_count: int | None = None
         self.hardware: Any = None
+        self._detecting = False
+        self.hardware_detected.connect(self._hardware_arrived)
         self._proc = psutil.Process()
         self._children: list[psutil.Process] = []
         self._samples = 0
@@ -139,8 +144,11 @@ class Dashboard(QWidget):
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
-        if self.hardware is None:
-            QTimer.singleShot(0, self._detect_hardware)
+        if self.hardware is None and not self._detecting:
+            self._detecting = True
+            # detect() globs sysfs, asks threadpoolctl for the BLAS libraries and numba for its
+            # threading layer: tens of ms of Python, off the UI thread; the result comes back queued.
+            threading.Thread(target=self._detect_hardware, name="backbench-hardware", daemon=True).start()
         self.start()
 
     def hideEvent(self, event: QHideEvent) -> None:
@@ -148,10 +156,17 @@ class Dashboard(QWidget):
         super().hideEvent(event)
 
     def _detect_hardware(self) -> None:
-        if self.hardware is None:
-            from engine.hardware import detect
+        from engine.hardware import detect
 
-            self.set_hardware(detect())
+        info = detect()
+        try:
+            self.hardware_detected.emit(info)
+        except RuntimeError:  # the window was closed and deleted meanwhile
+            pass
+
+    def _hardware_arrived(self, info: Any) -> None:
+        if self.hardware is None:  # a set_hardware() call that came first wins
+            self.set_hardware(info)
 
     def set_hardware(self, info: Any) -> None:
         """Show `engine.hardware.detect()`'s HardwareInfo (or its to_dict())."""

@@ -135,3 +135,17 @@ def test_timer_ticks_sample_every_time_and_redraw_each_plot_every_other_tick(qtb
         assert all(tick - 1 <= n <= tick for n in lengths.values()) and max(lengths.values()) == tick
     dash.sample_once()  # a direct call redraws everything
     assert {drawn(p) for p in plots.values()} == {5}
+
+
+def test_hardware_facts_are_detected_off_the_ui_thread(qtbot) -> None:
+    seen: list[str] = []
+    dash = Dashboard(hz=5)
+    qtbot.addWidget(dash)
+    dash.hardware_detected.connect(lambda _: seen.append(threading.current_thread().name))
+    dash.show()  # starts detection in a background thread; the facts arrive queued on the UI thread
+    qtbot.waitUntil(lambda: dash.hardware is not None, timeout=20_000)
+    assert seen == [threading.main_thread().name]
+    expected = detect().to_dict()
+    assert str(expected["blas_backend"]) in dash.fact_labels["BLAS"].text()
+    assert str(expected["numba_version"]) in dash.fact_labels["numba"].text()
+    dash.hide()
