@@ -134,25 +134,20 @@ def _hit_speedup(get) -> float:
     return get("run_backtest_10k_computed")["median_s"] / get("run_backtest_10k_l1_hit")["median_s"]
 
 
-@ratio(suite=SUITE, name="sweep_1000_cached_speedup_l1", unit="x")
-def _sweep_l1(get) -> float:
-    """1,000-combo sweep computed / repeated from L1"""
-    return _fig(get, "sweep_cache", "sweep_computed_over_l1")
+def _figure_ratio(name: str, bench: str, figure: str, unit: str, description: str) -> None:
+    """A derived figure that is one of a benchmark's own figures (median over repeats)."""
+    ratio(suite=SUITE, name=name, unit=unit, description=description)(
+        lambda get: _fig(get, bench, figure))
 
 
-@ratio(suite=SUITE, name="sweep_1000_cached_speedup_l2", unit="x")
-def _sweep_l2(get) -> float:
-    """1,000-combo sweep computed / repeated from L2 after a restart"""
-    return _fig(get, "sweep_cache", "sweep_computed_over_l2")
-
-
-@ratio(suite=SUITE, name="session_hit_rate_pct", unit="%")
-def _session_rate(get) -> float:
-    """scripted session: runs served from the cache"""
-    return _fig(get, "session", "session_hit_rate_pct")
-
-
-@ratio(suite=SUITE, name="restart_hit_rate_pct", unit="%")
-def _restart_rate(get) -> float:
-    """after a restart: the first three runs again, from disk"""
-    return _fig(get, "session", "restart_hit_rate_pct")
+for _args in (
+    ("sweep_1000_cached_speedup_l1", "sweep_cache", "sweep_computed_over_l1", "x",
+     "1,000-combo sweep computed / repeated from L1"),
+    ("sweep_1000_cached_speedup_l2", "sweep_cache", "sweep_computed_over_l2", "x",
+     "1,000-combo sweep computed / repeated from L2 after a restart"),
+    ("session_hit_rate_pct", "session", "session_hit_rate_pct", "%",
+     "scripted session: runs served from the cache"),
+    ("restart_hit_rate_pct", "session", "restart_hit_rate_pct", "%",
+     "after a restart: the first three runs again, from disk"),
+):
+    _figure_ratio(*_args)
