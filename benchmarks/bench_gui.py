@@ -65,8 +65,12 @@ def _summary(late: np.ndarray) -> dict[str, float]:
 PAN_WIDTHS = (200, 20_000, 200_000)  # bars in view: real candles, 64-bar candles, 512-bar candles
 
 
-def bench_pan(seconds: float, width: int = 20_000) -> dict[str, float]:
-    """Pan the 1M-bar results chart with `width` bars in view, `width / 50` bars a step."""
+def bench_pan(seconds: float, width: int = 20_000, hz: float | None = None) -> dict[str, float]:
+    """Pan the 1M-bar results chart with `width` bars in view, `width / 50` bars a step.
+
+    hz=None: back to back, a step as soon as the last one is painted (the UI thread never idles: the
+    worst case). hz=60: a step every 1/60 s, as a mouse drag delivers them (one move event per display
+    frame), the event loop running in between."""
     from PySide6.QtWidgets import QApplication
 
     from app.gui.app import create_app
@@ -92,7 +96,14 @@ def bench_pan(seconds: float, width: int = 20_000) -> dict[str, float]:
     x = 0.0
     steps = 0
     end = time.perf_counter() + seconds
+    period = 1.0 / hz if hz else 0.0
+    next_step = time.perf_counter()
     while time.perf_counter() < end:
+        if hz and time.perf_counter() < next_step:
+            QApplication.processEvents()  # between drag events the event loop runs (timers fire)
+            time.sleep(0.0005)
+            continue
+        next_step += period
         x = (x + width / 50.0) % (len(bars) - width)
         chart.price_plot.setXRange(x, x + width, padding=0)
         QApplication.processEvents()  # one repaint per step, as a mouse drag produces
@@ -101,6 +112,7 @@ def bench_pan(seconds: float, width: int = 20_000) -> dict[str, float]:
     out["chart_setup_s"] = setup_s
     out["steps_per_s"] = steps / seconds
     out["width_bars"] = width
+    out["drag_hz"] = hz or 0.0
     out["bars_per_candle"] = chart.candles.bars_per_candle
     view.close()
     return out

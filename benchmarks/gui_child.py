@@ -27,10 +27,8 @@ def _measured(fn, *args: Any) -> dict[str, Any]:
     return out
 
 
-def pan(seconds: float, width: int | None = None) -> dict[str, Any]:
-    if width is None:
-        return _measured(bench_gui.bench_pan, seconds)
-    return _measured(bench_gui.bench_pan, seconds, width)
+def pan(seconds: float, width: int | None = None, hz: float | None = None) -> dict[str, Any]:
+    return _measured(bench_gui.bench_pan, seconds, 20_000 if width is None else width, hz)
 
 
 def sweep(seconds_cap: float) -> dict[str, Any]:
