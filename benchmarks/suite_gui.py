@@ -136,18 +136,6 @@ def _pan_drag(ctx: Context):
     return work, {"pan_seconds": PAN_SECONDS, "bars": 1_000_000, "width_bars": 20_000, "drag_hz": 60}
 
 
-@ratio(suite=SUITE, name="pan_drag60_late_p95_ms", target=TARGET_P95_MS, better="lower", unit="ms")
-def _pan_drag_p95(get) -> float:
-    """5 ms UI timer, p95 lateness while dragging the 1M-bar chart at 60 steps/s"""
-    return _ms(get, "pan_drag60_timer_late_p95")
-
-
-@ratio(suite=SUITE, name="pan_drag60_late_max_ms", target=TARGET_MAX_MS, better="lower", unit="ms")
-def _pan_drag_max(get) -> float:
-    """5 ms UI timer, latest tick while dragging at 60 steps/s"""
-    return _ms(get, "pan_drag60_timer_late_max")
-
-
 # bench_gui pans at three levels of detail; 20,000 bars in view is the figure above (every run), the
 # real-candle and the heavily aggregated views are heavy (full runs only).
 _pan_width(200, "200")
@@ -175,28 +163,25 @@ def _ms(get, name: str) -> float:
     return get(name)["median_s"] * 1e3
 
 
-@ratio(suite=SUITE, name="pan_late_p95_ms", target=TARGET_P95_MS, better="lower", unit="ms")
-def _pan_p95(get) -> float:
-    """5 ms UI timer, p95 lateness while panning the 1M-bar chart (median over repeats)"""
-    return _ms(get, "pan_timer_late_p95")
+def _lateness_ratio(name: str, bench: str, target: float, description: str) -> None:
+    ratio(suite=SUITE, name=name, target=target, better="lower", unit="ms", description=description)(
+        lambda get: _ms(get, bench))
 
 
-@ratio(suite=SUITE, name="pan_late_max_ms", target=TARGET_MAX_MS, better="lower", unit="ms")
-def _pan_max(get) -> float:
-    """5 ms UI timer, latest tick while panning (median over repeats of each run's max)"""
-    return _ms(get, "pan_timer_late_max")
-
-
-@ratio(suite=SUITE, name="sweep_late_p95_ms", target=TARGET_P95_MS, better="lower", unit="ms")
-def _sweep_p95(get) -> float:
-    """5 ms UI timer, p95 lateness while a full-core sweep runs in the app"""
-    return _ms(get, "sweep_timer_late_p95")
-
-
-@ratio(suite=SUITE, name="sweep_late_max_ms", target=TARGET_MAX_MS, better="lower", unit="ms")
-def _sweep_max(get) -> float:
-    """5 ms UI timer, latest tick while the sweep runs"""
-    return _ms(get, "sweep_timer_late_max")
+for _args in (
+    ("pan_late_p95_ms", "pan_timer_late_p95", TARGET_P95_MS,
+     "5 ms UI timer, p95 lateness while panning the 1M-bar chart (median over repeats)"),
+    ("pan_late_max_ms", "pan_timer_late_max", TARGET_MAX_MS,
+     "5 ms UI timer, latest tick while panning (median over repeats of each run's max)"),
+    ("pan_drag60_late_p95_ms", "pan_drag60_timer_late_p95", TARGET_P95_MS,
+     "5 ms UI timer, p95 lateness while dragging the 1M-bar chart at 60 steps/s"),
+    ("pan_drag60_late_max_ms", "pan_drag60_timer_late_max", TARGET_MAX_MS,
+     "5 ms UI timer, latest tick while dragging at 60 steps/s"),
+    ("sweep_late_p95_ms", "sweep_timer_late_p95", TARGET_P95_MS,
+     "5 ms UI timer, p95 lateness while a full-core sweep runs in the app"),
+    ("sweep_late_max_ms", "sweep_timer_late_max", TARGET_MAX_MS, "5 ms UI timer, latest tick while the sweep runs"),
+):
+    _lateness_ratio(*_args)
 
 
 @ratio(suite=SUITE, name="first_window_s", target=TARGET_FIRST_WINDOW_S, better="lower", unit="s")
