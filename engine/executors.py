@@ -32,7 +32,7 @@ from typing import Any
 
 from engine.bars import Bars
 from engine.shared_bars import SharedBarsRef, publish, release
-from engine.strategies.memo import DEFAULT_MAX_BYTES, IndicatorMemo
+from engine.strategies.memo import IndicatorMemo, memo_bound
 from engine.sweep_task import ChunkResult, ChunkTask, run_chunk
 from engine.worker_memo import WORKER, run_pool_chunk
 
@@ -58,9 +58,8 @@ class SerialExecutor:
             for task in tasks:
                 if cancel is not None and cancel.is_set():
                     return
-                bound = DEFAULT_MAX_BYTES if task.memo_bytes is None else task.memo_bytes
-                if memo is None or memo.max_bytes != bound:
-                    memo = IndicatorMemo(bound)
+                if memo is None or memo.max_bytes != memo_bound(task.memo_bytes):
+                    memo = IndicatorMemo(task.memo_bytes)
                 on_done(run_chunk(task, memo=memo))
         finally:
             if memo is not None:

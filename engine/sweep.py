@@ -32,7 +32,7 @@ from engine.config import SimConfig
 from engine.errors import StrategyError
 from engine.executors import SerialExecutor
 from engine.strategies import Strategy, get_strategy, resolve_params
-from engine.strategies.memo import DEFAULT_MAX_BYTES
+from engine.strategies.memo import memo_bound
 from engine.sweep_order import band_width, execution_order
 from engine.sweep_task import ChunkResult, ChunkTask
 
@@ -264,7 +264,7 @@ def run_sweep(
                     still.append((i, c))
                     keys[(d, i)] = ds_keys[i]
             missing = still
-        tile = band_width(memo_bytes or DEFAULT_MAX_BYTES, len(ds))
+        tile = band_width(memo_bound(memo_bytes), len(ds))
         order = execution_order([c for _, c in missing], tile)
         todo.append((d, [missing[k] for k in order]))
     computed = sum(len(m) for _, m in todo)

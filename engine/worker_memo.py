@@ -16,7 +16,7 @@ import threading
 import time
 
 from engine.shared_bars import SharedBarsRef, drop_released
-from engine.strategies.memo import DEFAULT_MAX_BYTES, IndicatorMemo
+from engine.strategies.memo import IndicatorMemo
 from engine.sweep_task import ChunkResult, ChunkTask, run_chunk
 
 IDLE_S = 1.0
@@ -38,7 +38,7 @@ class WorkerMemo:
             key = (task.dataset.shm_name, task.memo_bytes)
             if self.table is None or key != self.key:
                 self._drop()  # before attaching: the old memo holds views of the old block
-                self.table = IndicatorMemo(DEFAULT_MAX_BYTES if task.memo_bytes is None else task.memo_bytes)
+                self.table = IndicatorMemo(task.memo_bytes)
                 self.key = key
             try:
                 return run_chunk(task, memo=self.table)

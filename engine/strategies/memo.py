@@ -26,14 +26,19 @@ import numpy as np
 
 DEFAULT_MAX_BYTES = 96 * 2**20
 
+
+def memo_bound(max_bytes: int | None) -> int:
+    """The bound a memo gets for a requested `max_bytes` (None: DEFAULT_MAX_BYTES)."""
+    return DEFAULT_MAX_BYTES if max_bytes is None else max(0, int(max_bytes))
+
 _current: ContextVar[IndicatorMemo | None] = ContextVar("indicator_memo", default=None)
 
 
 class IndicatorMemo:
     """An LRU of kernel results bounded by the bytes of the arrays they hold."""
 
-    def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
-        self.max_bytes = max(0, int(max_bytes))
+    def __init__(self, max_bytes: int | None = None) -> None:
+        self.max_bytes = memo_bound(max_bytes)
         self.nbytes = 0
         self.peak_bytes = 0
         self.computed = 0  # kernel calls (misses)
@@ -77,7 +82,7 @@ def _nbytes(value: Any) -> int:
 @contextmanager
 def indicator_memo(max_bytes: int | None = None) -> Iterator[IndicatorMemo]:
     """A fresh memo for the block, emptied after it."""
-    table = IndicatorMemo(DEFAULT_MAX_BYTES if max_bytes is None else max_bytes)
+    table = IndicatorMemo(max_bytes)
     with memo_scope(table):
         try:
             yield table
