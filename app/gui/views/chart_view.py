@@ -19,6 +19,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from app.gui import theme
 from app.gui.views.candles import CandlestickItem, MinMaxIndex
+from app.gui.views.trades_table import format_price
 
 if TYPE_CHECKING:
     from engine.result import Result
@@ -121,11 +122,6 @@ def _fit_y(plot: pg.PlotItem, lo: float, hi: float, padding: float, slack: float
 
 def _money(v: float) -> str:
     return f"{v:,.2f}"
-
-
-def _price(v: float) -> str:
-    a = abs(v)
-    return f"{v:,.2f}" if a >= 10 else f"{v:,.4f}" if a >= 1 else f"{v:.5g}"
 
 
 class ChartView(QtWidgets.QWidget):
@@ -379,7 +375,7 @@ class ChartView(QtWidgets.QWidget):
         when_s = when.strftime("%Y-%m-%d" if b.timeframe.endswith(("d", "w", "mo")) else "%Y-%m-%d %H:%M")
         close_color = theme.UP if b.close[i] >= b.open[i] else theme.DOWN
         fields = [(f"{b.symbol} {b.timeframe}".strip(), theme.FOREGROUND), (when_s, theme.FOREGROUND)]
-        fields += [(f"{k} {_price(v)}", close_color) for k, v in
+        fields += [(f"{k} {format_price(v)}", close_color) for k, v in
                    zip("OHLC", (b.open[i], b.high[i], b.low[i], b.close[i]), strict=False)]
         fields += [(f"Equity {_money(r.equity[i])}", theme.EQUITY),
                    (f"DD {r.drawdown_pct[i]:.2f}%", theme.DRAWDOWN), (f"bar {i}", theme.MUTED)]

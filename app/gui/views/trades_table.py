@@ -15,10 +15,10 @@ import polars as pl
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from app.gui import theme
+from app.gui.views.stats_table import MISSING
 
 Qt = QtCore.Qt
 _Index = QtCore.QModelIndex | QtCore.QPersistentModelIndex
-MISSING = "—"
 
 # column -> (header, kind). Columns not listed are shown as plain text under their own name.
 COLUMNS: dict[str, tuple[str, str]] = {
