@@ -33,13 +33,18 @@ def minute_result():
     return run_backtest(generate_bars("BTCX", 1_000_000, "1m"), "sma_cross", PARAMS, SimConfig())
 
 
+def shown(qtbot, widget, height=800):
+    """`widget` at 1280 x `height`, shown and exposed, closed with the test."""
+    qtbot.addWidget(widget)
+    widget.resize(1280, height)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
 @pytest.fixture
 def view(qtbot, daily_result):
-    v = ResultsView()
-    qtbot.addWidget(v)
-    v.resize(1280, 800)
-    v.show()
-    qtbot.waitExposed(v)
+    v = shown(qtbot, ResultsView())
     v.show_result(daily_result)
     return v
 
@@ -160,11 +165,7 @@ def test_screenshot_daily(view, screenshot_dir):
 
 
 def test_chart_level_of_detail_on_a_million_bars(qtbot, minute_result):
-    chart = ChartView()
-    qtbot.addWidget(chart)
-    chart.resize(1280, 600)
-    chart.show()
-    qtbot.waitExposed(chart)
+    chart = shown(qtbot, ChartView(), 600)
     chart.set_result(minute_result)
     qtbot.wait(10)
     assert chart.candle_level > 0 and not chart.trade_markers_visible  # aggregated, markers hidden
@@ -186,11 +187,7 @@ def test_chart_level_of_detail_on_a_million_bars(qtbot, minute_result):
 def test_paint_records_only_the_visible_chunks(qtbot, minute_result):
     """Bug: the candle item's paint read a stale cached view rect (the whole data), so every frame
     of a 200-bar view recorded and replayed all ~2,000 chunk pictures (3 s a frame)."""
-    chart = ChartView()
-    qtbot.addWidget(chart)
-    chart.resize(1280, 600)
-    chart.show()
-    qtbot.waitExposed(chart)
+    chart = shown(qtbot, ChartView(), 600)
     chart.set_result(minute_result)
     for x in (500_000, 700_000):
         before = chart.candles.pictures_built
@@ -200,11 +197,7 @@ def test_paint_records_only_the_visible_chunks(qtbot, minute_result):
 
 
 def test_screenshot_million_minute_bars_zoomed_in(qtbot, minute_result, screenshot_dir):
-    v = ResultsView()
-    qtbot.addWidget(v)
-    v.resize(1280, 800)
-    v.show()
-    qtbot.waitExposed(v)
+    v = shown(qtbot, ResultsView())
     v.show_result(minute_result)
     v.chart.focus_trade(*v.trades.trades_model.trade_bars(9_000))
     qtbot.wait(10)
