@@ -38,6 +38,13 @@ def _us(figure: str, name: str, description: str) -> FigureRow:
     return FigureRow(figure, name, 1e-6, gate=True, description=description)
 
 
+def _s(figure: str, name: str, description: str) -> FigureRow:
+    return FigureRow(figure, name, 1.0, gate=True, description=description)
+
+
+FEWER = dict(COMMON, repeats=3, quick_repeats=1)  # whole sweeps and sessions: slower per repeat
+
+
 @benchmark(suite=SUITE, name="l1", gate=False, warmup=1, rows=(
     _ns("l1_get_hit_ns", "l1_get_hit", "L1Cache.get, hit (LRU)"),
     _ns("l1_ttl_get_hit_ns", "l1_ttl_get_hit", "L1Cache.get, hit (TTL + LRU)"),
@@ -86,22 +93,18 @@ def _rows(ctx: Context):
 
 
 @benchmark(suite=SUITE, name="sweep_cache", gate=False, warmup=0, rows=(
-    FigureRow("sweep_computed_s", "sweep_1000_computed", 1.0, gate=True,
-              description="1,000-combo sweep, 10k bars, computed and stored"),
-    FigureRow("sweep_l1_s", "sweep_1000_from_l1", 1.0, gate=True, description="the same sweep again, from L1"),
-    FigureRow("sweep_l2_s", "sweep_1000_from_l2", 1.0, gate=True,
-              description="the same sweep in a fresh cache (restart), from L2")),
-           **{k: v for k, v in COMMON.items() if k not in ("repeats", "quick_repeats")}, repeats=3, quick_repeats=1)
+    _s("sweep_computed_s", "sweep_1000_computed", "1,000-combo sweep, 10k bars, computed and stored"),
+    _s("sweep_l1_s", "sweep_1000_from_l1", "the same sweep again, from L1"),
+    _s("sweep_l2_s", "sweep_1000_from_l2", "the same sweep in a fresh cache (restart), from L2")), **FEWER)
 def _sweep_cache(ctx: Context):
     """bench_cache.bench_sweep_cache: a repeated 1,000-combo sweep served from cache vs computed"""
     n = ctx.size(N_BARS, 1_000)
     return lambda: Sample(None, None, bench_cache.bench_sweep_cache(n)), {"bars": n, "combos": 1000}
 
 
-@benchmark(suite=SUITE, name="session", gate=False, warmup=0, repeats=3, quick_repeats=1,
-           **{k: v for k, v in COMMON.items() if k not in ("repeats", "quick_repeats")})
+@benchmark(suite=SUITE, name="session", gate=False, warmup=0, **FEWER)
 def _session(ctx: Context):
-    """bench_cache.bench_session: a scripted interactive session (15 runs) and a restart"""
+    """bench_cache.bench_session: a scripted interactive session (15 runs, a sweep and its rerun) and a restart"""
     n = ctx.size(N_BARS, 1_000)
     return lambda: Sample(None, None, bench_cache.bench_session(n)), {"bars": n}
 
