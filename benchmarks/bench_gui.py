@@ -19,6 +19,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -148,10 +149,7 @@ def bench_sweep(seconds_cap: float) -> dict[str, float]:
         controller.executor()  # workers up before measuring
         # and the window settled: its first layout and paint, and the dashboard's first ticks, are
         # startup cost (gui/first_window measures that), not the sweep's effect on the UI thread
-        t_settle = time.perf_counter()
-        while time.perf_counter() - t_settle < 0.5:
-            QApplication.processEvents()
-            time.sleep(0.001)
+        _spin(0.5)
         done = []
         controller.sweep_done.connect(lambda payload: done.append(payload))
         grid = {"n1": list(range(5, 101, 5)), "n2": list(range(10, 201, 10))}
@@ -159,16 +157,11 @@ def bench_sweep(seconds_cap: float) -> dict[str, float]:
         probe.start()
         t0 = time.perf_counter()
         controller.run_sweep(RunRequest("SWEEP", "1d", "sma_cross", {}, SimConfig()), grid, "n1 < n2")
-        while not done and time.perf_counter() - t0 < seconds_cap:
-            QApplication.processEvents()
-            time.sleep(0.001)
+        _spin(seconds_cap, until=lambda: bool(done))
         sweep_s = time.perf_counter() - t0
         # keep ticking a little: the app shows the result (heatmap, top table) on the UI thread, and
         # the tick after that work is the one that reports its cost
-        t_end = time.perf_counter()
-        while time.perf_counter() - t_end < 0.25:
-            QApplication.processEvents()
-            time.sleep(0.001)
+        _spin(0.25)
         out = _summary(probe.stop())
         out["sweep_s"] = sweep_s
         out["combos"] = len(done[0][1].rows) if done else 0
@@ -179,6 +172,16 @@ def bench_sweep(seconds_cap: float) -> dict[str, float]:
         QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         shutil.rmtree(tmp, ignore_errors=True)
     return out
+
+
+def _spin(seconds: float, until: Callable[[], bool] | None = None) -> None:
+    """Run the event loop (1 ms naps) for `seconds`, or until `until()` is true."""
+    from PySide6.QtWidgets import QApplication
+
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end and not (until is not None and until()):
+        QApplication.processEvents()
+        time.sleep(0.001)
 
 
 def bench_first_window() -> float:
