@@ -12,7 +12,7 @@ from engine.errors import DataError
 from engine.kernels.stats import drawdown_nb
 from engine.result import Result, status_name
 from engine.simulation import compute_stats, simulate
-from engine.strategies import Strategy, check_signals, get_strategy, resolve_params
+from engine.strategies import Strategy, call_signals, get_strategy, resolve_params
 
 if TYPE_CHECKING:
     from engine.cache import ResultCache
@@ -50,7 +50,7 @@ def run_backtest(
             return hit
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    signals = check_signals(strat, strat.signals(bars, **resolved), len(bars))
+    signals = call_signals(strat, bars, resolved)
     t1 = time.perf_counter()
     equity, trades, status, n_cancelled = simulate(bars, signals, config)
     t2 = time.perf_counter()

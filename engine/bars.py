@@ -2,6 +2,11 @@
 
 Timestamps are int64 nanoseconds since the Unix epoch, UTC. Prices and volume are float64.
 Everything the engine computes takes `Bars` (or its plain arrays) as input.
+
+Every array a `Bars` holds is a read-only view: one dataset is shared by every combo of a sweep, every
+worker (shared memory), the GUI's bars cache and the result cache's key, so a strategy that wrote into
+`bars.close` would change what all of them see. A write raises numpy's "read-only" ValueError, which
+the engine reports as `BarsWriteError` (copy first: `np.array(bars.close)`).
 """
 
 from __future__ import annotations
@@ -30,10 +35,10 @@ class Bars:
 
     def __post_init__(self) -> None:
         n = len(self.close)
-        ts = np.ascontiguousarray(self.ts, dtype=np.int64)
+        ts = _read_only(np.ascontiguousarray(self.ts, dtype=np.int64))
         object.__setattr__(self, "ts", ts)
         for name in _FIELDS:
-            arr = np.ascontiguousarray(getattr(self, name), dtype=np.float64)
+            arr = _read_only(np.ascontiguousarray(getattr(self, name), dtype=np.float64))
             object.__setattr__(self, name, arr)
             if arr.ndim != 1 or len(arr) != n:
                 raise DataError(f"bars: column {name!r} has {len(arr)} values, expected {n}")
@@ -83,5 +88,17 @@ class Bars:
         return self._fingerprint[0]
 
     def times(self) -> np.ndarray:
-        """Timestamps as numpy datetime64[ns]."""
+        """Timestamps as numpy datetime64[ns] (read-only, like every array of `Bars`)."""
         return self.ts.view("datetime64[ns]")
+
+
+def _read_only(arr: np.ndarray) -> np.ndarray:
+    """A read-only view of `arr`: the caller's own array (which may be `arr` itself) stays writable."""
+    view = arr.view()
+    view.flags.writeable = False
+    return view
+
+
+def is_read_only_error(exc: BaseException) -> bool:
+    """True for numpy's error on a write into a read-only array (numba raises the same message)."""
+    return isinstance(exc, (ValueError, TypeError)) and "read-only" in str(exc)

@@ -15,7 +15,7 @@ from engine.config import SimConfig
 from engine.kernels.stats import drawdown_nb  # noqa: F401  (warms the stats module with the others)
 from engine.shared_bars import SharedBarsRef, attach
 from engine.simulation import compute_stats, simulate
-from engine.strategies import check_signals, get_strategy
+from engine.strategies import call_signals, get_strategy
 from engine.strategies.memo import IndicatorMemo, indicator_memo, memo_scope
 
 
@@ -73,7 +73,7 @@ def run_chunk(task: ChunkTask, bars: Bars | None = None, memo: IndicatorMemo | N
 def _combo_stats(bars: Bars, strategy: Any, params: dict[str, Any], config: SimConfig) -> dict[str, Any]:
     """One combo's stats. Its arrays (signals, equity, trades: 8 MB each per million bars) are locals,
     freed on return, so the next combo never allocates while they are alive."""
-    signals = check_signals(strategy, strategy.signals(bars, **params), len(bars))
+    signals = call_signals(strategy, bars, params)
     equity, trades, _, _ = simulate(bars, signals, config)
     del signals
     return compute_stats(bars, equity, trades, config.init_cash)

@@ -30,7 +30,7 @@ from engine.config import SimConfig
 from engine.errors import StrategyError
 from engine.kernels.simulate import TRADE_DTYPE
 from engine.simulation import compute_stats, simulate
-from engine.strategies import Strategy, check_signals, get_strategy
+from engine.strategies import Strategy, call_signals, get_strategy
 from engine.sweep import Progress, expand_grid, run_sweep
 
 
@@ -111,7 +111,7 @@ def walk_forward(
                         progress=progress, cache=cache)
         best = _best(ins.rows, metric, minimize, strat)
         history = bars.slice(tr0, te1)
-        signals = check_signals(strat, strat.signals(history, **best), len(history))
+        signals = call_signals(strat, history, best)
         cut = te0 - tr0
         test_bars = bars.slice(te0, te1)
         seg_signals = type(signals)(*(None if a is None else a[cut:] for a in signals))

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.errors import StrategyError
-from engine.strategies.base import Param, Signals, Strategy, check_signals, resolve_params
+from engine.strategies.base import Param, Signals, Strategy, call_signals, check_signals, resolve_params
 from engine.strategies.builtins import BUILTIN_CLASSES
 from engine.strategies.loader import LoadError, load_user_strategies
 
@@ -26,6 +26,7 @@ __all__ = [
     "Param",
     "Signals",
     "Strategy",
+    "call_signals",
     "check_signals",
     "get_strategy",
     "list_strategies",

@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from engine.bars import Bars
+from engine.bars import Bars, is_read_only_error
 from engine.errors import StrategyError
 
 
@@ -99,11 +99,26 @@ class Strategy:
         and returns `Signals` of contiguous bool arrays of len(bars); raises StrategyError if the
         strategy returns anything else.
         """
-        params = resolve_params(self, given)
-        return check_signals(self, self.signals(bars, **params), len(bars))
+        return call_signals(self, bars, resolve_params(self, given))
 
     def __repr__(self) -> str:
         return f"<Strategy {getattr(self, 'name', '?')} v{self.version}>"
+
+
+def call_signals(strategy: Strategy, bars: Bars, params: dict[str, Any]) -> Signals:
+    """`strategy.signals(bars, **params)`, checked (`check_signals`). The bars are read-only
+    (engine/bars.py): a strategy that writes into them gets a StrategyError saying so, not numpy's
+    bare "assignment destination is read-only"."""
+    try:
+        result = strategy.signals(bars, **params)
+    except (ValueError, TypeError) as exc:
+        if is_read_only_error(exc) and not isinstance(exc, StrategyError):
+            name = getattr(strategy, "name", type(strategy).__name__)
+            raise StrategyError(f"strategy {name!r} wrote into its bars, which are read-only (they are shared by "
+                                "every run): copy an array before changing it, e.g. "
+                                "close = np.array(bars.close)") from exc
+        raise
+    return check_signals(strategy, result, len(bars))
 
 
 def check_signals(strategy: Strategy, result: Any, n_bars: int) -> Signals:

@@ -55,10 +55,10 @@ def test_future_bars_do_not_change_past_signals(bars, name, params, first_signal
     k = 300
     base = strategy.signals(bars, **params)
     crash = 0.5
-    changed = type(bars)(bars.ts, bars.open, bars.high.copy(), bars.low.copy(), bars.close.copy(),
-                         bars.volume)
-    for arr in (changed.high, changed.low, changed.close):
+    high, low, close = bars.high.copy(), bars.low.copy(), bars.close.copy()
+    for arr in (high, low, close):
         arr[k:] *= crash
+    changed = type(bars)(bars.ts, bars.open, high, low, close, bars.volume)
     other = strategy.signals(changed, **params)
     np.testing.assert_array_equal(other.entries[:k], base.entries[:k])
     np.testing.assert_array_equal(other.exits[:k], base.exits[:k])
