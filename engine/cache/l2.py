@@ -15,10 +15,13 @@ fails its checksum, is foreign (bad magic, other key), of another format version
 content than `max_entry_bytes` is counted, deleted and reported as a miss, never trusted; a declared
 size is checked from the frame header before anything is decompressed.
 
-The directory is bounded by `max_bytes` (sum of file sizes): a hit touches the file's mtime, and when
-a write takes the total over the bound the least recently used files are deleted down to 90 %. Each
-process counts its own writes and rescans the directory after writing a tenth of the bound, so
-processes sharing the directory overshoot it by at most that much each.
+The directory is bounded by `max_bytes` of disk space: files are counted by the blocks they occupy
+(`st_blocks`, so a 300-byte sweep row costs the 4 KiB block it really takes, not 300 bytes). A hit
+touches the file's mtime, and when a write takes the total over the bound the least recently used
+files are deleted down to 90 %. Each process counts its own writes and rescans the directory after
+writing a tenth of the bound, so processes sharing the directory overshoot it by at most that much each.
+Any failure to decode an entry (not only the ones foreseen above) deletes it and reads as a miss, and so
+does a directory standing where a file should be.
 Temp files left by dead processes (or older than an hour) are removed when the cache is opened.
 No fsync: a crash may lose recent entries, and a torn file is caught by its checksum.
 """
@@ -28,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import shutil
 import struct
 import threading
 import time
@@ -71,6 +75,7 @@ class DiskCache:
         self._read_timer = registry.timer("cache.l2.read") if registry else None
         self._write_timer = registry.timer("cache.l2.write") if registry else None
         (self.root / TMP_DIR).mkdir(parents=True, exist_ok=True)
+        self._block_size = _block_size(self.root)
         self.remove_orphans()
 
     def path_for(self, key: str) -> Path:
@@ -88,11 +93,16 @@ class DiskCache:
         except FileNotFoundError:
             self._count("misses")
             return default
+        except IsADirectoryError:  # not ours to trust: remove it so the value can be stored again
+            self._count("corrupt")
+            self._count("misses")
+            shutil.rmtree(path, ignore_errors=True)
+            return default
         try:
             if data is None:
                 raise CacheFormatError(f"{size} byte file is over the entry cap", "oversized")
             value = self._decode(key, data)
-        except (CacheFormatError, zstandard.ZstdError, struct.error) as exc:  # decode errors only
+        except Exception as exc:  # noqa: BLE001 - any failure to decode an entry means: delete, recompute
             self._count(getattr(exc, "reason", "corrupt"))
             self._count("misses")
             self._unlink(path)
@@ -174,15 +184,20 @@ class DiskCache:
                 self._unlink(Path(tmp))
                 return False
         self._count("writes")
-        self._added(len(header) + len(payload))
+        self._added(self._disk_bytes(len(header) + len(payload)))
         if self._write_timer is not None:
             self._write_timer.record(time.perf_counter() - t0)
         return True
 
+    def _disk_bytes(self, size: int) -> int:
+        """Disk space a new file of `size` bytes takes: whole blocks of the cache's file system."""
+        block = self._block_size
+        return -(-size // block) * block if size else 0
+
     def delete(self, key: str) -> None:
         path = self.path_for(key)
         try:
-            size = path.stat().st_size
+            size = _disk_usage(path.stat())
         except FileNotFoundError:
             return
         if self._unlink(path):
@@ -229,13 +244,13 @@ class DiskCache:
                             st = e.stat()
                         except FileNotFoundError:
                             continue
-                        found.append((st.st_mtime_ns, st.st_size, Path(e.path)))
+                        found.append((st.st_mtime_ns, _disk_usage(st), Path(e.path)))
             except FileNotFoundError:
                 continue
         return found
 
     def usage(self) -> dict[str, int]:
-        """{"entries", "bytes"} from a scan of the directory (exact, costs a stat per file)."""
+        """{"entries", "bytes"} from a scan of the directory (exact disk usage, costs a stat per file)."""
         entries = self._scan()
         total = sum(size for _, size, _ in entries)
         with self._lock:
@@ -292,3 +307,20 @@ class DiskCache:
             return True
         except FileNotFoundError:
             return False
+
+
+def _disk_usage(st: os.stat_result) -> int:
+    """Bytes of disk a file occupies: its allocated blocks where the OS reports them (POSIX), else its
+    size rounded up to 4 KiB."""
+    blocks = getattr(st, "st_blocks", None)
+    if blocks is not None:
+        return int(blocks) * 512
+    return -(-st.st_size // 4096) * 4096
+
+
+def _block_size(directory: Path) -> int:
+    """The allocation unit of the file system holding `directory` (4 KiB where it cannot be read)."""
+    try:
+        return max(512, int(os.statvfs(directory).f_frsize))
+    except (AttributeError, OSError):
+        return 4096

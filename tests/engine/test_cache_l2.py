@@ -6,6 +6,8 @@ import struct
 import numpy as np
 import pytest
 import zstandard
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from engine.cache import MISSING, DiskCache, ResultCache
 from engine.cache import l2 as l2mod
@@ -123,16 +125,17 @@ def test_oversized_file_is_refused_before_reading(tmp_path):
     assert not small.put("k", np.zeros(1000)) and small.counts["rejected"] == 1
 
 
-def test_real_bugs_are_not_swallowed(disk, monkeypatch):
+def test_any_decode_failure_deletes_the_entry(disk, monkeypatch):
+    """On 48df530 only the foreseen decode errors were caught; any other raised out of `get` and the bad
+    entry stayed on disk, failing every later read."""
     disk.put("k", 1)
 
     def broken(data):
-        raise RuntimeError("a bug, not bad data")
+        raise RuntimeError("a decoder failure nobody foresaw")
 
     monkeypatch.setattr(l2mod, "decode", broken)
-    with pytest.raises(RuntimeError):
-        disk.get("k")
-    assert disk.path_for("k").exists()
+    assert disk.get("k") is MISSING
+    assert not disk.path_for("k").exists() and disk.counts["corrupt"] == 1
 
 
 def test_directory_bounded_by_bytes_with_lru_eviction(tmp_path):
@@ -221,3 +224,44 @@ def test_codec_round_trips_any_supported_value():
         assert _same(decode(encode(value)), value)
 
     check()
+
+
+def _disk_usage_of(root) -> int:
+    return sum(os.stat(os.path.join(d, f)).st_blocks * 512 for d, _, files in os.walk(root) for f in files
+               if f.endswith(l2mod.SUFFIX))
+
+
+def test_bound_counts_disk_blocks_not_file_sizes(tmp_path):
+    """On 48df530 the bound summed file sizes: 400 ~100-byte sweep rows under a 64 KiB bound took
+    ~1.6 MB of disk (one 4 KiB block each), 25x the bound."""
+    disk = DiskCache(tmp_path / "c", max_bytes=64 << 10)
+    for i in range(400):
+        disk.put(f"row{i}", {"sharpe_ratio": float(i), "n_trades": i})
+        assert _disk_usage_of(tmp_path / "c") <= 64 << 10
+    assert disk.usage()["bytes"] == _disk_usage_of(tmp_path / "c")
+    assert disk.counts["evictions"] > 0 and disk.get("row399") == {"sharpe_ratio": 399.0, "n_trades": 399}
+
+
+def test_directory_where_an_entry_should_be_is_removed_and_recomputed(disk):
+    path = disk.path_for("k")
+    (path / "inner").mkdir(parents=True)
+    assert disk.get("k") is MISSING and not path.exists()
+    assert disk.put("k", 5) and disk.get("k") == 5
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(payload=st.binary(max_size=400), keep_header=st.booleans(), compress=st.booleans())
+def test_garbage_entries_never_raise_and_are_deleted(tmp_path, payload, keep_header, compress):
+    disk = DiskCache(tmp_path / "fuzz", max_bytes=1 << 24)
+    disk.put("k", VALUE)
+    path = disk.path_for("k")
+    good = path.read_bytes()
+    if compress:  # a well-formed file around any msgpack-ish bytes: exercises the decoder itself
+        payload = zstandard.ZstdCompressor(write_content_size=True).compress(payload)
+    path.write_bytes(_with_valid_checksum(good, payload) if keep_header else payload)
+    value = disk.get("k")
+    if value is MISSING:
+        assert not path.exists()
+    else:  # garbage that happens to be valid msgpack decodes to plain data, never to an object
+        assert isinstance(value, (dict, list, str, bytes, int, float, bool, np.ndarray, type(None)))
+    path.unlink(missing_ok=True)
