@@ -119,12 +119,15 @@ def _parse_map(items: list[str]) -> dict[str, str] | None:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from engine.data.importers import import_files
+    from engine.data.importers import ImportLimits, import_files
 
     columns = _parse_map(args.map)
     t0 = time.perf_counter()
     store = None if args.check else resolve_db_path(args.db)  # opened only after validation passed
-    reports = import_files(store, args.paths, args.symbol, args.timeframe, args.tz, columns, check=args.check)
+    data = args.settings.data
+    limits = ImportLimits(data.max_decompressed_mb << 20, data.max_rows)
+    reports = import_files(store, args.paths, args.symbol, args.timeframe, args.tz, columns, check=args.check,
+                           limits=limits)
     took = time.perf_counter() - t0
     for r in reports:
         name = r.path.name

@@ -76,6 +76,15 @@ class CacheSettings:
 
 
 @dataclass(frozen=True)
+class DataSettings:
+    """Importing bar files."""
+
+    max_decompressed_mb: int = _key(4096, "Largest a compressed (.gz) file may grow to when decompressed, MiB; a "
+                                          "larger one is refused before it fills memory.", min=1, max=1 << 30)
+    max_rows: int = _key(200_000_000, "Most data rows one imported file may have.", min=1, max=1 << 62)
+
+
+@dataclass(frozen=True)
 class WorkerSettings:
     """Processes and threads."""
 
@@ -180,6 +189,7 @@ class Settings:
 
     store: StoreSettings = field(default_factory=StoreSettings)
     cache: CacheSettings = field(default_factory=CacheSettings)
+    data: DataSettings = field(default_factory=DataSettings)
     workers: WorkerSettings = field(default_factory=WorkerSettings)
     numba: NumbaSettings = field(default_factory=NumbaSettings)
     simulation: SimulationSettings = field(default_factory=SimulationSettings)

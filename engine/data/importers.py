@@ -148,18 +148,39 @@ def map_columns(found: Sequence[str], source: str, given: dict[str, str] | None 
     return out
 
 
-def _decompress(data: bytes, path: Path) -> bytes:
-    if data[:2] == b"\x1f\x8b":
-        try:
-            return gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise file_error(path.name, f"corrupt gzip data ({exc})") from None
-    if path.name.lower().endswith(".gz"):
-        raise file_error(path.name, "the name ends in .gz but the file is not gzip data")
-    return data
+@dataclass(frozen=True)
+class ImportLimits:
+    """How big an imported file may be (settings `data.max_decompressed_mb`, `data.max_rows`)."""
+
+    max_decompressed_bytes: int = 4096 << 20
+    max_rows: int = 200_000_000
 
 
-def _read_raw(path: Path, columns: dict[str, str] | None) -> tuple[pl.DataFrame, Checker]:
+def _decompress(path: Path, limits: ImportLimits) -> bytes:
+    """The decompressed content of a gzip file, read in pieces so a bomb stops at the cap, not at the
+    end of memory."""
+    with path.open("rb") as fh:
+        magic = fh.read(2)
+    if magic != b"\x1f\x8b":
+        if path.name.lower().endswith(".gz"):
+            raise file_error(path.name, "the name ends in .gz but the file is not gzip data")
+        return path.read_bytes()
+    cap = limits.max_decompressed_bytes
+    out = io.BytesIO()
+    try:
+        with gzip.open(path, "rb") as gz:
+            while piece := gz.read(1 << 20):
+                out.write(piece)
+                if out.tell() > cap:
+                    raise file_error(path.name, f"decompresses to more than {cap / (1 << 20):,.0f} MiB (setting "
+                                                "data.max_decompressed_mb); decompress it yourself or raise the "
+                                                "limit")
+    except (OSError, EOFError, zlib.error) as exc:
+        raise file_error(path.name, f"corrupt gzip data ({exc})") from None
+    return out.getvalue()
+
+
+def _read_raw(path: Path, columns: dict[str, str] | None, limits: ImportLimits) -> tuple[pl.DataFrame, Checker]:
     """The file as a frame with canonical column names (raw types), and its checker."""
     src = path.name
     try:
@@ -171,7 +192,7 @@ def _read_raw(path: Path, columns: dict[str, str] | None) -> tuple[pl.DataFrame,
         raise file_error(src, "empty file (0 bytes)")
     source: Path | bytes = path
     if head[:2] == b"\x1f\x8b" or path.name.lower().endswith(".gz"):
-        source = _decompress(path.read_bytes(), path)
+        source = _decompress(path, limits)
         head = source[:_SNIFF]
     if head[:4] == b"PAR1" or path.suffix.lower() in (".parquet", ".pq"):
         try:
@@ -198,6 +219,11 @@ def _read_raw(path: Path, columns: dict[str, str] | None) -> tuple[pl.DataFrame,
         raise file_error(src, "unreadable encoding: line 1 is not UTF-8 text") from None
     sep = max(_SEPARATORS, key=header.count)
     if header.count(sep) == 0:
+        try:  # one known column (a lone Date): name the missing ones rather than "not a table"
+            map_columns([header.strip()], src, columns)
+        except DataError as exc:
+            if "missing required" in str(exc):
+                raise
         raise file_error(src, f"not a table: no ',', ';' or tab delimiter in the header line "
                               f"({header[:80]!r})")
     try:
@@ -235,10 +261,14 @@ def _read_csv(source: Path | bytes, src: str, sep: str, width: int, cols: list[s
             line = data.count(b"\n", 0, err.start) + 1
             raise file_error(src, f"unreadable encoding: line {line} is not UTF-8 text") from None
     text = data.decode("utf-8", errors="replace")
-    for line, fields in enumerate(csv.reader(io.StringIO(text), delimiter=sep), start=1):
-        if len(fields) > width:
-            raise file_error(src, f"line {line}: {len(fields)} fields but the header has {width} "
-                                  f"(wrong delimiter or stray {sep!r}?)")
+    reader = csv.reader(io.StringIO(text), delimiter=sep)
+    try:
+        for fields in reader:
+            if len(fields) > width:
+                raise file_error(src, f"line {reader.line_num}: {len(fields)} fields but the header has {width} "
+                                      f"(wrong delimiter or stray {sep!r}?)")
+    except csv.Error as exc:  # e.g. a field past csv.field_size_limit(): say where, not a traceback
+        raise file_error(src, f"line {reader.line_num}: not a readable CSV row ({exc})") from None
     raise file_error(src, f"not a readable CSV table ({msg.splitlines()[0][:200]})")
 
 
@@ -260,8 +290,10 @@ def _select(frame: pl.DataFrame, names: dict[str, str], chk: Checker) -> pl.Data
 
 
 def load_file(path: str | Path, symbol: str | None = None, timeframe: str | None = None,
-              tz: str | None = None, columns: dict[str, str] | None = None) -> Prepared:
+              tz: str | None = None, columns: dict[str, str] | None = None,
+              limits: ImportLimits | None = None) -> Prepared:
     """Read and validate one file into sorted, de-duplicated `Bars` (nothing is written)."""
+    limits = limits or ImportLimits()
     t0 = time.perf_counter()
     path = Path(path)
     if tz:
@@ -269,7 +301,10 @@ def load_file(path: str | Path, symbol: str | None = None, timeframe: str | None
             ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError):
             raise DataError(f"unknown time zone {tz!r} (use an IANA name like America/New_York)") from None
-    frame, chk = _read_raw(path, columns)
+    frame, chk = _read_raw(path, columns, limits)
+    if frame.height > limits.max_rows:
+        raise file_error(path.name, f"{frame.height:,} data rows, more than the {limits.max_rows:,} allowed "
+                                    "(setting data.max_rows)")
     blank_rows = np.ones(frame.height, dtype=bool)
     for col in frame.columns:
         if col != "volume" or chk.names["volume"] != _NO_VOLUME:
@@ -307,7 +342,7 @@ def _infer(ts_ns: np.ndarray, src: str) -> str:
 def import_files(store: Store | str | Path | None, paths: Sequence[str | Path], symbol: str | None = None,
                  timeframe: str | None = None, tz: str | None = None,
                  columns: dict[str, str] | None = None, check: bool = False,
-                 on_stage: Stage | None = None) -> list[ImportReport]:
+                 on_stage: Stage | None = None, limits: ImportLimits | None = None) -> list[ImportReport]:
     """Validate every file, then (unless `check`) write them all in one transaction.
 
     `store` is an open `Store` or a path: a path is opened only once every file has passed validation,
@@ -316,7 +351,7 @@ def import_files(store: Store | str | Path | None, paths: Sequence[str | Path], 
     `on_stage(name)` is told 'validated', 'begin', 'written:<file>' and 'committed' as the import goes.
     """
     stage = on_stage or (lambda name: None)
-    prepared = [load_file(p, symbol, timeframe, tz, columns) for p in paths]
+    prepared = [load_file(p, symbol, timeframe, tz, columns, limits) for p in paths]
     stage("validated")
     reports = [ImportReport(p.path, p.bars.symbol, p.bars.timeframe, p.rows_read, repairs=p.repairs,
                             seconds=p.seconds, checked_only=check) for p in prepared]

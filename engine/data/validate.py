@@ -96,7 +96,7 @@ class Checker:
         if not self.total:
             return
         shown = sorted(self.shown)[:MAX_SHOWN]
-        parts = [f"{self.label} {p.row + self.base}, column {p.column!r}: {p.rule}" for p in shown]
+        parts = [f"{self.label} {p.row + self.base}, column {p.column!r}: {_clip(p.rule)}" for p in shown]
         if self.total == 1:
             msg = f"{self.source}: {parts[0]}"
         else:
@@ -105,6 +105,11 @@ class Checker:
 
     def line_of(self, row: int) -> str:
         return f"{self.label} {self._file_row(row) + self.base}"
+
+
+def _clip(text: str, limit: int = 200) -> str:
+    """A rule quoting a cell stays one readable line, however long the cell (a 200 kB field)."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
 def file_error(source: str, rule: str) -> ValidationError:
@@ -224,10 +229,15 @@ def _epoch_us(values: np.ndarray) -> np.ndarray:
     elif top < 1e17:
         scale = 1
     else:
-        return (values // 1000).astype(np.int64) if values.dtype.kind == "i" else (values / 1000).astype(np.int64)
+        return (values // 1000).astype(np.int64) if values.dtype.kind == "i" else _to_int64(values / 1000)
     if values.dtype.kind == "i":
         return values.astype(np.int64) * scale
-    return np.round(values * scale).astype(np.int64)
+    return _to_int64(np.round(values * scale))
+
+
+def _to_int64(values: np.ndarray) -> np.ndarray:
+    """Float microseconds to int64, clipped (not wrapped) so a huge epoch stays out of range and is rejected."""
+    return np.clip(values, -9.2e18, 9.2e18).astype(np.int64)
 
 
 def _localise(us: np.ndarray, ok: np.ndarray, tz: str, chk: Checker) -> np.ndarray:
@@ -239,8 +249,22 @@ def _localise(us: np.ndarray, ok: np.ndarray, tz: str, chk: Checker) -> np.ndarr
     return np.where(bad, 0, out).astype(np.int64)
 
 
+# Bars hold int64 nanoseconds, which reach from 1677-09-21 to 2262-04-11: a parsed time outside that would
+# wrap around on the way to nanoseconds (9999-12-31 became a date in 1816), so it is rejected instead.
+_NS_MIN_US = -(2**63) // 1000 + 1
+_NS_MAX_US = (2**63 - 1) // 1000
+
+
 def parse_timestamps(col: pl.Series, tz: str | None, chk: Checker) -> tuple[np.ndarray, np.ndarray]:
-    """Timestamps as int64 microseconds UTC, plus a mask of rows that parsed."""
+    """Timestamps as int64 microseconds UTC, plus a mask of rows that parsed and fit in nanoseconds."""
+    us, ok = _parse_timestamps(col, tz, chk)
+    out_of_range = ok & ((us < _NS_MIN_US) | (us > _NS_MAX_US))
+    chk.add(out_of_range, "ts", lambda i: f"timestamp {str(col[i]).strip()!r} is out of range (bars can hold "
+                                          "times from 1677-09-22 to 2262-04-11)")
+    return us, ok & ~out_of_range
+
+
+def _parse_timestamps(col: pl.Series, tz: str | None, chk: Checker) -> tuple[np.ndarray, np.ndarray]:
     blank = _blank(col)
     chk.add(blank, "ts", lambda i: "missing value")
     dtype = col.dtype
@@ -321,5 +345,8 @@ def _numeric_strings(col: pl.Series, blank: np.ndarray, chk: Checker) -> tuple[n
     bad = floats.is_null().to_numpy() & ~blank
     chk.add(bad, "ts", lambda i: f"unparseable timestamp {col[i]!r} (expected an epoch number like the "
                                  "first row's)")
-    vals = floats.fill_null(0).to_numpy()
+    nonfinite = ~bad & ~blank & ~np.isfinite(floats.fill_null(0).to_numpy())  # 'nan' and 'inf' parse as floats
+    chk.add(nonfinite, "ts", lambda i: f"timestamp {str(col[i]).strip()!r} is not a finite epoch number")
+    bad |= nonfinite
+    vals = np.where(bad, 0.0, floats.fill_null(0).to_numpy())
     return _epoch_us(vals), ~blank & ~bad

@@ -94,6 +94,21 @@ CASES: list[Case] = [
     Case("dst_gap.csv", (H + "2021-03-14 01:30,10,11,9,10.5,1\n2021-03-14 02:30,10,11,9,10.5,1\n").encode(),
          ("line 3, column 'Date': local time does not exist or is ambiguous in time zone America/New_York",),
          ("--tz", "America/New_York")),
+    # Found by issue 13: these were stored silently on 48df530 (9999-12-31 wrapped round to 1816, nan to 1970).
+    Case("far_future.csv", (H + R1 + "9999-12-31,10,11,9,10.5,100\n").encode(),
+         ("line 3, column 'Date': timestamp '9999-12-31' is out of range",)),
+    Case("far_future.parquet", _parquet(pl.DataFrame({
+        "date": pl.Series(["2020-01-02", "9999-12-31"]).str.to_datetime("%Y-%m-%d"),
+        "open": [10.0, 10.0], "high": [11.0, 11.0], "low": [9.0, 9.0], "close": [10.0, 10.0]})),
+         ("row 2, column 'date'", "is out of range")),
+    Case("nan_epoch.csv", b"ts,open,high,low,close\n1577923200,10,11,9,10.5\nnan,10,11,9,10.5\n",
+         ("line 3, column 'ts': timestamp 'nan' is not a finite epoch number",)),
+    Case("huge_epoch.csv", b"ts,open,high,low,close\n1577923200.5,10,11,9,10.5\n1e300,10,11,9,10.5\n",
+         ("line 3, column 'ts': timestamp '1e300' is out of range",)),
+    Case("only_date.csv", b"Date\n2020-01-02\n2020-01-03\n",
+         ("missing required columns open, high, low, close (columns found: Date)",)),
+    Case("field_past_csv_limit.csv", (H + R1 + "2020-01-03,10,11,9,10.5,\"" + "x" * 200_000 + "\",7\n").encode(),
+         ("line 3: not a readable CSV row (field larger than field limit",)),
     Case("broken.parquet", b"PAR1" + b"\x00junk" * 50, ("not a readable Parquet file",)),
     Case("bad_values.parquet", _parquet(pl.DataFrame({
         "timestamp": ["2020-01-02", "2020-01-03"], "open": [10.0, 10.0], "high": [11.0, 9.0],

@@ -60,3 +60,21 @@ def test_failure_inside_the_write_transaction_rolls_back(tmp_path, store_path):
     with pytest.raises(RuntimeError):
         import_files(store_path, [good], on_stage=fail_after_write)
     assert dump(store_path)[:2] == before[:2]
+
+
+def test_gzip_bomb_and_row_cap_are_refused_without_reading_it_all(tmp_path, store_path):
+    """A 200 kB .gz that decompresses to ~80 MB is refused at the cap, with the setting named."""
+    import gzip
+
+    from engine.data.importers import ImportLimits
+
+    bomb = tmp_path / "bomb.csv.gz"
+    bomb.write_bytes(gzip.compress(HEADER.encode() + b"2020-01-02,10,11,9,10.5,100\n" * 3_000_000))
+    before = dump(store_path)
+    with pytest.raises(DataError, match=r"bomb.csv.gz: decompresses to more than 8 MiB .*data.max_decompressed_mb"):
+        import_files(store_path, [bomb], limits=ImportLimits(max_decompressed_bytes=8 << 20))
+    rows = tmp_path / "rows.csv"
+    rows.write_text(HEADER + "".join(f"2020-01-{d:02d},10,11,9,10.5,1\n" for d in range(1, 21)))
+    with pytest.raises(DataError, match=r"rows.csv: 20 data rows, more than the 10 allowed \(setting data.max_rows\)"):
+        import_files(store_path, [rows], limits=ImportLimits(max_rows=10))
+    assert dump(store_path) == before
