@@ -81,7 +81,7 @@ class DataSettings:
 
     max_decompressed_mb: int = _key(4096, "Largest a compressed (.gz) file may grow to when decompressed, MiB; a "
                                           "larger one is refused before it fills memory.", min=1, max=1 << 30)
-    max_rows: int = _key(200_000_000, "Most data rows one imported file may have.", min=1, max=1 << 62)
+    max_rows: int = _key(200_000_000, "Most data rows one imported file may have.", min=1, max=2_000_000_000)
 
 
 @dataclass(frozen=True)

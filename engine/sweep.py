@@ -33,6 +33,7 @@ from engine.errors import StrategyError
 from engine.executors import SerialExecutor
 from engine.strategies import Strategy, get_strategy, resolve_params
 from engine.strategies.memo import memo_bound
+from engine.strategies.shipping import ship
 from engine.sweep_order import band_width, execution_order
 from engine.sweep_task import ChunkResult, ChunkTask
 
@@ -258,7 +259,7 @@ def run_sweep(
             still = []
             for i, c in missing:
                 hit = found.get(ds_keys[i])
-                if hit is not None:
+                if isinstance(hit, dict):  # anything else (a damaged entry) is computed again
                     rows.append({"combo": i, "dataset": d, "symbol": ds.symbol, **hit})
                 else:
                     still.append((i, c))
@@ -270,6 +271,9 @@ def run_sweep(
     computed = sum(len(m) for _, m in todo)
 
     executor = executor or SerialExecutor()
+    # What the chunks run: this very object in this process, or its code and attributes shipped to
+    # workers (a strategy they could not load is refused here, before any work).
+    shipped = strat if isinstance(executor, SerialExecutor) else ship(strat)
     workers = max(1, getattr(executor, "workers", 1))
     size = chunk_size or _auto_chunk(computed, workers)
     done = [len(rows)]
@@ -298,7 +302,7 @@ def run_sweep(
             for length in _chunk_lengths(len(missing), size, workers):
                 chunk = tuple(missing[start:start + length])
                 start += length
-                tasks.append(ChunkTask(len(tasks), ref, strat.name, strategy_dir, config.to_dict(), chunk, d,
+                tasks.append(ChunkTask(len(tasks), ref, shipped, None, config.to_dict(), chunk, d,
                                        memo_bytes))
         executor.map_chunks(tasks, on_done, cancel)
     finally:

@@ -11,24 +11,28 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.bars import Bars
+from engine.cache.keys import engine_version
 from engine.config import SimConfig
+from engine.errors import StrategyError
 from engine.kernels.stats import drawdown_nb  # noqa: F401  (warms the stats module with the others)
 from engine.shared_bars import SharedBarsRef, attach
 from engine.simulation import compute_stats, simulate
-from engine.strategies import call_signals, get_strategy
+from engine.strategies import Strategy, call_signals, get_strategy
 from engine.strategies.memo import IndicatorMemo, indicator_memo, memo_scope
+from engine.strategies.shipping import StrategyRef, unship
 
 
 @dataclass(frozen=True)
 class ChunkTask:
     task_id: int
     dataset: SharedBarsRef | Bars
-    strategy: str
+    strategy: str | StrategyRef | Strategy  # a builtin's name, the parent's object shipped (shipping.py) or itself
     strategy_dir: str | None
     config: dict[str, Any]
     combos: tuple[tuple[int, dict[str, Any]], ...]  # (combo index, resolved params)
     dataset_index: int = 0
     memo_bytes: int | None = None  # the chunk's indicator memo bound (None: memo.DEFAULT_MAX_BYTES)
+    engine_version: str = field(default_factory=lambda: engine_version())  # the code the parent keyed
 
 
 @dataclass
@@ -51,7 +55,13 @@ def run_chunk(task: ChunkTask, bars: Bars | None = None, memo: IndicatorMemo | N
     t0 = time.perf_counter()
     if bars is None:
         bars = task.dataset if isinstance(task.dataset, Bars) else attach(task.dataset)
-    strategy = get_strategy(task.strategy, user_dir=task.strategy_dir)
+    check_engine_version(task)
+    if isinstance(task.strategy, StrategyRef):
+        strategy = unship(task.strategy)
+    elif isinstance(task.strategy, Strategy):  # in-process (serial): the caller's own object
+        strategy = task.strategy
+    else:
+        strategy = get_strategy(task.strategy, user_dir=task.strategy_dir)
     config = SimConfig.from_dict(task.config)
     rows: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
@@ -68,6 +78,15 @@ def run_chunk(task: ChunkTask, bars: Bars | None = None, memo: IndicatorMemo | N
                          **params, **stats})
     return ChunkResult(task.task_id, rows, errors, os.getpid(), time.perf_counter() - t0,
                        n * len(task.combos), _rss())
+
+
+def check_engine_version(task: ChunkTask) -> None:
+    """Refuse to run a chunk with other engine code than the parent keyed its results with (engine files
+    edited during a sweep, then a worker restarted and imported the new ones)."""
+    mine = engine_version()
+    if task.engine_version != mine:
+        raise StrategyError(f"this worker runs engine code {mine}, the sweep was keyed with {task.engine_version}: "
+                            "the engine's files changed during the sweep; run it again")
 
 
 def _combo_stats(bars: Bars, strategy: Any, params: dict[str, Any], config: SimConfig) -> dict[str, Any]:

@@ -3,15 +3,15 @@
 A key is blake2b-128 over a canonical JSON encoding of its parts plus the key format and the engine
 version, so the same inputs give the same key in every process and any change gives another key.
 A backtest key covers the dataset (symbol, timeframe, rows, first/last timestamp, content hash),
-the strategy (name, version and a hash of its class source, so editing a user strategy without
-bumping its version still misses), the resolved parameters, the whole SimConfig and the engine
-version.
+the strategy (name, version, class, the digest of the whole file it is defined in and the instance's
+attributes, so any edit to a strategy file misses), the resolved parameters, the whole SimConfig and the
+engine version, which hashes every engine module on the path from bars to stats (found by reading the
+import statements, not listed by hand).
 """
 
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import math
 from collections.abc import Iterable, Mapping
@@ -22,34 +22,78 @@ import numpy as np
 from engine.bars import Bars
 from engine.config import SimConfig
 from engine.strategies.base import Strategy, resolve_params
+from engine.strategies.shipping import code_digest
 
 KEY_FORMAT = 1
 
-_source_hashes: dict[type, str] = {}
-
-
 _engine_version: list[str] = []
 
-# The code a cached result depends on besides the strategy: a change to any of these files misses
-# even when nobody bumped engine.__version__ (a stale result after an edit would be silently wrong).
-_RESULT_CODE = ("kernels/simulate.py", "kernels/stats.py", "kernels/indicators.py", "kernels/signals.py",
-                "simulation.py", "backtest.py", "result.py", "config.py", "sweep_task.py")
+# The modules a result is computed by: everything they import inside the engine, found by reading their
+# import statements (engine_modules), is hashed into every key, so an edit anywhere on the path from bars
+# to stats misses even when nobody bumped engine.__version__.
+RESULT_ROOTS = ("engine.backtest", "engine.sweep_task")
+
+
+def engine_modules(roots: Iterable[str] = RESULT_ROOTS) -> list[str]:
+    """Every `engine` module reachable from `roots` through import statements (also those inside
+    functions), by name, sorted. Read from the source with `ast`; nothing is imported."""
+    import ast
+    from pathlib import Path
+
+    import engine
+
+    base = Path(engine.__file__).resolve().parent
+
+    def path_of(name: str) -> Path | None:
+        rel = Path(*name.split(".")[1:])
+        for candidate in (base / rel.with_suffix(".py"), base / rel / "__init__.py"):
+            if candidate.is_file():
+                return candidate
+        return None
+
+    seen: set[str] = set()
+    todo = [r for r in roots]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        path = path_of(name)
+        if path is None:
+            continue
+        seen.add(name)
+        parts = name.split(".")
+        package = parts if path.name == "__init__.py" else parts[:-1]
+        for node in ast.walk(ast.parse(path.read_bytes(), str(path))):
+            found: list[str] = []
+            if isinstance(node, ast.Import):
+                found = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                mod = ".".join(package[:len(package) - node.level + 1]) if node.level else ""
+                mod = ".".join(p for p in (mod, node.module or "") if p)
+                found = [mod, *(f"{mod}.{a.name}" for a in node.names)]  # `from pkg import module`
+            for target in found:
+                if target == "engine" or target.startswith("engine."):
+                    for k in range(2, target.count(".") + 2):  # the packages on the way are imported too
+                        todo.append(".".join(target.split(".")[:k]))
+    return sorted(seen)
 
 
 def engine_version() -> str:
-    """engine.__version__ plus a hash of the engine code results depend on (computed once per process)."""
+    """engine.__version__ plus a hash of every engine module results depend on (computed once per process)."""
     if not _engine_version:
-        import hashlib
         from pathlib import Path
 
         import engine
 
-        root = Path(engine.__file__).resolve().parent
+        base = Path(engine.__file__).resolve().parent
         h = hashlib.blake2b(digest_size=8)
-        for rel in _RESULT_CODE:
-            path = root / rel
-            h.update(rel.encode())
-            h.update(path.read_bytes() if path.exists() else b"-")
+        for name in engine_modules():
+            rel = Path(*name.split(".")[1:])
+            path = base / rel.with_suffix(".py")
+            if not path.is_file():
+                path = base / rel / "__init__.py"
+            h.update(name.encode())
+            h.update(path.read_bytes())
         _engine_version.append(f"{engine.__version__}+{h.hexdigest()}")
     return _engine_version[0]
 
@@ -108,18 +152,18 @@ def dataset_identity(bars: Bars) -> dict[str, Any]:
 
 
 def strategy_identity(strategy: Strategy) -> dict[str, Any]:
-    return {"name": strategy.name, "version": strategy.version, "code": _source_hash(type(strategy))}
+    """Name, version, class and a digest of the whole file the class is defined in (a module constant or
+    helper changes results as much as the class does), plus the instance's own attributes."""
+    cls = type(strategy)
+    return {"name": strategy.name, "version": strategy.version, "class": cls.__qualname__,
+            "code": code_digest(cls), "state": _state(strategy)}
 
 
-def _source_hash(cls: type) -> str:
-    h = _source_hashes.get(cls)
-    if h is None:
-        try:
-            src = inspect.getsource(cls)
-        except (OSError, TypeError):  # defined in a REPL or from a .pyc only
-            src = f"{cls.__module__}.{cls.__qualname__}"
-        h = _source_hashes[cls] = hashlib.blake2b(src.encode(), digest_size=8).hexdigest()
-    return h
+def _state(strategy: Strategy) -> Any:
+    try:
+        return canonical(dict(vars(strategy)))
+    except TypeError:  # attributes a key cannot hold: name them by type, the code digest still applies
+        return sorted(f"{k}:{type(v).__name__}" for k, v in vars(strategy).items())
 
 
 def _strategy(strategy: str | Strategy) -> Strategy:

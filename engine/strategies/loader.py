@@ -25,6 +25,7 @@ from pathlib import Path
 
 from engine.strategies.base import Param, Strategy
 from engine.strategies.builtins import BUILTIN_CLASSES
+from engine.strategies.shipping import SOURCE_ATTR
 
 _MODULE_PREFIX = "backbench_user_strategies"
 _counter = itertools.count()
@@ -122,6 +123,7 @@ def _import(path: Path, source: bytes) -> types.ModuleType:
     if spec is None:
         raise _FileError(None, "not importable as a Python module")
     module = importlib.util.module_from_spec(spec)
+    setattr(module, SOURCE_ATTR, source)  # what the cache keys and what sweep workers compile (shipping.py)
     # Registered while executing: dataclasses, pickle and typing look the module up by name.
     sys.modules[module_name] = module
     try:
