@@ -48,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
 
     early, settings_error = early_settings()
     apply_process_settings(early)
+    _terminate_cleanly()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):  # plain `backbench`: the app (headless demo where there is no screen)
@@ -58,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     except BackbenchError as exc:
         print(f"backbench: error: {exc}", file=sys.stderr)
         return 2
+    except Terminated:
+        print("backbench: terminated (SIGTERM)", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("backbench: interrupted", file=sys.stderr)
         return 130
@@ -66,6 +70,22 @@ def main(argv: list[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread so `with` blocks and `finally` run (the store's transaction rolls
+    back, the sweep pool closes) and the cache's pending writes are flushed at exit."""
+
+
+def _terminate_cleanly() -> None:
+    import signal
+    import threading
+
+    def handler(signum: int, _frame: object) -> None:
+        raise Terminated()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, handler)
 
 
 def _apply_settings(args: argparse.Namespace, settings_error: BackbenchError | None) -> None:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import signal
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -122,23 +125,28 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     settings = getattr(args, "settings", None)
     threads = settings.workers.threads_per_worker if settings is not None else 1
     try:
-        executor = make_executor(args.executor, args.workers, threads_per_worker=threads)
+        executor = make_executor(args.executor, args.workers, threads_per_worker=threads,
+                                 chunk_timeout_s=settings.sweep.chunk_timeout_s if settings is not None else None)
     except ValueError as exc:
         raise StrategyError(str(exc)) from None
+    interrupted: list[int] = []
     try:
         from app.macos_activity import sweep_activity
 
-        with executor, sweep_activity():  # macOS: no App Nap while the workers run (a no-op elsewhere)
+        with executor, sweep_activity(), signals_cancel(cancel, interrupted):  # no App Nap on macOS
             if args.walk_forward:
                 return _walk_forward(args, datasets[0], strategy, grid, config, executor, bar, cache)
             result = run_sweep(datasets, strategy, grid, where=args.where, random_n=args.random, seed=args.seed,
                                config=config, executor=executor, chunk_size=args.chunk, progress=bar,
                                cancel=cancel, strategy_dir=args.strategies_dir, cache=cache)
-    except KeyboardInterrupt:
-        cancel.set()
-        raise
     finally:
         bar.finish()
+    if interrupted:  # Ctrl+C / SIGTERM: the rows finished so far, then exit 128 + the signal's number
+        name = signal.Signals(interrupted[0]).name
+        print(f"backbench: interrupted by {name}: {len(result.rows) + len(result.errors)} of {result.total} combos "
+              "finished; showing those", file=sys.stderr)
+        if cache is not None:
+            cache.flush()
     for err in result.errors[:10]:
         print(f"backbench: combo {err['params']} failed: {err['error']}", file=sys.stderr)
     if len(result.errors) > 10:
@@ -159,7 +167,28 @@ def cmd_sweep(args: argparse.Namespace) -> int:
               f"in {result.elapsed_s:.2f} s on {getattr(executor, 'workers', 1)} worker(s)")
         if not rows.is_empty():
             print(format_top(result.top(args.metric, args.top, descending=not args.minimize), strategy, args.metric))
+    if interrupted:
+        return 128 + interrupted[0]
     return 0 if not result.errors else 1
+
+
+@contextmanager
+def signals_cancel(cancel: threading.Event, received: list[int]) -> Iterator[None]:
+    """While inside, SIGINT and SIGTERM cancel the sweep (it returns the rows finished so far, its workers
+    stopped) instead of killing the command; `received` collects the signals' numbers."""
+    def handler(signum: int, _frame: object) -> None:
+        received.append(signum)
+        cancel.set()
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in saved.items():
+            signal.signal(sig, old)
 
 
 def _walk_forward(args, bars, strategy, grid, config, executor, bar, cache) -> int:

@@ -19,10 +19,13 @@ The local pool (DESIGN §6):
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing as mp
 import os
+import signal
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -75,8 +78,18 @@ class SerialExecutor:
         self.close()
 
 
-def _worker_start(threads: int = 1, nice: int = 0) -> None:
-    """Initializer of every pool worker: thread caps, P-core placement, priority, warm kernels."""
+_STARTS: Any = None  # in a pool worker: where it tells the parent when each chunk starts
+
+
+def _worker_start(threads: int = 1, nice: int = 0, starts: Any = None) -> None:
+    """Initializer of every pool worker: exit with the parent, thread caps, P-core placement, priority,
+    warm kernels."""
+    global _STARTS
+    _STARTS = starts
+    watch_parent()
+    # Ctrl+C in a terminal reaches the whole process group: the parent decides what a sweep does with it
+    # (cancel, keep the finished rows); a worker interrupted mid-chunk would only turn it into an error.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if nice > 0 and hasattr(os, "nice") and sys.platform != "darwin":  # macOS: QoS classes (worker_init)
         os.nice(nice)
     try:
@@ -87,6 +100,26 @@ def _worker_start(threads: int = 1, nice: int = 0) -> None:
         worker_init(threads)
     warm_kernels()
     WORKER.start_janitor()
+
+
+def watch_parent() -> None:
+    """Exit this process as soon as its parent dies (kill -9 included), on every OS.
+
+    A daemon thread waits on the parent's sentinel (a pipe the OS closes when the parent exits). Without
+    it a spawn-pool worker outlives a killed parent, burning a core on its chunk, and keeps the
+    parent's resource tracker alive, so the shared-memory bars and the pool's semaphores are never
+    unlinked; once the workers are gone the tracker removes them. (Linux's PR_SET_PDEATHSIG is not used: it
+    fires when the *thread* that started the worker ends, and the app starts its pool from a job thread.)
+    """
+    parent = mp.parent_process()
+    if parent is None:
+        return
+
+    def wait_for_parent() -> None:
+        parent.join()
+        os._exit(1)
+
+    threading.Thread(target=wait_for_parent, name="backbench-parent-watch", daemon=True).start()
 
 
 def warm_kernels() -> None:
@@ -100,6 +133,14 @@ def warm_kernels() -> None:
 
 def _ping() -> int:
     return os.getpid()
+
+
+def _run_timed_chunk(task: ChunkTask, token: int) -> ChunkResult:
+    """`run_pool_chunk`, after telling the parent this chunk (its submission `token`) starts now: a chunk
+    waiting in the pool's queue is not running, and must not be timed as if it were."""
+    if _STARTS is not None:
+        _STARTS.put(token)
+    return run_pool_chunk(task)
 
 
 @contextmanager
@@ -118,44 +159,74 @@ def _worker_environment(threads: int = 1) -> Iterator[None]:
                 os.environ[k] = v
 
 
+DEFAULT_CHUNK_TIMEOUT_S = 600.0  # a chunk is at most 64 combos; ten minutes means it hangs
+STOP_GRACE_S = 2.0  # how long cancel and close wait for running chunks before killing their workers
+
+
 class LocalExecutor:
-    """A long-lived spawn process pool. Use as a context manager or call close()."""
+    """A long-lived spawn process pool. Use as a context manager or call close().
+
+    Nothing it starts outlives it or its process: workers exit when the parent dies (`watch_parent`);
+    a chunk running longer than `chunk_timeout_s` has its workers killed and its combos reported as
+    errors while the rest of the sweep goes on; cancel and close wait at most `grace_s` for running
+    chunks, then kill the workers (a new pool starts when next needed)."""
 
     def __init__(self, workers: int | None = None, inflight_per_worker: int = 2, warm: bool = True,
-                 threads_per_worker: int = 1, nice: int = 0):
+                 threads_per_worker: int = 1, nice: int = 0,
+                 chunk_timeout_s: float | None = DEFAULT_CHUNK_TIMEOUT_S, grace_s: float = STOP_GRACE_S):
         if workers is None:
             workers = default_worker_count()
         if workers < 1:
             raise ValueError(f"workers={workers} must be >= 1")
         if threads_per_worker < 1:
             raise ValueError(f"threads_per_worker={threads_per_worker} must be >= 1")
+        if chunk_timeout_s is not None and chunk_timeout_s <= 0:
+            raise ValueError(f"chunk_timeout_s={chunk_timeout_s} must be > 0 (or None: no limit)")
         self.workers = workers
         self.threads_per_worker = threads_per_worker
         # Niceness added in each worker (Linux/BSD; ignored on macOS and Windows): the GUI runs its
         # workers below the UI thread so a full-core sweep does not starve the event loop.
         self.nice = max(0, int(nice))
         self.max_inflight = max(1, inflight_per_worker) * workers
+        self.chunk_timeout_s = chunk_timeout_s
+        self.grace_s = grace_s
         self._ctx = mp.get_context("spawn")
         self._shared: dict[str, Any] = {}
         self.restarts = 0
+        self.kills = 0  # times workers were killed (a chunk over its limit, cancel or close past the grace)
         self._warm = warm
-        self._pool = self._new_pool()
+        self._tokens = itertools.count()
+        self._token_of: dict[Future, int] = {}
+        self._started_at: dict[int, float] = {}
+        self._pool: ProcessPoolExecutor | None = self._new_pool()
 
     def _new_pool(self) -> ProcessPoolExecutor:
+        # A new queue per pool: a worker killed while writing to the old one may have left it locked.
+        self._starts = self._ctx.SimpleQueue()
         with _worker_environment(self.threads_per_worker):
             pool = ProcessPoolExecutor(self.workers, mp_context=self._ctx, initializer=_worker_start,
-                                       initargs=(self.threads_per_worker, self.nice))
+                                       initargs=(self.threads_per_worker, self.nice, self._starts))
             if self._warm:  # start every worker now, not at the first task
                 for f in [pool.submit(_ping) for _ in range(self.workers)]:
                     f.result()
         return pool
 
+    @property
+    def pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = self._new_pool()
+        return self._pool
+
     def run_in_worker(self, fn: Callable, *args: Any) -> Any:
         """Run a picklable top-level function in one worker and return its result (diagnostics)."""
-        return self._pool.submit(fn, *args).result()
+        return self.pool.submit(fn, *args).result()
 
     def worker_pids(self) -> list[int]:
-        return [p.pid for p in getattr(self._pool, "_processes", {}).values() if p.pid]
+        return [p.pid for p in self._processes() if p.pid]
+
+    def _processes(self) -> list[Any]:
+        procs = getattr(self._pool, "_processes", None) or {}
+        return list(procs.values())
 
     def publish(self, bars: Bars) -> SharedBarsRef:
         shm, ref = publish(bars)
@@ -173,10 +244,15 @@ class LocalExecutor:
         suspects: deque[ChunkTask] = deque()  # in flight during two pool breaks: run alone
         breaks: dict[int, int] = {}
         inflight: dict[Future, ChunkTask] = {}
+        cancelled_at: float | None = None
         while pending or suspects or inflight:
             if cancel is not None and cancel.is_set():
                 pending.clear()
                 suspects.clear()
+                cancelled_at = cancelled_at or time.monotonic()
+                if inflight and time.monotonic() - cancelled_at > self.grace_s:
+                    self._kill_workers()  # chunks that do not finish within the grace are dropped
+                    return
             if not inflight and suspects:
                 task = suspects.popleft()
                 inflight[self._submit(task)] = task
@@ -197,6 +273,12 @@ class LocalExecutor:
                     inflight[fut] = task  # handled below with the rest of the casualties
                 else:
                     raise exc
+            overdue = self._overdue(inflight)
+            if overdue:
+                for fut in overdue:
+                    on_done(_timeout_result(inflight.pop(fut), self.chunk_timeout_s or 0.0))
+                self._kill_workers()
+                broken = True  # the others in flight were killed with them: run them again below
             if broken:
                 alone = len(inflight) == 1
                 casualties = []
@@ -208,6 +290,9 @@ class LocalExecutor:
                 inflight.clear()
                 self._restart()
                 for task in casualties:
+                    if overdue:  # killed for another chunk's sake: not this chunk's fault
+                        pending.appendleft(task)
+                        continue
                     breaks[task.task_id] = breaks.get(task.task_id, 0) + 1
                     if alone and breaks[task.task_id] >= 2:
                         on_done(_crashed_result(task))
@@ -216,21 +301,64 @@ class LocalExecutor:
                     else:
                         pending.appendleft(task)
 
+    def _overdue(self, inflight: dict[Future, ChunkTask]) -> list[Future]:
+        """Futures whose chunk has been running in a worker for longer than the chunk limit (timed from
+        the worker's own report that it started the chunk)."""
+        if self.chunk_timeout_s is None:
+            return []
+        starts = self._starts
+        while not starts.empty():
+            self._started_at[starts.get()] = time.monotonic()
+        now = time.monotonic()
+        return [fut for fut in inflight if not fut.done()
+                and now - self._started_at.get(self._token_of.get(fut, -1), now) > self.chunk_timeout_s]
+
     def _submit(self, task: ChunkTask) -> Future:
+        token = next(self._tokens)
         try:
-            return self._pool.submit(run_pool_chunk, task)
+            fut = self.pool.submit(_run_timed_chunk, task, token)
         except BrokenProcessPool as exc:  # broke since the last wait: report it like a failed task
-            fut: Future = Future()
+            fut = Future()
             fut.set_exception(exc)
-            return fut
+        self._token_of[fut] = token
+        fut.add_done_callback(self._forget)
+        return fut
+
+    def _forget(self, fut: Future) -> None:
+        token = self._token_of.pop(fut, None)
+        if token is not None:
+            self._started_at.pop(token, None)
 
     def _restart(self) -> None:
         self.restarts += 1
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        self._pool = self._new_pool()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = None  # the next submit starts a new pool
+
+    def _kill_workers(self, procs: list[Any] | None = None) -> None:
+        """Kill every worker now and drop the pool (a new one starts when next needed)."""
+        procs = self._processes() if procs is None else procs
+        for p in procs:
+            if p.is_alive():
+                p.kill()
+        self.kills += 1
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = None
+        for p in procs:
+            p.join(5.0)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        """Stop the workers: those still busy after `grace_s` are killed. Returns within about `grace_s`."""
+        if self._pool is not None:
+            procs = self._processes()
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            deadline = time.monotonic() + self.grace_s
+            for p in procs:
+                p.join(max(0.0, deadline - time.monotonic()))
+            if any(p.is_alive() for p in procs):
+                self._kill_workers(procs)  # the pool forgot its processes at shutdown: kill the ones we kept
+            self._pool = None
         for name in list(self._shared):
             release(self._shared.pop(name))
 
@@ -239,6 +367,14 @@ class LocalExecutor:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _timeout_result(task: ChunkTask, limit_s: float) -> ChunkResult:
+    errors = [{"combo": i, "dataset": task.dataset_index, "params": p,
+               "error": f"its chunk ran longer than the {limit_s:g} s limit (setting sweep.chunk_timeout_s); "
+                        "its worker was stopped"}
+              for i, p in task.combos]
+    return ChunkResult(task.task_id, [], errors)
 
 
 def _crashed_result(task: ChunkTask) -> ChunkResult:
@@ -258,11 +394,15 @@ def default_worker_count() -> int:
         return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
-def make_executor(spec: str | None, workers: int | None = None, threads_per_worker: int = 1):
+def make_executor(spec: str | None, workers: int | None = None, threads_per_worker: int = 1,
+                  chunk_timeout_s: float | None = DEFAULT_CHUNK_TIMEOUT_S):
     """'local' (default), 'serial', or a Dask scheduler address (tcp://host:8786, tls://...) or 'dask'
-    for a LocalCluster. `threads_per_worker`: BLAS/numba threads in each local worker (default 1)."""
+    for a LocalCluster. `threads_per_worker`: BLAS/numba threads in each local worker (default 1);
+    `chunk_timeout_s`: a local worker's limit per chunk (None or 0: none)."""
     if spec in (None, "", "local"):
-        return SerialExecutor() if workers == 1 else LocalExecutor(workers, threads_per_worker=threads_per_worker)
+        if workers == 1:
+            return SerialExecutor()
+        return LocalExecutor(workers, threads_per_worker=threads_per_worker, chunk_timeout_s=chunk_timeout_s or None)
     if spec == "serial":
         return SerialExecutor()
     if spec == "dask" or "://" in spec:

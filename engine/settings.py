@@ -133,6 +133,9 @@ class SweepSettings:
     minimize: bool = _key(False, "Lower metric is better.", flag="--minimize")
     executor: str = _key("local", "local (process pool), serial, dask (a local Dask cluster) or a Dask "
                                   "scheduler address such as tcp://host:8786.", flag="--executor")
+    chunk_timeout_s: float = _key(600.0, "Longest one chunk of a sweep may run in a local worker, seconds; past it "
+                                         "the worker is stopped and the chunk's combos are reported as errors. "
+                                         "0 = no limit.", min=0.0, max=1e7)
 
 
 @dataclass(frozen=True)
