@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from app.gui.jobs import Job, JobRunner
 from engine import profiling
 from engine.bars import Bars
 from engine.config import SimConfig
+from engine.errors import DataError
 
 
 @dataclass(frozen=True)
@@ -63,10 +66,14 @@ class Controller(QObject):
                  workers: int | None = None, use_cache: bool = True, parent: QObject | None = None,
                  worker_nice: int = WORKER_NICE):
         super().__init__(parent)
-        from engine.data.store import Store
+        from engine.data.store import resolve_db_path
 
         self.jobs = JobRunner(self)
-        self.store = Store(db_path)
+        # No connection is held while the app is idle: DuckDB lets one process hold a file read-write, and
+        # that shuts every other process out, readers included (the CLI, a second app). Each operation
+        # opens the store for itself under `_store_lock` (read-only to read; read-write only to write, and
+        # briefly), and closes it again; see `store()`.
+        self.db_path = resolve_db_path(db_path)
         self.strategy_dir = str(strategy_dir) if strategy_dir else None
         self._store_lock = threading.Lock()
         self._bars: OrderedDict[tuple, Bars] = OrderedDict()
@@ -80,6 +87,7 @@ class Controller(QObject):
 
             self.cache = default_cache()
         self.sweep_job: Job | None = None
+        self._closed = False
 
     # ---------------------------------------------------------------- startup
     def start(self, warm_pool: bool = True) -> None:
@@ -96,11 +104,30 @@ class Controller(QObject):
             pool_job.signals.failed.connect(self.error.emit)
             self.jobs.start(pool_job, "sweeps")
 
+    @contextmanager
+    def store(self, write: bool = False) -> Iterator[Any]:
+        """The store, open for this block only (read-only unless `write`); None when reading a store file
+        that does not exist yet."""
+        from engine.data.store import Store
+
+        with self._store_lock:
+            if not write and not self.db_path.exists():
+                yield None
+                return
+            store = Store(self.db_path, read_only=not write)
+            try:
+                yield store
+            finally:
+                store.close()
+
     def _ensure_demo(self, progress) -> bool:
         from engine.data.store import ensure_demo_data
 
-        with self._store_lock:
-            return ensure_demo_data(self.store, lambda done, total, _name: progress((done, total)))
+        with self.store() as existing:
+            if existing is not None and not existing.is_empty():
+                return False
+        with self.store(write=True) as store:
+            return ensure_demo_data(store, lambda done, total, _name: progress((done, total)))
 
     def executor(self):
         with self._executor_lock:
@@ -111,16 +138,20 @@ class Controller(QObject):
             return self._executor
 
     def shutdown(self) -> None:
+        """Stop every job and the sweep pool. Bounded: a sweep stops within the executor's grace, and a job
+        still validating an import after the wait checks `cancel` before it writes, so no store is written
+        (or left open) after this returns."""
         self.jobs.cancel_all()
         self.jobs.wait(10_000)
         if self._executor is not None:
             self._executor.close()
-        self.store.close()
+        with self._store_lock:  # a write that is under way finishes (or rolls back) first
+            self._closed = True
 
     # ---------------------------------------------------------------- data
     def datasets(self) -> list[dict]:
-        with self._store_lock:
-            return self.store.datasets()
+        with self.store() as store:
+            return store.datasets() if store is not None else []
 
     def refresh_datasets(self) -> None:
         self.datasets_changed.emit(self.datasets())
@@ -131,8 +162,10 @@ class Controller(QObject):
         if hit is not None:
             self._bars.move_to_end(key)
             return hit
-        with self._store_lock:
-            bars = self.store.load(symbol, timeframe, start, end)
+        with self.store() as store:
+            if store is None:
+                raise DataError(f"no bar store at {self.db_path} yet: import a file or fill the demo data")
+            bars = store.load(symbol, timeframe, start, end)
         self._bars[key] = bars
         while len(self._bars) > 6:
             self._bars.popitem(last=False)
@@ -140,11 +173,16 @@ class Controller(QObject):
 
     def import_files(self, paths: list[str], symbol: str | None = None, timeframe: str | None = None,
                      tz: str | None = None) -> Job:
-        from engine.data.importers import import_files
+        from engine.data.importers import prepare_files, write_prepared
 
-        def work() -> list:
-            with self._store_lock:
-                return import_files(self.store, paths, symbol or None, timeframe or None, tz or None)
+        def work(cancel) -> list:
+            prepared = prepare_files(paths, symbol or None, timeframe or None, tz or None)  # no store open
+            if cancel.is_set() or self._closed:
+                raise DataError("import cancelled: the app is closing; nothing was written")
+            with self.store(write=True) as store:
+                if self._closed:
+                    raise DataError("import cancelled: the app is closing; nothing was written")
+                return write_prepared(store, prepared)
 
         job = Job("import", work)
         job.signals.finished.connect(self._imported)
@@ -156,9 +194,18 @@ class Controller(QObject):
         self.refresh_datasets()  # first, so the new datasets are listed when import_done selects one
         self.import_done.emit(reports)
 
-    def delete_dataset(self, symbol: str, timeframe: str) -> None:
-        with self._store_lock:
-            self.store.delete(symbol, timeframe)
+    def delete_dataset(self, symbol: str, timeframe: str) -> Job:
+        """Delete a dataset in the background (a large one takes a while); the list refreshes after."""
+        def work() -> int:
+            with self.store(write=True) as store:
+                return store.delete(symbol, timeframe)
+
+        job = Job("delete", work)
+        job.signals.finished.connect(self._deleted)
+        job.signals.failed.connect(self.error.emit)
+        return self.jobs.start(job)
+
+    def _deleted(self, _rows: int) -> None:
         self._bars.clear()
         self.refresh_datasets()
 
@@ -197,8 +244,7 @@ class Controller(QObject):
         from app.macos_activity import sweep_activity
         from engine.sweep import run_sweep
 
-        with self._store_lock:
-            bars = self.store.load(template.symbol, template.timeframe, template.start, template.end)
+        bars = self.bars(template.symbol, template.timeframe, template.start, template.end)
         with sweep_activity():  # macOS: no App Nap while the workers run (a no-op elsewhere)
             return run_sweep(bars, template.strategy, grid, where=where or None, config=template.config,
                              executor=self.executor(), progress=progress, cancel=cancel,

@@ -42,6 +42,7 @@ class Job(QRunnable):
         self.cancel = threading.Event()
         self.signals = JobSignals()
         self.seconds = 0.0
+        self.started = False  # set when a pool thread picks the job up
         params = inspect.signature(fn).parameters
         if "progress" in params:
             self.kwargs["progress"] = self.signals.progress.emit
@@ -49,6 +50,7 @@ class Job(QRunnable):
             self.kwargs["cancel"] = self.cancel
 
     def run(self) -> None:
+        self.started = True
         t0 = time.perf_counter()
         try:
             result = self.fn(*self.args, **self.kwargs)
@@ -81,9 +83,11 @@ class JobRunner(QObject):
         for pool in self.pools.values():
             pool.setMaxThreadCount(1)
         self.running: set[Job] = set()
+        self.history: list[str] = []  # names of the jobs started, oldest first (diagnostics, tests)
 
     def start(self, job: Job, pool: str = "engine") -> Job:
         self.running.add(job)
+        self.history.append(job.name)
         job.signals.done.connect(lambda j=job: self._done(j))
         if len(self.running) == 1:
             self.busy_changed.emit(True)

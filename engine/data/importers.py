@@ -351,12 +351,30 @@ def import_files(store: Store | str | Path | None, paths: Sequence[str | Path], 
     `on_stage(name)` is told 'validated', 'begin', 'written:<file>' and 'committed' as the import goes.
     """
     stage = on_stage or (lambda name: None)
-    prepared = [load_file(p, symbol, timeframe, tz, columns, limits) for p in paths]
+    prepared = prepare_files(paths, symbol, timeframe, tz, columns, limits)
     stage("validated")
-    reports = [ImportReport(p.path, p.bars.symbol, p.bars.timeframe, p.rows_read, repairs=p.repairs,
-                            seconds=p.seconds, checked_only=check) for p in prepared]
     if check:
-        return reports
+        return reports_of(prepared, checked_only=True)
+    return write_prepared(store, prepared, stage)
+
+
+def prepare_files(paths: Sequence[str | Path], symbol: str | None = None, timeframe: str | None = None,
+                  tz: str | None = None, columns: dict[str, str] | None = None,
+                  limits: ImportLimits | None = None) -> list[Prepared]:
+    """Read and validate every file (no store is touched): the first half of `import_files`."""
+    return [load_file(p, symbol, timeframe, tz, columns, limits) for p in paths]
+
+
+def reports_of(prepared: list[Prepared], checked_only: bool = False) -> list[ImportReport]:
+    return [ImportReport(p.path, p.bars.symbol, p.bars.timeframe, p.rows_read, repairs=p.repairs,
+                         seconds=p.seconds, checked_only=checked_only) for p in prepared]
+
+
+def write_prepared(store: Store | str | Path | None, prepared: list[Prepared],
+                   on_stage: Stage | None = None) -> list[ImportReport]:
+    """Write validated files in one transaction: the second half of `import_files`."""
+    stage = on_stage or (lambda name: None)
+    reports = reports_of(prepared)
     if store is None:
         raise DataError("no store to import into")
     if not isinstance(store, Store):

@@ -88,6 +88,15 @@ def to_ns(value: TimeLike, *, end: bool = False) -> int | None:
     return ns
 
 
+# The store never installs or loads a DuckDB extension behind the user's back (by default a query naming
+# one downloads it from the network and runs it).
+_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+
+
+def _connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(path), read_only=read_only, config=dict(_CONFIG))
+
+
 @dataclass(frozen=True)
 class WriteResult:
     symbol: str
@@ -108,7 +117,7 @@ class Store:
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.con = duckdb.connect(str(self.path), read_only=read_only)
+            self.con = _connect(self.path, read_only=read_only)
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
                 raise DataError(f"store {self.path} is in use by another process (one writer at a time)") from exc
@@ -262,21 +271,30 @@ class Store:
         self.con.execute("CHECKPOINT")
         before = self.path.stat().st_size
         tmp = self.path.with_name(self.path.name + ".vacuum")
-        tmp.unlink(missing_ok=True)
-        new = duckdb.connect(str(tmp))
-        try:
-            new.execute(_SCHEMA)
-        finally:
-            new.close()
-        self.con.execute(f"ATTACH '{_sql_str(tmp)}' AS fresh")
-        try:
-            self.con.execute("INSERT INTO fresh.bars SELECT * FROM bars ORDER BY symbol, timeframe, ts")
-            self.con.execute("INSERT INTO fresh.datasets SELECT * FROM datasets")
-        finally:
-            self.con.execute("DETACH fresh")
-        self.con.close()
-        os.replace(tmp, self.path)
-        self.con = duckdb.connect(str(self.path))
+        leftovers = (tmp, tmp.with_name(tmp.name + ".wal"))
+        for f in leftovers:
+            f.unlink(missing_ok=True)
+        try:  # a failure (disk full, file size limit) removes the half-written copy; the store is untouched
+            new = _connect(tmp)
+            try:
+                new.execute(_SCHEMA)
+            finally:
+                new.close()
+            self.con.execute(f"ATTACH '{_sql_str(tmp)}' AS fresh")
+            try:
+                self.con.execute("INSERT INTO fresh.bars SELECT * FROM bars ORDER BY symbol, timeframe, ts")
+                self.con.execute("INSERT INTO fresh.datasets SELECT * FROM datasets")
+            finally:
+                self.con.execute("DETACH fresh")
+            self.con.close()
+            try:
+                os.replace(tmp, self.path)
+            finally:
+                self.con = _connect(self.path)
+        except BaseException:
+            for f in leftovers:
+                f.unlink(missing_ok=True)
+            raise
         return before, self.path.stat().st_size
 
     # -- reads -------------------------------------------------------------------------------------

@@ -178,3 +178,46 @@ def test_ensure_demo_data_fills_empty_store_once(tmp_path):
     assert sum(tf == "1d" and n >= 5000 for tf, n in DEMO_SYMBOLS.values()) >= 5
     assert sum(tf == "1m" and n >= 1_000_000 for tf, n in DEMO_SYMBOLS.values()) >= 2
     assert calls[-1][0] == calls[-1][1] and len(calls) >= len(DEMO_SYMBOLS)
+
+
+def test_connections_never_install_or_load_extensions(tmp_path):
+    """On 48df530 a query naming a known extension would download and load it."""
+    with Store(tmp_path / "s.duckdb") as store:
+        got = store.con.execute("SELECT current_setting('autoinstall_known_extensions'), "
+                                "current_setting('autoload_known_extensions')").fetchall()
+    assert got == [(False, False)]
+    with Store(tmp_path / "s.duckdb", read_only=True) as store:
+        assert store.con.execute("SELECT current_setting('autoload_known_extensions')").fetchall() == [(False,)]
+
+
+VACUUM_UNDER_LIMIT = """
+import resource, signal, sys
+from engine.data.store import Store
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
+resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))
+store = Store(sys.argv[1])
+try:
+    store.vacuum()
+except Exception as exc:
+    print(type(exc).__name__, exc)
+    sys.exit(3)
+"""
+
+
+def test_a_failed_vacuum_leaves_no_temp_file_and_the_store_as_it_was(tmp_path):
+    """A real failure: the copy outgrows the process's file size limit. On 48df530 the half-written
+    `.vacuum` copy stayed beside the store."""
+    import subprocess
+    import sys
+
+    from .helpers import dump
+
+    path = tmp_path / "s.duckdb"
+    with Store(path) as store:
+        store.write_bars(generate_bars("BIG", 20_000, "1m"))
+    before = dump(path)
+    proc = subprocess.run([sys.executable, "-c", VACUUM_UNDER_LIMIT, str(path)], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.duckdb"]
+    assert dump(path) == before
