@@ -83,14 +83,39 @@ def run_gui(db: str | None = None, strategy_dir: str | None = None, workers: int
     window.show()
     controller.start()
     if not screenshot:
+        received = close_on_signals(window)
         code = qapp.exec()
         delete_widgets()
-        return code
+        return 128 + received[0] if received else code
     driver = ScreenshotDriver(window, Path(screenshot), tab)
     driver.start()
     qapp.exec()
     delete_widgets()
     return driver.exit_code
+
+
+def close_on_signals(window) -> list[int]:
+    """SIGINT and SIGTERM close `window` as its close button would (jobs cancelled, sweep workers stopped,
+    settings saved), then the app exits with 128 + the signal's number. Python runs a signal handler only
+    between bytecodes of the main thread, which sits in Qt's event loop: a 200 ms timer lets it in.
+    Returns the list the signals received are appended to."""
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    received: list[int] = []
+
+    def handler(signum: int, _frame: object) -> None:
+        if not received:
+            received.append(signum)
+            QTimer.singleShot(0, window.close)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, handler)
+    tick = QTimer(window)
+    tick.timeout.connect(lambda: None)
+    tick.start(200)
+    return received
 
 
 class ScreenshotDriver:
