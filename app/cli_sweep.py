@@ -47,6 +47,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="worker processes (default: setting workers.count, one per performance core)")
     g.add_argument("--executor", help="local (default), serial, dask (a LocalCluster) or a scheduler address "
                                       "tcp://host:8786 (default: setting sweep.executor)")
+    g.add_argument("--insecure", action="store_true",
+                   help="allow a plain tcp:// Dask scheduler that is not on this machine (unauthenticated, "
+                        "unencrypted pickles: anyone who reaches it can run code)")
     g.add_argument("--chunk", type=int, help="combos per task (default: automatic)")
     g.add_argument("--top", type=int, default=10, metavar="K", help="rows to print (default 10)")
     g.add_argument("--no-cache", action="store_true", help="compute every combo, ignore the result cache")
@@ -126,7 +129,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     threads = settings.workers.threads_per_worker if settings is not None else 1
     try:
         executor = make_executor(args.executor, args.workers, threads_per_worker=threads,
-                                 chunk_timeout_s=settings.sweep.chunk_timeout_s if settings is not None else None)
+                                 chunk_timeout_s=settings.sweep.chunk_timeout_s if settings is not None else None,
+                                 insecure=args.insecure)
     except ValueError as exc:
         raise StrategyError(str(exc)) from None
     interrupted: list[int] = []

@@ -48,6 +48,11 @@ class Bars:
     def __len__(self) -> int:
         return len(self.close)
 
+    def __reduce__(self) -> tuple:
+        """Pickled (to a Dask worker) and rebuilt through the constructor, so the copy is read-only too."""
+        return (Bars, (self.ts, self.open, self.high, self.low, self.close, self.volume, self.symbol,
+                       self.timeframe))
+
     @classmethod
     def from_arrays(
         cls,

@@ -2,13 +2,13 @@
 
     DaskExecutor("tcp://scheduler:8786")     # an existing cluster
     DaskExecutor("tls://scheduler:8786")     # TLS: certificates from BACKBENCH_TLS_CA/CERT/KEY
-    DaskExecutor(None, workers=4)            # a LocalCluster on this machine
+    DaskExecutor(None, workers=4)            # a LocalCluster on this machine, TLS with a temporary certificate
 
 Each dataset is scattered to every worker once (`publish`), then tasks only carry the small chunk
 description and a reference to it. Workers must have the same `backbench` version installed (the
 engine's code is imported there, not shipped per task); a dead worker's tasks are rescheduled by
-Dask itself. Prefer tls:// on any network you do not control: Dask's messages are pickles, so a
-scheduler port open to others is a remote code execution hole.
+Dask itself. A plain tcp:// address off this machine is refused unless `insecure=True`: Dask's
+messages are pickles, so a scheduler port open to others is a remote code execution hole.
 """
 
 from __future__ import annotations
@@ -45,8 +45,46 @@ def _security(address: str):
     return Security(tls_ca_file=ca, tls_client_cert=cert, tls_client_key=key, require_encryption=True)
 
 
+_PLAIN_SCHEMES = ("tcp", "ws")  # unauthenticated and unencrypted
+
+
+def check_address(address: str, insecure: bool = False) -> None:
+    """Refuse a plain (tcp://, ws://) scheduler address that is not on this machine, unless `insecure`.
+
+    Dask's messages are pickles: whoever can reach a plain scheduler can run code on it and on every
+    client, and everything travels in the clear. Loopback is allowed (a tunnel ends there); a host name
+    counts as loopback only if every address it resolves to is."""
+    scheme, sep, rest = address.partition("://")
+    if not sep or scheme not in _PLAIN_SCHEMES or insecure:
+        return
+    host = rest.rsplit(":", 1)[0] if rest.count(":") == 1 or rest.startswith("[") else rest
+    host = host.strip("[]")
+    if _is_loopback(host):
+        return
+    raise ConfigError(f"executor {address}: refusing a plain {scheme}:// scheduler that is not on this machine: "
+                      "Dask sends pickled code unauthenticated and unencrypted, so anyone who can reach it can run "
+                      "code here. Use tls:// with certificates, or an SSH tunnel to a 127.0.0.1 port; pass "
+                      "--insecure (insecure=True) only on a network you trust")
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+    import socket
+
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        return False  # unresolvable: not known to be local
+    return bool(infos) and all(ipaddress.ip_address(info[4][0].split("%")[0]).is_loopback for info in infos)
+
+
 class DaskExecutor:
-    def __init__(self, address: str | None = None, workers: int | None = None, timeout_s: float = 30.0):
+    def __init__(self, address: str | None = None, workers: int | None = None, timeout_s: float = 30.0,
+                 insecure: bool = False):
         try:
             from distributed import Client, LocalCluster
         except ImportError:
@@ -54,6 +92,7 @@ class DaskExecutor:
                               ) from None
         self.cluster = None
         if address:
+            check_address(address, insecure)
             try:
                 self.client = Client(address, security=_security(address), timeout=timeout_s)
             except OSError as exc:
@@ -62,9 +101,11 @@ class DaskExecutor:
             from engine.executors import THREAD_VARS, default_worker_count
 
             n = workers or default_worker_count()
-            self.cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+            # security=True: TLS with a temporary self-signed certificate, so the cluster's ports (which
+            # listen on this machine) accept only clients holding it, i.e. this process.
+            self.cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, security=True,
                                         dashboard_address=None, env={k: "1" for k in THREAD_VARS})
-            self.client = Client(self.cluster)
+            self.client = Client(self.cluster, security=self.cluster.security)
         self.workers = max(1, len(self.client.scheduler_info().get("workers", {})))
 
     def publish(self, bars: Bars):

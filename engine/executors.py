@@ -395,10 +395,11 @@ def default_worker_count() -> int:
 
 
 def make_executor(spec: str | None, workers: int | None = None, threads_per_worker: int = 1,
-                  chunk_timeout_s: float | None = DEFAULT_CHUNK_TIMEOUT_S):
+                  chunk_timeout_s: float | None = DEFAULT_CHUNK_TIMEOUT_S, insecure: bool = False):
     """'local' (default), 'serial', or a Dask scheduler address (tcp://host:8786, tls://...) or 'dask'
     for a LocalCluster. `threads_per_worker`: BLAS/numba threads in each local worker (default 1);
-    `chunk_timeout_s`: a local worker's limit per chunk (None or 0: none)."""
+    `chunk_timeout_s`: a local worker's limit per chunk (None or 0: none); `insecure`: allow a plain
+    tcp:// scheduler that is not on this machine (engine/dask_executor.py says why it is refused)."""
     if spec in (None, "", "local"):
         if workers == 1:
             return SerialExecutor()
@@ -408,5 +409,5 @@ def make_executor(spec: str | None, workers: int | None = None, threads_per_work
     if spec == "dask" or "://" in spec:
         from engine.dask_executor import DaskExecutor
 
-        return DaskExecutor(None if spec == "dask" else spec, workers=workers)
+        return DaskExecutor(None if spec == "dask" else spec, workers=workers, insecure=insecure)
     raise ValueError(f"executor {spec!r}: expected local, serial, dask or a scheduler address like tcp://host:8786")

@@ -95,7 +95,7 @@ def test_commission_file_env_flag(cfg, capsys, monkeypatch):
 def test_workers_and_metric_file_env_flag(cfg, capsys, monkeypatch):
     used: list[tuple] = []
 
-    def fake_executor(spec, workers=None, threads_per_worker=1, chunk_timeout_s=None):
+    def fake_executor(spec, workers=None, threads_per_worker=1, chunk_timeout_s=None, insecure=False):
         used.append((spec, workers, threads_per_worker))
         return SerialExecutor()
 
