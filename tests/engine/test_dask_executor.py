@@ -114,3 +114,16 @@ def test_bars_sent_to_a_worker_stay_read_only():
 
     bars = pickle.loads(pickle.dumps(generate_bars("PKL", 100, "1d")))
     assert not bars.close.flags.writeable and not bars.ts.flags.writeable
+
+
+def test_a_strategy_object_runs_itself_on_dask():
+    """On 48df530 the chunk carried only the strategy's name: a subclass named like a builtin ran the builtin."""
+    from tests.engine.sweep_helpers import LaggedCross, ShadowSmaCross
+
+    bars = generate_bars("OBJ", 800, "1d")
+    grid = {"n1": [5, 10], "n2": [30]}
+    with DaskExecutor(None, workers=1) as dask:
+        for strategy in (ShadowSmaCross(), LaggedCross(lag=2)):
+            assert run_sweep(bars, strategy, grid, executor=dask).rows.equals(run_sweep(bars, strategy, grid).rows)
+        assert not run_sweep(bars, ShadowSmaCross(), grid, executor=dask).rows.equals(
+            run_sweep(bars, "sma_cross", grid).rows)

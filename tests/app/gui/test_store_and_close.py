@@ -78,6 +78,8 @@ def test_the_command_line_reads_the_store_while_the_app_is_open(make_window, sto
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "ACME" in proc.stdout and "GLOBEX" in proc.stdout
+    cached = window.controller.bars("ACME", "1d")  # the app's bars cache hands out read-only arrays
+    assert not cached.close.flags.writeable and window.controller.bars("ACME", "1d") is cached
     window.close()
 
 
