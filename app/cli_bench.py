@@ -1,9 +1,9 @@
 """`backbench bench`: the benchmark runner (`python -m benchmarks`), with the same arguments.
 
 The arguments are defined here, once, and `benchmarks/runner.py` builds its own parser from
-`add_bench_arguments`; so the two commands cannot drift. The `benchmarks` package is imported only
-when the command runs (nothing in app imports it at load time, DESIGN §1); it ships with the source
-distribution, not with the frozen app, where the command says so.
+`add_bench_arguments`; so the two commands cannot drift. The command starts the runner as a program
+(`python -m benchmarks ...`): nothing in app/ imports `benchmarks` (docs/architecture.md, "Layers"). The
+benchmarks ship with the source distribution, not with the frozen app, where the command says so.
 """
 
 from __future__ import annotations
@@ -48,11 +48,28 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    try:
-        from benchmarks.runner import run_args
-    except ImportError as exc:
-        if (exc.name or "").split(".")[0] != "benchmarks":
-            raise
+    import importlib.util
+    import subprocess
+    import sys
+
+    if getattr(sys, "frozen", False) or importlib.util.find_spec("benchmarks") is None:
         raise BackbenchError("the benchmarks are not part of this installation: run `backbench bench` from a "
-                             f"source checkout (pip install -e '.[peers]') ({exc})") from None
-    return run_args(args)
+                             "source checkout (pip install -e '.[peers]')")
+    return subprocess.call([sys.executable, "-m", "benchmarks", *bench_argv(args)])
+
+
+def bench_argv(args: argparse.Namespace) -> list[str]:
+    """The command line of `python -m benchmarks` that means what `args` (parsed by add_bench_arguments) do."""
+    out = [args.action] + ([args.results] if args.results else [])
+    for name in args.suite or []:
+        out += ["--suite", name]
+    for pattern in args.filter or []:
+        out += ["--filter", pattern]
+    out += [flag for flag, on in (("--quick", args.quick), ("--tiny", args.tiny),
+                                  ("--save-baseline", args.save_baseline)) if on]
+    for flag, value in (("--out", args.out), ("--compare", args.compare), ("--html", args.html)):
+        if value:
+            out += [flag, value]
+    if args.threshold != "10%":
+        out += ["--threshold", args.threshold]
+    return out

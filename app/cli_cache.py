@@ -28,7 +28,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     disk = cache.l2
     assert disk is not None
     usage = disk.usage()
-    info = {"directory": str(disk.root), "entries": usage["entries"], "bytes": usage["bytes"],
+    info: dict[str, Any] = {"directory": str(disk.root), "entries": usage["entries"], "bytes": usage["bytes"],
             "max_bytes": disk.max_bytes, "max_entry_bytes": disk.max_entry_bytes,
             "orphans_removed": disk.counts["orphans_removed"]}
     if args.json:

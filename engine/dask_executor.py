@@ -79,7 +79,7 @@ def _is_loopback(host: str) -> bool:
         infos = socket.getaddrinfo(host, None)
     except OSError:
         return False  # unresolvable: not known to be local
-    return bool(infos) and all(ipaddress.ip_address(info[4][0].split("%")[0]).is_loopback for info in infos)
+    return bool(infos) and all(ipaddress.ip_address(str(info[4][0]).split("%")[0]).is_loopback for info in infos)
 
 
 class DaskExecutor:
@@ -121,7 +121,7 @@ class DaskExecutor:
         futures = []
         for task in tasks:
             bars_ref = task.dataset
-            light = dataclasses.replace(task, dataset=None)  # the bars travel as the scattered future
+            light = dataclasses.replace(task, dataset=None)  # type: ignore[arg-type]  # the bars travel as the scattered future
             futures.append(self.client.submit(_run_on_worker, light, bars_ref, pure=False))
         remaining = set(futures)
         for fut in as_completed(futures):

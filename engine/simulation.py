@@ -19,6 +19,7 @@ from engine.kernels.simulate import (
     simulate_nb,
 )
 from engine.kernels.stats import STAT_KEYS, stats_nb
+from engine.strategies.base import Signals
 
 _FILL_CODES = {"next_open": FILL_NEXT_OPEN, "close": FILL_CLOSE}
 _SIZING_CODES = {"all": SIZE_ALL, "all_units": SIZE_ALL_UNITS, "fixed": SIZE_FIXED, "percent": SIZE_PERCENT}
@@ -34,7 +35,7 @@ class SignalArrays(NamedTuple):
     short_exits: Any = None
 
 
-def simulate(bars: Bars, signals: SignalArrays, config: SimConfig):
+def simulate(bars: Bars, signals: SignalArrays | Signals, config: SimConfig):
     """Run the simulate kernel on `bars` with `signals` under `config`.
 
     Returns (equity, trade_records, status_code, n_cancelled).
@@ -66,7 +67,7 @@ def compute_stats(bars: Bars, equity: np.ndarray, trades: np.ndarray, init_cash:
     return stats
 
 
-def _directional(signals: SignalArrays, direction: str, n: int):
+def _directional(signals: SignalArrays | Signals, direction: str, n: int):
     """Long/short signal arrays for the kernel from a strategy's Signals and the config direction."""
     entries = _bool_array(signals.entries, n, "entries")
     exits = _bool_array(signals.exits, n, "exits")

@@ -20,7 +20,7 @@ import operator
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -170,7 +170,7 @@ def compile_where(expr: str | None, names: Sequence[str]) -> Callable[[dict[str,
     return predicate
 
 
-def expand_grid(strategy: Strategy, grid: dict[str, Sequence[Any]], where: str | None = None,
+def expand_grid(strategy: Strategy, grid: Mapping[str, Sequence[Any]], where: str | None = None,
                 random_n: int | None = None, seed: int = 0) -> list[dict[str, Any]]:
     """Every valid parameter set of the grid (params not in `grid` keep their defaults).
 
@@ -213,7 +213,7 @@ def _typed(strategy: Strategy, params: dict[str, Any]) -> dict[str, Any]:
 def run_sweep(
     bars: Bars | Sequence[Bars],
     strategy: str | Strategy,
-    grid: dict[str, Sequence[Any]] | None = None,
+    grid: Mapping[str, Sequence[Any]] | None = None,
     *,
     combos: list[dict[str, Any]] | None = None,
     where: str | None = None,

@@ -30,7 +30,7 @@ from engine.config import SimConfig
 from engine.errors import StrategyError
 from engine.kernels.simulate import TRADE_DTYPE
 from engine.simulation import compute_stats, simulate
-from engine.strategies import Strategy, call_signals, get_strategy
+from engine.strategies import Signals, Strategy, call_signals, get_strategy
 from engine.sweep import Progress, expand_grid, run_sweep
 
 
@@ -114,7 +114,7 @@ def walk_forward(
         signals = call_signals(strat, history, best)
         cut = te0 - tr0
         test_bars = bars.slice(te0, te1)
-        seg_signals = type(signals)(*(None if a is None else a[cut:] for a in signals))
+        seg_signals = Signals(*(None if a is None else a[cut:] for a in signals))  # type: ignore[arg-type]  # entries/exits are never None
         eq, trades, _status, _ = simulate(test_bars, seg_signals, oos_config.replace(init_cash=cash))
         seg_stats = compute_stats(test_bars, eq, trades, cash)
         trades = trades.copy()

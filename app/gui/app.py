@@ -24,6 +24,7 @@ def create_app(argv: list[str] | None = None):
     from app.resources import resource
 
     qapp = QApplication.instance() or QApplication(argv or [sys.argv[0]])
+    assert isinstance(qapp, QApplication)
     qapp.setApplicationName("Backbench")
     qapp.setOrganizationName("Backbench")
     style = resource("style.qss")
@@ -182,4 +183,6 @@ class ScreenshotDriver:
 
         self.timeout.stop()
         self.window.close()
-        QApplication.instance().quit()
+        app = QApplication.instance()
+        if app is not None:
+            app.quit()

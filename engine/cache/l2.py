@@ -231,7 +231,7 @@ class DiskCache:
 
     def _scan(self) -> list[tuple[int, int, Path]]:
         """(mtime_ns, size, path) of every cache file (other processes may add or delete meanwhile)."""
-        found = []
+        found: list[tuple[int, int, Path]] = []
         try:
             subdirs = [e for e in os.scandir(self.root) if len(e.name) == 2 and e.is_dir()]
         except FileNotFoundError:

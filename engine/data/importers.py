@@ -327,7 +327,8 @@ def load_file(path: str | Path, symbol: str | None = None, timeframe: str | None
     chk.raise_if_any()
     ts_ns = ts_us[order] * 1000
     tf = normalize_timeframe(timeframe) if timeframe else _infer(ts_ns, path.name)
-    bars = Bars(ts_ns, *(values[f][order] for f in FIELDS), symbol=symbol or symbol_from_path(path),
+    o, h, lo, c, v = (values[f][order] for f in FIELDS)
+    bars = Bars(ts_ns, o, h, lo, c, v, symbol=symbol or symbol_from_path(path),
                 timeframe=tf)
     return Prepared(path, bars, frame.height, dict(chk.repairs), time.perf_counter() - t0, dict(chk.names))
 

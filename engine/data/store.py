@@ -84,7 +84,7 @@ def to_ns(value: TimeLike, *, end: bool = False) -> int | None:
     ns = int(t.astype("datetime64[ns]").astype(np.int64))
     if end and np.datetime_data(t.dtype)[0] in ("D", "M", "Y"):
         unit = np.datetime_data(t.dtype)[0]
-        ns = int((t + np.timedelta64(1, unit)).astype("datetime64[ns]").astype(np.int64)) - 1
+        ns = int((t + np.timedelta64(1, unit)).astype("datetime64[ns]").astype(np.int64)) - 1  # type: ignore[call-overload]  # unit is one of D, M, Y
     return ns
 
 
@@ -235,7 +235,8 @@ class Store:
         """Write a `Bars` (unique timestamps) under its own symbol and timeframe."""
         if len(bars) > 1 and not bool(np.all(bars.ts[1:] > bars.ts[:-1])):
             order = np.argsort(bars.ts, kind="stable")
-            bars = Bars(bars.ts[order], *(getattr(bars, c)[order] for c in _COLS), bars.symbol, bars.timeframe)
+            bars = Bars(bars.ts[order], bars.open[order], bars.high[order], bars.low[order], bars.close[order],
+                        bars.volume[order], bars.symbol, bars.timeframe)
         table = pa.table({"ts": pa.array(bars.ts // 1000, pa.timestamp("us")),
                           **{c: getattr(bars, c) for c in _COLS}})
         return self.write(table, bars.symbol, bars.timeframe, source, fingerprint=bars.fingerprint)
@@ -355,7 +356,8 @@ def _divides(fine: str, coarse: str) -> bool:
 
 
 def _range_sql(symbol: str, timeframe: str, start: TimeLike, end: TimeLike) -> tuple[str, list]:
-    where, params = "symbol = ? AND timeframe = ?", [symbol, timeframe]
+    where = "symbol = ? AND timeframe = ?"
+    params: list[str | int] = [symbol, timeframe]
     lo, hi = to_ns(start), to_ns(end, end=True)
     if lo is not None:
         where += " AND ts >= make_timestamp(?)"
@@ -372,7 +374,8 @@ def _to_bars(cols: dict, symbol: str, timeframe: str, sort: bool) -> Bars:
     if sort and len(ts) > 1 and not bool(np.all(ts[1:] > ts[:-1])):
         order = np.argsort(ts, kind="stable")  # rows of an out-of-order import; rare
         ts, arrays = ts[order], [a[order] for a in arrays]
-    return Bars(ts, *arrays, symbol=symbol, timeframe=timeframe)
+    o, h, lo, c, v = arrays
+    return Bars(ts, o, h, lo, c, v, symbol=symbol, timeframe=timeframe)
 
 
 def ensure_demo_data(store: Store, progress: Callable[[int, int, str], None] | None = None) -> bool:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -58,7 +59,7 @@ class Problem:
 _ORDER = {f: i for i, f in enumerate(("ts", *FIELDS))}
 
 
-def _num(x: float) -> str:
+def _num(x: Any) -> str:
     return repr(float(x))
 
 
@@ -210,7 +211,7 @@ def sort_and_dedupe(ts: np.ndarray, v: dict[str, np.ndarray], chk: Checker) -> n
 
 
 # -- timestamps ------------------------------------------------------------------------------------
-def _guess(value: str, formats: list[str], dtype: pl.DataType) -> str | None:
+def _guess(value: str, formats: list[str], dtype: Any) -> str | None:
     one = pl.Series([value])
     for fmt in formats:
         if one.str.strptime(dtype, fmt, strict=False)[0] is not None:

@@ -97,3 +97,28 @@ def test_path_fallbacks_match_the_store_and_cache_modules(monkeypatch, tmp_path)
     monkeypatch.setenv("BACKBENCH_DB", str(tmp_path / "a.duckdb"))
     monkeypatch.setenv("BACKBENCH_CACHE_DIR", str(tmp_path / "c"))
     assert (data_store_path(), cache_dir()) == (tmp_path / "a.duckdb", tmp_path / "c")
+
+
+def test_bench_command_runs_the_runner_as_a_program_with_the_same_arguments():
+    """`backbench bench` no longer imports the benchmarks package (app -> benchmarks was a circle): it starts
+    `python -m benchmarks` with an equivalent command line."""
+    import argparse
+    import subprocess
+    import sys
+
+    from app.cli_bench import add_bench_arguments, bench_argv
+
+    parser = argparse.ArgumentParser()
+    add_bench_arguments(parser)
+    for argv in (["run", "--suite", "cache", "gui", "--filter", "l1*", "--quick", "--out", "x.json",
+                  "--threshold", "5%", "--compare", "b.json"], ["report", "r.json", "--html", "o.html"], []):
+        args = parser.parse_args(argv)
+        assert vars(parser.parse_args(bench_argv(args))) == vars(args)
+    proc = subprocess.run([sys.executable, "-m", "app.cli", "bench", "list"], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "backtest" in proc.stdout and "cache" in proc.stdout
+    imports = subprocess.run([sys.executable, "-c", "import sys, app.cli, app.cli_bench; "
+                              "print(any(m.startswith('benchmarks') for m in sys.modules))"],
+                             capture_output=True, text=True, timeout=60)
+    assert imports.stdout.strip() == "False"

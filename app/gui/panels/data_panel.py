@@ -67,7 +67,7 @@ class DataPanel(QWidget):
 
     def select(self, symbol: str, timeframe: str) -> bool:
         for row in range(self.table.rowCount()):
-            if self.table.item(row, 0).text() == symbol and self.table.item(row, 1).text() == timeframe:
+            if self._cells(row) == (symbol, timeframe):
                 self.table.selectRow(row)
                 return True
         if self.table.rowCount():
@@ -78,8 +78,11 @@ class DataPanel(QWidget):
         rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
         if not rows:
             return None
-        r = rows[0].row()
-        return self.table.item(r, 0).text(), self.table.item(r, 1).text()
+        return self._cells(rows[0].row())
+
+    def _cells(self, row: int) -> tuple[str, str] | None:
+        sym, tf = self.table.item(row, 0), self.table.item(row, 1)
+        return (sym.text(), tf.text()) if sym is not None and tf is not None else None
 
     def _selected(self) -> None:
         cur = self.current()

@@ -77,7 +77,8 @@ class StrategyPanel(QWidget):
         from engine.strategies import BUILTINS, load_user_strategies
 
         current = self.picker.currentText()
-        user, errors = ({}, [])
+        user: dict[str, Any] = {}
+        errors: list[Any] = []
         if self.strategy_dir:
             user, errors = load_user_strategies(self.strategy_dir)
         self._strategies = {**BUILTINS, **dict(sorted(user.items()))}

@@ -186,7 +186,7 @@ class FiguresTable(QtWidgets.QTableWidget):
         cells[RATE] = _cell(fmt_value(value, unit), value, True,
                             f"unit: {unit}; from the fastest repeats: {fmt_value(_num(q.get('value_from_min')), unit)}")
         cells[TARGET] = _cell(target_text, target, True)
-        cells[MEETS] = _cell({True: "pass", False: "miss"}.get(meets, "-"))
+        cells[MEETS] = _cell("-" if meets is None else "pass" if meets else "miss")
         if meets is not None:
             cells[MEETS].setForeground(QtGui.QColor(theme.UP if meets else theme.DOWN))
         if comparing:
@@ -220,6 +220,7 @@ class FiguresTable(QtWidgets.QTableWidget):
     def _chosen(self) -> None:
         rows = self.selectionModel().selectedRows()
         if rows:
-            key = self.item(rows[0].row(), SUITE).data(KEY_ROLE)
+            item = self.item(rows[0].row(), SUITE)
+            key = item.data(KEY_ROLE) if item is not None else None
             if key:
                 self.figure_chosen.emit(tuple(key))

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -190,14 +191,14 @@ class BenchView(QtWidgets.QWidget):
         if committed:  # a file opened next is compared with the committed baseline, as `--compare` would be
             self.set_compare_with(committed[0].path)
 
-    def open_files(self, paths: list[str | Path]) -> list[str]:
+    def open_files(self, paths: Sequence[str | Path]) -> list[str]:
         """Open results files as the dialog or a drop does: list them, remember them, select the last
         good one. Returns the error messages (also shown in the tab), one per file that failed."""
         self.ensure_loaded()
-        paths = [Path(p) for p in paths]
-        errors = self._add(paths, baseline=False)
+        files = [Path(p) for p in paths]
+        errors = self._add(files, baseline=False)
         self._remember()
-        opened = [p.resolve() for p in paths if self._find(p.resolve()) is not None]
+        opened = [p.resolve() for p in files if self._find(p.resolve()) is not None]
         self._refresh(errors, select=opened[-1] if opened else None)
         if opened:
             self.settings.setValue(SETTINGS_DIR, str(opened[-1].parent))
@@ -235,7 +236,7 @@ class BenchView(QtWidgets.QWidget):
         return errors
 
     def _is_baseline(self, path: Path) -> bool:
-        return bool(self.baselines_dir) and path.parent == Path(self.baselines_dir).resolve()
+        return self.baselines_dir is not None and path.parent == Path(self.baselines_dir).resolve()
 
     def _find(self, path: Path) -> ResultsFile | None:
         return next((f for f in self.files if f.path == path), None)

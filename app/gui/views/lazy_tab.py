@@ -20,7 +20,9 @@ class LazyTab(QtWidgets.QWidget):
         """The page's widget, built now if it was not yet."""
         if self.content is None:
             self.content = self._factory()
-            self.layout().addWidget(self.content)
+            layout = self.layout()
+            assert layout is not None
+            layout.addWidget(self.content)
             self.content.show()  # a child added to a shown widget stays hidden unless told
         return self.content
 

@@ -167,6 +167,7 @@ class SweepView(QWidget):
         lv.addWidget(self.summary)
         # the top-N table fills this column (at 1280 px the heatmap needs the whole right side)
         table_box = self.table.parentWidget()
+        assert table_box is not None
         self.results.table_title.setWordWrap(True)
         lv.addWidget(self.results.table_title)
         lv.addWidget(self.table, 1)
