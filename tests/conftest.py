@@ -23,3 +23,31 @@ def pytest_unconfigure(config):
 
     sys.last_traceback = sys.last_value = sys.last_type = None
     gc.collect()
+
+
+# Test tiers (markers declared in pyproject.toml). Every test gets exactly one of unit / integration / gui
+# from where it lives and what it starts; heavy ones are marked `slow` where they are defined.
+_GUI = "tests/app/gui/"
+_INTEGRATION_FILES = {
+    # start processes (spawn pools, Dask clusters, the CLI or the app as a subprocess) or real stores end to end
+    "tests/engine/test_sweep.py", "tests/engine/test_sweep_cache.py", "tests/engine/test_sweep_memory.py",
+    "tests/engine/test_dask_executor.py", "tests/engine/test_lifecycle.py", "tests/engine/test_threads.py",
+    "tests/engine/test_executor_nice.py", "tests/engine/test_cache_stale_code.py",
+    "tests/engine/test_bars_read_only.py", "tests/engine/test_walkforward.py", "tests/engine/data/test_crash.py",
+    "tests/engine/data/test_store.py", "tests/engine/data/test_broken_files.py", "tests/engine/data/test_import.py",
+}
+_INTEGRATION_DIRS = ("tests/app/", "tests/benchmarks/", "tests/packaging/")
+
+
+def pytest_collection_modifyitems(config, items):
+    import pytest
+
+    root = Path(__file__).resolve().parent.parent
+    for item in items:
+        rel = Path(str(item.fspath)).resolve().relative_to(root).as_posix()
+        if rel.startswith(_GUI):
+            item.add_marker(pytest.mark.gui)
+        elif rel in _INTEGRATION_FILES or rel.startswith(_INTEGRATION_DIRS):
+            item.add_marker(pytest.mark.integration)
+        else:
+            item.add_marker(pytest.mark.unit)

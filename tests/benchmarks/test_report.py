@@ -113,6 +113,7 @@ def test_self_timed_calls_and_figure_rows(tmp_path):
     assert rows["child_rows"]["median_s"] == pytest.approx(0.01) and rows["child_rows"]["rate"] == pytest.approx(1000)
 
 
+@pytest.mark.slow
 def test_quick_skips_heavy_benchmarks_unless_their_suite_is_named(tmp_path, capsys):
     reg = Registry()
     for name, heavy in (("light", False), ("big", True)):
@@ -150,6 +151,7 @@ def test_backbench_bench_is_the_same_command(results_files, tmp_path):
     assert options == sorted(o for a in bench_parser()._actions for o in a.option_strings)
 
 
+@pytest.mark.slow
 def test_data_and_cache_adapters_smoke_at_tiny_size(tmp_path):
     """bench_data's and bench_cache's functions run as suites: every figure row, with its ratios."""
     out = tmp_path / "dc.json"

@@ -64,6 +64,7 @@ def toy_run(tmp_path):
     return out, json.loads(out.read_text())
 
 
+@pytest.mark.slow
 def test_results_json_has_documented_fields(toy_run):
     _, doc = toy_run
     for key in ("machine", "versions", "git_commit", "created", "results", "ratios"):
@@ -100,6 +101,7 @@ def _scaled(doc, factor):
     return base
 
 
+@pytest.mark.slow
 def test_compare_flags_a_synthetic_regression(toy_run, tmp_path, capsys):
     _, doc = toy_run
     faster = tmp_path / "faster_baseline.json"
@@ -114,6 +116,7 @@ def test_compare_flags_a_synthetic_regression(toy_run, tmp_path, capsys):
     assert "peer_thing" not in out.split("REGRESSION past")[1]
 
 
+@pytest.mark.slow
 def test_compare_passes_against_a_slower_baseline(toy_run, tmp_path, capsys):
     _, doc = toy_run
     slower = tmp_path / "slower_baseline.json"
@@ -190,6 +193,7 @@ def test_failing_benchmark_is_reported_and_exit_3(capsys):
     assert "parity check failed" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_backtest_suite_smoke_at_tiny_size(tmp_path):
     """The real backtest suite's warm benchmarks run end to end (tiny bars; figures not checked)."""
     out = tmp_path / "bt.json"

@@ -10,6 +10,8 @@ from engine.errors import ConfigError  # noqa: E402
 from engine.executors import LocalExecutor  # noqa: E402
 from engine.sweep import run_sweep  # noqa: E402
 
+pytestmark = pytest.mark.slow  # real subprocesses, pools or clusters: seconds each
+
 GRID = {"n1": [5, 10, 15, 20], "n2": [30, 50, 70]}
 
 

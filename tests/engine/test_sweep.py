@@ -117,6 +117,7 @@ def test_workers_see_thread_caps_and_no_qt(pool):
     assert info["qt_loaded"] is False
 
 
+@pytest.mark.slow
 def test_worker_killed_mid_sweep_loses_and_duplicates_nothing(bars, tmp_path):
     grid = {"n1": [4, 5, 6, 7, 8, 9], "n2": [30, 40]}
     expected = run_sweep(bars, "fragile", grid, strategy_dir=write_user_strategy(tmp_path / "a")).rows
@@ -136,6 +137,7 @@ def test_worker_killed_mid_sweep_loses_and_duplicates_nothing(bars, tmp_path):
     assert res.rows.equals(expected)
 
 
+@pytest.mark.slow
 def test_combo_that_kills_its_worker_is_isolated_and_reported(bars, tmp_path):
     folder = write_user_strategy(tmp_path, kill=15)
     grid = {"n1": [5, 10, 15, 20], "n2": [40, 50]}

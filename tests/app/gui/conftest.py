@@ -19,7 +19,6 @@ def screenshot_dir() -> Path:
 
 @pytest.fixture(autouse=True, scope="session")
 def _pyqtgraph_theme():
-    pytest.importorskip("PySide6")
     from app.gui.theme import configure_pyqtgraph
 
     configure_pyqtgraph()

@@ -10,9 +10,6 @@ import numpy as np
 import psutil
 import pytest
 
-pytest.importorskip("PySide6")
-pytest.importorskip("pytestqt")
-
 from app.gui.views.dashboard import STAGES, Dashboard  # noqa: E402
 from app.gui.views.rolling_plot import Ring  # noqa: E402
 from engine.backtest import run_backtest  # noqa: E402
@@ -48,6 +45,7 @@ def test_ring_keeps_the_last_samples_in_order() -> None:
     assert ring.column(0).tolist() == [2, 3, 4 + 50, 100]  # capped at 100
 
 
+@pytest.mark.slow
 def test_dashboard_samples_engine_work(qtbot, dark, tmp_path, screenshot_dir) -> None:
     reg = default_registry()
     dash = Dashboard(hz=20)

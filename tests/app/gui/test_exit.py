@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # fresh GUI processes, several each: seconds
+
 ROOT = Path(__file__).resolve().parents[3]
 TIMEOUT_S = 300
 

@@ -17,6 +17,7 @@ from app.gui.main_window import MainWindow
 from engine.data.demo import generate_bars
 from engine.data.store import Store
 
+pytestmark = pytest.mark.slow  # real subprocesses, pools and windows: seconds each
 WAIT_MS = 60_000
 
 HANGING = '''
@@ -133,8 +134,12 @@ def test_closing_during_a_sweep_with_a_hung_combo_is_prompt_and_leaves_no_worker
     qtbot.waitUntil(lambda: controller._executor is not None and len(controller._executor.worker_pids()) == 2,
                     timeout=WAIT_MS)
     pids = controller._executor.worker_pids()
-    qtbot.wait(1500)  # the hung combo is running
+    qtbot.waitUntil(lambda: any(psutil.Process(p).cpu_times().user > 0 for p in pids), timeout=WAIT_MS)
+    qtbot.wait(1500)  # the combo n1=6 sleeps forever in one worker by now
+    assert window.strategy_panel.strategy().name == "stuck"
     t0 = time.monotonic()
+    executor = controller._executor
     window.close()
     assert time.monotonic() - t0 < 15
+    assert executor.kills >= 1  # the hung worker had to be killed: the close did not wait for it
     assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in pids)
