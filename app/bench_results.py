@@ -2,8 +2,8 @@
 
 Qt-free and standard library only, so the runner (`benchmarks/runner.py`, `benchmarks/report.py`)
 and the GUI's Benchmarks tab share one definition of the file format and of what counts as a
-regression, and the app can browse results without importing the benchmark machinery (DESIGN §1:
-nothing imports `benchmarks`).
+regression, and the app can browse results without importing the benchmark machinery (nothing
+imports `benchmarks`: docs/architecture.md, "Layers").
 
     doc = load_results("benchmarks/baselines/linux-x86_64-2core.json")   # ResultsFileError if not one
     rows = compare(doc, baseline_doc, threshold=0.10)                     # one row per result

@@ -207,7 +207,7 @@ def _parity(ctx: Context) -> dict[str, Any]:
            (float(ours_vbt.equity[-1]), len(ours_vbt.trade_records)),
            (float(pf.final_value()), len(pf.trades.records)), extra=f"signals identical: {same}")
     if not same:
-        raise RuntimeError("vectorbt's MA crossover signals differ from ours on this data (PEER_SEMANTICS §2.9)")
+        raise RuntimeError("vectorbt's MA crossover signals differ from ours on this data (docs/compat.md)")
     out["vectorbt_engine"] = vectorbt_engine()
     ctx.note(f"vectorbt engine: {out['vectorbt_engine']} (vectorbt-rust is not installed, numba is its "
              "fastest engine here)" if importlib.util.find_spec("vectorbt_rust") is None

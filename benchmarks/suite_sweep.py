@@ -23,7 +23,7 @@ the runner's memory never counts:
 
 Equal results, checked before anything is timed: our signals fed to vectorbt's from_signals give our
 final equity for every combo (1e-9 relative) and our closed-trade count; then, on vectorbt's own
-pipeline (its MA and crossover, which can differ from ours: PEER_SEMANTICS §2.9), every combo whose
+pipeline (its MA and crossover, which can differ from ours: docs/compat.md), every combo whose
 native signals equal ours has our final equity, and the run fails unless at least 95 % of the
 combos' native signals are equal to ours (on this data all 300 are).
 """

@@ -22,7 +22,7 @@ CONFLICTS = ("ignore", "entry_wins")
 AT_END = ("keep_open", "close")
 COMPATS = ("backtesting", "vectorbt")
 
-# What each compatibility preset sets (see shared PEER_SEMANTICS.md and docs/compat.md).
+# What each compatibility preset sets (docs/compat.md).
 PRESETS: dict[str, dict[str, Any]] = {
     # backtesting.py 0.6.x Backtest(..., exclusive_orders=True), buy() / position.close()
     "backtesting": dict(fill="next_open", sizing="all_units", on_entry_while_long="reenter",

@@ -5,7 +5,7 @@ All share one interface:
     ex.map_chunks(tasks, on_done, cancel)          # calls on_done(ChunkResult) as chunks finish
     ex.release(ref); ex.close()
 
-The local pool (DESIGN §6):
+The local pool (docs/architecture.md, "The sweep's process model"):
 - an explicit `spawn` context on every OS (so Linux CI runs the macOS path), sized to the
   performance cores, workers warmed at start (imports + numba kernels loaded from the disk cache);
 - bars travel once per dataset through shared memory (engine/shared_bars.py);

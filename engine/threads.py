@@ -1,12 +1,13 @@
 """Thread policy: workers x threads never oversubscribe the cores.
 
-Parallelism is across processes (DESIGN §6), so each sweep worker runs single-threaded BLAS, OpenMP
-and numba, and the main (GUI/CLI) process keeps a few threads. The thread environment variables are
-read by each library once, when it is loaded, so **`apply_thread_caps` must run before numpy, numba
-or numexpr are imported**: first thing at an entry point (`cap_main_process()`), first thing in every
-worker (`worker_init()`, the process pool's initializer). When a library is already loaded it is too
-late for the environment; then the caps are also applied at run time (threadpoolctl for BLAS/OpenMP,
-numba's config or thread mask, numexpr) and the result says `too_late`.
+Parallelism is across processes (docs/architecture.md, "The sweep's process model"), so each sweep
+worker runs single-threaded BLAS, OpenMP and numba, and the main (GUI/CLI) process keeps a few threads.
+The thread environment variables are read by each library once, when it is loaded, so
+**`apply_thread_caps` must run before numpy, numba or numexpr are imported**: first thing at an entry
+point (`cap_main_process()`), first thing in every worker (`worker_init()`, the process pool's
+initializer). When a library is already loaded it is too late for the environment; then the caps are
+also applied at run time (threadpoolctl for BLAS/OpenMP, numba's config or thread mask, numexpr) and the
+result says `too_late`.
 
 Trap: a `spawn` worker re-imports the parent's `__main__` before the initializer runs, so a main module
 that imports numpy at top level makes every worker "too late" (still capped at run time).

@@ -1,4 +1,6 @@
-"""Result cache: L1 in memory, L2 on disk, keyed by everything a result depends on (DESIGN.md §8).
+"""Result cache: L1 in memory, L2 on disk, keyed by everything a result depends on.
+
+How the key is made: docs/architecture.md, "The cache key".
 
     from engine.cache import default_cache, backtest_keys
     cache = default_cache()

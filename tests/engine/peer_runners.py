@@ -1,6 +1,6 @@
 """Run backtesting.py 0.6.x and vectorbt 1.x on given bars and boolean signals (extra 'peers').
 
-Both are driven exactly as PEER_SEMANTICS.md describes; used by the parity tests and benchmarks.
+Both are driven exactly as docs/compat.md describes; used by the parity tests and benchmarks.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """compat presets reproduce backtesting.py 0.6.6 and vectorbt 1.2.0 (run here, same inputs) to 1e-9.
 
-Each scenario pins one rule of shared PEER_SEMANTICS.md: cancelled orders, re-entry while long,
+Each scenario pins one rule of docs/compat.md: cancelled orders, re-entry while long,
 same-bar entry+exit, a signal on the last bar, an open trade at the end, ties from tick-rounded prices.
 """
 
