@@ -25,6 +25,7 @@ from engine.strategies.shipping import ship
 from engine.sweep import run_sweep
 from engine.sweep_task import ChunkTask
 from engine.worker_memo import run_pool_chunk
+from tests.processes import alive, alive_pids
 
 pytestmark = pytest.mark.slow
 
@@ -110,8 +111,7 @@ def test_parent_killed_mid_sweep_leaves_no_process_and_no_shared_memory(tmp_path
     proc.kill()
     proc.wait()
     started = time.monotonic()
-    wait_for(lambda: not any(k.is_running() and k.status() != psutil.STATUS_ZOMBIE for k in kids), 10,
-             "the workers to exit")
+    wait_for(lambda: not alive(kids), 10, "the workers to exit")
     wait_for(lambda: not (shm_entries() & created), 10 - (time.monotonic() - started), "/dev/shm to be cleaned")
 
 
@@ -125,8 +125,7 @@ def test_sigterm_mid_sweep_closes_the_pool_and_keeps_finished_rows_in_the_cache(
     out, err = proc.communicate(timeout=20)
     assert proc.returncode == 143, err
     assert "interrupted by SIGTERM" in err
-    wait_for(lambda: not any(k.is_running() and k.status() != psutil.STATUS_ZOMBIE for k in kids), 5,
-             "the workers and the resource tracker to exit")
+    wait_for(lambda: not alive(kids), 5, "the workers and the resource tracker to exit")
     rows = json.loads(out)["rows"]
     assert 0 < len(rows) < 40
     wait_for(lambda: not (shm_entries() - before), 5, "/dev/shm to be cleaned")
@@ -169,7 +168,7 @@ def test_cancel_returns_within_the_grace_with_a_hung_chunk_and_no_worker_left(hu
                            executor=ex, chunk_size=1, cancel=cancel, progress=progress)
         took = time.monotonic() - cancelled_at[0]
         assert result.cancelled and took < 5, took
-        assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in pids)
+        assert not alive_pids(pids)
         assert ex.kills == 1
         again = run_sweep(bars, "sma_cross", {"n1": [5], "n2": [30]}, executor=ex)  # the executor still works
         assert len(again.rows) == 1
@@ -197,4 +196,4 @@ def test_close_with_a_hung_chunk_returns_within_the_grace(hung):
     t0 = time.monotonic()
     ex.close()
     assert time.monotonic() - t0 < 5
-    assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in pids)
+    assert not alive_pids(pids)

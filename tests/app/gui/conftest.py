@@ -22,3 +22,16 @@ def _pyqtgraph_theme():
     from app.gui.theme import configure_pyqtgraph
 
     configure_pyqtgraph()
+
+
+@pytest.fixture
+def store_path(tmp_path):
+    """A store with two daily symbols, ACME (1,500 bars) and GLOBEX (800)."""
+    from engine.data.demo import generate_bars
+    from engine.data.store import Store
+
+    path = tmp_path / "bars.duckdb"
+    with Store(path) as store:
+        store.write_bars(generate_bars("ACME", 1_500, "1d"), source="test")
+        store.write_bars(generate_bars("GLOBEX", 800, "1d"), source="test")
+    return path

@@ -14,20 +14,10 @@ import pytest
 
 from engine.data.demo import generate_bars
 from engine.data.store import Store
+from tests.processes import alive
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[3]
-
-
-def alive(procs):
-    out = []
-    for p in procs:
-        try:
-            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
-                out.append(p)
-        except psutil.NoSuchProcess:
-            pass
-    return out
 
 
 def start_gui(tmp_path: Path) -> tuple[subprocess.Popen, list[psutil.Process]]:

@@ -10,19 +10,8 @@ from app.cli import main as cli_main
 from app.gui.app import create_app
 from app.gui.controller import Controller
 from app.gui.main_window import MainWindow
-from engine.data.demo import generate_bars
-from engine.data.store import Store
 
 WAIT_MS = 60_000
-
-
-@pytest.fixture
-def store_path(tmp_path):
-    path = tmp_path / "bars.duckdb"
-    with Store(path) as store:
-        store.write_bars(generate_bars("ACME", 1_500, "1d"), source="test")
-        store.write_bars(generate_bars("GLOBEX", 800, "1d"), source="test")
-    return path
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from app.gui.controller import Controller
 from app.gui.main_window import MainWindow
 from engine.data.demo import generate_bars
 from engine.data.store import Store
+from tests.processes import alive_pids
 
 pytestmark = pytest.mark.slow  # real subprocesses, pools and windows: seconds each
 WAIT_MS = 60_000
@@ -38,15 +39,6 @@ class Stuck(Strategy):
         fast, slow = sma_nb(bars.close, n1), sma_nb(bars.close, n2)
         return Signals(crossover_nb(fast, slow), crossunder_nb(fast, slow))
 '''
-
-
-@pytest.fixture
-def store_path(tmp_path):
-    path = tmp_path / "bars.duckdb"
-    with Store(path) as store:
-        store.write_bars(generate_bars("ACME", 1_500, "1d"), source="test")
-        store.write_bars(generate_bars("GLOBEX", 800, "1d"), source="test")
-    return path
 
 
 @pytest.fixture
@@ -142,4 +134,4 @@ def test_closing_during_a_sweep_with_a_hung_combo_is_prompt_and_leaves_no_worker
     window.close()
     assert time.monotonic() - t0 < 15
     assert executor.kills >= 1  # the hung worker had to be killed: the close did not wait for it
-    assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in pids)
+    assert not alive_pids(pids)
