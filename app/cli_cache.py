@@ -64,7 +64,7 @@ def run_cache(args: argparse.Namespace) -> Any:
 
 def profile_report(result: Any) -> str:
     """`run --profile`: this run's stage breakdown, then the process's profiling snapshot."""
-    from engine.profiling import default_registry, format_snapshot
+    from engine.runtime.profiling import default_registry, format_snapshot
 
     snap = default_registry().snapshot()
     load = snap["timers"].get("backtest.load", {}).get("total", 0.0)

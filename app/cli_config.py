@@ -64,7 +64,7 @@ def early_settings(env: dict[str, str] | None = None) -> tuple[Settings | None, 
 def apply_process_settings(settings: Settings | None) -> None:
     """Thread caps and NUMBA_CACHE_DIR: must run before numpy/numba are imported. Variables the user
     already set in the environment win."""
-    from engine.threads import apply_thread_caps, cap_main_process
+    from engine.runtime.threads import apply_thread_caps, cap_main_process
 
     if settings is None:
         cap_main_process()

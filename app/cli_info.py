@@ -8,8 +8,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from engine.hardware import HardwareInfo, Reader, default_workers, detect, format_cpulist
-from engine.threads import THREAD_ENV_VARS, gui_thread_count
+from engine.runtime.hardware import HardwareInfo, Reader, default_workers, detect, format_cpulist
+from engine.runtime.threads import THREAD_ENV_VARS, gui_thread_count
 
 CACHE_ENV_VAR = "BACKBENCH_CACHE_DIR"
 DB_ENV_VAR = "BACKBENCH_DB"

@@ -139,7 +139,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     resolve_params(strategy, params)  # bad params fail before any data is read
     from app.cli_cache import profile_report, run_cache
-    from engine.profiling import timer
+    from engine.runtime.profiling import timer
 
     with timer("backtest.load"):
         bars = bars_from_args(args)

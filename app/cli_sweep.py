@@ -110,9 +110,9 @@ class ProgressBar:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from engine.executors import make_executor
     from engine.strategies import get_strategy
     from engine.sweep import run_sweep
+    from engine.sweep.executors import make_executor
 
     config = sim_config_from_args(args)
     strategy = get_strategy(args.strategy, user_dir=args.strategies_dir)
@@ -197,7 +197,7 @@ def signals_cancel(cancel: threading.Event, received: list[int]) -> Iterator[Non
 
 def _walk_forward(args, bars, strategy, grid, config, executor, bar, cache) -> int:
     from engine.result import Result
-    from engine.walkforward import parse_walk_forward, walk_forward
+    from engine.sweep.walkforward import parse_walk_forward, walk_forward
 
     train, test, step = parse_walk_forward(args.walk_forward)
     wf = walk_forward(bars, strategy, grid, train=train, test=test, step=step, anchored=args.anchored,

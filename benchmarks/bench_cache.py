@@ -22,7 +22,7 @@ from engine.cache import DiskCache, L1Cache, ResultCache
 from engine.cache.keys import backtest_key
 from engine.config import SimConfig
 from engine.data.demo import generate_bars
-from engine.profiling import Registry, default_registry, record_backtest
+from engine.runtime.profiling import Registry, default_registry, record_backtest
 from engine.sweep import run_sweep
 
 CONFIG = SimConfig(commission=0.001)

@@ -48,8 +48,8 @@ def _multi(ctx: Context):
     from engine.backtest import run_backtest
     from engine.config import SimConfig
     from engine.data.demo import generate_bars
-    from engine.executors import LocalExecutor
     from engine.sweep import run_sweep
+    from engine.sweep.executors import LocalExecutor
 
     n_symbols, n_bars = ctx.size(100, 5), ctx.size(2_000, 300)
     datasets = [generate_bars(f"S{i:03d}", n_bars, "1d") for i in range(n_symbols)]

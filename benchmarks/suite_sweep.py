@@ -65,7 +65,7 @@ def all_cores() -> int:
 
 def _chunk_size(ctx: Context) -> int:
     """The chunk size the N-worker pool picks for the 300-combo grid; the 1-worker pool gets it too."""
-    from engine.sweep import _auto_chunk
+    from engine.sweep.run import _auto_chunk
 
     return _auto_chunk(len(pairs("issue4")), all_cores())
 

@@ -57,7 +57,7 @@ class Ours:
         self.bars: dict[int, Any] = {}
 
     def start(self, workers: int | None = None) -> dict[str, Any]:
-        from engine.executors import LocalExecutor
+        from engine.sweep.executors import LocalExecutor
 
         t0 = time.perf_counter()
         self.executor = LocalExecutor(workers)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from engine import profiling
 from engine.bars import Bars
 from engine.config import SimConfig
 from engine.errors import DataError
 from engine.kernels.stats import drawdown_nb
 from engine.result import Result, status_name
+from engine.runtime import profiling
 from engine.simulation import compute_stats, simulate
 from engine.strategies import Strategy, call_signals, get_strategy, resolve_params
 

@@ -232,15 +232,15 @@ class Settings:
     def worker_count(self) -> int:
         if self.workers.count:
             return self.workers.count
-        from engine.hardware import default_workers, detect
+        from engine.runtime.hardware import default_workers, detect
 
         return max(1, default_workers(detect(libraries=False)))
 
     def main_threads(self) -> int:
         if self.workers.threads_main:
             return self.workers.threads_main
-        from engine.hardware import detect
-        from engine.threads import gui_thread_count
+        from engine.runtime.hardware import detect
+        from engine.runtime.threads import gui_thread_count
 
         return gui_thread_count(detect(libraries=False))
 

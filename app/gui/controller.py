@@ -18,10 +18,10 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from app.gui.jobs import Job, JobRunner
-from engine import profiling
 from engine.bars import Bars
 from engine.config import SimConfig
 from engine.errors import DataError
+from engine.runtime import profiling
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class BacktestOutcome:
     stages: dict[str, float] = field(default_factory=dict)  # seconds: load, signals, simulate, stats
 
 
-# Sweep workers run this much nicer than the app (Linux; macOS uses QoS classes, see engine/threads.py):
+# Sweep workers run this much nicer than the app (Linux; macOS uses QoS classes, see engine/runtime/threads.py):
 # on a machine with as many workers as cores, the UI thread then gets a core when it wakes, and a 5 ms
 # timer fires on time during a full-core sweep (benchmarks/bench_gui.py). An idle UI costs the sweep
 # nothing: nice only orders who runs first when both want the CPU.
@@ -132,7 +132,7 @@ class Controller(QObject):
     def executor(self):
         with self._executor_lock:
             if self._executor is None:
-                from engine.executors import LocalExecutor
+                from engine.sweep.executors import LocalExecutor
 
                 self._executor = LocalExecutor(self._workers, nice=self.worker_nice)
             return self._executor
@@ -256,6 +256,6 @@ class Controller(QObject):
 
 
 def _warm_kernels() -> None:
-    from engine.executors import warm_kernels
+    from engine.sweep.executors import warm_kernels
 
     warm_kernels()

@@ -31,7 +31,7 @@ _engine_version: list[str] = []
 # The modules a result is computed by: everything they import inside the engine, found by reading their
 # import statements (engine_modules), is hashed into every key, so an edit anywhere on the path from bars
 # to stats misses even when nobody bumped engine.__version__.
-RESULT_ROOTS = ("engine.backtest", "engine.sweep_task")
+RESULT_ROOTS = ("engine.backtest", "engine.sweep.task")
 
 
 def engine_modules(roots: Iterable[str] = RESULT_ROOTS) -> list[str]:

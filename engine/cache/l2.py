@@ -43,7 +43,7 @@ import zstandard
 
 from engine.cache.codec import CacheFormatError, decode, encode
 from engine.cache.l1 import MISSING
-from engine.profiling import Registry
+from engine.runtime.profiling import Registry
 
 MAGIC = b"BBCACHE\x00"
 FORMAT_VERSION = 1

@@ -18,7 +18,7 @@ from engine.cache.keys import make_key
 from engine.cache.l1 import MISSING, L1Cache
 from engine.cache.l2 import DiskCache
 from engine.cache.writer import WriteBehind
-from engine.profiling import Registry, default_registry
+from engine.runtime.profiling import Registry, default_registry
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -1,13 +1,13 @@
 """Indicator memo: inside `indicator_memo()` (or `memo_scope(table)`), `memo(kernel, *args)` computes each
 distinct (kernel, input array, parameters) once. A sweep runs many parameter sets over one dataset, so
 SMA(close, 20) is computed once however many combos use it (a pool worker keeps one memo from chunk to
-chunk: engine/worker_memo.py). Outside a memo it just calls the kernel.
+chunk: engine/sweep/worker_memo.py). Outside a memo it just calls the kernel.
 
 The memo is bounded by bytes (the arrays it holds; default `DEFAULT_MAX_BYTES`): past the bound the least
 recently used entries are dropped, so a chunk's memory stays flat however many distinct indicators it
 needs (at 1,000,000 bars one float64 indicator is 8 MB). A dropped entry is just computed again when
 asked for; the sweep orders a chunk's combos so that those sharing an indicator run together
-(engine/sweep_order.py), which keeps recomputations rare. The newest entry is always kept. 96 MB by
+(engine/sweep/order.py), which keeps recomputations rare. The newest entry is always kept. 96 MB by
 default: a dozen indicators at 1,000,000 bars, over a hundred at 100,000.
 
 Input arrays are keyed by identity (they are the dataset's columns, alive for the whole task); each

@@ -12,8 +12,8 @@ from app.cli import main
 from engine.backtest import run_backtest
 from engine.config import SimConfig
 from engine.data.demo import demo_bars
-from engine.executors import SerialExecutor
 from engine.settings import KEYS, SPECS
+from engine.sweep.executors import SerialExecutor
 
 
 @pytest.fixture
@@ -99,7 +99,7 @@ def test_workers_and_metric_file_env_flag(cfg, capsys, monkeypatch):
         used.append((spec, workers, threads_per_worker))
         return SerialExecutor()
 
-    monkeypatch.setattr("engine.executors.make_executor", fake_executor)
+    monkeypatch.setattr("engine.sweep.executors.make_executor", fake_executor)
 
     def sweep(*argv: str) -> str:
         assert main(["sweep", "--demo", "-g", "n1=5,10", "-g", "n2=40", "--no-cache", *argv]) == 0

@@ -9,8 +9,8 @@ import numba
 
 from app.cli import main
 from app.cli_info import NUMBA_NEXT_TO_SOURCES, collect_info
-from engine.hardware import default_workers, detect
-from engine.threads import THREAD_ENV_VARS
+from engine.runtime.hardware import default_workers, detect
+from engine.runtime.threads import THREAD_ENV_VARS
 from tests.engine import fixtures_hardware as fx
 
 

@@ -11,12 +11,12 @@ import fnmatch
 import os
 from dataclasses import dataclass, field
 
-from engine import threads
+from engine.runtime import threads
 
 
 @dataclass
 class FakeReader:
-    """`engine.hardware.Reader` answering from dicts; `files` also backs `glob`."""
+    """`engine.runtime.hardware.Reader` answering from dicts; `files` also backs `glob`."""
 
     system: str
     arch: str
@@ -140,7 +140,7 @@ def plain_linux(*, capacity: bool = False) -> FakeReader:
 
 @dataclass
 class FakeCalls:
-    """`engine.threads.OSCalls` that records what a worker asked the OS to do."""
+    """`engine.runtime.threads.OSCalls` that records what a worker asked the OS to do."""
 
     system: str
     qos_rc: int = 0

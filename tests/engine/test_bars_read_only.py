@@ -10,9 +10,9 @@ from engine.data.demo import demo_bars, generate_bars
 from engine.data.importers import load_file
 from engine.data.store import Store
 from engine.errors import StrategyError
-from engine.executors import LocalExecutor, SerialExecutor
-from engine.shared_bars import attach, publish, release
 from engine.sweep import run_sweep
+from engine.sweep.executors import LocalExecutor, SerialExecutor
+from engine.sweep.shared_bars import attach, publish, release
 
 WRITERS = '''
 import numpy as np
@@ -101,7 +101,7 @@ def test_every_way_of_making_bars_gives_read_only_arrays(tmp_path, bars):
     try:
         _assert_read_only(attach(ref))
     finally:
-        from engine.shared_bars import detach_all
+        from engine.sweep.shared_bars import detach_all
 
         detach_all()
         release(shm)

@@ -91,7 +91,7 @@ def test_strategy_params_engine_version_and_kind_change_the_key(bars, monkeypatc
     ("strategies/memo.py", True),  # reached only through other modules' imports
     ("cache/codec.py", True),
     ("data/store.py", False),  # not on the path from bars to stats
-    ("hardware.py", False),
+    ("runtime/hardware.py", False),
 ])
 def test_edited_engine_code_changes_the_key_without_a_version_bump(bars, monkeypatch, tmp_path, edited, misses):
     """The modules hashed are found from the import statements (on 48df530 a hand-kept list of nine

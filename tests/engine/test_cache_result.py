@@ -14,7 +14,7 @@ from engine.backtest import run_backtest
 from engine.cache import ResultCache, cached, default_cache, reset_default_cache
 from engine.config import SimConfig
 from engine.data.demo import generate_bars
-from engine.profiling import Registry
+from engine.runtime.profiling import Registry
 
 ROOT = Path(__file__).resolve().parents[2]
 PARAMS = {"n1": 10, "n2": 30}

@@ -17,10 +17,10 @@ from engine.cache.keys import backtest_key, engine_modules
 from engine.config import SimConfig
 from engine.data.demo import generate_bars
 from engine.errors import StrategyError
-from engine.executors import LocalExecutor, SerialExecutor
 from engine.strategies import get_strategy
 from engine.strategies.shipping import ship, unship
 from engine.sweep import run_sweep
+from engine.sweep.executors import LocalExecutor, SerialExecutor
 from tests.engine.sweep_helpers import LaggedCross, ShadowSmaCross
 
 TEMPLATE = '''
@@ -107,12 +107,12 @@ def test_an_edit_during_a_sweep_reaches_no_chunk(tmp_path, bars):
 def test_key_covers_every_engine_module_a_result_is_computed_by():
     derived = set(engine_modules())
     loaded = subprocess.run(
-        [sys.executable, "-c", "import sys, engine.backtest, engine.sweep_task;"
+        [sys.executable, "-c", "import sys, engine.backtest, engine.sweep.task;"
                                "print(' '.join(m for m in sys.modules if m.startswith('engine.')))"],
         capture_output=True, text=True, check=True).stdout.split()
     assert set(loaded) <= derived, set(loaded) - derived
     assert {"engine.kernels.simulate", "engine.kernels.stats", "engine.strategies.builtins"} <= derived
-    assert not {"engine.data.store", "engine.data.importers", "engine.hardware"} & derived
+    assert not {"engine.data.store", "engine.data.importers", "engine.runtime.hardware"} & derived
 
 
 def test_a_builtin_named_subclass_runs_itself_everywhere(bars, tmp_path):

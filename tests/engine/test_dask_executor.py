@@ -4,11 +4,11 @@ import pytest
 
 pytest.importorskip("distributed")
 
-from engine.dask_executor import DaskExecutor  # noqa: E402
 from engine.data.demo import generate_bars  # noqa: E402
 from engine.errors import ConfigError  # noqa: E402
-from engine.executors import LocalExecutor  # noqa: E402
 from engine.sweep import run_sweep  # noqa: E402
+from engine.sweep.dask_executor import DaskExecutor  # noqa: E402
+from engine.sweep.executors import LocalExecutor  # noqa: E402
 
 pytestmark = pytest.mark.slow  # real subprocesses, pools or clusters: seconds each
 
@@ -88,7 +88,7 @@ def test_the_local_cluster_speaks_tls_and_refuses_a_client_without_its_certifica
 
 @pytest.mark.parametrize("address", ["tcp://10.20.30.40:8786", "tcp://192.0.2.7:8786", "ws://198.51.100.2:8786"])
 def test_a_plain_scheduler_off_this_machine_is_refused_unless_insecure(address):
-    from engine.dask_executor import check_address
+    from engine.sweep.dask_executor import check_address
 
     with pytest.raises(ConfigError, match="refusing a plain .* not on this machine.*--insecure"):
         DaskExecutor(address)  # refused before any connection is tried
@@ -98,7 +98,7 @@ def test_a_plain_scheduler_off_this_machine_is_refused_unless_insecure(address):
 @pytest.mark.parametrize("address", ["tcp://127.0.0.1:8786", "tcp://localhost:8786", "tcp://[::1]:8786",
                                      "tls://10.20.30.40:8786"])
 def test_loopback_and_tls_addresses_are_allowed(address):
-    from engine.dask_executor import check_address
+    from engine.sweep.dask_executor import check_address
 
     check_address(address)
 

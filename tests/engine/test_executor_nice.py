@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from engine.executors import LocalExecutor
+from engine.sweep.executors import LocalExecutor
 
 
 @pytest.mark.skipif(not hasattr(os, "nice") or sys.platform == "darwin",

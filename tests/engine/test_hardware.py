@@ -10,8 +10,8 @@ import numba
 import numpy
 import pytest
 
-from engine import hardware
-from engine.hardware import (
+from engine.runtime import hardware
+from engine.runtime.hardware import (
     HardwareInfo,
     OSReader,
     PerfLevel,
@@ -198,7 +198,7 @@ def test_blas_and_numba_on_this_machine():
 
 
 def test_detect_without_libraries_imports_neither_numpy_nor_numba():
-    code = ("import sys; from engine.hardware import detect; detect(libraries=False); "
+    code = ("import sys; from engine.runtime.hardware import detect; detect(libraries=False); "
             "print(sorted(m for m in ('numpy', 'numba') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

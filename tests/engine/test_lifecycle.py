@@ -19,12 +19,12 @@ import psutil
 import pytest
 
 from engine.data.demo import generate_bars
-from engine.executors import LocalExecutor
 from engine.strategies import get_strategy
 from engine.strategies.shipping import ship
 from engine.sweep import run_sweep
-from engine.sweep_task import ChunkTask
-from engine.worker_memo import run_pool_chunk
+from engine.sweep.executors import LocalExecutor
+from engine.sweep.task import ChunkTask
+from engine.sweep.worker_memo import run_pool_chunk
 from tests.processes import alive, alive_pids
 
 pytestmark = pytest.mark.slow

@@ -7,8 +7,8 @@ import time
 import numpy as np
 import pytest
 
-from engine import profiling
-from engine.profiling import Registry, default_registry, format_snapshot, record_worker_report, timer
+from engine.runtime import profiling
+from engine.runtime.profiling import Registry, default_registry, format_snapshot, record_worker_report, timer
 
 
 def test_counter_gauge_timer_and_snapshot_is_plain_data():

@@ -10,9 +10,9 @@ import pytest
 from engine.config import SimConfig
 from engine.data.demo import generate_bars
 from engine.errors import StrategyError
-from engine.executors import LocalExecutor, SerialExecutor
 from engine.strategies import get_strategy
 from engine.sweep import compile_where, expand_grid, parse_values, run_sweep
+from engine.sweep.executors import LocalExecutor, SerialExecutor
 from tests.engine.sweep_helpers import thread_env, write_user_strategy
 
 GRID = {"n1": parse_values("5:40:5"), "n2": parse_values("10:80:10")}

@@ -5,13 +5,13 @@ import numpy as np
 import pytest
 
 from engine.data.demo import generate_bars
-from engine.executors import LocalExecutor
 from engine.kernels.indicators import sma_nb
-from engine.shared_bars import attach, attached_names, publish, release
 from engine.strategies import get_strategy
 from engine.strategies.memo import IndicatorMemo, indicator_memo, memo
 from engine.sweep import expand_grid, parse_values, run_sweep
-from engine.sweep_order import band_width, execution_order
+from engine.sweep.executors import LocalExecutor
+from engine.sweep.order import band_width, execution_order
+from engine.sweep.shared_bars import attach, attached_names, publish, release
 
 GRID = {"n1": parse_values("2:40:2"), "n2": parse_values("10:120:10")}
 
@@ -119,14 +119,14 @@ def test_attach_closes_blocks_the_parent_released(bars):
         attach_c_shm, ref_c = publish(bars)
         attach(ref_c)  # drops b
         assert attached_names() == [ref_c.shm_name]
-        from engine.shared_bars import detach_all
+        from engine.sweep.shared_bars import detach_all
 
         detach_all()
         release(attach_c_shm)
 
 
 def test_chunks_taper_so_workers_finish_together():
-    from engine.sweep import _chunk_lengths
+    from engine.sweep.run import _chunk_lengths
 
     for n, size, workers in [(300, 19, 2), (1000, 63, 2), (5, 64, 2), (300, 19, 8), (48, 1, 2), (0, 3, 2)]:
         lengths = _chunk_lengths(n, size, workers)
@@ -139,8 +139,8 @@ def test_chunks_taper_so_workers_finish_together():
 
 def test_worker_memo_is_kept_across_chunks_and_let_go_when_idle(bars):
     from engine.config import SimConfig
-    from engine.sweep_task import ChunkTask, run_chunk
-    from engine.worker_memo import WorkerMemo
+    from engine.sweep.task import ChunkTask, run_chunk
+    from engine.sweep.worker_memo import WorkerMemo
 
     combos = list(enumerate(expand_grid(get_strategy("sma_cross"), GRID, "n1 < n2")))
     cfg = SimConfig().to_dict()

@@ -7,8 +7,8 @@ import numpy  # noqa: F401  (loaded, as in any test run: caps in this process ar
 import pytest
 
 from engine.errors import ConfigError
-from engine.hardware import detect
-from engine.threads import (
+from engine.runtime.hardware import detect
+from engine.runtime.threads import (
     QOS_CLASS_USER_INITIATED,
     THREAD_ENV_VARS,
     apply_thread_caps,
@@ -135,7 +135,7 @@ def test_spawn_worker_caps_before_numpy(parent_threads_2):
     seen = _run_in_spawn_worker(worker_init, (1,))
     _assert_capped(seen)
     assert seen["numba_config_threads"] == 1
-    assert seen["too_late"] is False  # engine.threads itself imports neither numpy nor numba
+    assert seen["too_late"] is False  # engine.runtime.threads itself imports neither numpy nor numba
 
 
 def test_spawn_worker_caps_after_numpy_at_runtime(parent_threads_2):

@@ -10,7 +10,7 @@ from engine.errors import StrategyError
 from engine.simulation import simulate
 from engine.strategies import get_strategy
 from engine.sweep import run_sweep
-from engine.walkforward import parse_walk_forward, walk_forward, windows
+from engine.sweep.walkforward import parse_walk_forward, walk_forward, windows
 
 GRID = {"n1": [5, 10, 20], "n2": [30, 60]}
 

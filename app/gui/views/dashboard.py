@@ -1,7 +1,7 @@
 """The profiling tab: live rolling plots of the engine registry and the process tree, plus hardware facts.
 
 A QTimer (10 Hz by default, running only while the widget is shown) calls `sample_once()`, which reads
-`engine.profiling.default_registry().snapshot()` and psutil, writes one sample into preallocated
+`engine.runtime.profiling.default_registry().snapshot()` and psutil, writes one sample into preallocated
 rings (rolling_plot.Ring) and points the curves at them with setData. Rates are taken over a ~1 s
 window of samples (counters only move when a task or backtest finishes, so per-sample rates spike).
 Worker task seconds arrive when a chunk finishes; they are spread back over the samples the chunk
@@ -26,7 +26,7 @@ from PySide6.QtWidgets import QFormLayout, QGroupBox, QHBoxLayout, QLabel, QVBox
 
 from app.gui import theme
 from app.gui.views.rolling_plot import Ring, RollingPlot
-from engine.profiling import Registry, default_registry
+from engine.runtime.profiling import Registry, default_registry
 
 STAGES = ("load", "signals", "simulate", "stats")
 STAGE_COLORS = ("#90a4ae", "#ffb74d", theme.ACCENT, "#aed581")
@@ -156,7 +156,7 @@ class Dashboard(QWidget):
         super().hideEvent(event)
 
     def _detect_hardware(self) -> None:
-        from engine.hardware import detect
+        from engine.runtime.hardware import detect
 
         info = detect()
         try:
@@ -169,7 +169,7 @@ class Dashboard(QWidget):
             self.set_hardware(info)
 
     def set_hardware(self, info: Any) -> None:
-        """Show `engine.hardware.detect()`'s HardwareInfo (or its to_dict())."""
+        """Show `engine.runtime.hardware.detect()`'s HardwareInfo (or its to_dict())."""
         self.hardware = info
         d = info.to_dict() if hasattr(info, "to_dict") else dict(info)
         cores = f"{d.get('perf_physical')} P ({d.get('perf_logical')} threads)"

@@ -15,10 +15,10 @@ from app.gui.views.rolling_plot import Ring  # noqa: E402
 from engine.backtest import run_backtest  # noqa: E402
 from engine.cache import ResultCache  # noqa: E402
 from engine.data.demo import demo_bars  # noqa: E402
-from engine.executors import LocalExecutor  # noqa: E402
-from engine.hardware import detect  # noqa: E402
-from engine.profiling import default_registry, timer  # noqa: E402
+from engine.runtime.hardware import detect  # noqa: E402
+from engine.runtime.profiling import default_registry, timer  # noqa: E402
 from engine.sweep import run_sweep  # noqa: E402
+from engine.sweep.executors import LocalExecutor  # noqa: E402
 from tests.app.gui.test_sweep_view import apply_dark_palette  # noqa: E402
 
 

@@ -6,9 +6,9 @@
 
 A sweep is cut into chunks of combos that return stats rows only (no equity arrays). Indicators are
 memoised per worker and dataset, in a memo bounded by bytes, and combos run in an order that keeps what
-they share inside it (engine/sweep_order.py), so each distinct indicator is computed about once and
+they share inside it (engine/sweep/order.py), so each distinct indicator is computed about once and
 memory stays flat. Rows come back sorted by (dataset, combo), so the table is identical whatever the
-worker count, chunking or run order. Walk-forward lives in engine/walkforward.py.
+worker count, chunking or run order. Walk-forward lives in engine/sweep/walkforward.py.
 """
 
 from __future__ import annotations
@@ -26,16 +26,16 @@ from typing import Any
 
 import polars as pl
 
-from engine import profiling
 from engine.bars import Bars
 from engine.config import SimConfig
 from engine.errors import StrategyError
-from engine.executors import SerialExecutor
+from engine.runtime import profiling
 from engine.strategies import Strategy, get_strategy, resolve_params
 from engine.strategies.memo import memo_bound
 from engine.strategies.shipping import ship
-from engine.sweep_order import band_width, execution_order
-from engine.sweep_task import ChunkResult, ChunkTask
+from engine.sweep.executors import SerialExecutor
+from engine.sweep.order import band_width, execution_order
+from engine.sweep.task import ChunkResult, ChunkTask
 
 
 @dataclass(frozen=True)
@@ -233,7 +233,7 @@ def run_sweep(
     `cache` (engine.cache.ResultCache) serves combos computed before; only misses are computed.
     `cancel` stops within one chunk and returns the rows finished so far (`cancelled=True`).
     `memo_bytes` bounds each worker's indicator memo (default engine.strategies.memo.DEFAULT_MAX_BYTES);
-    combos run in an order that keeps what they share inside it (engine/sweep_order.py).
+    combos run in an order that keeps what they share inside it (engine/sweep/order.py).
     """
     t0 = time.perf_counter()
     config = config or SimConfig()

@@ -15,11 +15,11 @@ from engine.cache.keys import engine_version
 from engine.config import SimConfig
 from engine.errors import StrategyError
 from engine.kernels.stats import drawdown_nb  # noqa: F401  (warms the stats module with the others)
-from engine.shared_bars import SharedBarsRef, attach
 from engine.simulation import compute_stats, simulate
 from engine.strategies import Strategy, call_signals, get_strategy
 from engine.strategies.memo import IndicatorMemo, indicator_memo, memo_scope
 from engine.strategies.shipping import StrategyRef, unship
+from engine.sweep.shared_bars import SharedBarsRef, attach
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ that imports numpy at top level makes every worker "too late" (still capped at r
 
 On macOS a worker also raises its QoS to USER_INITIATED so the scheduler keeps it on P-cores (default QoS
 threads have been seen demoted to E-cores on long runs); on Linux hybrid CPUs it is pinned to the P-cores.
-OS calls go through an injectable `OSCalls` object, like `engine.hardware.Reader`.
+OS calls go through an injectable `OSCalls` object, like `engine.runtime.hardware.Reader`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 
 from engine.errors import ConfigError
-from engine.hardware import HardwareInfo, Reader, darwin_libc, detect, format_cpulist
+from engine.runtime.hardware import HardwareInfo, Reader, darwin_libc, detect, format_cpulist
 
 THREAD_ENV_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "MKL_NUM_THREADS",
                    "NUMEXPR_NUM_THREADS", "NUMBA_NUM_THREADS")

@@ -8,8 +8,8 @@ All share one interface:
 The local pool (docs/architecture.md, "The sweep's process model"):
 - an explicit `spawn` context on every OS (so Linux CI runs the macOS path), sized to the
   performance cores, workers warmed at start (imports + numba kernels loaded from the disk cache);
-- bars travel once per dataset through shared memory (engine/shared_bars.py);
-- each worker keeps its indicator memo from chunk to chunk of a dataset (engine/worker_memo.py);
+- bars travel once per dataset through shared memory (engine/sweep/shared_bars.py);
+- each worker keeps its indicator memo from chunk to chunk of a dataset (engine/sweep/worker_memo.py);
 - few tasks in flight (2 per worker), so when a worker dies (SIGKILL, segfault) and the whole
   `ProcessPoolExecutor` breaks, we know exactly which chunks to resubmit; finished chunks were
   already delivered, so no row is lost or duplicated. A chunk that was in flight during two
@@ -34,10 +34,10 @@ from contextlib import contextmanager
 from typing import Any
 
 from engine.bars import Bars
-from engine.shared_bars import SharedBarsRef, publish, release
 from engine.strategies.memo import IndicatorMemo, memo_bound
-from engine.sweep_task import ChunkResult, ChunkTask, run_chunk
-from engine.worker_memo import WORKER, run_pool_chunk
+from engine.sweep.shared_bars import SharedBarsRef, publish, release
+from engine.sweep.task import ChunkResult, ChunkTask, run_chunk
+from engine.sweep.worker_memo import WORKER, run_pool_chunk
 
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "MKL_NUM_THREADS",
                "NUMEXPR_NUM_THREADS", "NUMBA_NUM_THREADS")
@@ -93,7 +93,7 @@ def _worker_start(threads: int = 1, nice: int = 0, starts: Any = None) -> None:
     if nice > 0 and hasattr(os, "nice") and sys.platform != "darwin":  # macOS: QoS classes (worker_init)
         os.nice(nice)
     try:
-        from engine.threads import worker_init
+        from engine.runtime.threads import worker_init
     except ImportError:  # pragma: no cover
         pass
     else:
@@ -385,9 +385,9 @@ def _crashed_result(task: ChunkTask) -> ChunkResult:
 
 
 def default_worker_count() -> int:
-    """Performance cores (engine.hardware), else the CPUs this process may use."""
+    """Performance cores (engine.runtime.hardware), else the CPUs this process may use."""
     try:
-        from engine.hardware import default_workers, detect
+        from engine.runtime.hardware import default_workers, detect
 
         return max(1, default_workers(detect(libraries=False)))
     except ImportError:  # pragma: no cover
@@ -399,7 +399,7 @@ def make_executor(spec: str | None, workers: int | None = None, threads_per_work
     """'local' (default), 'serial', or a Dask scheduler address (tcp://host:8786, tls://...) or 'dask'
     for a LocalCluster. `threads_per_worker`: BLAS/numba threads in each local worker (default 1);
     `chunk_timeout_s`: a local worker's limit per chunk (None or 0: none); `insecure`: allow a plain
-    tcp:// scheduler that is not on this machine (engine/dask_executor.py says why it is refused)."""
+    tcp:// scheduler that is not on this machine (engine/sweep/dask_executor.py says why it is refused)."""
     if spec in (None, "", "local"):
         if workers == 1:
             return SerialExecutor()
@@ -407,7 +407,7 @@ def make_executor(spec: str | None, workers: int | None = None, threads_per_work
     if spec == "serial":
         return SerialExecutor()
     if spec == "dask" or "://" in spec:
-        from engine.dask_executor import DaskExecutor
+        from engine.sweep.dask_executor import DaskExecutor
 
         return DaskExecutor(None if spec == "dask" else spec, workers=workers, insecure=insecure)
     raise ValueError(f"executor {spec!r}: expected local, serial, dask or a scheduler address like tcp://host:8786")

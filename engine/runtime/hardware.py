@@ -14,7 +14,7 @@ box would report. Where core counts come from, in order:
 
 Physical counts on Linux come from `topology/thread_siblings_list`; without it, P physical = all physical
 cores minus E cores (E cores have no SMT), else logical. `detect(libraries=False)` imports neither numpy
-nor numba, so it can run before `engine.threads.apply_thread_caps` at an entry point.
+nor numba, so it can run before `engine.runtime.threads.apply_thread_caps` at an entry point.
 """
 
 from __future__ import annotations

@@ -15,9 +15,9 @@ import sys
 import threading
 import time
 
-from engine.shared_bars import SharedBarsRef, drop_released
 from engine.strategies.memo import IndicatorMemo
-from engine.sweep_task import ChunkResult, ChunkTask, run_chunk
+from engine.sweep.shared_bars import SharedBarsRef, drop_released
+from engine.sweep.task import ChunkResult, ChunkTask, run_chunk
 
 IDLE_S = 1.0
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from engine.bars import Bars
 from engine.errors import ConfigError
-from engine.sweep_task import ChunkResult, ChunkTask, run_chunk
+from engine.sweep.task import ChunkResult, ChunkTask, run_chunk
 
 TLS_ENV = ("BACKBENCH_TLS_CA", "BACKBENCH_TLS_CERT", "BACKBENCH_TLS_KEY")
 
@@ -98,7 +98,7 @@ class DaskExecutor:
             except OSError as exc:
                 raise ConfigError(f"executor {address}: cannot reach the Dask scheduler ({exc})") from None
         else:
-            from engine.executors import THREAD_VARS, default_worker_count
+            from engine.sweep.executors import THREAD_VARS, default_worker_count
 
             n = workers or default_worker_count()
             # security=True: TLS with a temporary self-signed certificate, so the cluster's ports (which
