@@ -13,7 +13,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--strategies-dir", metavar="DIR",
                    help="folder of user strategy files (default: setting strategies.dir)")
     p.add_argument("--workers", type=int, help="sweep worker processes (default: setting workers.count)")
-    p.add_argument("--demo", action="store_true", help="run the demo backtest at start (with --screenshot)")
     p.add_argument("--screenshot", metavar="FILE", help="save a screenshot of the window and exit")
     p.add_argument("--tab", choices=("results", "sweep", "dashboard", "benchmarks"), default="results",
                    help="tab to show in the screenshot (benchmarks: the committed baseline results)")
@@ -32,10 +31,10 @@ def cmd_gui(args: argparse.Namespace) -> int:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
     if not has_screen():
         print("backbench: no screen here (no DISPLAY); running the demo backtest headless instead.\n"
-              "           (`backbench gui --demo --screenshot out.png` renders the app offscreen)", file=sys.stderr)
+              "           (`backbench gui --screenshot out.png` renders the app offscreen)", file=sys.stderr)
         from app.cli import main
 
         return main(["run", "--demo"])
     from app.gui.app import run_gui
 
-    return run_gui(args.db, args.strategies_dir, args.workers, args.screenshot, args.tab, args.demo)
+    return run_gui(args.db, args.strategies_dir, args.workers, args.screenshot, args.tab)

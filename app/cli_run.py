@@ -69,10 +69,8 @@ def add_sim_args(p: argparse.ArgumentParser) -> None:
 
 
 def _add_store_args(p: argparse.ArgumentParser) -> None:
-    try:
-        from app.cli_data import add_store_args
-    except ImportError:  # the data commands are optional at this layer
-        return
+    from app.cli_data import add_store_args
+
     add_store_args(p)
 
 

@@ -25,12 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     src.add_argument("--file", metavar="PATH", help="CSV or Parquet bars")
     src.add_argument("--demo", action="store_true", help="the bundled demo data (ACME, daily)")
     src.add_argument("--symbols", metavar="A,B,...", help="several stored symbols: the same sweep on each")
-    try:
-        from app.cli_data import add_store_args
-    except ImportError:  # pragma: no cover
-        pass
-    else:
-        add_store_args(p)
+    from app.cli_data import add_store_args
+
+    add_store_args(p)
     add_strategy_args(p)
     g = p.add_argument_group("sweep")
     g.add_argument("-g", "--grid", action="append", default=[], metavar="NAME=START:STOP[:STEP]|A,B,C",
@@ -222,10 +219,8 @@ def _walk_forward(args, bars, strategy, grid, config, executor, bar, cache) -> i
 
 
 def _default_cache():
-    try:
-        from engine.cache import default_cache
-    except ImportError:  # pragma: no cover
-        return None
+    from engine.cache import default_cache
+
     return default_cache()
 
 

@@ -171,10 +171,10 @@ def parity(ctx: Context) -> dict[str, Any]:
 
 
 def _parity(ctx: Context) -> dict[str, Any]:
+    from benchmarks.peer_runners import run_backtesting_py, run_vectorbt
     from engine.backtest import run_backtest
     from engine.simulation import SignalArrays, simulate
     from engine.strategies import get_strategy
-    from tests.engine.peer_runners import run_backtesting_py, run_vectorbt
 
     quiet_backtesting()
     bars = _bars(ctx)

@@ -1,7 +1,7 @@
 """Starting the desktop app, and the headless driver that runs the demo and saves a screenshot.
 
     backbench gui [--db PATH] [--strategies-dir DIR] [--workers N]
-    backbench gui --demo --screenshot FILE [--tab results|sweep|dashboard|benchmarks]   # offscreen works
+    backbench gui --screenshot FILE [--tab results|sweep|dashboard|benchmarks]   # offscreen works
 
 The window appears at once; demo data (on an empty store), kernel warm-up and the sweep pool start
 in the background.
@@ -66,7 +66,7 @@ def delete_widgets() -> None:
 
 
 def run_gui(db: str | None = None, strategy_dir: str | None = None, workers: int | None = None,
-            screenshot: str | None = None, tab: str = "results", demo: bool = False) -> int:
+            screenshot: str | None = None, tab: str = "results") -> int:
     from PySide6.QtCore import QSettings
 
     from app.gui.controller import Controller

@@ -133,7 +133,6 @@ class MainWindow(QMainWindow):
         c.demo_progress.connect(self._demo_progress)
         c.executor_ready.connect(self.dashboard.set_worker_count)
         c.import_done.connect(self._imported)
-        c.jobs.busy_changed.connect(self._busy)
 
     # ------------------------------------------------------------------ actions
     def request(self) -> RunRequest | None:
@@ -256,9 +255,6 @@ class MainWindow(QMainWindow):
         self.status_label.setText("Creating demo data…" if done < total else "Demo data ready")
         if done >= total:
             self.progress.hide()
-
-    def _busy(self, busy: bool) -> None:
-        self.run_action.setEnabled(True)  # backtests queue; the button never locks the user out
 
     def show_error(self, message: str) -> None:
         self.status_label.setText(f"⚠ {message.splitlines()[0]}")

@@ -92,12 +92,9 @@ def _worker_start(threads: int = 1, nice: int = 0, starts: Any = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if nice > 0 and hasattr(os, "nice") and sys.platform != "darwin":  # macOS: QoS classes (worker_init)
         os.nice(nice)
-    try:
-        from engine.runtime.threads import worker_init
-    except ImportError:  # pragma: no cover
-        pass
-    else:
-        worker_init(threads)
+    from engine.runtime.threads import worker_init
+
+    worker_init(threads)
     warm_kernels()
     WORKER.start_janitor()
 
@@ -386,12 +383,9 @@ def _crashed_result(task: ChunkTask) -> ChunkResult:
 
 def default_worker_count() -> int:
     """Performance cores (engine.runtime.hardware), else the CPUs this process may use."""
-    try:
-        from engine.runtime.hardware import default_workers, detect
+    from engine.runtime.hardware import default_workers, detect
 
-        return max(1, default_workers(detect(libraries=False)))
-    except ImportError:  # pragma: no cover
-        return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    return max(1, default_workers(detect(libraries=False)))
 
 
 def make_executor(spec: str | None, workers: int | None = None, threads_per_worker: int = 1,

@@ -14,7 +14,7 @@ from tests.engine.market import random_bars, random_signals
 pytest.importorskip("backtesting")
 pytest.importorskip("vectorbt")
 
-from tests.engine.peer_runners import run_backtesting_py, run_vectorbt  # noqa: E402
+from benchmarks.peer_runners import run_backtesting_py, run_vectorbt  # noqa: E402
 
 pytestmark = pytest.mark.peers
 RTOL = 1e-9

@@ -113,7 +113,7 @@ def test_stats_of_a_flat_run_are_defined():
 @pytest.mark.parametrize("seed", [11, 12, 13])
 def test_stats_agree_with_backtesting_py_where_defined_alike(seed):
     pytest.importorskip("backtesting")
-    from tests.engine.peer_runners import backtesting_py_stats
+    from benchmarks.peer_runners import backtesting_py_stats
 
     n = 400
     bars = random_bars(seed, n)

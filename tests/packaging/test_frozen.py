@@ -6,7 +6,7 @@ HOME/XDG/BACKBENCH_* dirs:
 - `run --demo --json` equals the unfrozen output; the second run compiles nothing (numba's index files are
   written by the first run and untouched by the second, which is also much faster);
 - a 2-worker sweep: its workers are the frozen binary itself (spawn + freeze_support), rows equal unfrozen;
-- `gui --demo --screenshot` offscreen writes a 1280x800 PNG;
+- `gui --screenshot` offscreen writes a 1280x800 PNG;
 - nothing was written inside the bundle.
 
 On macOS CI the workflow builds the signed app first and points BACKBENCH_FROZEN_BINARY at
@@ -227,7 +227,7 @@ def test_sweep_workers_are_the_frozen_binary(frozen, demo_runs, tmp_path):
 
 def test_gui_screenshot_offscreen(frozen, demo_runs):
     shot = frozen.home / "screens" / "frozen-gui.png"
-    _frozen_run(frozen, ["gui", "--demo", "--screenshot", str(shot)], "gui_s")
+    _frozen_run(frozen, ["gui", "--screenshot", str(shot)], "gui_s")
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
     assert (int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")) == (1280, 800)

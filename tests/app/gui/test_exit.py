@@ -63,7 +63,7 @@ def test_headless_driver_exits_cleanly(tmp_path, tab):
         run_dir = tmp_path / f"run{i}"
         run_dir.mkdir()
         shot = run_dir / "shot.png"
-        proc = _run([sys.executable, "-m", "app.cli", "gui", "--demo", "--screenshot", str(shot), "--tab", tab,
+        proc = _run([sys.executable, "-m", "app.cli", "gui", "--screenshot", str(shot), "--tab", tab,
                      "--workers", "2"], run_dir)
         assert proc.returncode == 0, f"run {i}: exit code {proc.returncode}\n{proc.stderr[-3000:]}"
         assert shot.stat().st_size > 0
