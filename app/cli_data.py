@@ -124,8 +124,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     columns = _parse_map(args.map)
     t0 = time.perf_counter()
     store = None if args.check else resolve_db_path(args.db)  # opened only after validation passed
-    data = args.settings.data
-    limits = ImportLimits(data.max_decompressed_mb << 20, data.max_rows)
+    limits = ImportLimits.from_settings(args.settings)
     reports = import_files(store, args.paths, args.symbol, args.timeframe, args.tz, columns, check=args.check,
                            limits=limits)
     took = time.perf_counter() - t0

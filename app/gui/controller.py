@@ -173,10 +173,13 @@ class Controller(QObject):
 
     def import_files(self, paths: list[str], symbol: str | None = None, timeframe: str | None = None,
                      tz: str | None = None) -> Job:
-        from engine.data.importers import prepare_files, write_prepared
+        from engine.data.importers import ImportLimits, prepare_files, write_prepared
+        from engine.settings import load_settings
 
         def work(cancel) -> list:
-            prepared = prepare_files(paths, symbol or None, timeframe or None, tz or None)  # no store open
+            limits = ImportLimits.from_settings(load_settings())  # data.* caps, as `backbench import` uses
+            prepared = prepare_files(paths, symbol or None, timeframe or None, tz or None,
+                                     limits=limits)  # no store open
             if cancel.is_set() or self._closed:
                 raise DataError("import cancelled: the app is closing; nothing was written")
             with self.store(write=True) as store:
