@@ -97,6 +97,9 @@ CASES: list[Case] = [
     # Found by issue 13: these were stored silently on 48df530 (9999-12-31 wrapped round to 1816, nan to 1970).
     Case("far_future.csv", (H + R1 + "9999-12-31,10,11,9,10.5,100\n").encode(),
          ("line 3, column 'Date': timestamp '9999-12-31' is out of range",)),
+    # Only far-future dates: both wrap round to 1816 in order, so 48df530 stored the file without a word.
+    Case("far_future_only.csv", (H + "9999-12-30,10,11,9,10.5,100\n9999-12-31,10,11,9,10.5,100\n").encode(),
+         ("line 2, column 'Date': timestamp '9999-12-30' is out of range",)),
     Case("far_future.parquet", _parquet(pl.DataFrame({
         "date": pl.Series(["2020-01-02", "9999-12-31"]).str.to_datetime("%Y-%m-%d"),
         "open": [10.0, 10.0], "high": [11.0, 11.0], "low": [9.0, 9.0], "close": [10.0, 10.0]})),
