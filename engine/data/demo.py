@@ -22,10 +22,10 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
-from numba import njit
 
 from engine.bars import Bars
 from engine.data.timeframes import split_timeframe, timeframe_ns
+from engine.kernels.demo_paths import regimes_garch_nb
 
 # The default demo dataset: symbol -> (timeframe, number of bars).
 DEMO_SYMBOLS: dict[str, tuple[str, int]] = {
@@ -64,30 +64,6 @@ def _bars_per_year(timeframe: str) -> float:
     return 365.0 * 86_400e9 / timeframe_ns(timeframe)  # intraday: trades around the clock
 
 
-@njit(cache=True, nogil=True)
-def _regimes_garch(u_stay, u_next, z, p_stay, jump_cdf, k0, a, b):  # pragma: no cover - numba
-    """Regime path and GARCH variance multiplier: the only per-bar recursion."""
-    n = len(z)
-    regime = np.empty(n, dtype=np.int64)
-    var = np.empty(n, dtype=np.float64)
-    k = k0
-    v = 1.0
-    for t in range(n):
-        if t > 0:
-            if u_stay[t] > p_stay:
-                r = u_next[t]
-                j = 0
-                while j < 2 and r > jump_cdf[k, j]:
-                    j += 1
-                k = j
-            v = (1.0 - a - b) + a * v * z[t - 1] * z[t - 1] + b * v
-            if v > 25.0:
-                v = 25.0
-        regime[t] = k
-        var[t] = v
-    return regime, var
-
-
 def _timestamps(n: int, timeframe: str, start: str) -> np.ndarray:
     count, unit = split_timeframe(timeframe)
     if unit == "d":
@@ -118,7 +94,7 @@ def generate_bars(
     u_stay = rng.random(n)
     u_next = rng.random(n)
     k0 = int(rng.integers(0, 3))
-    regime, var = _regimes_garch(u_stay, u_next, z, p_stay, jump_cdf, k0, _GARCH_A, _GARCH_B)
+    regime, var = regimes_garch_nb(u_stay, u_next, z, p_stay, jump_cdf, k0, _GARCH_A, _GARCH_B)
 
     sig_bar = _SIGMA[regime] * np.sqrt(var * dt)  # per-bar volatility of the log return
     r = (_MU[regime] - 0.5 * _SIGMA[regime] ** 2 * var) * dt + sig_bar * z
