@@ -150,6 +150,16 @@ def test_info_puts_the_numba_cache_in_the_user_cache_dir(frozen):
     assert Path(info["paths"]["data_store"]).is_relative_to(frozen.home)
 
 
+def test_the_frozen_app_finds_the_benchmark_baselines(frozen):
+    """The Benchmarks tab lists benchmarks/baselines/*.json; the bundle must carry them (they used to be
+    found only next to a source checkout)."""
+    info = json.loads(_frozen_run(frozen, ["info", "--json"], "info_s").stdout)
+    found = Path(info["paths"]["benchmark_baselines"])
+    assert found.is_relative_to(frozen.bundle), found
+    shipped = sorted(p.name for p in found.glob("*.json"))
+    assert shipped and shipped == sorted(p.name for p in (ROOT / "benchmarks" / "baselines").glob("*.json"))
+
+
 @pytest.fixture(scope="module")
 def demo_runs(frozen):
     """Two frozen `run --demo --json` on a fresh user cache, and numba's cache files after each."""

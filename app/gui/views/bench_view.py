@@ -1,6 +1,7 @@
 """The Benchmarks tab: browse results files of `python -m benchmarks run --out` and their history.
 
-- lists the committed baselines (benchmarks/baselines/, in a source checkout) and every file the
+- lists the committed baselines (benchmarks/baselines/: app/resources.py finds them in a checkout, an
+  installed wheel or the frozen app) and every file the
   user opened before (QSettings "bench/files"); files are read when the tab is first shown or a file
   is opened, never at startup;
 - Open results… (multi-select) or drop JSON files on the tab; a file that is not a results JSON
@@ -34,9 +35,10 @@ from app.bench_results import (
 from app.gui import theme
 from app.gui.views.bench_figures import FiguresTable
 from app.gui.views.bench_history import HistoryPlot, HistoryPoint
+from app.resources import baselines_dir
 
 Qt = QtCore.Qt
-BASELINES_DIR = Path(__file__).resolve().parents[3] / "benchmarks" / "baselines"
+BASELINES_DIR = baselines_dir()
 SETTINGS_FILES = "bench/files"
 SETTINGS_DIR = "bench/last_dir"
 HISTORY_COLUMNS = ("Date (UTC)", "Commit", "File", "Figures", "Machine", "Suites")
