@@ -32,7 +32,7 @@ strategy or settings error (one line on stderr naming what is wrong, never a tra
 SETTINGS_INTRO = """\
 # Settings reference
 
-Generated from the settings model (`engine/settings.py`) by `python -m app.docgen`; do not edit by hand.
+Generated from the settings model (`app/settings/model.py`) by `python -m app.docgen`; do not edit by hand.
 
 Every value comes from, in increasing precedence:
 
@@ -114,7 +114,7 @@ def _usage(parser: argparse.ArgumentParser) -> str:
     return " ".join(parts)
 
 
-def _command_doc(name: str, summary: str, parser: argparse.ArgumentParser, depth: int,
+def _command_doc(summary: str, parser: argparse.ArgumentParser, depth: int,
                  setting_of: dict[str, str]) -> list[str]:
     out = [f"{'#' * depth} `{parser.prog}`", ""]
     description = parser.description or summary
@@ -127,28 +127,28 @@ def _command_doc(name: str, summary: str, parser: argparse.ArgumentParser, depth
     subs = list(_subcommands(parser))
     if subs:
         out += ["Actions: " + ", ".join(f"`{n}` ({h})" for n, h, _ in subs) + ".", ""]
-        for sub_name, sub_help, sub in subs:
-            out += _command_doc(sub_name, sub_help, sub, depth + 1, setting_of)
+        for _, sub_help, sub in subs:
+            out += _command_doc(sub_help, sub, depth + 1, setting_of)
     return out
 
 
 def cli_markdown() -> str:
     from app.cli import build_parser
-    from app.cli_config import ARG_KEYS
+    from app.settings import KEYS
 
     parser = build_parser()
     commands = list(_subcommands(parser))
     out = [CLI_INTRO, "| command | what it does |", "|---|---|"]
     out += [f"| [`backbench {n}`](#backbench-{n}) | {h} |" for n, h, _ in commands]
     out.append("")
-    for name, summary, sub in commands:
-        out += _command_doc(name, summary, sub, 2, ARG_KEYS)
+    for _, summary, sub in commands:
+        out += _command_doc(summary, sub, 2, {spec.dest: spec.key for spec in KEYS if spec.flag})
     return "\n".join(out).rstrip() + "\n"
 
 
 # -- settings ----------------------------------------------------------------------------------------------
 def settings_markdown() -> str:
-    from engine.settings import KEYS, SECTIONS
+    from app.settings import KEYS, SECTIONS
 
     out = [SETTINGS_INTRO]
     for section, cls in SECTIONS.items():

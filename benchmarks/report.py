@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.bench_results import compare, fmt_rate, fmt_time, fmt_value, suites_of
-from benchmarks.runner import UsageError
+from benchmarks.errors import UsageError
 
 Bar = tuple[str, float, str, bool | None]  # label, value (1 = neutral), annotation, good?
 

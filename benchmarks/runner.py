@@ -45,6 +45,7 @@ import psutil
 
 from app.bench_results import ResultsFileError, check_results, compare, fmt_rate, fmt_time, fmt_value
 from benchmarks import machine
+from benchmarks.errors import UsageError
 
 # Exit codes.
 EXIT_OK, EXIT_REGRESSION, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
@@ -69,9 +70,6 @@ QUICK_MEMORY_SKIP_S = 2.0  # --quick: no extra untimed memory calls for benchmar
 class Skip(Exception):
     """Raised by a benchmark factory to leave the benchmark out (with the message as a note)."""
 
-
-class UsageError(Exception):
-    """A command-line mistake: printed as one line, exit code 2."""
 
 
 @dataclass

@@ -224,7 +224,7 @@ def run_sweep(
     chunk_size: int | None = None,
     progress: Callable[[Progress], None] | None = None,
     cancel: threading.Event | None = None,
-    strategy_dir: str | None = None,
+    strategies_dir: str | None = None,
     cache: Any = None,
     memo_bytes: int | None = None,
 ) -> SweepResult:
@@ -238,7 +238,7 @@ def run_sweep(
     t0 = time.perf_counter()
     config = config or SimConfig()
     datasets = [bars] if isinstance(bars, Bars) else list(bars)
-    strat = get_strategy(strategy, user_dir=strategy_dir) if isinstance(strategy, str) else strategy
+    strat = get_strategy(strategy, strategies_dir=strategies_dir) if isinstance(strategy, str) else strategy
     if combos is None:
         combos = expand_grid(strat, grid or {}, where, random_n, seed)
     else:
@@ -313,7 +313,7 @@ def run_sweep(
     rows.sort(key=lambda r: (r["dataset"], r["combo"]))
     errors.sort(key=lambda r: (r["dataset"], r["combo"]))
     cancelled = bool(cancel is not None and cancel.is_set() and done[0] < total)
-    return SweepResult(_frame(rows, strat), errors, cancelled, time.perf_counter() - t0, computed, total)
+    return SweepResult(_frame(rows), errors, cancelled, time.perf_counter() - t0, computed, total)
 
 
 def _auto_chunk(n: int, workers: int) -> int:
@@ -348,7 +348,7 @@ def _record_chunk(res: ChunkResult) -> None:
                                    tasks=len(res.rows) + len(res.errors))
 
 
-def _frame(rows: list[dict[str, Any]], strategy: Strategy) -> pl.DataFrame:
+def _frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
     if not rows:
         return pl.DataFrame()
     return pl.DataFrame(rows, infer_schema_length=None)

@@ -10,7 +10,6 @@ import numba
 import numpy
 import pytest
 
-from engine.runtime import hardware
 from engine.runtime.hardware import (
     HardwareInfo,
     OSReader,
@@ -212,4 +211,3 @@ def test_hardware_info_is_frozen_and_json_ready():
     assert d["pcore_cpus"] == list(range(16)) and d["hybrid"] is True
     assert d["perf_levels"][0] == {"name": "Performance", "physical": 8, "logical": 16}
     assert set(d) >= {f.name for f in dataclasses.fields(HardwareInfo)}
-    assert hardware.CAPACITY_PERF_FRACTION == 0.8

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from app import macos_activity
-from app.macos_activity import NS_ACTIVITY_USER_INITIATED, NullBackend, default_backend, sweep_activity
+from app.macos_activity import NullBackend, default_backend, sweep_activity
 
 
 class Recorder:
@@ -54,12 +54,6 @@ def test_off_macos_it_is_a_no_op():
     with sweep_activity():  # the process-wide default backend
         pass
     assert isinstance(macos_activity._backend(), NullBackend)
-
-
-def test_options_are_user_initiated():
-    # NSActivityUserInitiated = 0x00FFFFFF | NSActivityIdleSystemSleepDisabled (1 << 20)
-    assert NS_ACTIVITY_USER_INITIATED == 0x00FFFFFF
-    assert NS_ACTIVITY_USER_INITIATED & (1 << 20)
 
 
 def test_import_loads_neither_the_engine_nor_qt():
