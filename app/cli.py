@@ -3,7 +3,7 @@
 Each group of subcommands lives in its own module (`app/cli_*.py`) exposing `register(subparsers)`;
 a subcommand sets `func` (handler taking the parsed args, returning an exit code).
 Errors caused by the user (`BackbenchError`) print one line on stderr and exit 2, never a traceback.
-Settings (engine/settings.py: defaults < file < env < flags) are loaded first; options a command's user
+Settings (app/settings/: defaults < file < env < flags) are loaded first; options a command's user
 left out are filled from them (app/cli_config.py).
 """
 
@@ -90,8 +90,8 @@ def _terminate_cleanly() -> None:
 
 def _apply_settings(args: argparse.Namespace, settings_error: BackbenchError | None) -> None:
     """Reload the settings with this command's flags on top and fill the options left out."""
-    from app.cli_config import apply_to_args, configure_cache, needs_settings, overrides_from_args
-    from engine.settings import load_settings
+    from app.cli_config import apply_to_args, needs_settings, overrides_from_args
+    from app.settings import load_settings
 
     if not needs_settings(args):  # `config path` / `config init` work even with a broken file
         return
@@ -100,7 +100,6 @@ def _apply_settings(args: argparse.Namespace, settings_error: BackbenchError | N
     overrides, flag_names = overrides_from_args(args)
     settings = load_settings(overrides, flag_names=flag_names)
     apply_to_args(args, settings)
-    configure_cache(settings)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ from typing import Any
 
 def register(sub: argparse._SubParsersAction) -> None:
     cache = sub.add_parser("cache", help="show or clear the result cache",
-                           description="The result cache on disk ($BACKBENCH_CACHE_DIR or the user cache dir).")
+                           description="The result cache on disk (setting cache.dir: $BACKBENCH_CACHE_DIR or the "
+                                       "user cache dir).")
     cache_sub = cache.add_subparsers(dest="cache_command", metavar="ACTION")
     stats = cache_sub.add_parser("stats", help="where the cache is, how many entries and bytes it holds")
     stats.add_argument("--json", action="store_true", help="print one JSON object")
@@ -21,9 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    from engine.cache import default_cache
-
-    cache = default_cache()
+    cache = args.workbench.cache()
     cache.flush()
     disk = cache.l2
     assert disk is not None
@@ -45,21 +44,10 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_clear(args: argparse.Namespace) -> int:
-    from engine.cache import default_cache
-
-    removed = default_cache().clear()
-    print(f"removed {removed['entries']:,} entries ({_mb(removed['bytes'])}) "
-          f"from {default_cache().l2.root}")  # type: ignore[union-attr]
+    cache = args.workbench.cache()
+    removed = cache.clear()
+    print(f"removed {removed['entries']:,} entries ({_mb(removed['bytes'])}) from {cache.l2.root}")
     return 0
-
-
-def run_cache(args: argparse.Namespace) -> Any:
-    """The cache `backbench run` uses: the default one, or None with --no-cache."""
-    if getattr(args, "no_cache", False):
-        return None
-    from engine.cache import default_cache
-
-    return default_cache()
 
 
 def profile_report(result: Any) -> str:

@@ -17,19 +17,11 @@ import os
 import sys
 from typing import Any
 
+from app.cli_options import fill_from_settings, given_settings
+from app.settings import KEYS, SPECS, Settings, config_path, load_settings
+from app.tables import format_table
 from engine.errors import ConfigError
-from engine.settings import KEYS, SPECS, Settings, config_path, load_settings
 
-# argparse destination -> settings key: a flag given on the command line overrides that key.
-ARG_KEYS: dict[str, str] = {
-    "db": "store.path",
-    "strategies_dir": "strategies.dir",
-    "workers": "workers.count",
-    "metric": "sweep.metric",
-    "minimize": "sweep.minimize",
-    "executor": "sweep.executor",
-    **{f"sim_{spec.name}": spec.key for spec in KEYS if spec.section == "simulation"},
-}
 # `backbench config` actions that must work while the settings file is broken (to find it, to rewrite it)
 TOLERANT_ACTIONS = ("path", "init")
 
@@ -82,7 +74,7 @@ def needs_settings(args: argparse.Namespace) -> bool:
 def overrides_from_args(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, str]]:
     """({settings key: value}, {key: flag}) for every settings flag given on the command line, including
     `config show --set KEY=VALUE`."""
-    out = {key: getattr(args, dest) for dest, key in ARG_KEYS.items() if getattr(args, dest, None) is not None}
+    out = given_settings(args)
     flags = {}
     for item in getattr(args, "set_values", None) or ():
         key, sep, value = item.partition("=")
@@ -95,31 +87,13 @@ def overrides_from_args(args: argparse.Namespace) -> tuple[dict[str, Any], dict[
 
 
 def apply_to_args(args: argparse.Namespace, settings: Settings) -> None:
-    """Fill the options the user did not give from `settings` (given ones were already checked as flags)."""
+    """The command's settings, its workbench (app/workbench.py), and every settings flag it has filled with
+    the effective value (given flags were already checked by the loader)."""
+    from app.workbench import Workbench
+
     args.settings = settings
-    fill = {
-        "db": str(settings.store_path()),
-        "strategies_dir": str(settings.strategies_dir()),
-        "workers": settings.workers.count or None,  # None: the executor picks one per performance core
-        "metric": settings.sweep.metric,
-        "minimize": settings.sweep.minimize,
-        "executor": settings.sweep.executor,
-    }
-    compat = getattr(args, "compat", None)
-    for spec in KEYS:
-        # A compat preset fixes everything but cash and commission: other defaults would break it.
-        if spec.section == "simulation" and (compat is None or spec.name in ("init_cash", "commission")):
-            fill[f"sim_{spec.name}"] = settings.get(spec.key)
-    for dest, value in fill.items():
-        if hasattr(args, dest) and getattr(args, dest) is None:
-            setattr(args, dest, value)
-
-
-def configure_cache(settings: Settings) -> None:
-    """Make the process-wide result cache use the settings' directory and limits."""
-    from engine.cache import configure_default_cache
-
-    configure_default_cache(**settings.cache_options())
+    args.workbench = Workbench(settings, use_cache=not getattr(args, "no_cache", False))
+    fill_from_settings(args, settings)
 
 
 # -- commands --------------------------------------------------------------------------------------------
@@ -132,7 +106,7 @@ def cmd_path(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from engine.settings_file import write_settings_file
+    from app.settings import write_settings_file
 
     path = write_settings_file(config_path(), force=args.force)
     print(f"wrote {path}")
@@ -141,16 +115,9 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def effective(settings: Settings, key: str) -> str:
     """A value as `config show` prints it: paths and automatic counts resolved."""
-    value = settings.get(key)
-    if key == "store.path":
-        return str(settings.store_path())
-    if key == "cache.dir":
-        return str(settings.cache_dir())
-    if key == "strategies.dir":
-        return str(settings.strategies_dir())
-    if key == "numba.cache_dir":
-        found = settings.numba_cache_dir()
-        return str(found) if found is not None else "(numba's default: next to the sources)"
+    value = settings.resolved(key)
+    if key == "numba.cache_dir" and value is None:
+        return "(numba's default: next to the sources)"
     if key == "workers.count" and not value:
         return f"0 (auto: {settings.worker_count()})"
     if key == "workers.threads_main" and not value:
@@ -173,9 +140,5 @@ def cmd_show(args: argparse.Namespace) -> int:
     state = "" if file is not None and file.exists() else " (not found: defaults apply)"
     print(f"settings file: {file}{state}")
     rows = [(spec.key, effective(settings, spec.key), settings.sources[spec.key]) for spec in KEYS]
-    wk = max(len(r[0]) for r in rows)
-    wv = min(60, max(len(r[1]) for r in rows))
-    print(f"{'KEY':<{wk}}  {'VALUE':<{wv}}  SOURCE")
-    for key, value, source in rows:
-        print(f"{key:<{wk}}  {value:<{wv}}  {source}")
+    print(format_table(rows, ["KEY", "VALUE", "SOURCE"], align="left"))
     return 0

@@ -1,10 +1,7 @@
-"""`backbench import` and `backbench data ...`, plus the store options other commands share.
+"""`backbench import` and `backbench data ...`: filling the bar store and looking after it.
 
-    backbench import PATH... [--symbol S] [--timeframe TF] [--tz TZ] [--map FIELD=COLUMN] [--check] [--db PATH]
+    backbench import PATH... [--symbol S] [--timeframe TF] [--tz TZ] [--map FIELD=COLUMN] [--check] [--store PATH]
     backbench data list | show SYMBOL [--timeframe TF] | delete SYMBOL [--timeframe TF] | vacuum
-
-`add_store_args(parser)` and `bars_from_args(args)` let any command take --db/--symbol/--timeframe/
---start/--end and get `Bars` out of the store (filled with demo data on first use).
 """
 
 from __future__ import annotations
@@ -12,67 +9,11 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
-from engine.bars import Bars
-from engine.data.store import Store, ensure_demo_data, resolve_db_path
+from app.cli_options import add_setting_flags, fill_demo_store
+from app.tables import format_table
+from engine.data.store import Store
 from engine.errors import DataError
-
-DEFAULT_SYMBOL = "ACME"
-
-
-# -- shared helpers for other commands ---------------------------------------------------------------
-def add_store_args(parser: argparse.ArgumentParser) -> None:
-    """Add --db, --symbol, --timeframe, --start, --end (as used by `bars_from_args`)."""
-    parser.add_argument("--db", metavar="PATH", help="store file (default: setting store.path)")
-    parser.add_argument("--symbol", metavar="S", help=f"symbol to load (default: {DEFAULT_SYMBOL})")
-    parser.add_argument("--timeframe", metavar="TF",
-                        help="bar timeframe, e.g. 1m, 5m, 1h, 1d (default: the symbol's stored one; "
-                             "coarser ones are resampled)")
-    parser.add_argument("--start", metavar="TIME", help="first bar time, e.g. 2015-01-01 (inclusive)")
-    parser.add_argument("--end", metavar="TIME", help="last bar time, e.g. 2019-12-31 (inclusive)")
-
-
-def bars_from_args(args: argparse.Namespace) -> Bars:
-    """The bars asked for by the options of `add_store_args`, read through a read-only connection.
-
-    A missing or empty store is first filled with the demo data (progress on stderr).
-    """
-    path = resolve_db_path(getattr(args, "db", None))
-    ensure_store(path)
-    symbol = getattr(args, "symbol", None) or DEFAULT_SYMBOL
-    with Store(path, read_only=True) as store:
-        bars = store.load(symbol, getattr(args, "timeframe", None), getattr(args, "start", None),
-                          getattr(args, "end", None))
-    if not len(bars):
-        raise DataError(f"{symbol} {bars.timeframe}: no bars between {args.start or 'the start'} "
-                        f"and {args.end or 'the end'}")
-    return bars
-
-
-def ensure_store(path: Path) -> None:
-    """Create the store and fill it with demo data if it is missing or empty."""
-    if path.exists():
-        with Store(path, read_only=True) as store:
-            if not store.is_empty():
-                return
-    with Store(path) as store:
-        ensure_demo_data(store, progress=ProgressBar("demo data"))
-
-
-class ProgressBar:
-    """A one-line progress bar on stderr: `bar(done, total, label)`."""
-
-    def __init__(self, title: str, width: int = 30) -> None:
-        self.title, self.width, self.t0 = title, width, time.perf_counter()
-
-    def __call__(self, done: int, total: int, label: str) -> None:
-        frac = done / total if total else 1.0
-        filled = int(frac * self.width)
-        bar = "#" * filled + "-" * (self.width - filled)
-        end = "\n" if done >= total else ""
-        took = f" in {time.perf_counter() - self.t0:.1f} s" if end else ""
-        print(f"\r{self.title} [{bar}] {frac:4.0%} {label:<10}{took}", end=end, file=sys.stderr, flush=True)
 
 
 # -- commands ----------------------------------------------------------------------------------------
@@ -86,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
                    help="use COLUMN for FIELD (ts, open, high, low, close, volume); repeatable")
     p.add_argument("--check", action="store_true", help="validate only; write nothing")
-    p.add_argument("--db", metavar="PATH", help="store file (default: setting store.path)")
+    add_setting_flags(p, "store.path")
     p.set_defaults(func=cmd_import)
 
     d = subparsers.add_parser("data", help="list, show, delete datasets; vacuum the store")
@@ -105,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sp = dsub.add_parser("vacuum", help="rewrite the store compactly, bars clustered by symbol and time")
     sp.set_defaults(func=cmd_vacuum)
     for sp in (*dsub.choices.values(),):
-        sp.add_argument("--db", metavar="PATH", help="store file (default: setting store.path)")
+        add_setting_flags(sp, "store.path")
 
 
 def _parse_map(items: list[str]) -> dict[str, str] | None:
@@ -119,12 +60,12 @@ def _parse_map(items: list[str]) -> dict[str, str] | None:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from engine.data.importers import ImportLimits, import_files
+    from engine.data.importers import import_files
 
     columns = _parse_map(args.map)
     t0 = time.perf_counter()
-    store = None if args.check else resolve_db_path(args.db)  # opened only after validation passed
-    limits = ImportLimits.from_settings(args.settings)
+    store = None if args.check else args.store_path  # opened only after validation passed
+    limits = args.workbench.import_limits()
     reports = import_files(store, args.paths, args.symbol, args.timeframe, args.tz, columns, check=args.check,
                            limits=limits)
     took = time.perf_counter() - t0
@@ -149,16 +90,9 @@ def _fmt_ts(value: object) -> str:
     return "" if value is None else str(value).replace(":00.000000", "").removesuffix(" 00:00:00")
 
 
-def _table(rows: list[list[str]], header: list[str]) -> str:
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
-    lines = ["  ".join(str(x).ljust(w) for x, w in zip(r, widths, strict=True)).rstrip() for r in [header, *rows]]
-    return "\n".join(lines)
-
-
 def _open_reader(args: argparse.Namespace) -> Store:
-    path = resolve_db_path(args.db)
-    ensure_store(path)
-    return Store(path, read_only=True)
+    fill_demo_store(args.workbench)
+    return Store(args.store_path, read_only=True)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -166,7 +100,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         rows = [[d["symbol"], d["timeframe"], f"{d['rows']:,}", _fmt_ts(d["first_ts"]), _fmt_ts(d["last_ts"]),
                  _fmt_ts(d["imported_at"])[:19], d["source"] or ""] for d in store.datasets()]
         print(f"store: {store.path}")
-    print(_table(rows, ["SYMBOL", "TF", "ROWS", "FIRST", "LAST", "IMPORTED (UTC)", "SOURCE"]))
+    print(format_table(rows, ["SYMBOL", "TF", "ROWS", "FIRST", "LAST", "IMPORTED (UTC)", "SOURCE"], align="left"))
     return 0
 
 
@@ -188,19 +122,19 @@ def cmd_show(args: argparse.Namespace) -> int:
             times = bars.times().astype("datetime64[s]")
             rows = [[str(times[i]).replace("T", " "), *(f"{getattr(bars, c)[i]:.6g}" for c in
                      ("open", "high", "low", "close", "volume"))] for i in idx]
-            print(_table(rows, ["TIME (UTC)", "OPEN", "HIGH", "LOW", "CLOSE", "VOLUME"]))
+            print(format_table(rows, ["TIME (UTC)", "OPEN", "HIGH", "LOW", "CLOSE", "VOLUME"], align="left"))
     return 0
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
-    with Store(resolve_db_path(args.db)) as store:
+    with Store(args.store_path) as store:
         n = store.delete(args.symbol, args.timeframe)
     print(f"deleted {args.symbol}{' ' + args.timeframe if args.timeframe else ''}: {n:,} bars")
     return 0
 
 
 def cmd_vacuum(args: argparse.Namespace) -> int:
-    path = resolve_db_path(args.db)
+    path = args.store_path
     if not path.exists():
         raise DataError(f"store {path}: no such file")
     with Store(path) as store:

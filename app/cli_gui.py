@@ -6,13 +6,12 @@ import argparse
 import os
 import sys
 
+from app.cli_options import add_setting_flags
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("gui", help="open the desktop app", description="Open the Backbench desktop app.")
-    p.add_argument("--db", metavar="PATH", help="bar store (default: setting store.path)")
-    p.add_argument("--strategies-dir", metavar="DIR",
-                   help="folder of user strategy files (default: setting strategies.dir)")
-    p.add_argument("--workers", type=int, help="sweep worker processes (default: setting workers.count)")
+    add_setting_flags(p, "store.path", "strategies.dir", "workers.count")
     p.add_argument("--screenshot", metavar="FILE", help="save a screenshot of the window and exit")
     p.add_argument("--tab", choices=("results", "sweep", "dashboard", "benchmarks"), default="results",
                    help="tab to show in the screenshot (benchmarks: the committed baseline results)")
@@ -37,4 +36,4 @@ def cmd_gui(args: argparse.Namespace) -> int:
         return main(["run", "--demo"])
     from app.gui.app import run_gui
 
-    return run_gui(args.db, args.strategies_dir, args.workers, args.screenshot, args.tab)
+    return run_gui(args.workbench, args.screenshot, args.tab)

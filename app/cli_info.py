@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from pathlib import Path
 from typing import Any
 
+from app.resources import baselines_dir
+from app.settings import Settings
+from app.tables import format_pairs
 from engine.runtime.hardware import HardwareInfo, Reader, default_workers, detect, format_cpulist
 from engine.runtime.threads import THREAD_ENV_VARS, gui_thread_count
 
-CACHE_ENV_VAR = "BACKBENCH_CACHE_DIR"
-DB_ENV_VAR = "BACKBENCH_DB"
 NUMBA_NEXT_TO_SOURCES = "next to the sources (__pycache__)"
 
 
@@ -24,56 +24,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_info)
 
 
-def data_store_path() -> Path:
-    """The bar store: $BACKBENCH_DB, else `backbench.duckdb` in the user data dir (as engine.data.store)."""
-    try:
-        from engine.data.store import resolve_db_path
-    except ImportError:  # store not importable (e.g. duckdb missing): same rule, computed here
-        env = os.environ.get(DB_ENV_VAR)
-        if env:
-            return Path(env).expanduser()
-        import platformdirs
-        return Path(platformdirs.user_data_dir("Backbench", appauthor=False)) / "backbench.duckdb"
-    return resolve_db_path(None)
-
-
-def cache_dir() -> Path:
-    """Result cache directory: `engine.cache.result_cache.default_cache_dir()` when importable, else the
-    same rule here: $BACKBENCH_CACHE_DIR, else <user cache dir>/Backbench/results."""
-    try:
-        from engine.cache.result_cache import default_cache_dir
-    except ImportError:
-        env = os.environ.get(CACHE_ENV_VAR)
-        if env:
-            return Path(env).expanduser()
-        import platformdirs
-        return Path(platformdirs.user_cache_dir("Backbench", appauthor=False)) / "results"
-    return default_cache_dir()
-
-
 def numba_cache_dir() -> str:
     """$NUMBA_CACHE_DIR, else numba writes its cache next to the sources."""
     return os.environ.get("NUMBA_CACHE_DIR") or NUMBA_NEXT_TO_SOURCES
 
 
-def collect_info(reader: Reader | None = None) -> dict[str, Any]:
+def collect_info(reader: Reader | None = None, settings: Settings | None = None) -> dict[str, Any]:
     """Everything `backbench info` shows, as a JSON-ready dict (hardware fields flat, then the rest)."""
-    return _collect(reader)[1]
+    return _collect(reader, settings)[1]
 
 
-def _collect(reader: Reader | None, settings: Any = None) -> tuple[HardwareInfo, dict[str, Any]]:
+def _collect(reader: Reader | None, settings: Settings | None = None) -> tuple[HardwareInfo, dict[str, Any]]:
+    from app.settings import load_settings
+
+    settings = settings if settings is not None else load_settings()
     info = detect(reader)
     out = info.to_dict()
     out["default_workers"] = default_workers(info)
     out["gui_threads"] = gui_thread_count(info)
     out["thread_env"] = {var: os.environ.get(var) for var in THREAD_ENV_VARS}
-    out["paths"] = {"data_store": str(data_store_path()), "cache_dir": str(cache_dir()),
-                    "numba_cache_dir": numba_cache_dir()}
-    if settings is not None:  # the settings file may move the store and the cache (env still wins there)
-        out["paths"].update(data_store=str(settings.store_path()), cache_dir=str(settings.cache_dir()))
-        out["config_file"] = str(settings.config_file)
-        if settings.workers.count:
-            out["sweep_workers"] = settings.workers.count
+    out["paths"] = {"data_store": str(settings.store_path()), "cache_dir": str(settings.cache_dir()),
+                    "numba_cache_dir": numba_cache_dir(), "benchmark_baselines": str(baselines_dir())}
+    out["config_file"] = str(settings.config_file)
+    if settings.workers.count:
+        out["sweep_workers"] = settings.workers.count
     return info, out
 
 
@@ -106,7 +80,8 @@ def _text(info: HardwareInfo, d: dict[str, Any]) -> list[tuple[str, str]]:
              ("Thread env", env),
              ("Data store", d["paths"]["data_store"]),
              ("Cache dir", d["paths"]["cache_dir"]),
-             ("Numba cache", d["paths"]["numba_cache_dir"])]
+             ("Numba cache", d["paths"]["numba_cache_dir"]),
+             ("Bench baselines", d["paths"]["benchmark_baselines"])]
     if "config_file" in d:
         rows.append(("Settings file", d["config_file"]))
     return rows
@@ -118,8 +93,5 @@ def cmd_info(args: argparse.Namespace, reader: Reader | None = None) -> int:
     if args.json:
         print(json.dumps(d))
         return 0
-    rows = _text(info, d)
-    width = max(len(k) for k, _ in rows)
-    for key, value in rows:
-        print(f"{key:<{width}}  {value}")
+    print(format_pairs(_text(info, d)))
     return 0

@@ -13,7 +13,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from app.cli_run import add_sim_args, add_strategy_args, bars_from_args, sim_config_from_args
+from app.cli_options import (
+    add_data_args,
+    add_setting_flags,
+    add_sim_args,
+    add_strategy_args,
+    datasets_from_args,
+    sim_config_from_args,
+)
+from app.progress import ProgressBar
 from app.tables import format_table
 from engine.errors import StrategyError
 
@@ -21,13 +29,7 @@ from engine.errors import StrategyError
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sweep", help="run a parameter grid / random search / walk-forward in parallel",
                        description="Sweep a strategy's parameters; prints the top rows by a metric.")
-    src = p.add_argument_group("data (one of)")
-    src.add_argument("--file", metavar="PATH", help="CSV or Parquet bars")
-    src.add_argument("--demo", action="store_true", help="the bundled demo data (ACME, daily)")
-    src.add_argument("--symbols", metavar="A,B,...", help="several stored symbols: the same sweep on each")
-    from app.cli_data import add_store_args
-
-    add_store_args(p)
+    add_data_args(p, several=True)
     add_strategy_args(p)
     g = p.add_argument_group("sweep")
     g.add_argument("-g", "--grid", action="append", default=[], metavar="NAME=START:STOP[:STEP]|A,B,C",
@@ -37,13 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--seed", type=int, default=0, help="seed for --random (default 0)")
     g.add_argument("--walk-forward", metavar="TRAIN:TEST[:STEP]", help="walk-forward windows, in bars")
     g.add_argument("--anchored", action="store_true", help="walk-forward training windows all start at bar 0")
-    g.add_argument("--metric", help="stat to rank by / optimise (default: setting sweep.metric, sharpe_ratio)")
-    g.add_argument("--minimize", action="store_true", default=None,
-                   help="lower --metric is better (default: setting sweep.minimize)")
-    g.add_argument("--workers", type=int,
-                   help="worker processes (default: setting workers.count, one per performance core)")
-    g.add_argument("--executor", help="local (default), serial, dask (a LocalCluster) or a scheduler address "
-                                      "tcp://host:8786 (default: setting sweep.executor)")
+    add_setting_flags(g, "sweep", "workers.count")
     g.add_argument("--insecure", action="store_true",
                    help="allow a plain tcp:// Dask scheduler that is not on this machine (unauthenticated, "
                         "unencrypted pickles: anyone who reaches it can run code)")
@@ -70,66 +66,18 @@ def parse_grid(pairs: list[str]) -> dict[str, list[Any]]:
     return grid
 
 
-def _datasets(args: argparse.Namespace) -> list:
-    if args.symbols:
-        from app.cli_data import bars_from_args as store_bars
-
-        out = []
-        for sym in [s.strip() for s in args.symbols.split(",") if s.strip()]:
-            ns = argparse.Namespace(**{**vars(args), "symbol": sym})
-            out.append(store_bars(ns))
-        return out
-    return [bars_from_args(args)]
-
-
-class ProgressBar:
-    """One line on stderr, redrawn per chunk: bar, done/total, combos/s, ETA."""
-
-    def __init__(self, stream=None, width: int = 28):
-        self.stream = stream or sys.stderr
-        self.width = width
-        self.enabled = True
-
-    def __call__(self, p) -> None:
-        if not self.enabled:
-            return
-        frac = p.done / p.total if p.total else 1.0
-        filled = int(frac * self.width)
-        eta = "--" if math.isinf(p.eta_s) else f"{p.eta_s:5.1f}s"
-        self.stream.write(f"\r[{'#' * filled}{'.' * (self.width - filled)}] {p.done}/{p.total} combos "
-                          f"{p.combos_per_s:8.1f}/s  ETA {eta} ")
-        self.stream.flush()
-
-    def finish(self) -> None:
-        if self.enabled:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from engine.strategies import get_strategy
     from engine.sweep import run_sweep
-    from engine.sweep.executors import make_executor
 
+    bench = args.workbench
     config = sim_config_from_args(args)
-    strategy = get_strategy(args.strategy, user_dir=args.strategies_dir)
+    strategy = bench.strategy(args.strategy)
     grid = parse_grid(args.grid)
-    if args.workers is not None and args.workers < 1:
-        raise StrategyError(f"--workers {args.workers}: must be >= 1")
-    datasets = _datasets(args)
-    cache = None
-    if not args.no_cache:
-        cache = _default_cache()
-    bar = ProgressBar()
+    datasets = datasets_from_args(args)
+    cache = bench.cache()
+    bar = ProgressBar("sweep", unit="combos")
     cancel = threading.Event()
-    settings = getattr(args, "settings", None)
-    threads = settings.workers.threads_per_worker if settings is not None else 1
-    try:
-        executor = make_executor(args.executor, args.workers, threads_per_worker=threads,
-                                 chunk_timeout_s=settings.sweep.chunk_timeout_s if settings is not None else None,
-                                 insecure=args.insecure)
-    except ValueError as exc:
-        raise StrategyError(str(exc)) from None
+    executor = bench.executor(insecure=args.insecure)
     interrupted: list[int] = []
     try:
         from app.macos_activity import sweep_activity
@@ -138,8 +86,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             if args.walk_forward:
                 return _walk_forward(args, datasets[0], strategy, grid, config, executor, bar, cache)
             result = run_sweep(datasets, strategy, grid, where=args.where, random_n=args.random, seed=args.seed,
-                               config=config, executor=executor, chunk_size=args.chunk, progress=bar,
-                               cancel=cancel, strategy_dir=args.strategies_dir, cache=cache)
+                               config=config, executor=executor, chunk_size=args.chunk, progress=bar.sweep,
+                               cancel=cancel, strategies_dir=bench.strategies_dir, cache=cache)
     finally:
         bar.finish()
     if interrupted:  # Ctrl+C / SIGTERM: the rows finished so far, then exit 128 + the signal's number
@@ -153,8 +101,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if len(result.errors) > 10:
         print(f"backbench: ... {len(result.errors)} failed combos in all", file=sys.stderr)
     rows = result.rows
-    if args.metric not in rows.columns and not rows.is_empty():
-        raise StrategyError(f"--metric {args.metric!r}: not a stat (one of: {', '.join(rows.columns)})")
+    if args.sweep_metric not in rows.columns and not rows.is_empty():
+        raise StrategyError(f"--metric {args.sweep_metric!r}: not a stat (one of: {', '.join(rows.columns)})")
     if args.csv:
         _public(rows).write_csv(Path(args.csv))
     if args.parquet:
@@ -167,7 +115,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print(f"{result.total} combos ({result.computed} computed, {result.total - result.computed} from cache) "
               f"in {result.elapsed_s:.2f} s on {getattr(executor, 'workers', 1)} worker(s)")
         if not rows.is_empty():
-            print(format_top(result.top(args.metric, args.top, descending=not args.minimize), strategy, args.metric))
+            top = result.top(args.sweep_metric, args.top, descending=not args.sweep_minimize)
+            print(format_top(top, strategy, args.sweep_metric))
     if interrupted:
         return 128 + interrupted[0]
     return 0 if not result.errors else 1
@@ -198,10 +147,10 @@ def _walk_forward(args, bars, strategy, grid, config, executor, bar, cache) -> i
 
     train, test, step = parse_walk_forward(args.walk_forward)
     wf = walk_forward(bars, strategy, grid, train=train, test=test, step=step, anchored=args.anchored,
-                      metric=args.metric, minimize=args.minimize, where=args.where, config=config,
-                      executor=executor, strategy_dir=args.strategies_dir, progress=bar, cache=cache)
+                      metric=args.sweep_metric, minimize=args.sweep_minimize, where=args.where, config=config,
+                      executor=executor, strategies_dir=args.workbench.strategies_dir, progress=bar.sweep,
+                      cache=cache)
     bar.finish()
-    bar.enabled = False
     if args.json:
         res = Result(config, strategy.name, {}, wf.bars, wf.equity, wf.equity * 0, wf.trades, wf.stats)
         out = res.to_json_dict()
@@ -210,18 +159,12 @@ def _walk_forward(args, bars, strategy, grid, config, executor, bar, cache) -> i
         sys.stdout.write("\n")
         return 0
     print(f"walk-forward {args.walk_forward} ({'anchored' if args.anchored else 'rolling'}), "
-          f"optimising {args.metric}: {len(wf.windows)} windows")
+          f"optimising {args.sweep_metric}: {len(wf.windows)} windows")
     print(format_table(wf.windows.iter_rows(named=True), wf.windows.columns))
     print("\nstitched out-of-sample:")
     for key in ("return_pct", "return_ann_pct", "sharpe_ratio", "max_drawdown_pct", "n_trades", "win_rate_pct"):
         print(f"  {key:<18} {wf.stats[key]:>14.4f}")
     return 0
-
-
-def _default_cache():
-    from engine.cache import default_cache
-
-    return default_cache()
 
 
 def _public(rows):

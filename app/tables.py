@@ -1,4 +1,5 @@
-"""Plain-text tables for the terminal: right-aligned columns, numbers with thousands separators."""
+"""Plain-text tables for the terminal, one formatter for every command: numbers right-aligned with thousands
+separators, text left-aligned (or all one way), and `key  value` listings."""
 
 from __future__ import annotations
 
@@ -19,9 +20,23 @@ def cell(v: Any, digits: int = 4) -> str:
     return str(v)
 
 
-def format_table(rows: Iterable[dict[str, Any]], columns: Sequence[str], indent: str = "") -> str:
-    cells = [[cell(r.get(c)) for c in columns] for r in rows]
+def format_table(rows: Iterable[dict[str, Any]] | Iterable[Sequence[Any]], columns: Sequence[str], indent: str = "",
+                 align: str = "right") -> str:
+    """Rows (dicts keyed by column, or sequences in column order) under a header line.
+
+    align: "right" (every column), or "left" (every column; for listings of names and paths)."""
+    cells = [[cell(r.get(c)) for c in columns] if isinstance(r, dict) else [cell(v) for v in r] for r in rows]
     widths = [max(len(c), *(len(x[i]) for x in cells)) if cells else len(c) for i, c in enumerate(columns)]
-    lines = [indent + "  ".join(c.rjust(w) for c, w in zip(columns, widths, strict=True))]
-    lines += [indent + "  ".join(v.rjust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
-    return "\n".join(lines)
+
+    def line(values: Sequence[str]) -> str:
+        padded = [v.rjust(w) if align == "right" else v.ljust(w) for v, w in zip(values, widths, strict=True)]
+        return (indent + "  ".join(padded)).rstrip()
+
+    return "\n".join([line(columns), *(line(row) for row in cells)])
+
+
+def format_pairs(pairs: Iterable[tuple[str, Any]], indent: str = "", value_width: int = 0) -> str:
+    """`key  value` lines, keys padded to the longest; values right-aligned in `value_width` when given."""
+    pairs = [(k, v if isinstance(v, str) else cell(v)) for k, v in pairs]
+    width = max((len(k) for k, _ in pairs), default=0)
+    return "\n".join(f"{indent}{k:<{width}}  {v:>{value_width}}".rstrip() for k, v in pairs)

@@ -129,6 +129,7 @@ def bench_sweep(seconds_cap: float) -> dict[str, float]:
     from app.gui.app import create_app
     from app.gui.controller import Controller, RunRequest
     from app.gui.main_window import MainWindow
+    from app.workbench import Workbench
     from engine.config import SimConfig
     from engine.data.demo import generate_bars
     from engine.data.store import Store
@@ -138,7 +139,7 @@ def bench_sweep(seconds_cap: float) -> dict[str, float]:
     db = os.path.join(tmp, "bars.duckdb")
     with Store(db) as store:
         store.write_bars(generate_bars("SWEEP", 200_000, "1d"))
-    controller = Controller(db, None, None, use_cache=False)
+    controller = Controller(Workbench.from_values({"store.path": str(db)}, use_cache=False))
     window = MainWindow(controller, QSettings(os.path.join(tmp, "ui.ini"), QSettings.Format.IniFormat))
     # The pool and the store are shut down whatever happens (a failed or timed-out sweep included):
     # left running, the workers would sit in the child process that runs the next scenario.
@@ -190,7 +191,9 @@ def bench_first_window() -> float:
             "import tempfile; from PySide6.QtCore import QSettings;"
             "from app.gui.app import create_app; create_app();"
             "from app.gui.controller import Controller; from app.gui.main_window import MainWindow;"
-            "d=tempfile.mkdtemp(); c=Controller(os.path.join(d,'b.duckdb'), None, 1, use_cache=False);"
+            "from app.workbench import Workbench;"
+            "d=tempfile.mkdtemp(); c=Controller(Workbench.from_values({'store.path': os.path.join(d,'b.duckdb'), "
+            "'workers.count': 1}, use_cache=False));"
             "w=MainWindow(c, QSettings(os.path.join(d,'u.ini'), QSettings.Format.IniFormat)); w.show();"
             "from PySide6.QtWidgets import QApplication; QApplication.processEvents();"
             "print(time.perf_counter()-t); c.shutdown()")

@@ -26,7 +26,7 @@ def run_backtest(
     params: dict[str, Any] | None = None,
     config: SimConfig | None = None,
     *,
-    strategy_dir: str | None = None,
+    strategies_dir: str | None = None,
     cache: ResultCache | None = None,
 ) -> Result:
     """Run `strategy` with `params` on `bars` under `config` (default SimConfig()).
@@ -37,7 +37,7 @@ def run_backtest(
     Raises StrategyError for an unknown strategy or bad params, DataError for empty bars.
     """
     config = config or SimConfig()
-    strat = get_strategy(strategy, user_dir=strategy_dir) if isinstance(strategy, str) else strategy
+    strat = get_strategy(strategy, strategies_dir=strategies_dir) if isinstance(strategy, str) else strategy
     resolved = resolve_params(strat, params or {})
     if len(bars) < 2:
         raise DataError(f"bars: {len(bars)} bar(s) given; a backtest needs at least 2")

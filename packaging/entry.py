@@ -4,7 +4,7 @@
 with `--multiprocessing-fork ...` (and the resource tracker with `-c ...`); in those processes it runs the
 worker (or tracker) and exits, so they never reach the command line parser.
 
-NUMBA_CACHE_DIR is then set by `app.cli.main` (engine/settings.py `Settings.numba_cache_dir`: the
+NUMBA_CACHE_DIR is then set by `app.cli.main` (app/settings/model.py `Settings.numba_cache_dir`: the
 `numba.cache_dir` setting, else `<user cache dir>/numba` when `sys.frozen`) before anything imports numba,
 so compiled kernels go to the user's cache and nothing is written inside the bundle. Nothing above this
 line may import numpy or numba.

@@ -1,6 +1,6 @@
 """Starting the desktop app, and the headless driver that runs the demo and saves a screenshot.
 
-    backbench gui [--db PATH] [--strategies-dir DIR] [--workers N]
+    backbench gui [--store PATH] [--strategies-dir DIR] [--workers N]
     backbench gui --screenshot FILE [--tab results|sweep|dashboard|benchmarks]   # offscreen works
 
 The window appears at once; demo data (on an empty store), kernel warm-up and the sweep pool start
@@ -13,6 +13,10 @@ import atexit
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.workbench import Workbench
 
 SCREENSHOT_TIMEOUT_MS = 180_000
 
@@ -65,19 +69,22 @@ def delete_widgets() -> None:
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
-def run_gui(db: str | None = None, strategy_dir: str | None = None, workers: int | None = None,
-            screenshot: str | None = None, tab: str = "results") -> int:
+def run_gui(workbench: Workbench, screenshot: str | None = None, tab: str = "results") -> int:
+    """The app on `workbench` (app/workbench.py: the settings with the command's flags on top)."""
     from PySide6.QtCore import QSettings
 
     from app.gui.controller import Controller
     from app.gui.main_window import MainWindow
+    from app.workbench import Workbench
 
     qapp = create_app()
     settings = None
     if screenshot:  # a scripted run must not read or change the user's window state
         settings = QSettings(str(Path(tempfile.mkdtemp()) / "screenshot.ini"), QSettings.Format.IniFormat)
     # the dashboard screenshot shows the engine computing, not a sweep served from an earlier run's cache
-    controller = Controller(db, strategy_dir, workers, use_cache=not (screenshot and tab == "dashboard"))
+    if screenshot and tab == "dashboard":
+        workbench = Workbench(workbench.settings, use_cache=False)
+    controller = Controller(workbench)
     window = MainWindow(controller, settings)
     if screenshot:
         window.resize(1280, 800)

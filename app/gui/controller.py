@@ -12,12 +12,12 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
 from app.gui.jobs import Job, JobRunner
+from app.workbench import Workbench
 from engine.bars import Bars
 from engine.config import SimConfig
 from engine.errors import DataError
@@ -62,30 +62,23 @@ class Controller(QObject):
     import_done = Signal(list)  # ImportReport list
     executor_ready = Signal(int)  # worker count
 
-    def __init__(self, db_path: str | Path | None = None, strategy_dir: str | Path | None = None,
-                 workers: int | None = None, use_cache: bool = True, parent: QObject | None = None,
-                 worker_nice: int = WORKER_NICE):
+    def __init__(self, workbench: Workbench, parent: QObject | None = None, worker_nice: int = WORKER_NICE):
         super().__init__(parent)
-        from engine.data.store import resolve_db_path
-
+        self.bench = workbench
         self.jobs = JobRunner(self)
         # No connection is held while the app is idle: DuckDB lets one process hold a file read-write, and
         # that shuts every other process out, readers included (the CLI, a second app). Each operation
         # opens the store for itself under `_store_lock` (read-only to read; read-write only to write, and
         # briefly), and closes it again; see `store()`.
-        self.db_path = resolve_db_path(db_path)
-        self.strategy_dir = str(strategy_dir) if strategy_dir else None
+        self.store_path = workbench.store_path
+        self.strategies_dir = workbench.strategies_dir
         self._store_lock = threading.Lock()
         self._bars: OrderedDict[tuple, Bars] = OrderedDict()
-        self._workers = workers
         self.worker_nice = worker_nice
         self._executor: Any = None
+        self._executor_settings: tuple = ()
         self._executor_lock = threading.Lock()
-        self.cache = None
-        if use_cache:
-            from engine.cache import default_cache
-
-            self.cache = default_cache()
+        self.cache = workbench.cache()
         self.sweep_job: Job | None = None
         self._closed = False
 
@@ -108,34 +101,34 @@ class Controller(QObject):
     def store(self, write: bool = False) -> Iterator[Any]:
         """The store, open for this block only (read-only unless `write`); None when reading a store file
         that does not exist yet."""
-        from engine.data.store import Store
-
-        with self._store_lock:
-            if not write and not self.db_path.exists():
-                yield None
-                return
-            store = Store(self.db_path, read_only=not write)
-            try:
-                yield store
-            finally:
-                store.close()
+        with self._store_lock, self.bench.store(write) as store:
+            yield store
 
     def _ensure_demo(self, progress) -> bool:
-        from engine.data.store import ensure_demo_data
-
-        with self.store() as existing:
-            if existing is not None and not existing.is_empty():
-                return False
-        with self.store(write=True) as store:
-            return ensure_demo_data(store, lambda done, total, _name: progress((done, total)))
+        with self._store_lock:
+            return self.bench.ensure_demo(lambda done, total, _name: progress((done, total)))
 
     def executor(self):
+        """The sweep executor of the settings (sweep.executor, workers.*, sweep.chunk_timeout_s), started
+        once (again after the settings changed); local workers run `worker_nice` nicer than the app."""
         with self._executor_lock:
+            if self._executor is not None and self._executor_settings != _executor_keys(self.bench):
+                old, self._executor = self._executor, None
+                old.close()  # called from a sweep job: no sweep is using it any more
             if self._executor is None:
-                from engine.sweep.executors import LocalExecutor
-
-                self._executor = LocalExecutor(self._workers, nice=self.worker_nice)
+                self._executor = self.bench.executor(nice=self.worker_nice, in_app=True)
+                self._executor_settings = _executor_keys(self.bench)
             return self._executor
+
+    def reload_settings(self) -> None:
+        """Read the settings again (the file and environment; flags the app was started with still win) and
+        use them from the next operation on: store, strategies folder, result cache, sweep executor."""
+        self.bench = self.bench.reloaded()
+        self.store_path = self.bench.store_path
+        self.strategies_dir = self.bench.strategies_dir
+        self.cache = self.bench.cache()
+        self._bars.clear()
+        self.refresh_datasets()
 
     def shutdown(self) -> None:
         """Stop every job and the sweep pool. Bounded: a sweep stops within the executor's grace, and a job
@@ -162,10 +155,8 @@ class Controller(QObject):
         if hit is not None:
             self._bars.move_to_end(key)
             return hit
-        with self.store() as store:
-            if store is None:
-                raise DataError(f"no bar store at {self.db_path} yet: import a file or fill the demo data")
-            bars = store.load(symbol, timeframe, start, end)
+        with self._store_lock:
+            bars = self.bench.load_bars(symbol, timeframe, start, end)
         self._bars[key] = bars
         while len(self._bars) > 6:
             self._bars.popitem(last=False)
@@ -173,11 +164,10 @@ class Controller(QObject):
 
     def import_files(self, paths: list[str], symbol: str | None = None, timeframe: str | None = None,
                      tz: str | None = None) -> Job:
-        from engine.data.importers import ImportLimits, prepare_files, write_prepared
-        from engine.settings import load_settings
+        from engine.data.importers import prepare_files, write_prepared
 
         def work(cancel) -> list:
-            limits = ImportLimits.from_settings(load_settings())  # data.* caps, as `backbench import` uses
+            limits = self.bench.import_limits()  # data.* caps, as `backbench import` uses
             prepared = prepare_files(paths, symbol or None, timeframe or None, tz or None,
                                      limits=limits)  # no store open
             if cancel.is_set() or self._closed:
@@ -223,13 +213,12 @@ class Controller(QObject):
         import time
 
         from engine.backtest import run_backtest
-        from engine.strategies import get_strategy
 
         t0 = time.perf_counter()
         with profiling.timer("backtest.load"):
             bars = self.bars(request.symbol, request.timeframe, request.start, request.end)
         t_load = time.perf_counter() - t0
-        strategy = get_strategy(request.strategy, user_dir=self.strategy_dir)
+        strategy = self.bench.strategy(request.strategy)
         result = run_backtest(bars, strategy, request.params, request.config, cache=self.cache)
         indicators = strategy.indicators(bars, **result.params)
         stages = {"load": t_load, **result.timings}
@@ -251,11 +240,18 @@ class Controller(QObject):
         with sweep_activity():  # macOS: no App Nap while the workers run (a no-op elsewhere)
             return run_sweep(bars, template.strategy, grid, where=where or None, config=template.config,
                              executor=self.executor(), progress=progress, cancel=cancel,
-                             strategy_dir=self.strategy_dir, cache=self.cache)
+                             strategies_dir=self.strategies_dir, cache=self.cache)
 
     def cancel_sweep(self) -> None:
         if self.sweep_job is not None:
             self.sweep_job.cancel.set()
+
+
+def _executor_keys(bench: Workbench) -> tuple:
+    """The settings an executor is built from: when one changes, the next sweep starts a new executor."""
+    s = bench.settings
+    return (s.sweep.executor, s.workers.count, s.workers.threads_per_worker, s.sweep.chunk_timeout_s,
+            s.sweep.tls_ca, s.sweep.tls_cert, s.sweep.tls_key)
 
 
 def _warm_kernels() -> None:

@@ -47,7 +47,7 @@ class MainWindow(QMainWindow):
         self.last_sweep = None
 
         self.data_panel = DataPanel()
-        self.strategy_panel = StrategyPanel(controller.strategy_dir)
+        self.strategy_panel = StrategyPanel(controller.strategies_dir)
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.addWidget(_title("Data"))
@@ -62,7 +62,7 @@ class MainWindow(QMainWindow):
 
         self.results_view = ResultsView()
         self.sweep_view = SweepView()
-        self.dashboard = Dashboard()
+        self.dashboard = Dashboard(hz=controller.bench.settings.ui.refresh_hz)
         self.bench_tab = LazyTab(self._bench_view)  # built, and its files read, when first shown
         self.tabs = QTabWidget()
         self.tabs.addTab(self.results_view, "Results")
@@ -196,10 +196,26 @@ class MainWindow(QMainWindow):
         from app.gui.panels.preferences_dialog import PreferencesDialog
 
         dialog = PreferencesDialog(self)
-        dialog.saved.connect(lambda settings: self.strategy_panel.apply_defaults(settings.sim_config()))
+        dialog.saved.connect(lambda _settings: self.apply_settings())
         dialog.open()
         self.preferences_dialog = dialog
         return dialog
+
+    def apply_settings(self) -> None:
+        """The settings file changed (Preferences): use it from now on. The store, strategies folder, cache
+        and sweep workers follow at the next operation; the simulation defaults fill the form; the
+        dashboard samples at the new rate."""
+        try:
+            self.controller.reload_settings()
+        except BackbenchError as exc:
+            self.show_error(f"settings: {exc}")
+            return
+        bench = self.controller.bench
+        self.strategy_panel.apply_defaults(bench.sim_config())
+        if str(self.strategy_panel.strategies_dir) != str(bench.strategies_dir):
+            self.strategy_panel.strategies_dir = bench.strategies_dir
+            self.strategy_panel.reload()
+        self.dashboard.set_rate(bench.settings.ui.refresh_hz)
 
     def _confirm_delete(self, symbol: str, timeframe: str) -> None:
         answer = QMessageBox.question(self, "Delete dataset", f"Delete {symbol} {timeframe} from the store?")
@@ -270,12 +286,8 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1280, 800)
-        try:  # the settings file's simulation defaults; the saved window state below wins
-            from engine.settings import load_settings
-
-            self.strategy_panel.apply_defaults(load_settings().sim_config())
-        except BackbenchError as exc:
-            self.show_error(f"settings: {exc}")
+        # the settings' simulation defaults; the saved window state below wins
+        self.strategy_panel.apply_defaults(self.controller.bench.sim_config())
         state = self.settings.value("strategy_state")
         if state:
             try:

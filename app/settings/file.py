@@ -8,9 +8,6 @@ default and environment variable as comments, so regenerating it with new values
 
 from __future__ import annotations
 
-import difflib
-import json
-import math
 import os
 import re
 import textwrap
@@ -19,17 +16,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from engine.config import SimConfig
+from app.settings.model import KEYS, SECTIONS, SPECS
+from app.settings.values import check_value, did_you_mean, toml_value, type_name
 from engine.errors import ConfigError
-from engine.settings import EXECUTORS, KEYS, SECTIONS, SPECS, KeySpec
 
 _HEADER = re.compile(r"^\s*\[\s*([^\[\]]*?)\s*\]\s*(?:#.*)?$")
 _KEY = re.compile(r"""^\s*((?:"[^"]*"|'[^']*'|[A-Za-z0-9_-]+)(?:\s*\.\s*(?:"[^"]*"|'[^']*'|[A-Za-z0-9_-]+))*)\s*=""")
 _AT_LINE = re.compile(r"\s*\(at line (\d+), column \d+\)\s*$")
-_TOML_TYPES = {str: "a string", bool: "a boolean", int: "an integer", float: "a float", dict: "a table",
-               list: "an array"}
-_WANT = {str: "a string", bool: "true or false", int: "a whole number", float: "a number"}
-_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 
 
 # -- reading -------------------------------------------------------------------------------------------
@@ -87,17 +80,17 @@ def read_settings_file(path: Path) -> dict[str, tuple[Any, int | None]]:
             if not isinstance(body, dict):
                 raise ConfigError(f"{at}: unknown key {section!r} outside any [section]; keys go in one of: "
                                   f"{_sections()}")
-            raise ConfigError(f"{at}: unknown section [{section}]{_did_you_mean(section, SECTIONS)} "
+            raise ConfigError(f"{at}: unknown section [{section}]{did_you_mean(section, SECTIONS)} "
                               f"(sections: {_sections()})")
         if not isinstance(body, dict):
-            raise ConfigError(f"{at}: {section} must be a [{section}] table of keys, not {_type_name(body)}")
+            raise ConfigError(f"{at}: {section} must be a [{section}] table of keys, not {type_name(body)}")
         names = [s.name for s in KEYS if s.section == section]
         for name, value in body.items():
             key_line: int | None = lines.get((section, name)) or lines.get((section,))
             where = _at(path, key_line)
             spec = SPECS.get(f"{section}.{name}")
             if spec is None:
-                raise ConfigError(f"{where}: unknown key {name!r} in [{section}]{_did_you_mean(name, names)} "
+                raise ConfigError(f"{where}: unknown key {name!r} in [{section}]{did_you_mean(name, names)} "
                                   f"(keys: {', '.join(names)})")
             out[spec.key] = (check_value(spec, value, where), key_line)
     return out
@@ -111,67 +104,6 @@ def _sections() -> str:
     return ", ".join(SECTIONS)
 
 
-def _did_you_mean(name: str, known: Any) -> str:
-    close = difflib.get_close_matches(name, list(known), n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
-
-
-def _type_name(value: Any) -> str:
-    return next((n for t, n in _TOML_TYPES.items() if isinstance(value, t)), f"a {type(value).__name__}")
-
-
-# -- checking ------------------------------------------------------------------------------------------
-def parse_text(spec: KeySpec, raw: str, where: str) -> Any:
-    """A value given as text (environment variable, command-line flag), converted and checked."""
-    text = raw.strip()
-    value: Any
-    try:
-        if spec.type is bool:
-            if text.lower() not in _TRUE + _FALSE:
-                raise ValueError
-            value = text.lower() in _TRUE
-        elif spec.type is int:
-            value = int(text.replace("_", ""))
-        elif spec.type is float:
-            value = float(text)
-        else:
-            value = raw
-    except ValueError:
-        kind = "whole number" if spec.type is int else "float" if spec.type is float else "boolean (true/false)"
-        raise ConfigError(f"{where}: {raw!r} is not a {kind} ({spec.key})") from None
-    return check_value(spec, value, where)
-
-
-def check_value(spec: KeySpec, value: Any, where: str) -> Any:
-    """`value` with its type normalised (an integer for a float key becomes a float), or ConfigError."""
-    key = spec.key
-    ok = isinstance(value, spec.type) and not (spec.type is int and isinstance(value, bool))
-    if spec.type is float and isinstance(value, int) and not isinstance(value, bool):
-        value, ok = float(value), True
-    if not ok:
-        shown = toml_value(value) if isinstance(value, (str, bool, int, float)) else repr(value)
-        raise ConfigError(f"{where}: {key} = {shown} must be {_WANT[spec.type]}, not {_type_name(value)}")
-    if spec.type is float and not math.isfinite(value):
-        raise ConfigError(f"{where}: {key}={value!r} must be a finite number")
-    if spec.section == "simulation":  # the engine's own rules and messages, so they never disagree
-        try:
-            SimConfig(**{spec.name: value})
-        except ConfigError as exc:
-            raise ConfigError(f"{where}: simulation.{str(exc).removeprefix('config: ')}") from None
-        return value
-    if spec.choices is not None and value not in spec.choices:
-        raise ConfigError(f"{where}: {key}={value!r} is not one of: {', '.join(spec.choices)}"
-                          f"{_did_you_mean(str(value), spec.choices)}")
-    if spec.min is not None and value < spec.min:
-        raise ConfigError(f"{where}: {key}={value!r} must be >= {spec.min:g}")
-    if spec.max is not None and value > spec.max:
-        raise ConfigError(f"{where}: {key}={value!r} must be <= {spec.max:g}")
-    if key == "sweep.executor" and value not in EXECUTORS and "://" not in value:
-        raise ConfigError(f"{where}: {key}={value!r} is not one of: {', '.join(EXECUTORS)}, "
-                          "or a Dask scheduler address like tcp://host:8786")
-    return value
-
-
 # -- writing -------------------------------------------------------------------------------------------
 FILE_INTRO = """\
 # Backbench settings.
@@ -181,17 +113,6 @@ FILE_INTRO = """\
 # Precedence: default < this file < environment variable < command-line flag.
 # `backbench config show` prints every value and where it came from; docs/settings.md describes them.
 """
-
-
-def toml_value(value: Any) -> str:
-    """A value as TOML source: strings quoted and escaped, big integers with _ separators."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return f"{value:_}" if abs(value) >= 100_000 else str(value)
-    if isinstance(value, float):
-        return repr(value)
-    return json.dumps(str(value), ensure_ascii=False)  # JSON string escapes are valid TOML basic strings
 
 
 def render_settings(values: Mapping[str, Any] | None = None) -> str:

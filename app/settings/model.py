@@ -1,38 +1,39 @@
-"""Settings: every tunable of the app in one frozen, typed object, with where each value came from.
+"""The settings model: every tunable of the app in one frozen, typed object, with where each value came from.
 
-    settings = load_settings()                       # defaults < file < BACKBENCH_* env
-    settings = load_settings({"simulation.commission": "0.001"})   # ... < command-line flags
     settings.simulation.commission, settings.sources["simulation.commission"]   # 0.001, "flag --commission"
     settings.store_path(), settings.worker_count(), settings.sim_config()
 
-The file is TOML (`config_path()`: $BACKBENCH_CONFIG, else backbench.toml in the platform's user config
-dir) with one [section] per group below; every key is optional. Each key has one environment variable,
+`KEYS` is the one table of options: each key's type, default, help, environment variable and command-line
+flag. The settings file, `config show`, the docs, the Preferences form and the CLI's flags
+(app/cli_options.py) are all built from it. Each key has one environment variable,
 `BACKBENCH_<SECTION>_<KEY>` unless it has an older, established name (BACKBENCH_DB, NUMBA_CACHE_DIR).
-Unknown sections/keys and bad values raise `ConfigError` naming the key, the file and the line.
 Empty path values and a worker/thread count of 0 mean "the platform default" (resolved by the methods
 of `Settings`), so a settings file moves between machines unchanged.
 
-This module imports neither numpy nor numba: the entry point loads settings before they are imported
+The package imports neither numpy nor numba: the entry point loads settings before they are imported
 (thread caps and NUMBA_CACHE_DIR must be in the environment first).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
 import sys
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.config import AT_END, DIRECTIONS, FILLS, SIZINGS, SimConfig
-from engine.errors import ConfigError
+from app.settings.paths import default_path
+from engine.config import AT_END, CONFLICTS, DIRECTIONS, ENTRY_WHILE_LONG, FILLS, SIZINGS, SimConfig
 
-APP_NAME = "Backbench"
-CONFIG_ENV = "BACKBENCH_CONFIG"
-CONFIG_FILE_NAME = "backbench.toml"
 ENV_PREFIX = "BACKBENCH_"
+# Simulation keys whose 0 means "off" (SimConfig's None): a settings file has no null.
+OFF_WHEN_ZERO = ("sl", "tp", "trail")
+
+
+def sim_value(name: str, value: Any) -> Any:
+    """A simulation setting as SimConfig takes it (0 -> None for the keys that can be off)."""
+    return None if name in OFF_WHEN_ZERO and not value else value
+
 
 # The stats a sweep can rank by: engine.kernels.stats.STAT_KEYS (a test keeps the two equal; importing
 # the kernel here would load numba before NUMBA_CACHE_DIR is set).
@@ -58,7 +59,7 @@ def _key(default: Any, help: str, *, env: str | None = None, flag: str | None = 
 class StoreSettings:
     """The bar store."""
 
-    path: str = _key("", "Bar store file (DuckDB).", env="BACKBENCH_DB", flag="--db", kind="path",
+    path: str = _key("", "Bar store file (DuckDB).", env="BACKBENCH_DB", flag="--store", kind="path",
                      default_doc="<user data dir>/backbench.duckdb")
 
 
@@ -119,7 +120,16 @@ class SimulationSettings:
     sizing: str = _key("all", "How big an entry is.", flag="--sizing", choices=SIZINGS)
     size: float = _key(1.0, "Units with sizing = \"fixed\"; fraction of equity, in (0, 1], with sizing = \"percent\".",
                        flag="--size", min=1e-9, max=1e12)
+    sl: float = _key(0.0, "Stop-loss, fraction below the entry price (0.05 = 5 %); 0 = off.", flag="--sl", min=0.0,
+                     max=0.999999)
+    tp: float = _key(0.0, "Take-profit, fraction above the entry price; 0 = off.", flag="--tp", min=0.0, max=1e6)
+    trail: float = _key(0.0, "Trailing stop, fraction below the best price since entry; 0 = off.", flag="--trail",
+                        min=0.0, max=0.999999)
     direction: str = _key("long", "Trade long, short or both.", flag="--direction", choices=DIRECTIONS)
+    on_entry_while_long: str = _key("ignore", "An entry signal while a trade is open: ignore it, or close and "
+                                              "re-open.", flag="--on-entry-while-long", choices=ENTRY_WHILE_LONG)
+    same_bar_conflict: str = _key("ignore", "An entry and an exit signal on one bar: ignore both, or the entry "
+                                            "wins.", flag="--same-bar-conflict", choices=CONFLICTS)
     at_end: str = _key("keep_open", "A trade open at the last bar stays open or is closed.", flag="--at-end",
                        choices=AT_END)
 
@@ -136,6 +146,12 @@ class SweepSettings:
     chunk_timeout_s: float = _key(600.0, "Longest one chunk of a sweep may run in a local worker, seconds; past it "
                                          "the worker is stopped and the chunk's combos are reported as errors. "
                                          "0 = no limit.", min=0.0, max=1e7)
+    tls_ca: str = _key("", "CA certificate of a tls:// Dask scheduler (PEM file).", env="BACKBENCH_TLS_CA", kind="path",
+                       default_doc="none")
+    tls_cert: str = _key("", "This client's certificate for a tls:// Dask scheduler (PEM file).",
+                         env="BACKBENCH_TLS_CERT", kind="path", default_doc="none")
+    tls_key: str = _key("", "This client's private key for a tls:// Dask scheduler (PEM file).",
+                        env="BACKBENCH_TLS_KEY", kind="path", default_doc="none")
 
 
 @dataclass(frozen=True)
@@ -150,7 +166,8 @@ class StrategySettings:
 class UISettings:
     """The desktop app."""
 
-    refresh_hz: int = _key(30, "How often the app redraws live charts and progress, per second.", min=1, max=240)
+    refresh_hz: int = _key(10, "How often the profiling dashboard samples the engine and redraws, per second.",
+                           min=1, max=60)
 
 
 @dataclass(frozen=True)
@@ -173,6 +190,11 @@ class KeySpec:
     @property
     def key(self) -> str:
         return f"{self.section}.{self.name}"
+
+    @property
+    def dest(self) -> str:
+        """The attribute its flag sets on parsed arguments (and the name a Python caller uses for it)."""
+        return f"{self.section}_{self.name}"
 
     def describe_default(self) -> str:
         """The default as the docs show it (portable: no machine-specific paths)."""
@@ -213,28 +235,34 @@ class Settings:
 
     # -- resolved values ------------------------------------------------------------------------------
     def store_path(self) -> Path:
-        return Path(self.store.path).expanduser() if self.store.path else user_dir("data") / "backbench.duckdb"
+        return Path(self.store.path).expanduser() if self.store.path else default_path("store")
 
     def cache_dir(self) -> Path:
-        return Path(self.cache.dir).expanduser() if self.cache.dir else user_dir("cache") / "results"
+        return Path(self.cache.dir).expanduser() if self.cache.dir else default_path("cache")
 
     def strategies_dir(self) -> Path:
-        return Path(self.strategies.dir).expanduser() if self.strategies.dir else user_dir("data") / "strategies"
+        return Path(self.strategies.dir).expanduser() if self.strategies.dir else default_path("strategies")
+
+    def resolved(self, key: str) -> Any:
+        """A key's value with an empty path resolved to its default location (what a command uses)."""
+        paths = {"store.path": self.store_path, "cache.dir": self.cache_dir, "strategies.dir": self.strategies_dir,
+                 "numba.cache_dir": self.numba_cache_dir}
+        return paths[key]() if key in paths else self.get(key)
 
     def numba_cache_dir(self) -> Path | None:
         """None: numba's own default (next to the sources); the packaged app keeps kernels in the user cache."""
         if self.numba.cache_dir:
             return Path(self.numba.cache_dir).expanduser()
         if getattr(sys, "frozen", False):
-            return user_dir("cache") / "numba"
+            return default_path("numba")
         return None
 
     def worker_count(self) -> int:
         if self.workers.count:
             return self.workers.count
-        from engine.runtime.hardware import default_workers, detect
+        from engine.runtime.hardware import default_worker_count
 
-        return max(1, default_workers(detect(libraries=False)))
+        return default_worker_count()
 
     def main_threads(self) -> int:
         if self.workers.threads_main:
@@ -256,11 +284,11 @@ class Settings:
         With a `compat` preset only init_cash and commission are taken from the settings (the preset
         fixes the rest, and any other flag is an error, as in `SimConfig.preset`).
         """
-        defaults = dataclasses.asdict(self.simulation)
+        defaults = {k: sim_value(k, v) for k, v in dataclasses.asdict(self.simulation).items()}
         if compat is not None:
             defaults = {k: defaults[k] for k in ("init_cash", "commission")}
             return SimConfig.preset(compat, **{**defaults, **flags})
-        return SimConfig(**{**defaults, **flags})
+        return SimConfig(**{**defaults, **{k: sim_value(k, v) for k, v in flags.items()}})
 
 
 SECTIONS: dict[str, type] = {f.name: f.default_factory for f in dataclasses.fields(Settings)  # type: ignore[misc]
@@ -283,97 +311,3 @@ KEYS: tuple[KeySpec, ...] = _specs()
 SPECS: dict[str, KeySpec] = {spec.key: spec for spec in KEYS}
 
 
-def user_dir(kind: str) -> Path:
-    """The platform's per-user "config", "data" or "cache" directory for Backbench."""
-    import platformdirs
-
-    fn = {"config": platformdirs.user_config_dir, "data": platformdirs.user_data_dir,
-          "cache": platformdirs.user_cache_dir}[kind]
-    return Path(fn(APP_NAME, appauthor=False))
-
-
-def config_path(env: Mapping[str, str] | None = None) -> Path:
-    """$BACKBENCH_CONFIG, else backbench.toml in the platform's user config dir."""
-    env = os.environ if env is None else env
-    given = env.get(CONFIG_ENV)
-    return Path(given).expanduser() if given else user_dir("config") / CONFIG_FILE_NAME
-
-
-def load_settings(cli_overrides: Mapping[str, Any] | None = None, env: Mapping[str, str] = os.environ,
-                  path: str | os.PathLike[str] | None = None, *, flag_names: Mapping[str, str] | None = None,
-                  ) -> Settings:
-    """Defaults, then the file (`path`, else `config_path(env)`; missing = defaults), then the environment,
-    then `cli_overrides` ({dotted key: value}; strings are parsed like environment values).
-    `flag_names` ({key: "--flag"}) names the flag that set a key when it is not the key's own flag.
-
-    Raises ConfigError (one line naming the key and where it was set) for unknown keys or bad values.
-    """
-    from engine.settings_file import check_value, parse_text, read_settings_file
-
-    file = Path(path).expanduser() if path is not None else config_path(env)
-    values: dict[str, Any] = {spec.key: spec.default for spec in KEYS}
-    sources = dict.fromkeys(values, "default")
-    for key, (value, line) in read_settings_file(file).items():
-        values[key] = value
-        sources[key] = f"file {file}:{line}" if line else f"file {file}"
-    _check_env_names(env)
-    for spec in KEYS:
-        raw = env.get(spec.env)
-        if raw:  # an empty variable counts as unset (as BACKBENCH_DB always has)
-            values[spec.key] = parse_text(spec, raw, f"env {spec.env}")
-            sources[spec.key] = f"env {spec.env}"
-    for key, value in (cli_overrides or {}).items():
-        given = SPECS.get(key)
-        if given is None:
-            raise ConfigError(f"unknown setting {key!r} (known: {', '.join(SPECS)})")
-        where = (flag_names or {}).get(key) or given.flag or f"--set {key}"
-        values[key] = parse_text(given, value, where) if isinstance(value, str) else check_value(given, value, where)
-        sources[key] = f"flag {where}"
-    return _build(values, sources, file)
-
-
-def _check_env_names(env: Mapping[str, str]) -> None:
-    """A BACKBENCH_<SECTION>_* variable that is no key is a typo: say so rather than ignore it."""
-    known = {spec.env for spec in KEYS}
-    for name in env:
-        if not name.startswith(ENV_PREFIX) or name in known:
-            continue
-        section = next((s for s in SECTIONS if name.startswith(f"{ENV_PREFIX}{s.upper()}_")), None)
-        if section is not None:
-            names = ", ".join(s.env for s in KEYS if s.section == section)
-            raise ConfigError(f"env {name}: no such setting in [{section}] (its variables: {names})")
-
-
-def _build(values: dict[str, Any], sources: dict[str, str], file: Path | None) -> Settings:
-    sections = {name: cls(**{k.name: values[k.key] for k in KEYS if k.section == name})
-                for name, cls in SECTIONS.items()}
-    settings = Settings(**sections, sources=dict(sources), config_file=file)
-    try:  # rules between keys (sizing = "percent" needs size <= 1)
-        settings.sim_config()
-    except ConfigError as exc:
-        where = sources["simulation.size"]
-        raise ConfigError(f"{_location(where)}: simulation.{str(exc).removeprefix('config: ')}") from None
-    return settings
-
-
-def settings_from_values(values: Mapping[str, Any]) -> Settings:
-    """Settings from {dotted key: value} (the Preferences form); unlisted keys take their defaults.
-
-    Values are checked as if they were in a file; errors name the key.
-    """
-    from engine.settings_file import check_value
-
-    merged: dict[str, Any] = {spec.key: spec.default for spec in KEYS}
-    sources = dict.fromkeys(merged, "default")
-    for key, value in values.items():
-        spec = SPECS.get(key)
-        if spec is None:
-            raise ConfigError(f"unknown setting {key!r}")
-        merged[key] = check_value(spec, value, key)
-        sources[key] = "form"
-    return _build(merged, sources, None)
-
-
-def _location(source: str) -> str:
-    """A source as an error prefix: "file /x.toml:3" -> "/x.toml:3", "flag --size" -> "--size"."""
-    return source.removeprefix("file ").removeprefix("flag ")

@@ -28,7 +28,6 @@ from engine.cache.result_cache import (
     cached,
     configure_default_cache,
     default_cache,
-    default_cache_dir,
     reset_default_cache,
 )
 from engine.cache.writer import WriteBehind
@@ -47,7 +46,6 @@ __all__ = [
     "configure_default_cache",
     "dataset_identity",
     "default_cache",
-    "default_cache_dir",
     "make_key",
     "reset_default_cache",
     "sweep_row_key",

@@ -22,20 +22,9 @@ from engine.runtime.profiling import Registry, default_registry
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-ENV_DIR = "BACKBENCH_CACHE_DIR"
 DEFAULT_L1_BYTES = 256 << 20
 DEFAULT_L2_BYTES = 2 << 30
 DEFAULT_MAX_ENTRY_BYTES = 256 << 20
-
-
-def default_cache_dir() -> Path:
-    """$BACKBENCH_CACHE_DIR, else <platform user cache dir>/Backbench/results."""
-    env = os.environ.get(ENV_DIR)
-    if env:
-        return Path(env).expanduser()
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("Backbench", appauthor=False)) / "results"
 
 
 class ResultCache:
@@ -57,8 +46,9 @@ class ResultCache:
         self.l2: DiskCache | None = None
         self._writer: WriteBehind | None = None
         if disk:
-            root = Path(directory) if directory is not None else default_cache_dir()
-            self.l2 = DiskCache(root, l2_bytes, max_entry_bytes, registry=registry)
+            if directory is None:
+                raise ValueError("ResultCache: a disk level needs a directory (or disk=False)")
+            self.l2 = DiskCache(Path(directory), l2_bytes, max_entry_bytes, registry=registry)
             if write_behind:
                 self._writer = WriteBehind(self.l2)
         self.name = name
@@ -173,22 +163,24 @@ _default_options: dict[str, Any] = {}
 
 
 def default_cache() -> ResultCache:
-    """The process-wide cache: L1 256 MB, L2 2 GB in default_cache_dir() written behind (flushed at
-    exit), reporting to default_registry(); `configure_default_cache` changes the directory and limits."""
+    """The process-wide cache, reporting to default_registry(): L1 256 MB in memory, and L2 2 GB on disk
+    written behind (flushed at exit) once `configure_default_cache` has named its directory. The engine
+    picks no folder itself: until the app configures one, the default cache lives in memory only."""
     global _default
     if _default is None:
         with _default_lock:
             if _default is None:
                 options = dict(_default_options)
-                directory = options.pop("directory", None) or default_cache_dir()
-                _default = ResultCache(directory, write_behind=True, registry=default_registry(), **options)
+                directory = options.pop("directory", None)
+                _default = ResultCache(directory, disk=directory is not None, write_behind=True,
+                                       registry=default_registry(), **options)
     return _default
 
 
 def configure_default_cache(directory: str | os.PathLike[str] | None = None, *, l1_bytes: int = DEFAULT_L1_BYTES,
                             l2_bytes: int = DEFAULT_L2_BYTES, max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES,
                             ttl: float | None = None) -> None:
-    """Directory (None: default_cache_dir()) and limits of the process-wide cache, from the app's settings.
+    """Directory (None: memory only) and limits of the process-wide cache, from the app's settings.
 
     The next default_cache() uses them; a default cache already built with other options is flushed and
     replaced. Same options again: nothing changes (its memory level stays warm).
@@ -207,8 +199,7 @@ def configure_default_cache(directory: str | os.PathLike[str] | None = None, *, 
 
 
 def reset_default_cache() -> None:
-    """Forget the default cache and its configured options (the next default_cache() re-reads
-    BACKBENCH_CACHE_DIR)."""
+    """Forget the default cache and its configured options (the next default_cache() is memory only)."""
     global _default
     with _default_lock:
         _default = None

@@ -20,7 +20,6 @@ import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
@@ -40,9 +39,6 @@ from engine.data.validate import (
     sort_and_dedupe,
 )
 from engine.errors import DataError
-
-if TYPE_CHECKING:
-    from engine.settings import Settings
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "ts": ("timestamp", "datetime", "ts", "opentime", "datetimeutc", "timeutc", "dateutc", "gmttime",
@@ -158,11 +154,6 @@ class ImportLimits:
 
     max_decompressed_bytes: int = 4096 << 20
     max_rows: int = 200_000_000
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> ImportLimits:
-        """The caps a user set (file, environment or flags), for every importer: CLI and app alike."""
-        return cls(settings.data.max_decompressed_mb << 20, settings.data.max_rows)
 
 
 def _decompress(path: Path, limits: ImportLimits) -> bytes:

@@ -27,14 +27,12 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
-import platformdirs
 import pyarrow as pa
 
 from engine.bars import Bars
 from engine.data.timeframes import normalize_timeframe, split_timeframe, sql_interval, timeframe_ns
 from engine.errors import DataError
 
-ENV_VAR = "BACKBENCH_DB"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS bars (
     symbol VARCHAR NOT NULL, timeframe VARCHAR NOT NULL, ts TIMESTAMP NOT NULL,
@@ -47,19 +45,6 @@ CREATE TABLE IF NOT EXISTS datasets (
 """
 _COLS = ("open", "high", "low", "close", "volume")
 TimeLike = str | int | np.datetime64 | dt.datetime | dt.date | None
-
-
-def default_db_path() -> Path:
-    """$BACKBENCH_DB, else `backbench.duckdb` in the platform's user data dir."""
-    env = os.environ.get(ENV_VAR)
-    if env:
-        return Path(env).expanduser()
-    return Path(platformdirs.user_data_dir("Backbench", appauthor=False)) / "backbench.duckdb"
-
-
-def resolve_db_path(path: str | os.PathLike | None = None) -> Path:
-    """--db if given, else $BACKBENCH_DB, else the default location."""
-    return Path(path).expanduser() if path else default_db_path()
 
 
 def to_ns(value: TimeLike, *, end: bool = False) -> int | None:
@@ -109,8 +94,8 @@ class WriteResult:
 class Store:
     """A DuckDB bar store. Use as a context manager; `read_only=True` for readers."""
 
-    def __init__(self, path: str | os.PathLike | None = None, read_only: bool = False) -> None:
-        self.path = resolve_db_path(path)
+    def __init__(self, path: str | os.PathLike, read_only: bool = False) -> None:
+        self.path = Path(path).expanduser()
         self.read_only = read_only
         if read_only and not self.path.exists():
             raise DataError(f"store {self.path}: no such file")

@@ -387,3 +387,8 @@ def detect(reader: Reader | None = None, *, libraries: bool = True) -> HardwareI
 def default_workers(info: HardwareInfo) -> int:
     """Sweep worker processes: one per physical performance core, no more than the usable CPUs, >= 1."""
     return max(1, min(info.perf_physical, info.usable_cpus))
+
+
+def default_worker_count() -> int:
+    """`default_workers` of this machine (what it reports, not the numeric libraries)."""
+    return default_workers(detect(libraries=False))

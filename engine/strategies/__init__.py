@@ -4,9 +4,9 @@
     strategy = get_strategy("sma_cross")
     signals = strategy.generate(bars, n1="10", n2=30)   # resolves, validates, checks shapes
 
-`get_strategy` / `list_strategies` look at the builtins first, then at `user_dir` (a folder of
+`get_strategy` / `list_strategies` look at the builtins first, then at `strategies_dir` (a folder of
 Python files, see loader.py). A strategy instance holds no state, so one can be shared freely;
-to use a user strategy in a worker process, pass (name, user_dir) and call `get_strategy` there.
+to use a user strategy in a worker process, pass (name, strategies_dir) and call `get_strategy` there.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 
-def get_strategy(name: str, user_dir: str | Path | None = None) -> Strategy:
+def get_strategy(name: str, strategies_dir: str | Path | None = None) -> Strategy:
     """The builtin or user strategy called `name`; StrategyError if there is none.
 
     When the name is unknown and some user files failed to load, the message says so (a typo in
@@ -45,8 +45,8 @@ def get_strategy(name: str, user_dir: str | Path | None = None) -> Strategy:
         return BUILTINS[name]
     user: dict[str, Strategy] = {}
     errors: list[LoadError] = []
-    if user_dir is not None:
-        user, errors = load_user_strategies(user_dir)
+    if strategies_dir is not None:
+        user, errors = load_user_strategies(strategies_dir)
         if name in user:
             return user[name]
     available = ", ".join([*BUILTINS, *sorted(user)])
@@ -56,13 +56,13 @@ def get_strategy(name: str, user_dir: str | Path | None = None) -> Strategy:
     raise StrategyError(message)
 
 
-def list_strategies(user_dir: str | Path | None = None) -> list[Strategy]:
+def list_strategies(strategies_dir: str | Path | None = None) -> list[Strategy]:
     """Builtins in their fixed order, then the user strategies that loaded, by name.
 
     Load errors are not raised here; call `load_user_strategies` to show them.
     """
     found = list(BUILTINS.values())
-    if user_dir is not None:
-        user, _ = load_user_strategies(user_dir)
+    if strategies_dir is not None:
+        user, _ = load_user_strategies(strategies_dir)
         found.extend(user[name] for name in sorted(user))
     return found

@@ -1,7 +1,7 @@
 """Scale-out: the sweep executor interface on a Dask `distributed` cluster (extra `cluster`).
 
     DaskExecutor("tcp://scheduler:8786")     # an existing cluster
-    DaskExecutor("tls://scheduler:8786")     # TLS: certificates from BACKBENCH_TLS_CA/CERT/KEY
+    DaskExecutor("tls://scheduler:8786", tls=TlsFiles(ca, cert, key))   # TLS with certificates
     DaskExecutor(None, workers=4)            # a LocalCluster on this machine, TLS with a temporary certificate
 
 Each dataset is scattered to every worker once (`publish`), then tasks only carry the small chunk
@@ -17,32 +17,43 @@ import dataclasses
 import os
 import threading
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from engine.bars import Bars
 from engine.errors import ConfigError
 from engine.sweep.task import ChunkResult, ChunkTask, run_chunk
 
-TLS_ENV = ("BACKBENCH_TLS_CA", "BACKBENCH_TLS_CERT", "BACKBENCH_TLS_KEY")
-
 
 def _run_on_worker(task: ChunkTask, bars: Bars) -> ChunkResult:
     return run_chunk(task, bars)
 
 
-def _security(address: str):
+@dataclass(frozen=True)
+class TlsFiles:
+    """The files a tls:// scheduler needs: the CA, this client's certificate and its key (paths)."""
+
+    ca: str = ""
+    cert: str = ""
+    key: str = ""
+
+
+def _security(address: str, tls: TlsFiles | None):
     if not address.startswith("tls://"):
         return None
     from distributed.security import Security
 
-    ca, cert, key = (os.environ.get(k) for k in TLS_ENV)
-    if not (ca and cert and key):
-        raise ConfigError(f"executor {address}: tls:// needs {', '.join(TLS_ENV)} (paths to the CA, "
-                          "client certificate and key)")
-    for var, path in zip(TLS_ENV, (ca, cert, key), strict=True):
+    files = tls or TlsFiles()
+    named = {"CA": files.ca, "client certificate": files.cert, "client key": files.key}
+    missing = [what for what, path in named.items() if not path]
+    if missing:
+        raise ConfigError(f"executor {address}: tls:// needs the CA, client certificate and key files; missing: "
+                          f"{', '.join(missing)} (settings sweep.tls_ca, sweep.tls_cert, sweep.tls_key)")
+    for what, path in named.items():
         if not os.path.isfile(path):  # else distributed reports a bare "No such file" as unreachable
-            raise ConfigError(f"executor {address}: {var}={path}: no such file")
-    return Security(tls_ca_file=ca, tls_client_cert=cert, tls_client_key=key, require_encryption=True)
+            raise ConfigError(f"executor {address}: {what} {path}: no such file")
+    return Security(tls_ca_file=files.ca, tls_client_cert=files.cert, tls_client_key=files.key,
+                    require_encryption=True)
 
 
 _PLAIN_SCHEMES = ("tcp", "ws")  # unauthenticated and unencrypted
@@ -84,7 +95,7 @@ def _is_loopback(host: str) -> bool:
 
 class DaskExecutor:
     def __init__(self, address: str | None = None, workers: int | None = None, timeout_s: float = 30.0,
-                 insecure: bool = False):
+                 insecure: bool = False, tls: TlsFiles | None = None):
         try:
             from distributed import Client, LocalCluster
         except ImportError:
@@ -94,17 +105,18 @@ class DaskExecutor:
         if address:
             check_address(address, insecure)
             try:
-                self.client = Client(address, security=_security(address), timeout=timeout_s)
+                self.client = Client(address, security=_security(address, tls), timeout=timeout_s)
             except OSError as exc:
                 raise ConfigError(f"executor {address}: cannot reach the Dask scheduler ({exc})") from None
         else:
-            from engine.sweep.executors import THREAD_VARS, default_worker_count
+            from engine.runtime.hardware import default_worker_count
+            from engine.runtime.threads import THREAD_ENV_VARS
 
             n = workers or default_worker_count()
             # security=True: TLS with a temporary self-signed certificate, so the cluster's ports (which
             # listen on this machine) accept only clients holding it, i.e. this process.
             self.cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, security=True,
-                                        dashboard_address=None, env={k: "1" for k in THREAD_VARS})
+                                        dashboard_address=None, env={k: "1" for k in THREAD_ENV_VARS})
             self.client = Client(self.cluster, security=self.cluster.security)
         self.workers = max(1, len(self.client.scheduler_info().get("workers", {})))
 

@@ -34,13 +34,12 @@ from contextlib import contextmanager
 from typing import Any
 
 from engine.bars import Bars
+from engine.runtime.hardware import default_worker_count
+from engine.runtime.threads import THREAD_ENV_VARS
 from engine.strategies.memo import IndicatorMemo, memo_bound
 from engine.sweep.shared_bars import SharedBarsRef, publish, release
 from engine.sweep.task import ChunkResult, ChunkTask, run_chunk
 from engine.sweep.worker_memo import WORKER, run_pool_chunk
-
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "MKL_NUM_THREADS",
-               "NUMEXPR_NUM_THREADS", "NUMBA_NUM_THREADS")
 
 
 class SerialExecutor:
@@ -144,8 +143,8 @@ def _run_timed_chunk(task: ChunkTask, token: int) -> ChunkResult:
 def _worker_environment(threads: int = 1) -> Iterator[None]:
     """Environment inherited by workers spawned inside this block: `threads` (default one) per worker for
     every BLAS/OpenMP/numba pool, so workers x threads never oversubscribe the cores."""
-    saved = {k: os.environ.get(k) for k in THREAD_VARS}
-    os.environ.update({k: str(threads) for k in THREAD_VARS})
+    saved = {k: os.environ.get(k) for k in THREAD_ENV_VARS}
+    os.environ.update({k: str(threads) for k in THREAD_ENV_VARS})
     try:
         yield
     finally:
@@ -381,27 +380,25 @@ def _crashed_result(task: ChunkTask) -> ChunkResult:
     return ChunkResult(task.task_id, [], errors)
 
 
-def default_worker_count() -> int:
-    """Performance cores (engine.runtime.hardware), else the CPUs this process may use."""
-    from engine.runtime.hardware import default_workers, detect
-
-    return max(1, default_workers(detect(libraries=False)))
-
-
 def make_executor(spec: str | None, workers: int | None = None, threads_per_worker: int = 1,
-                  chunk_timeout_s: float | None = DEFAULT_CHUNK_TIMEOUT_S, insecure: bool = False):
+                  chunk_timeout_s: float | None = DEFAULT_CHUNK_TIMEOUT_S, insecure: bool = False,
+                  nice: int = 0, tls: Any = None, single_in_process: bool = True):
     """'local' (default), 'serial', or a Dask scheduler address (tcp://host:8786, tls://...) or 'dask'
     for a LocalCluster. `threads_per_worker`: BLAS/numba threads in each local worker (default 1);
     `chunk_timeout_s`: a local worker's limit per chunk (None or 0: none); `insecure`: allow a plain
-    tcp:// scheduler that is not on this machine (engine/sweep/dask_executor.py says why it is refused)."""
+    tcp:// scheduler that is not on this machine (engine/sweep/dask_executor.py says why it is refused);
+    `nice`: local workers run this much nicer than the caller; `tls`: a dask_executor.TlsFiles.
+    `single_in_process`: "local" with one worker runs in this process (the app keeps a worker process,
+    so a sweep never competes with its UI thread)."""
     if spec in (None, "", "local"):
-        if workers == 1:
+        if workers == 1 and single_in_process:
             return SerialExecutor()
-        return LocalExecutor(workers, threads_per_worker=threads_per_worker, chunk_timeout_s=chunk_timeout_s or None)
+        return LocalExecutor(workers, threads_per_worker=threads_per_worker, chunk_timeout_s=chunk_timeout_s or None,
+                             nice=nice)
     if spec == "serial":
         return SerialExecutor()
     if spec == "dask" or "://" in spec:
         from engine.sweep.dask_executor import DaskExecutor
 
-        return DaskExecutor(None if spec == "dask" else spec, workers=workers, insecure=insecure)
+        return DaskExecutor(None if spec == "dask" else spec, workers=workers, insecure=insecure, tls=tls)
     raise ValueError(f"executor {spec!r}: expected local, serial, dask or a scheduler address like tcp://host:8786")

@@ -27,7 +27,7 @@ class ChunkTask:
     task_id: int
     dataset: SharedBarsRef | Bars
     strategy: str | StrategyRef | Strategy  # a builtin's name, the parent's object shipped (shipping.py) or itself
-    strategy_dir: str | None
+    strategies_dir: str | None
     config: dict[str, Any]
     combos: tuple[tuple[int, dict[str, Any]], ...]  # (combo index, resolved params)
     dataset_index: int = 0
@@ -61,7 +61,7 @@ def run_chunk(task: ChunkTask, bars: Bars | None = None, memo: IndicatorMemo | N
     elif isinstance(task.strategy, Strategy):  # in-process (serial): the caller's own object
         strategy = task.strategy
     else:
-        strategy = get_strategy(task.strategy, user_dir=task.strategy_dir)
+        strategy = get_strategy(task.strategy, strategies_dir=task.strategies_dir)
     config = SimConfig.from_dict(task.config)
     rows: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []

@@ -85,12 +85,12 @@ def walk_forward(
     where: str | None = None,
     config: SimConfig | None = None,
     executor: Any = None,
-    strategy_dir: str | None = None,
+    strategies_dir: str | None = None,
     progress: Callable[[Progress], None] | None = None,
     cache: Any = None,
 ) -> WalkForwardResult:
     config = config or SimConfig()
-    strat = get_strategy(strategy, user_dir=strategy_dir) if isinstance(strategy, str) else strategy
+    strat = get_strategy(strategy, strategies_dir=strategies_dir) if isinstance(strategy, str) else strategy
     step = step or test
     spans = windows(len(bars), train, test, step, anchored)
     if not spans:

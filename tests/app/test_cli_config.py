@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
+from app.settings import KEYS, SPECS
 from engine.backtest import run_backtest
 from engine.config import SimConfig
 from engine.data.demo import demo_bars
-from engine.settings import KEYS, SPECS
 from engine.sweep.executors import SerialExecutor
 
 
@@ -95,7 +95,7 @@ def test_commission_file_env_flag(cfg, capsys, monkeypatch):
 def test_workers_and_metric_file_env_flag(cfg, capsys, monkeypatch):
     used: list[tuple] = []
 
-    def fake_executor(spec, workers=None, threads_per_worker=1, chunk_timeout_s=None, insecure=False):
+    def fake_executor(spec, workers=None, threads_per_worker=1, **_options):
         used.append((spec, workers, threads_per_worker))
         return SerialExecutor()
 
@@ -134,7 +134,7 @@ def test_bad_settings_exit_2_naming_file_and_line(cfg, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert err == (f"backbench: error: {cfg}:3: unknown key 'comission' in [simulation]; did you mean "
                    "'commission'? (keys: init_cash, commission, fixed_fee, slippage, fill, sizing, size, "
-                   "direction, at_end)\n")
+                   "sl, tp, trail, direction, on_entry_while_long, same_bar_conflict, at_end)\n")
     assert main(["config", "path"]) == 0  # still works: it is how you find the broken file
     assert main(["config", "init", "--force"]) == 0
     assert main(["config", "show"]) == 0

@@ -1,6 +1,5 @@
 """`backbench import` / `backbench data ...` and the store helpers other commands use."""
 
-import argparse
 import shutil
 import subprocess
 import sys
@@ -8,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from app.cli import main
-from app.cli_data import add_store_args, bars_from_args, ensure_store
+from app.cli import _apply_settings, build_parser, main
+from app.cli_options import datasets_from_args
+from app.workbench import Workbench
 from engine.data.demo import DEMO_SYMBOLS, demo_bars, generate_bars
-from engine.data.store import ENV_VAR, Store
+from engine.data.store import Store
 from engine.errors import DataError
 from tests.engine.data.corpus import CASES, write_corpus
 from tests.engine.data.helpers import HEADER, dump, same_bars
@@ -23,7 +23,7 @@ GOOD = HEADER + "2020-01-03,10.5,11,10,10.8,200\n2020-01-02,10,11,9,10.5,100\n20
 def demo_db(tmp_path_factory):
     """A store filled with the demo data once per module (copied per test)."""
     path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
-    ensure_store(path)
+    Workbench.from_values({"store.path": str(path)}).ensure_demo()
     return path
 
 
@@ -136,13 +136,18 @@ def test_data_list_show_delete_vacuum(db, capsys):
 
 
 def _args(*argv):
-    p = argparse.ArgumentParser()
-    add_store_args(p)
-    return p.parse_args(list(argv))
+    """`backbench run ARGV` parsed, with the settings applied as the entry point applies them."""
+    args = build_parser().parse_args(["run", *argv])
+    _apply_settings(args, None)
+    return args
 
 
-def test_add_store_args_and_bars_from_args(db):
-    b = bars_from_args(_args("--db", str(db)))
+def bars_from_args(args):
+    return datasets_from_args(args)[0]
+
+
+def test_the_data_options_read_the_store(db):
+    b = bars_from_args(_args("--db", str(db), "--symbol", "ACME"))
     assert same_bars(b, demo_bars("ACME")) and b.symbol == "ACME" and b.timeframe == "1d"
     b = bars_from_args(_args("--db", str(db), "--symbol", "GLOBEX", "--start", "2010-01-01", "--end", "2010-12-31"))
     days = b.times().astype("datetime64[D]")
@@ -152,11 +157,13 @@ def test_add_store_args_and_bars_from_args(db):
     with pytest.raises(DataError, match="symbol 'MSFT' is not in the store; available: ACME 1d"):
         bars_from_args(_args("--db", str(db), "--symbol", "MSFT"))
     with pytest.raises(DataError, match="no bars between 2040-01-01"):
-        bars_from_args(_args("--db", str(db), "--start", "2040-01-01"))
+        bars_from_args(_args("--store", str(db), "--symbol", "ACME", "--start", "2040-01-01"))
+    with pytest.raises(DataError, match="no data given"):
+        bars_from_args(_args("--store", str(db)))
 
 
 def test_first_start_fills_demo_data_with_progress(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv(ENV_VAR, str(tmp_path / "fresh" / "env.duckdb"))
+    monkeypatch.setenv("BACKBENCH_DB", str(tmp_path / "fresh" / "env.duckdb"))
     b = bars_from_args(_args("--symbol", "WAYNE"))
     assert same_bars(b, generate_bars("WAYNE", 5040, "1d"))
     err = capsys.readouterr().err

@@ -31,7 +31,8 @@ def test_json_has_hardware_workers_and_paths(capsys, monkeypatch, tmp_path):
     assert d["blas_backend"] == info.blas_backend and d["numba_version"] == numba.__version__
     assert set(d["thread_env"]) == set(THREAD_ENV_VARS) and d["thread_env"]["OMP_NUM_THREADS"] == "3"
     assert d["paths"] == {"data_store": str(tmp_path / "bars.duckdb"), "cache_dir": str(tmp_path / "cache"),
-                          "numba_cache_dir": str(tmp_path / "numba")}
+                          "numba_cache_dir": str(tmp_path / "numba"),
+                          "benchmark_baselines": str(Path(__file__).resolve().parents[2] / "benchmarks" / "baselines")}
 
 
 def test_default_paths_without_env(capsys, monkeypatch):
@@ -84,19 +85,20 @@ def test_entry_point_runs():
     assert json.loads(out.stdout)["default_workers"] >= 1
 
 
-def test_path_fallbacks_match_the_store_and_cache_modules(monkeypatch, tmp_path):
-    from app.cli_info import cache_dir, data_store_path
-    from engine.cache.result_cache import default_cache_dir
-    from engine.data.store import default_db_path
-    for var in ("BACKBENCH_DB", "BACKBENCH_CACHE_DIR"):
-        monkeypatch.delenv(var, raising=False)
-    real = (default_db_path(), default_cache_dir())
-    monkeypatch.setitem(sys.modules, "engine.data.store", None)  # import now raises ImportError
-    monkeypatch.setitem(sys.modules, "engine.cache.result_cache", None)
-    assert (data_store_path(), cache_dir()) == real
+def test_info_shows_the_paths_the_commands_use(monkeypatch, tmp_path, capsys):
+    from app.settings import default_path
+
     monkeypatch.setenv("BACKBENCH_DB", str(tmp_path / "a.duckdb"))
     monkeypatch.setenv("BACKBENCH_CACHE_DIR", str(tmp_path / "c"))
-    assert (data_store_path(), cache_dir()) == (tmp_path / "a.duckdb", tmp_path / "c")
+    assert main(["info", "--json"]) == 0
+    paths = json.loads(capsys.readouterr().out)["paths"]
+    assert (paths["data_store"], paths["cache_dir"]) == (str(tmp_path / "a.duckdb"), str(tmp_path / "c"))
+    for var in ("BACKBENCH_DB", "BACKBENCH_CACHE_DIR"):
+        monkeypatch.delenv(var)
+    assert main(["info", "--json"]) == 0
+    paths = json.loads(capsys.readouterr().out)["paths"]
+    assert (paths["data_store"], paths["cache_dir"]) == (str(default_path("store")), str(default_path("cache")))
+    assert default_path("store").name == "backbench.duckdb" and "ackbench" in str(default_path("store").parent)
 
 
 def test_bench_command_runs_the_runner_as_a_program_with_the_same_arguments():

@@ -12,7 +12,7 @@ import pytest
 
 from app.cli import main
 from app.docgen import GENERATED
-from engine.settings import KEYS
+from app.settings import KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -98,7 +98,7 @@ def test_every_cli_example_runs(doc, docs_env, capsys):
 
 
 def test_toml_examples_in_the_docs_are_valid_settings(tmp_path):
-    from engine.settings import load_settings
+    from app.settings import load_settings
 
     blocks = [b for p in DOC_FILES for b in re.findall(r"^```toml\n(.*?)^```", p.read_text(encoding="utf-8"),
                                                         flags=re.S | re.M)]

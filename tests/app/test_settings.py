@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
+from app.settings import KEYS, SPECS, SWEEP_METRICS, Settings, config_path, load_settings, settings_from_values
+from app.settings.file import render_settings, scan_lines, write_settings_file
 from engine.config import SimConfig
 from engine.errors import ConfigError
-from engine.settings import KEYS, SPECS, SWEEP_METRICS, Settings, config_path, load_settings, settings_from_values
-from engine.settings_file import render_settings, scan_lines, write_settings_file
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -60,7 +60,7 @@ GRID = {"n1": [5, 10, 15], "n2": [20, 40]}
 
 
 @pytest.fixture(scope="module")
-def strategy_dir(tmp_path_factory):
+def strategies_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("writers")
     (folder / "writers.py").write_text(WRITERS)
     return str(folder)
@@ -107,24 +107,24 @@ def test_every_way_of_making_bars_gives_read_only_arrays(tmp_path, bars):
         release(shm)
 
 
-def test_strategy_that_writes_into_its_bars_sees_and_leaves_them_untouched(bars, strategy_dir):
+def test_strategy_that_writes_into_its_bars_sees_and_leaves_them_untouched(bars, strategies_dir):
     before = bars.fingerprint(), bars.close.copy()
     expected = run_sweep(bars, "sma_cross", GRID).rows.drop("symbol")
-    serial = run_sweep(bars, "scribbler", GRID, strategy_dir=strategy_dir, executor=SerialExecutor())
+    serial = run_sweep(bars, "scribbler", GRID, strategies_dir=strategies_dir, executor=SerialExecutor())
     assert not serial.errors
     assert serial.rows.drop("symbol").equals(expected)
     with LocalExecutor(2) as pool:
-        pooled = run_sweep(bars, "scribbler", GRID, strategy_dir=strategy_dir, executor=pool, chunk_size=1)
+        pooled = run_sweep(bars, "scribbler", GRID, strategies_dir=strategies_dir, executor=pool, chunk_size=1)
     assert not pooled.errors
     assert pooled.rows.drop("symbol").equals(expected)
     np.testing.assert_array_equal(bars.close, before[1])
     assert Bars(bars.ts, bars.open, bars.high, bars.low, bars.close, bars.volume, "RO", "1d").fingerprint() == before[0]
 
 
-def test_strategy_that_writes_gets_a_clear_error_and_the_next_run_sees_clean_bars(bars, strategy_dir):
+def test_strategy_that_writes_gets_a_clear_error_and_the_next_run_sees_clean_bars(bars, strategies_dir):
     with pytest.raises(StrategyError, match="vandal.*read-only.*np.array"):
-        run_backtest(bars, "vandal", {"n1": 5, "n2": 20}, strategy_dir=strategy_dir)
-    swept = run_sweep(bars, "vandal", GRID, strategy_dir=strategy_dir)
+        run_backtest(bars, "vandal", {"n1": 5, "n2": 20}, strategies_dir=strategies_dir)
+    swept = run_sweep(bars, "vandal", GRID, strategies_dir=strategies_dir)
     assert swept.rows.is_empty() and len(swept.errors) == 6
     assert all("read-only" in e["error"] for e in swept.errors)
     clean = run_backtest(bars, "sma_cross", {"n1": 5, "n2": 20})

@@ -11,7 +11,7 @@ import pytest
 
 from app.cli import main
 from engine.backtest import run_backtest
-from engine.cache import ResultCache, cached, default_cache, reset_default_cache
+from engine.cache import ResultCache, cached, configure_default_cache, default_cache, reset_default_cache
 from engine.config import SimConfig
 from engine.data.demo import generate_bars
 from engine.runtime.profiling import Registry
@@ -136,14 +136,16 @@ def test_cached_decorator(bars, tmp_path):
     assert np.array_equal(same_ns(bars, 3), a) and "again" not in calls  # from disk, another instance
 
 
-def test_default_cache_honours_env(tmp_path, monkeypatch):
-    monkeypatch.setenv("BACKBENCH_CACHE_DIR", str(tmp_path / "env"))
+def test_the_default_cache_is_memory_only_until_configured(tmp_path, monkeypatch):
+    monkeypatch.setenv("BACKBENCH_CACHE_DIR", str(tmp_path / "env"))  # the app's setting: the engine ignores it
     reset_default_cache()
     try:
         c = default_cache()
-        assert c is default_cache()
-        assert c.l2.root == tmp_path / "env"
-        assert c.l1.max_bytes == 256 << 20 and c.l2.max_bytes == 2 << 30
+        assert c is default_cache() and c.l2 is None and c.l1.max_bytes == 256 << 20
+        configure_default_cache(tmp_path / "given", l2_bytes=1 << 20)
+        c = default_cache()
+        assert c.l2 is not None and c.l2.root == tmp_path / "given" and c.l2.max_bytes == 1 << 20
+        assert not (tmp_path / "env").exists()
     finally:
         reset_default_cache()
 

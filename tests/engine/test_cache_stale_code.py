@@ -63,15 +63,15 @@ def bars():
 def test_editing_a_module_constant_or_helper_misses_the_cache_in_run(tmp_path, bars):
     cache = ResultCache(tmp_path / "cache")
     folder = write(tmp_path / "s", window=20)
-    first = run_backtest(bars, "windowed", {"n1": 5}, strategy_dir=folder, cache=cache)
-    assert run_backtest(bars, "windowed", {"n1": 5}, strategy_dir=folder, cache=cache).from_cache
+    first = run_backtest(bars, "windowed", {"n1": 5}, strategies_dir=folder, cache=cache)
+    assert run_backtest(bars, "windowed", {"n1": 5}, strategies_dir=folder, cache=cache).from_cache
     write(tmp_path / "s", window=40)
-    second = run_backtest(bars, "windowed", {"n1": 5}, strategy_dir=folder, cache=cache)
+    second = run_backtest(bars, "windowed", {"n1": 5}, strategies_dir=folder, cache=cache)
     assert not second.from_cache and second.stats != first.stats
     write(tmp_path / "s", window=40, extra=7)  # only the helper function changes
-    third = run_backtest(bars, "windowed", {"n1": 5}, strategy_dir=folder, cache=cache)
+    third = run_backtest(bars, "windowed", {"n1": 5}, strategies_dir=folder, cache=cache)
     assert not third.from_cache and third.stats != second.stats
-    fresh = run_backtest(bars, "windowed", {"n1": 5}, strategy_dir=folder)  # no cache: the truth
+    fresh = run_backtest(bars, "windowed", {"n1": 5}, strategies_dir=folder)  # no cache: the truth
     assert third.stats == fresh.stats
 
 
@@ -80,17 +80,17 @@ def test_editing_a_module_constant_misses_the_cache_in_sweep(tmp_path, bars, wor
     cache = ResultCache(tmp_path / "cache")
     folder = write(tmp_path / "s", window=20)
     with (SerialExecutor() if workers == 1 else LocalExecutor(workers)) as ex:
-        first = run_sweep(bars, "windowed", GRID, strategy_dir=folder, cache=cache, executor=ex)
+        first = run_sweep(bars, "windowed", GRID, strategies_dir=folder, cache=cache, executor=ex)
         write(tmp_path / "s", window=35)
-        second = run_sweep(bars, "windowed", GRID, strategy_dir=folder, cache=cache, executor=ex)
+        second = run_sweep(bars, "windowed", GRID, strategies_dir=folder, cache=cache, executor=ex)
     assert second.computed == len(GRID["n1"])  # nothing served from the first version
-    truth = run_sweep(bars, "windowed", GRID, strategy_dir=folder)
+    truth = run_sweep(bars, "windowed", GRID, strategies_dir=folder)
     assert second.rows.equals(truth.rows) and not second.rows.equals(first.rows)
 
 
 def test_an_edit_during_a_sweep_reaches_no_chunk(tmp_path, bars):
     folder = write(tmp_path / "s", window=20, pause=0.15)
-    expected = run_sweep(bars, "windowed", GRID, strategy_dir=write(tmp_path / "ref", window=20)).rows
+    expected = run_sweep(bars, "windowed", GRID, strategies_dir=write(tmp_path / "ref", window=20)).rows
     edited = threading.Event()
 
     def progress(p):
@@ -99,7 +99,7 @@ def test_an_edit_during_a_sweep_reaches_no_chunk(tmp_path, bars):
             edited.set()
 
     with LocalExecutor(2) as pool:
-        got = run_sweep(bars, "windowed", GRID, strategy_dir=folder, executor=pool, chunk_size=1, progress=progress)
+        got = run_sweep(bars, "windowed", GRID, strategies_dir=folder, executor=pool, chunk_size=1, progress=progress)
     assert edited.is_set() and not got.errors
     assert got.rows.drop("symbol").equals(expected.drop("symbol"))  # every row from the version the sweep began with
 
@@ -154,7 +154,7 @@ def test_a_strategy_no_worker_can_load_is_refused_before_any_work(bars):
 
 def test_a_worker_refuses_code_other_than_the_parent_keyed(tmp_path):
     folder = write(tmp_path / "s", window=20)
-    ref = ship(get_strategy("windowed", user_dir=folder))
+    ref = ship(get_strategy("windowed", strategies_dir=folder))
     assert unship(ref).signals  # the parent's own bytes compile in a worker
     import dataclasses
 

@@ -7,7 +7,7 @@ pytest.importorskip("distributed")
 from engine.data.demo import generate_bars  # noqa: E402
 from engine.errors import ConfigError  # noqa: E402
 from engine.sweep import run_sweep  # noqa: E402
-from engine.sweep.dask_executor import DaskExecutor  # noqa: E402
+from engine.sweep.dask_executor import DaskExecutor, TlsFiles  # noqa: E402
 from engine.sweep.executors import LocalExecutor  # noqa: E402
 
 pytestmark = pytest.mark.slow  # real subprocesses, pools or clusters: seconds each
@@ -27,20 +27,18 @@ def test_dask_local_cluster_equals_local_pool_and_serial():
     assert clustered.equals(serial)
 
 
-def test_tls_without_certificates_is_a_clear_error(monkeypatch):
-    for k in ("BACKBENCH_TLS_CA", "BACKBENCH_TLS_CERT", "BACKBENCH_TLS_KEY"):
-        monkeypatch.delenv(k, raising=False)
-    with pytest.raises(ConfigError, match="tls:// needs BACKBENCH_TLS_CA"):
+def test_tls_without_certificates_is_a_clear_error():
+    with pytest.raises(ConfigError, match="tls:// needs the CA, client certificate and key files; missing: CA, "
+                                          "client certificate, client key"):
         DaskExecutor("tls://127.0.0.1:8786")
 
 
-def test_tls_with_a_missing_certificate_file_names_it(monkeypatch, tmp_path):
-    for k in ("BACKBENCH_TLS_CA", "BACKBENCH_TLS_CERT"):
-        (tmp_path / k).write_text("x")
-        monkeypatch.setenv(k, str(tmp_path / k))
-    monkeypatch.setenv("BACKBENCH_TLS_KEY", str(tmp_path / "missing.pem"))
-    with pytest.raises(ConfigError, match=f"BACKBENCH_TLS_KEY={tmp_path / 'missing.pem'}: no such file"):
-        DaskExecutor("tls://127.0.0.1:8786")
+def test_tls_with_a_missing_certificate_file_names_it(tmp_path):
+    (tmp_path / "ca.pem").write_text("x")
+    (tmp_path / "cert.pem").write_text("x")
+    tls = TlsFiles(str(tmp_path / "ca.pem"), str(tmp_path / "cert.pem"), str(tmp_path / "missing.pem"))
+    with pytest.raises(ConfigError, match=f"client key {tmp_path / 'missing.pem'}: no such file"):
+        DaskExecutor("tls://127.0.0.1:8786", tls=tls)
 
 
 def test_unreachable_scheduler_is_a_clear_error():

@@ -164,7 +164,7 @@ def test_cancel_returns_within_the_grace_with_a_hung_chunk_and_no_worker_left(hu
                 cancelled_at.append(time.monotonic())
                 cancel.set()
 
-        result = run_sweep(bars, "sleepy", {"n1": list(range(2, 12)), "n2": [30]}, strategy_dir=folder,
+        result = run_sweep(bars, "sleepy", {"n1": list(range(2, 12)), "n2": [30]}, strategies_dir=folder,
                            executor=ex, chunk_size=1, cancel=cancel, progress=progress)
         took = time.monotonic() - cancelled_at[0]
         assert result.cancelled and took < 5, took
@@ -177,7 +177,7 @@ def test_cancel_returns_within_the_grace_with_a_hung_chunk_and_no_worker_left(hu
 def test_a_chunk_over_its_time_limit_becomes_error_rows_and_the_sweep_goes_on(hung):
     folder, _, bars = hung
     with LocalExecutor(2, chunk_timeout_s=3.0) as ex:
-        result = run_sweep(bars, "sleepy", {"n1": list(range(2, 9)), "n2": [30, 40]}, strategy_dir=folder,
+        result = run_sweep(bars, "sleepy", {"n1": list(range(2, 9)), "n2": [30, 40]}, strategies_dir=folder,
                            executor=ex, chunk_size=1)
     assert sorted(e["params"]["n1"] for e in result.errors) == [4, 4]
     assert all("3 s limit" in e["error"] for e in result.errors)
@@ -187,7 +187,7 @@ def test_a_chunk_over_its_time_limit_becomes_error_rows_and_the_sweep_goes_on(hu
 def test_close_with_a_hung_chunk_returns_within_the_grace(hung):
     folder, log, bars = hung
     ex = LocalExecutor(2, grace_s=1.0)
-    strategy = get_strategy("sleepy", user_dir=folder)
+    strategy = get_strategy("sleepy", strategies_dir=folder)
     task = ChunkTask(0, bars, ship(strategy), None, {}, ((0, {"n1": 4, "n2": 30}),))
     fut = ex.pool.submit(run_pool_chunk, task)
     pids = ex.worker_pids()

@@ -120,7 +120,7 @@ def test_workers_see_thread_caps_and_no_qt(pool):
 @pytest.mark.slow
 def test_worker_killed_mid_sweep_loses_and_duplicates_nothing(bars, tmp_path):
     grid = {"n1": [4, 5, 6, 7, 8, 9], "n2": [30, 40]}
-    expected = run_sweep(bars, "fragile", grid, strategy_dir=write_user_strategy(tmp_path / "a")).rows
+    expected = run_sweep(bars, "fragile", grid, strategies_dir=write_user_strategy(tmp_path / "a")).rows
     slow = write_user_strategy(tmp_path / "b", sleep=0.15)  # chunks surely in flight when a worker dies
     with LocalExecutor(2) as ex:
         killed = []
@@ -131,7 +131,7 @@ def test_worker_killed_mid_sweep_loses_and_duplicates_nothing(bars, tmp_path):
                 os.kill(victim, signal.SIGKILL)
                 killed.append(victim)
 
-        res = run_sweep(bars, "fragile", grid, executor=ex, chunk_size=1, progress=progress, strategy_dir=slow)
+        res = run_sweep(bars, "fragile", grid, executor=ex, chunk_size=1, progress=progress, strategies_dir=slow)
         assert killed and ex.restarts >= 1
     assert res.errors == []
     assert res.rows.equals(expected)
@@ -142,7 +142,7 @@ def test_combo_that_kills_its_worker_is_isolated_and_reported(bars, tmp_path):
     folder = write_user_strategy(tmp_path, kill=15)
     grid = {"n1": [5, 10, 15, 20], "n2": [40, 50]}
     with LocalExecutor(2) as ex:
-        res = run_sweep(bars, "fragile", grid, executor=ex, chunk_size=1, strategy_dir=folder)
+        res = run_sweep(bars, "fragile", grid, executor=ex, chunk_size=1, strategies_dir=folder)
     assert sorted((e["params"]["n1"], e["params"]["n2"]) for e in res.errors) == [(15, 40), (15, 50)]
     assert all("worker process died" in e["error"] for e in res.errors)
     assert sorted(zip(res.rows["n1"], res.rows["n2"], strict=True)) == [
@@ -151,7 +151,7 @@ def test_combo_that_kills_its_worker_is_isolated_and_reported(bars, tmp_path):
 
 def test_combo_that_raises_reports_params_and_the_sweep_goes_on(bars, tmp_path):
     folder = write_user_strategy(tmp_path, boom=10)
-    res = run_sweep(bars, "fragile", {"n1": [5, 10, 20], "n2": [40]}, strategy_dir=folder)
+    res = run_sweep(bars, "fragile", {"n1": [5, 10, 20], "n2": [40]}, strategies_dir=folder)
     assert [e["params"] for e in res.errors] == [{"n1": 10, "n2": 40}]
     assert "RuntimeError: boom at n1=10" in res.errors[0]["error"]
     assert res.rows["n1"].to_list() == [5, 20]

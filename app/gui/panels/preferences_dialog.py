@@ -2,7 +2,7 @@
 
     PreferencesDialog(parent).exec()
 
-One group per section of `engine.settings.Settings`, one editor per key: a check box for booleans, a
+One group per section of `app.settings.Settings`, one editor per key: a check box for booleans, a
 combo box for choices, spin boxes for numbers (the model's min/max), a line edit for text and paths
 (empty = the platform default, shown as the placeholder). The form shows the file's values, not the
 environment's: a key an environment variable overrides says so next to its editor. Save checks every
@@ -37,9 +37,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.settings import (
+    KEYS,
+    SECTIONS,
+    KeySpec,
+    Settings,
+    config_path,
+    load_settings,
+    settings_from_values,
+    write_settings_file,
+)
 from engine.errors import ConfigError
-from engine.settings import KEYS, SECTIONS, KeySpec, Settings, config_path, load_settings, settings_from_values
-from engine.settings_file import write_settings_file
 
 _FLOAT_DECIMALS = 6
 _DIR_KEYS = ("cache.dir", "numba.cache_dir", "strategies.dir")
@@ -154,6 +162,9 @@ class PreferencesDialog(QDialog):
         start = editor.text() or editor.placeholderText()
         if spec.key in _DIR_KEYS:
             chosen = QFileDialog.getExistingDirectory(self, spec.help, start)
+        elif spec.key.startswith("sweep.tls_"):
+            chosen, _ = QFileDialog.getOpenFileName(self, spec.help, start,
+                                                    "PEM files (*.pem *.crt *.key);;All files (*)")
         else:
             chosen, _ = QFileDialog.getSaveFileName(self, spec.help, start, "DuckDB store (*.duckdb);;All files (*)")
         if chosen:

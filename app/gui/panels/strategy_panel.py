@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Signal
@@ -30,9 +31,9 @@ class StrategyPanel(QWidget):
     strategy_changed = Signal(object)  # the Strategy
     reload_requested = Signal()
 
-    def __init__(self, strategy_dir: str | None = None, parent: QWidget | None = None):
+    def __init__(self, strategies_dir: str | Path | None = None, parent: QWidget | None = None):
         super().__init__(parent)
-        self.strategy_dir = strategy_dir
+        self.strategies_dir = strategies_dir
         self._strategies: dict[str, Any] = {}
         self.param_editors: dict[str, QSpinBox | QDoubleSpinBox] = {}
 
@@ -79,8 +80,8 @@ class StrategyPanel(QWidget):
         current = self.picker.currentText()
         user: dict[str, Any] = {}
         errors: list[Any] = []
-        if self.strategy_dir:
-            user, errors = load_user_strategies(self.strategy_dir)
+        if self.strategies_dir:
+            user, errors = load_user_strategies(self.strategies_dir)
         self._strategies = {**BUILTINS, **dict(sorted(user.items()))}
         self.picker.blockSignals(True)
         self.picker.clear()

@@ -47,14 +47,9 @@ class Dashboard(QWidget):
         super().__init__(parent)
         self.registry = registry or default_registry()
         self.cache_prefix = cache_prefix
-        self.hz = hz
         self.history_s = history_s
-        cap = max(2, int(round(history_s * hz)) + 1)
-        self.rate_window = max(1, int(round(hz)))  # samples per rate window (~1 s)
-        self.ring = Ring(cap, len(COLS))
         self.n_cpu = psutil.cpu_count() or os.cpu_count() or 1
-        self.cpu = Ring(cap, self.n_cpu)
-        self.busy = Ring(cap, MAX_WORKERS)
+        self._size_history(hz)
         self.worker_cols: dict[str, int] = {}  # worker id -> busy column
         self._worker_seen: dict[str, float] = {}  # worker id -> last time its task total grew
         self._task_totals: dict[str, float] = {}
@@ -73,6 +68,22 @@ class Dashboard(QWidget):
         self.timer.timeout.connect(self._tick)
         psutil.cpu_percent(percpu=True)  # the first call only sets the reference point
         self._build()
+
+    def _size_history(self, hz: float) -> None:
+        """Rings that hold `history_s` seconds of samples taken `hz` times a second."""
+        self.hz = hz
+        cap = max(2, int(round(self.history_s * hz)) + 1)
+        self.rate_window = max(1, int(round(hz)))  # samples per rate window (~1 s)
+        self.ring = Ring(cap, len(COLS))
+        self.cpu = Ring(cap, self.n_cpu)
+        self.busy = Ring(cap, MAX_WORKERS)
+
+    def set_rate(self, hz: float) -> None:
+        """Sample `hz` times a second from now on (setting ui.refresh_hz); the plotted history starts again."""
+        if hz == self.hz:
+            return
+        self._size_history(hz)
+        self.timer.setInterval(max(1, int(round(1000 / hz))))
 
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:

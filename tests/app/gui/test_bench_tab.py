@@ -238,10 +238,12 @@ def test_dropping_files_opens_them(qtbot, view, slower_file):
 def test_the_main_window_has_the_tab_and_reads_files_only_when_it_shows(qtbot, tmp_path, monkeypatch):
     from app.gui.controller import Controller
     from app.gui.main_window import MainWindow
+    from app.workbench import Workbench
 
     monkeypatch.setenv("BACKBENCH_CACHE_DIR", str(tmp_path / "cache"))
     create_app()
-    controller = Controller(tmp_path / "bars.duckdb", None, workers=1, use_cache=False)
+    controller = Controller(Workbench.from_values({"store.path": str(tmp_path / "bars.duckdb"), "workers.count": 1},
+                                                 use_cache=False))
     win = MainWindow(controller, QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(win)
     win.show()

@@ -28,9 +28,10 @@ from PySide6.QtWidgets import QApplication
 from app.gui.app import create_app
 from app.gui.controller import Controller
 from app.gui.main_window import MainWindow
+from app.workbench import Workbench
 create_app()
 d = sys.argv[1]
-c = Controller(os.path.join(d, "b.duckdb"), None, 1, use_cache=False)
+c = Controller(Workbench.from_values({"store.path": os.path.join(d, "b.duckdb"), "workers.count": 1}, use_cache=False))
 w = MainWindow(c, QSettings(os.path.join(d, "u.ini"), QSettings.Format.IniFormat))
 w.show()
 QApplication.processEvents()

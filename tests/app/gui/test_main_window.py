@@ -10,6 +10,7 @@ from app.cli import main as cli_main
 from app.gui.app import create_app
 from app.gui.controller import Controller
 from app.gui.main_window import MainWindow
+from app.workbench import Workbench
 
 WAIT_MS = 60_000
 
@@ -20,7 +21,8 @@ def window(qtbot, store_path, tmp_path, monkeypatch):
     create_app()
     strategies = tmp_path / "strategies"
     strategies.mkdir()
-    controller = Controller(store_path, strategies, workers=2, use_cache=False)
+    controller = Controller(Workbench.from_values({"store.path": str(store_path), "strategies.dir": str(strategies),
+                                                 "workers.count": 2}, use_cache=False))
     settings = QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
     win = MainWindow(controller, settings)
     qtbot.addWidget(win)
@@ -123,7 +125,7 @@ def test_cancel_a_sweep(qtbot, window):
 
 
 def test_reload_shows_a_user_strategy_syntax_error_with_file_and_line(qtbot, window):
-    folder = window.controller.strategy_dir
+    folder = window.controller.strategies_dir
     from pathlib import Path
 
     (Path(folder) / "broken.py").write_text("from engine.strategies import Strategy\n\nclass X(Strategy)\n")

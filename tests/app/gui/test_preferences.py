@@ -3,7 +3,7 @@
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QDoubleSpinBox, QLineEdit, QSpinBox
 
 from app.gui.panels.preferences_dialog import PreferencesDialog
-from engine.settings import KEYS, Settings, load_settings
+from app.settings import KEYS, Settings, load_settings
 
 
 def make(qtbot, path, env=None) -> PreferencesDialog:
@@ -39,7 +39,7 @@ def test_change_save_and_read_back(qtbot, tmp_path):
                                                                                                 True)
     assert s.store_path() == tmp_path / "bars.duckdb" and saved.args[0] == s
     text = path.read_text()
-    assert "# Commission per side" in text and "# Environment: BACKBENCH_DB; flag: --db." in text  # comments kept
+    assert "# Commission per side" in text and "# Environment: BACKBENCH_DB; flag: --store." in text  # comments kept
     again = make(qtbot, path)  # a new dialog shows what was saved
     assert again.values() == s.values()
 

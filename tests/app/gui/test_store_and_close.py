@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from app.gui.app import create_app
 from app.gui.controller import Controller
 from app.gui.main_window import MainWindow
+from app.workbench import Workbench
 from engine.data.demo import generate_bars
 from engine.data.store import Store
 from tests.processes import alive_pids
@@ -50,7 +51,8 @@ def make_window(qtbot, store_path, tmp_path, monkeypatch):
     (strategies / "stuck.py").write_text(HANGING)
 
     def make(workers=1):
-        controller = Controller(store_path, strategies, workers=workers, use_cache=False)
+        controller = Controller(Workbench.from_values({"store.path": str(store_path), "strategies.dir": str(strategies),
+                                                     "workers.count": workers}, use_cache=False))
         win = MainWindow(controller, QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat))
         qtbot.addWidget(win)
         win.resize(1280, 800)

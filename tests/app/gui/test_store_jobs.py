@@ -11,6 +11,8 @@ from PySide6.QtWidgets import QApplication
 from app.gui.app import create_app
 from app.gui.controller import Controller
 from app.gui.main_window import MainWindow
+from app.settings import load_settings
+from app.workbench import Workbench
 from engine.data.demo import DEMO_SYMBOLS
 from engine.data.store import Store
 from tests.engine.data.helpers import HEADER, dump
@@ -21,7 +23,8 @@ WAIT_MS = 60_000
 def _window(qtbot, db, tmp_path, monkeypatch):
     monkeypatch.setenv("BACKBENCH_CACHE_DIR", str(tmp_path / "cache"))
     create_app()
-    controller = Controller(db, tmp_path, workers=1, use_cache=False)
+    settings = load_settings({"store.path": str(db), "strategies.dir": str(tmp_path), "workers.count": 1})
+    controller = Controller(Workbench(settings, use_cache=False))  # the file and environment count, as in the app
     win = MainWindow(controller, QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(win)
     win.show()

@@ -8,18 +8,17 @@ import pytest
 
 from engine.bars import Bars
 from engine.data.demo import DEMO_SYMBOLS, generate_bars
-from engine.data.store import ENV_VAR, Store, default_db_path, ensure_demo_data, resolve_db_path
+from engine.data.store import Store, ensure_demo_data
 from engine.errors import DataError
 
 from .helpers import dump, same_bars
 
 
-def test_default_path_env_and_override(monkeypatch, tmp_path):
-    monkeypatch.delenv(ENV_VAR, raising=False)
-    assert default_db_path().name == "backbench.duckdb" and "ackbench" in str(default_db_path().parent)
-    monkeypatch.setenv(ENV_VAR, str(tmp_path / "env.duckdb"))
-    assert default_db_path() == tmp_path / "env.duckdb"
-    assert resolve_db_path(tmp_path / "x.duckdb") == tmp_path / "x.duckdb"  # --db wins
+def test_the_store_opens_the_path_it_is_given_whatever_the_environment_says(monkeypatch, tmp_path):
+    monkeypatch.setenv("BACKBENCH_DB", str(tmp_path / "env.duckdb"))  # the app's setting, not the engine's
+    with Store(tmp_path / "given.duckdb") as st:
+        assert st.path == tmp_path / "given.duckdb"
+    assert (tmp_path / "given.duckdb").exists() and not (tmp_path / "env.duckdb").exists()
 
 
 def test_write_then_load_round_trip_and_catalogue(tmp_path):
