@@ -41,7 +41,8 @@ class Run:
         """This run as a `Result` (it must have been run with drawdown=True)."""
         from engine.result import Result, status_name  # not at the top: a sweep worker never loads polars
 
-        assert self.drawdown_pct is not None, "a Result needs the drawdown: run with drawdown=True"
+        if self.drawdown_pct is None:
+            raise ValueError("a Result needs the drawdown: run the pipeline with drawdown=True")
         return Result(config=config, strategy=strategy, params=params, bars=self.bars, equity=self.equity,
                       drawdown_pct=self.drawdown_pct, trade_records=self.trades, stats=self.stats,
                       status=status_name(self.status), n_cancelled_orders=self.n_cancelled,

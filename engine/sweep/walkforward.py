@@ -7,15 +7,14 @@ The out-of-sample run of a window lasts min(TEST, STEP) bars, so segments never 
 starts where the previous one's out-of-sample period ended (with STEP > TEST the bars in between are
 not traded and are not part of the stitched curve).
 
-Each out-of-sample run:
+Each out-of-sample run is the pipeline's (engine/pipeline.py, the training bars as its lead); it:
 - computes the strategy's signals on the bars from the window's train start to its test end (so
   indicators have their history; signals are causal, so no out-of-sample bar sees a later one);
 - simulates only the test bars, starting with the equity the previous segment ended with, and closes
   any position at the segment's last close (`at_end="close"`), so segments chain exactly.
-Each out-of-sample run is the pipeline's (engine/pipeline.py, with a lead of the training bars). The result
-is a `Result` of the stitched run: its equity, trades (bar indices into the stitched bars), and the stats
-and drawdown the pipeline's `measure` computes on them; its status is "bankrupt" if a segment was (the
-walk-forward stops there) and its cancelled orders are those of every segment.
+The result holds a `Result` of the stitched run: its equity, trades (bar indices into the stitched bars),
+and the stats and drawdown the pipeline's `measure` computes on them; its status is "bankrupt" if a
+segment was (the walk-forward stops there) and its cancelled orders are those of every segment.
 """
 
 from __future__ import annotations

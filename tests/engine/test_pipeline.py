@@ -65,3 +65,9 @@ def test_run_backtest_and_a_sweep_row_are_the_pipeline_run(bars):
     row = run_sweep(bars, "sma_cross", {"n1": [10], "n2": [40]}, config=CFG).rows.row(0, named=True)
     for k, v in run.stats.items():
         assert row[k] == pytest.approx(v, nan_ok=True), k
+
+
+def test_a_run_without_its_drawdown_cannot_become_a_result(bars):
+    run = run_pipeline(bars, get_strategy("sma_cross"), PARAMS, CFG, drawdown=False)
+    with pytest.raises(ValueError, match="drawdown=True"):
+        run.result(CFG, "sma_cross", PARAMS)
