@@ -142,7 +142,6 @@ def signals_cancel(cancel: threading.Event, received: list[int]) -> Iterator[Non
 
 
 def _walk_forward(args, bars, strategy, grid, config, executor, bar, cache) -> int:
-    from engine.result import Result
     from engine.sweep.walkforward import parse_walk_forward, walk_forward
 
     train, test, step = parse_walk_forward(args.walk_forward)
@@ -152,8 +151,7 @@ def _walk_forward(args, bars, strategy, grid, config, executor, bar, cache) -> i
                       cache=cache)
     bar.finish()
     if args.json:
-        res = Result(config, strategy.name, {}, wf.bars, wf.equity, wf.equity * 0, wf.trades, wf.stats)
-        out = res.to_json_dict()
+        out = wf.result.to_json_dict()
         out["windows"] = [_json_row(r) for r in wf.windows.iter_rows(named=True)]
         json.dump(out, sys.stdout, allow_nan=False, default=str)
         sys.stdout.write("\n")
@@ -163,7 +161,7 @@ def _walk_forward(args, bars, strategy, grid, config, executor, bar, cache) -> i
     print(format_table(wf.windows.iter_rows(named=True), wf.windows.columns))
     print("\nstitched out-of-sample:")
     for key in ("return_pct", "return_ann_pct", "sharpe_ratio", "max_drawdown_pct", "n_trades", "win_rate_pct"):
-        print(f"  {key:<18} {wf.stats[key]:>14.4f}")
+        print(f"  {key:<18} {wf.result.stats[key]:>14.4f}")
     return 0
 
 

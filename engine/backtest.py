@@ -1,18 +1,17 @@
-"""Run one backtest: bars -> signals -> simulate -> stats -> Result."""
+"""Run one backtest: bars -> signals -> simulate -> stats -> Result (the steps: engine/pipeline.py),
+with the result cache around them."""
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
 from engine.bars import Bars
 from engine.config import SimConfig
 from engine.errors import DataError
-from engine.kernels.stats import drawdown_nb
-from engine.result import Result, status_name
+from engine.pipeline import run_pipeline
+from engine.result import Result
 from engine.runtime import profiling
-from engine.simulation import compute_stats, simulate
-from engine.strategies import Strategy, call_signals, get_strategy, resolve_params
+from engine.strategies import Strategy, get_strategy, resolve_params
 
 if TYPE_CHECKING:
     from engine.cache import ResultCache
@@ -48,20 +47,8 @@ def run_backtest(
         if hit is not None:
             profiling.record_backtest(hit.timings, len(bars), from_cache=True)
             return hit
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    signals = call_signals(strat, bars, resolved)
-    t1 = time.perf_counter()
-    equity, trades, status, n_cancelled = simulate(bars, signals, config)
-    t2 = time.perf_counter()
-    stats = compute_stats(bars, equity, trades, config.init_cash)
-    drawdown_pct = drawdown_nb(equity) * 100.0
-    t3 = time.perf_counter()
-    timings.update(signals=t1 - t0, simulate=t2 - t1, stats=t3 - t2)
-    result = Result(config=config, strategy=strat.name, params=resolved, bars=bars, equity=equity,
-                    drawdown_pct=drawdown_pct, trade_records=trades, stats=stats, status=status_name(status),
-                    n_cancelled_orders=int(n_cancelled), timings=timings)
+    result = run_pipeline(bars, strat, resolved, config).result(config, strat.name, resolved)
     if cache is not None:
         store_backtest(cache, key, result)
-    profiling.record_backtest(timings, len(bars))
+    profiling.record_backtest(result.timings, len(bars))
     return result

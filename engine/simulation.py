@@ -12,6 +12,7 @@ from engine.errors import DataError
 from engine.kernels.simulate import (
     FILL_CLOSE,
     FILL_NEXT_OPEN,
+    SIM_PARAMS_DTYPE,
     SIZE_ALL,
     SIZE_ALL_UNITS,
     SIZE_FIXED,
@@ -24,6 +25,7 @@ from engine.strategies.base import Signals
 _FILL_CODES = {"next_open": FILL_NEXT_OPEN, "close": FILL_CLOSE}
 _SIZING_CODES = {"all": SIZE_ALL, "all_units": SIZE_ALL_UNITS, "fixed": SIZE_FIXED, "percent": SIZE_PERCENT}
 _INT_STATS = {"n_trades"}
+_SIM_FIELDS = set(SIM_PARAMS_DTYPE.names or ())
 
 
 class SignalArrays(NamedTuple):
@@ -42,15 +44,36 @@ def simulate(bars: Bars, signals: SignalArrays | Signals, config: SimConfig):
     """
     n = len(bars)
     entries, exits, short_entries, short_exits = _directional(signals, config.direction, n)
-    return simulate_nb(
-        bars.open, bars.high, bars.low, bars.close,
-        entries, exits, short_entries, short_exits,
-        float(config.init_cash), float(config.commission), float(config.fixed_fee), float(config.slippage),
-        _FILL_CODES[config.fill], _SIZING_CODES[config.sizing], float(config.size),
-        float(config.sl or 0.0), float(config.tp or 0.0), float(config.trail or 0.0),
-        config.on_entry_while_long == "reenter", config.same_bar_conflict == "entry_wins",
-        config.at_end == "close", int(config.warmup_bars),
-    )
+    return simulate_nb(bars.open, bars.high, bars.low, bars.close, entries, exits, short_entries, short_exits,
+                       sim_params(config))
+
+
+def sim_params(config: SimConfig) -> np.ndarray:
+    """The kernel's options record (SIM_PARAMS_DTYPE, shape (1,)) for `config`: the one place a SimConfig
+    becomes the kernel's numbers, field by name (`direction` is applied to the signals, `_directional`)."""
+    values: dict[str, Any] = {
+        "init_cash": float(config.init_cash),
+        "fee_rate": float(config.commission),
+        "fixed_fee": float(config.fixed_fee),
+        "slippage": float(config.slippage),
+        "size": float(config.size),
+        "sl": float(config.sl or 0.0),
+        "tp": float(config.tp or 0.0),
+        "trail": float(config.trail or 0.0),
+        "fill": _FILL_CODES[config.fill],
+        "sizing": _SIZING_CODES[config.sizing],
+        "warmup": int(config.warmup_bars),
+        "reenter": config.on_entry_while_long == "reenter",
+        "entry_wins": config.same_bar_conflict == "entry_wins",
+        "close_at_end": config.at_end == "close",
+    }
+    if values.keys() != _SIM_FIELDS:  # a field added to one side only
+        raise AssertionError(f"sim_params: fields {sorted(values.keys() ^ _SIM_FIELDS)} "
+                             "are set here or in SIM_PARAMS_DTYPE, not both")
+    params = np.zeros(1, dtype=SIM_PARAMS_DTYPE)
+    for name, value in values.items():
+        params[name] = value
+    return params
 
 
 def compute_stats(bars: Bars, equity: np.ndarray, trades: np.ndarray, init_cash: float) -> dict[str, Any]:

@@ -14,7 +14,10 @@ Accounting ("margin" style, as backtesting.py keeps it): `cash` is the realised 
 Fill prices move against the trader by `slippage`. Fees = commission * |size| * price + fixed fee,
 charged on each leg.
 
-All inputs are plain arrays and scalars; codes for the enums are the module constants below.
+Inputs are plain arrays: the bars' columns, the signals, and the options as one record of
+SIM_PARAMS_DTYPE read by field name (built from a SimConfig in one place, engine/simulation.py's
+`sim_params`), so no caller can pass two options in each other's place. Codes for the enums are the
+module constants below.
 """
 
 import numpy as np
@@ -35,6 +38,27 @@ TRADE_DTYPE = np.dtype(
         ("exit_fee", np.float64),
         ("is_open", np.bool_),
         ("exit_reason", np.int64),  # EXIT_* below
+    ],
+    align=True,
+)
+
+# The options of one run (docs/simulation.md), one record: a numpy structured array of shape (1,).
+SIM_PARAMS_DTYPE = np.dtype(
+    [
+        ("init_cash", np.float64),
+        ("fee_rate", np.float64),  # commission, a fraction of traded value per leg
+        ("fixed_fee", np.float64),  # per order
+        ("slippage", np.float64),  # fraction every fill moves against the trader
+        ("size", np.float64),  # units (SIZE_FIXED) or fraction of equity (SIZE_PERCENT)
+        ("sl", np.float64),  # stop-loss, take-profit, trailing-stop distances; <= 0 means off
+        ("tp", np.float64),
+        ("trail", np.float64),
+        ("fill", np.int64),  # FILL_* below
+        ("sizing", np.int64),  # SIZE_* below
+        ("warmup", np.int64),  # signals on bars before this index are ignored
+        ("reenter", np.bool_),  # an entry while in a same-side position closes and re-opens
+        ("entry_wins", np.bool_),  # an entry and an exit on one bar: keep the entry (else drop both)
+        ("close_at_end", np.bool_),  # close an open trade at the last close (else report it open)
     ],
     align=True,
 )
@@ -63,9 +87,10 @@ _BT_FRACTION = 0.9999999999999998
 
 
 @njit(cache=True, nogil=True)
-def _entry_units(price, cash, fee_rate, fixed_fee, sizing, size_value):
+def _entry_units(price, cash, p):
     """Units to buy/sell at `price` (already slipped) for a new position, opened while flat
-    (so equity == cash); 0 means the order is cancelled."""
+    (so equity == cash); 0 means the order is cancelled. `p`: the options record."""
+    fee_rate, fixed_fee, sizing, size_value = p.fee_rate, p.fixed_fee, p.sizing, p.size
     if sizing == SIZE_ALL:
         units = ((cash - fixed_fee) / (1.0 + fee_rate)) / price
     elif sizing == SIZE_ALL_UNITS:
@@ -105,32 +130,31 @@ def _write_trade(trades, nt, entry_bar, exit_bar, pos, entry_price, exit_price, 
 
 
 @njit(cache=True, nogil=True)
-def _close_position(trades, nt, bar, price, pos, entry_price, entry_fee, entry_bar, cash,
-                    fee_rate, fixed_fee, slippage, reason):
+def _close_position(trades, nt, bar, price, pos, entry_price, entry_fee, entry_bar, cash, p, reason):
     """Close the whole position at `price` (slipped here) and record the trade; returns new cash."""
-    px = price * (1.0 - slippage) if pos > 0.0 else price * (1.0 + slippage)
-    fee = abs(pos) * px * fee_rate + fixed_fee
+    px = price * (1.0 - p.slippage) if pos > 0.0 else price * (1.0 + p.slippage)
+    fee = abs(pos) * px * p.fee_rate + p.fixed_fee
     _write_trade(trades, nt, entry_bar, bar, pos, entry_price, px, entry_fee, fee, reason, False)
     return cash + pos * (px - entry_price) - fee
 
 
 @njit(cache=True, nogil=True)
 def _fill(trades, nt, bar, price, want_exit, want_entry, pos, entry_price, entry_fee, entry_bar, best, cash,
-          n_cancelled, fee_rate, fixed_fee, slippage, sizing, size_value):
+          n_cancelled, p):
     """Orders decided at one moment fill at `price`: a close first, then an open (if flat).
 
     Returns the new (nt, pos, entry_price, entry_fee, entry_bar, best, cash, n_cancelled).
     """
     if want_exit and pos != 0.0:
-        cash = _close_position(trades, nt, bar, price, pos, entry_price, entry_fee, entry_bar,
-                               cash, fee_rate, fixed_fee, slippage, EXIT_SIGNAL)
+        cash = _close_position(trades, nt, bar, price, pos, entry_price, entry_fee, entry_bar, cash, p,
+                               EXIT_SIGNAL)
         nt += 1
         pos = 0.0
     if want_entry != 0 and pos == 0.0:
-        px = price * (1.0 + want_entry * slippage)
-        units = _entry_units(px, cash, fee_rate, fixed_fee, sizing, size_value)
+        px = price * (1.0 + want_entry * p.slippage)
+        units = _entry_units(px, cash, p)
         if units > 0.0:
-            entry_fee = units * px * fee_rate + fixed_fee
+            entry_fee = units * px * p.fee_rate + p.fixed_fee
             cash -= entry_fee
             pos, entry_price, entry_bar, best = want_entry * units, px, bar, px
         else:
@@ -139,34 +163,17 @@ def _fill(trades, nt, bar, price, want_exit, want_entry, pos, entry_price, entry
 
 
 @njit(cache=True, nogil=True)
-def simulate_nb(
-    open_,
-    high,
-    low,
-    close,
-    entries,
-    exits,
-    short_entries,
-    short_exits,
-    init_cash,
-    fee_rate,
-    fixed_fee,
-    slippage,
-    fill_mode,
-    sizing,
-    size_value,
-    sl,
-    tp,
-    trail,
-    reenter,
-    entry_wins,
-    close_at_end,
-    warmup,
-):
-    """Run one backtest. `sl`/`tp`/`trail` <= 0 mean off.
+def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_exits, params):
+    """Run one backtest: the bars' columns, long and short entry/exit signals (bool arrays of the same
+    length) and `params`, one record of SIM_PARAMS_DTYPE.
 
     Returns (equity[n], trades[TRADE_DTYPE], status, n_cancelled).
     """
+    p = params[0]
+    # what the loop reads on every bar, read once
+    sl, tp, trail = p.sl, p.tp, p.trail
+    fill_mode, warmup = p.fill, p.warmup
+    reenter, entry_wins = p.reenter, p.entry_wins
     n = close.shape[0]
     equity = np.empty(n, dtype=np.float64)
     trades = np.empty(n + 1, dtype=TRADE_DTYPE)
@@ -174,7 +181,7 @@ def simulate_nb(
     n_cancelled = 0
     status = STATUS_OK
 
-    cash = init_cash
+    cash = p.init_cash
     pos = 0.0  # signed units
     entry_price = 0.0
     entry_fee = 0.0
@@ -190,7 +197,7 @@ def simulate_nb(
         if pend_exit or pend_entry != 0:
             nt, pos, entry_price, entry_fee, entry_bar, best, cash, n_cancelled = _fill(
                 trades, nt, i, open_[i], pend_exit, pend_entry, pos, entry_price, entry_fee, entry_bar, best,
-                cash, n_cancelled, fee_rate, fixed_fee, slippage, sizing, size_value)
+                cash, n_cancelled, p)
             pend_exit = False
             pend_entry = 0
 
@@ -223,8 +230,8 @@ def simulate_nb(
                 exit_px = tp_px
                 reason = EXIT_TAKE_PROFIT
             if not np.isnan(exit_px):
-                cash = _close_position(trades, nt, i, exit_px, pos, entry_price, entry_fee, entry_bar,
-                                       cash, fee_rate, fixed_fee, slippage, reason)
+                cash = _close_position(trades, nt, i, exit_px, pos, entry_price, entry_fee, entry_bar, cash, p,
+                                       reason)
                 nt += 1
                 pos = 0.0
             elif side > 0:
@@ -283,15 +290,15 @@ def simulate_nb(
             elif want_exit or want_entry != 0:
                 nt, pos, entry_price, entry_fee, entry_bar, best, cash, n_cancelled = _fill(
                     trades, nt, i, close[i], want_exit, want_entry, pos, entry_price, entry_fee, entry_bar, best,
-                    cash, n_cancelled, fee_rate, fixed_fee, slippage, sizing, size_value)
+                    cash, n_cancelled, p)
 
         # 4. mark to the close
         eq = cash + pos * (close[i] - entry_price)
         equity[i] = eq
         if eq <= 0.0:
             if pos != 0.0:
-                cash = _close_position(trades, nt, i, close[i], pos, entry_price, entry_fee, entry_bar,
-                                       cash, fee_rate, fixed_fee, slippage, EXIT_BANKRUPT)
+                cash = _close_position(trades, nt, i, close[i], pos, entry_price, entry_fee, entry_bar, cash, p,
+                                       EXIT_BANKRUPT)
                 nt += 1
                 pos = 0.0
             equity[i] = cash
@@ -304,9 +311,9 @@ def simulate_nb(
 
     # end of data: close at the last close, or report the open trade marked to it (no exit fee)
     if pos != 0.0:
-        if close_at_end:
+        if p.close_at_end:
             cash = _close_position(trades, nt, n - 1, close[n - 1], pos, entry_price, entry_fee,
-                                   entry_bar, cash, fee_rate, fixed_fee, slippage, EXIT_END)
+                                   entry_bar, cash, p, EXIT_END)
             equity[n - 1] = cash
         else:
             _write_trade(trades, nt, entry_bar, n - 1, pos, entry_price, close[n - 1], entry_fee, 0.0,

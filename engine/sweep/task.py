@@ -14,9 +14,8 @@ from engine.bars import Bars
 from engine.cache.keys import engine_version
 from engine.config import SimConfig
 from engine.errors import StrategyError
-from engine.kernels.stats import drawdown_nb  # noqa: F401  (warms the stats module with the others)
-from engine.simulation import compute_stats, simulate
-from engine.strategies import Strategy, call_signals, get_strategy
+from engine.pipeline import run_pipeline
+from engine.strategies import Strategy, get_strategy
 from engine.strategies.memo import IndicatorMemo, indicator_memo, memo_scope
 from engine.strategies.shipping import StrategyRef, unship
 from engine.sweep.shared_bars import SharedBarsRef, attach
@@ -90,12 +89,10 @@ def check_engine_version(task: ChunkTask) -> None:
 
 
 def _combo_stats(bars: Bars, strategy: Any, params: dict[str, Any], config: SimConfig) -> dict[str, Any]:
-    """One combo's stats. Its arrays (signals, equity, trades: 8 MB each per million bars) are locals,
-    freed on return, so the next combo never allocates while they are alive."""
-    signals = call_signals(strategy, bars, params)
-    equity, trades, _, _ = simulate(bars, signals, config)
-    del signals
-    return compute_stats(bars, equity, trades, config.init_cash)
+    """One combo's stats. Its arrays (signals, equity, trades: 8 MB each per million bars) live inside
+    run_pipeline and the Run it returns, freed on return, so the next combo never allocates while they
+    are alive."""
+    return run_pipeline(bars, strategy, params, config, drawdown=False).stats
 
 
 def _rss() -> int:

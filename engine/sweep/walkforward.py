@@ -7,17 +7,20 @@ The out-of-sample run of a window lasts min(TEST, STEP) bars, so segments never 
 starts where the previous one's out-of-sample period ended (with STEP > TEST the bars in between are
 not traded and are not part of the stitched curve).
 
-Each out-of-sample run:
+Each out-of-sample run is the pipeline's (engine/pipeline.py, the training bars as its lead); it:
 - computes the strategy's signals on the bars from the window's train start to its test end (so
   indicators have their history; signals are causal, so no out-of-sample bar sees a later one);
 - simulates only the test bars, starting with the equity the previous segment ended with, and closes
   any position at the segment's last close (`at_end="close"`), so segments chain exactly.
-The stitched equity, trades (bar indices into the stitched bars) and their stats are the result.
+The result holds a `Result` of the stitched run: its equity, trades (bar indices into the stitched bars),
+and the stats and drawdown the pipeline's `measure` computes on them; its status is "bankrupt" if a
+segment was (the walk-forward stops there) and its cancelled orders are those of every segment.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,19 +31,17 @@ import polars as pl
 from engine.bars import Bars
 from engine.config import SimConfig
 from engine.errors import StrategyError
-from engine.kernels.simulate import TRADE_DTYPE
-from engine.simulation import compute_stats, simulate
-from engine.strategies import Signals, Strategy, call_signals, get_strategy
+from engine.kernels.simulate import STATUS_BANKRUPT, STATUS_OK, TRADE_DTYPE
+from engine.pipeline import Run, measure, run_pipeline
+from engine.result import Result
+from engine.strategies import Strategy, get_strategy
 from engine.sweep import Progress, expand_grid, run_sweep
 
 
 @dataclass
 class WalkForwardResult:
     windows: pl.DataFrame  # one row per window: ranges, chosen params, in-sample metric, OOS figures
-    bars: Bars  # the stitched out-of-sample bars
-    equity: np.ndarray
-    trades: np.ndarray  # TRADE_DTYPE, bar indices into `bars`
-    stats: dict[str, Any]
+    result: Result  # the stitched out-of-sample run: its bars, equity, drawdown, trades (indices into its bars), stats
     metric: str
 
 
@@ -100,43 +101,49 @@ def walk_forward(
     if not combos:
         raise StrategyError("walk-forward: the grid has no valid parameter set")
     oos_config = config.replace(at_end="close")
-    equity_parts: list[np.ndarray] = []
-    trade_parts: list[np.ndarray] = []
-    slices: list[Bars] = []
+    segments: list[Run] = []
     rows: list[dict[str, Any]] = []
     cash = config.init_cash
-    offset = 0
     for k, (tr0, tr1, te0, te1) in enumerate(spans):
         ins = run_sweep(bars.slice(tr0, tr1), strat, combos=combos, config=config, executor=executor,
                         progress=progress, cache=cache)
         best = _best(ins.rows, metric, minimize, strat)
-        history = bars.slice(tr0, te1)
-        signals = call_signals(strat, history, best)
-        cut = te0 - tr0
-        test_bars = bars.slice(te0, te1)
-        seg_signals = Signals(*(None if a is None else a[cut:] for a in signals))  # type: ignore[arg-type]  # entries/exits are never None
-        eq, trades, _status, _ = simulate(test_bars, seg_signals, oos_config.replace(init_cash=cash))
-        seg_stats = compute_stats(test_bars, eq, trades, cash)
-        trades = trades.copy()
-        trades["entry_bar"] += offset
-        trades["exit_bar"] += offset
-        equity_parts.append(eq)
-        trade_parts.append(trades)
-        slices.append(test_bars)
+        seg = run_pipeline(bars.slice(tr0, te1), strat, best, oos_config.replace(init_cash=cash),
+                           lead=te0 - tr0, drawdown=False)
+        segments.append(seg)
         rows.append({"window": k, "train_start": _day(bars, tr0), "train_end": _day(bars, tr1 - 1),
                      "test_start": _day(bars, te0), "test_end": _day(bars, te1 - 1), **best,
                      f"is_{metric}": _metric_of(ins.rows, best, metric),
-                     "oos_return_pct": seg_stats["return_pct"], f"oos_{metric}": seg_stats.get(metric),
-                     "oos_trades": seg_stats["n_trades"]})
-        cash = float(eq[-1])
-        offset += len(test_bars)
+                     "oos_return_pct": seg.stats["return_pct"], f"oos_{metric}": seg.stats.get(metric),
+                     "oos_trades": seg.stats["n_trades"]})
+        cash = float(seg.equity[-1])
         if cash <= 0.0:
             break
-    oos = _concat(slices, bars)
-    equity = np.concatenate(equity_parts)
+    stitched = _stitch(segments, bars, config.init_cash)
+    return WalkForwardResult(pl.DataFrame(rows), stitched.result(oos_config, strat.name, {}), metric)
+
+
+def _stitch(segments: list[Run], like: Bars, init_cash: float) -> Run:
+    """The segments as one run: bars, equity and trades end to end (trade bar indices into the stitched
+    bars), measured as a whole by the pipeline's last step; bankrupt if a segment was."""
+    trade_parts = []
+    offset = 0
+    for seg in segments:
+        trades = seg.trades.copy()
+        trades["entry_bar"] += offset
+        trades["exit_bar"] += offset
+        trade_parts.append(trades)
+        offset += len(seg.bars)
+    oos = _concat([seg.bars for seg in segments], like)
+    equity = np.concatenate([seg.equity for seg in segments])
     trades = np.concatenate(trade_parts) if trade_parts else np.empty(0, TRADE_DTYPE)
-    stats = compute_stats(oos, equity, trades, config.init_cash)
-    return WalkForwardResult(pl.DataFrame(rows), oos, equity, trades, stats, metric)
+    t0 = time.perf_counter()
+    stats, drawdown_pct = measure(oos, equity, trades, init_cash)
+    timings = {stage: sum(seg.timings[stage] for seg in segments) for stage in ("signals", "simulate", "stats")}
+    timings["stats"] += time.perf_counter() - t0
+    status = STATUS_BANKRUPT if any(seg.status == STATUS_BANKRUPT for seg in segments) else STATUS_OK
+    return Run(oos, equity, trades, status, sum(seg.n_cancelled for seg in segments), stats, drawdown_pct,
+               timings)
 
 
 def _best(rows: pl.DataFrame, metric: str, minimize: bool, strat: Strategy) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """A plain-Python reference of the simulation rules (docs/simulation.md), written as a small broker
 object so that the numba kernel's control flow is checked against an independent reading of the rules.
-Slow and obvious on purpose. Returns the same (equity, trades, status, n_cancelled) shape, with trades
-as a list of dicts keyed like engine.kernels.simulate.TRADE_DTYPE.
+Slow and obvious on purpose. It reads the options from the SimConfig by name, not from the kernel's
+record (engine/simulation.py, `sim_params`), so comparing the two also checks how the options are wired
+into the kernel (tests/engine/test_simulate_options.py). Returns the same (equity, trades, status,
+n_cancelled) shape, with trades as a list of dicts keyed like engine.kernels.simulate.TRADE_DTYPE.
 """
 
 from __future__ import annotations

@@ -1,0 +1,73 @@
+"""The pipeline (engine/pipeline.py): the steps done by hand give the same run, a lead simulates only the
+bars after it, and run_backtest and a sweep row are that run."""
+
+import numpy as np
+import pytest
+
+from engine.backtest import run_backtest
+from engine.config import SimConfig
+from engine.data.demo import generate_bars
+from engine.kernels.stats import drawdown_nb
+from engine.pipeline import run_pipeline
+from engine.simulation import compute_stats, simulate
+from engine.strategies import Signals, get_strategy
+from engine.sweep import run_sweep
+
+CFG = SimConfig(commission=0.001, sl=0.05)
+PARAMS = {"n1": 10, "n2": 40}
+
+
+@pytest.fixture(scope="module")
+def bars():
+    return generate_bars("PIPE", 1_200, "1d", seed=5)
+
+
+def _running_drawdown_pct(equity):
+    return (equity / np.maximum.accumulate(equity) - 1.0) * 100.0
+
+
+def test_the_steps_by_hand_give_the_same_run(bars):
+    strat = get_strategy("sma_cross")
+    run = run_pipeline(bars, strat, PARAMS, CFG)
+    signals = strat.signals(bars, **PARAMS)
+    equity, trades, status, n_cancelled = simulate(bars, signals, CFG)
+    np.testing.assert_array_equal(run.equity, equity)
+    np.testing.assert_array_equal(run.trades, trades)
+    assert (run.status, run.n_cancelled) == (status, n_cancelled)
+    assert run.stats == pytest.approx(compute_stats(bars, equity, trades, CFG.init_cash), nan_ok=True)
+    np.testing.assert_allclose(run.drawdown_pct, _running_drawdown_pct(equity), atol=1e-12)
+    assert set(run.timings) == {"signals", "simulate", "stats"} and min(run.timings.values()) >= 0.0
+    assert run_pipeline(bars, strat, PARAMS, CFG, drawdown=False).drawdown_pct is None
+
+
+def test_a_lead_gives_history_to_the_signals_and_simulates_only_the_bars_after_it(bars):
+    strat = get_strategy("sma_cross")
+    cfg = CFG.replace(init_cash=2_500.0)
+    run = run_pipeline(bars, strat, PARAMS, cfg, lead=700)
+    full = strat.signals(bars, **PARAMS)
+    tail = bars.slice(700)
+    equity, trades, _, _ = simulate(tail, Signals(full.entries[700:], full.exits[700:]), cfg)
+    assert len(run.bars) == len(run.equity) == 500 and run.bars.ts[0] == bars.ts[700]
+    np.testing.assert_array_equal(run.equity, equity)
+    np.testing.assert_array_equal(run.trades, trades)
+    assert run.stats["return_pct"] == pytest.approx((equity[-1] / 2_500.0 - 1) * 100)
+    # the signals on the tail alone differ (the SMAs start over): the lead is what gives them history
+    alone = run_pipeline(tail, strat, PARAMS, cfg)
+    assert not np.array_equal(alone.equity, run.equity)
+
+
+def test_run_backtest_and_a_sweep_row_are_the_pipeline_run(bars):
+    run = run_pipeline(bars, get_strategy("sma_cross"), PARAMS, CFG)
+    result = run_backtest(bars, "sma_cross", PARAMS, CFG)
+    np.testing.assert_array_equal(result.equity, run.equity)
+    np.testing.assert_array_equal(result.drawdown_pct, drawdown_nb(run.equity) * 100.0)
+    assert result.stats == pytest.approx(run.stats, nan_ok=True)
+    row = run_sweep(bars, "sma_cross", {"n1": [10], "n2": [40]}, config=CFG).rows.row(0, named=True)
+    for k, v in run.stats.items():
+        assert row[k] == pytest.approx(v, nan_ok=True), k
+
+
+def test_a_run_without_its_drawdown_cannot_become_a_result(bars):
+    run = run_pipeline(bars, get_strategy("sma_cross"), PARAMS, CFG, drawdown=False)
+    with pytest.raises(ValueError, match="drawdown=True"):
+        run.result(CFG, "sma_cross", PARAMS)
