@@ -114,6 +114,36 @@ for _key in SIZES:
     _register_warm(_key)
 
 
+def _limit_atr_strategy():
+    """SMA cross whose entries are limit orders 0.2 % under the signal close, valid 3 bars, with a stop-loss
+    2 ATRs from the fill: the same signals as sma_cross, through the order machinery."""
+    from engine.kernels.indicators import atr_nb, sma_nb
+    from engine.kernels.signals import crossover_nb, crossunder_nb
+    from engine.strategies.base import Orders, Param, Signals, Strategy
+
+    class LimitAtr(Strategy):
+        name = "bench_limit_atr"
+        params = (Param("n1", int, 10, 1, 500, 1), Param("n2", int, 30, 2, 1000, 1))
+
+        def signals(self, bars, n1=10, n2=30):
+            fast, slow = sma_nb(bars.close, n1), sma_nb(bars.close, n2)
+            atr = atr_nb(bars.high, bars.low, bars.close, 14)
+            orders = Orders(limit=bars.close * 0.998, valid=3.0, sl_dist=2.0 * atr)
+            return Signals(crossover_nb(fast, slow) & ~np.isnan(atr), crossunder_nb(fast, slow), orders=orders)
+
+    return LimitAtr()
+
+
+@benchmark(suite=SUITE, name="limit_atr_1m_warm", unit="bars/s")
+def _orders_warm(ctx: Context):
+    """run_backtest with limit entries and ATR stops (per-bar orders), 1M bars, after compile"""
+    from engine.backtest import run_backtest
+
+    full, tiny, timeframe = SIZES["1m"]
+    bars, cfg, strategy = demo(ctx, ctx.size(full, tiny), timeframe), config(), _limit_atr_strategy()
+    return lambda: len(run_backtest(bars, strategy, PARAMS, cfg).equity), {"bars": len(bars)}
+
+
 # ----------------------------------------------------------------------------------------------- cold
 
 OURS_COLD_SCRIPT = """\
@@ -234,6 +264,12 @@ def _simulate_rate(get) -> float:
 def _backtest_rate(get) -> float:
     """whole warm backtest (signals + simulate + stats) on 1M bars"""
     return get("sma_cross_1m_warm")["rate"]
+
+
+@ratio(suite=SUITE, name="orders_over_market_1m", target=1.5, better="lower", unit="x")
+def _orders_cost(get) -> float:
+    """warm 1M-bar backtest with limit entries and ATR stops / the same with market orders (sma_cross)"""
+    return get("limit_atr_1m_warm")["median_s"] / get("sma_cross_1m_warm")["median_s"]
 
 
 @ratio(suite=SUITE, name="compile_cost_s", unit="s")

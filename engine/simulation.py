@@ -8,7 +8,7 @@ import numpy as np
 
 from engine.bars import Bars
 from engine.config import SimConfig
-from engine.errors import DataError
+from engine.errors import DataError, StrategyError
 from engine.kernels.simulate import (
     FILL_CLOSE,
     FILL_NEXT_OPEN,
@@ -20,7 +20,7 @@ from engine.kernels.simulate import (
     simulate_nb,
 )
 from engine.kernels.stats import STAT_KEYS, stats_nb
-from engine.strategies.base import Signals
+from engine.strategies.base import ORDER_SIZE_TYPES, Orders, Signals
 
 _FILL_CODES = {"next_open": FILL_NEXT_OPEN, "close": FILL_CLOSE}
 _SIZING_CODES = {"all": SIZE_ALL, "all_units": SIZE_ALL_UNITS, "fixed": SIZE_FIXED, "percent": SIZE_PERCENT}
@@ -29,12 +29,13 @@ _SIM_FIELDS = set(SIM_PARAMS_DTYPE.names or ())
 
 
 class SignalArrays(NamedTuple):
-    """Anything with these four fields works as signals (strategies return `Signals`, the same shape)."""
+    """Anything with these fields works as signals (strategies return `Signals`, the same shape)."""
 
     entries: Any
     exits: Any
     short_entries: Any = None
     short_exits: Any = None
+    orders: Orders | None = None
 
 
 def simulate(bars: Bars, signals: SignalArrays | Signals, config: SimConfig):
@@ -44,8 +45,102 @@ def simulate(bars: Bars, signals: SignalArrays | Signals, config: SimConfig):
     """
     n = len(bars)
     entries, exits, short_entries, short_exits = _directional(signals, config.direction, n)
+    given = getattr(signals, "orders", None)
+    if given is not None and config.compat is not None:
+        raise StrategyError(f"orders (limit/stop entries, per-order sizes and stops) cannot be combined with "
+                            f"compat={config.compat!r} yet: the preset reproduces market orders only (docs/compat.md)")
+    orders = order_arrays(given, n, config)
     return simulate_nb(bars.open, bars.high, bars.low, bars.close, entries, exits, short_entries, short_exits,
-                       sim_params(config))
+                       orders, sim_params(config))
+
+
+class OrderArrays(NamedTuple):
+    """The kernel's view of `Orders`: one float64 array per field, of length n (per bar), 1 (every bar) or
+    0 (not set), NaN where a bar sets nothing; `size_type`: one ORDER_SIZE_* code. Strategies' arrays are
+    used as they are, not copied into a per-bar record (a 1M-bar run would pay for 80 MB of them)."""
+
+    limit: np.ndarray
+    stop: np.ndarray
+    valid: np.ndarray
+    size: np.ndarray
+    sl_price: np.ndarray
+    tp_price: np.ndarray
+    sl_dist: np.ndarray
+    tp_dist: np.ndarray
+    trail_dist: np.ndarray
+    size_type: np.ndarray
+
+
+_FIELDS = tuple(f for f in OrderArrays._fields if f != "size_type")
+_EMPTY = np.empty(0, dtype=np.float64)
+_NO_ORDERS = OrderArrays(*([_EMPTY] * len(_FIELDS)), size_type=np.zeros(1, dtype=np.int64))
+_PRICE_FIELDS = ("limit", "stop", "sl_price", "tp_price")
+_POSITIVE_FIELDS = ("size", "sl_dist", "tp_dist", "trail_dist")
+
+
+def order_arrays(orders: Orders | None, n: int, config: SimConfig) -> OrderArrays:
+    """The kernel's order arrays for `orders`, checked; all empty for None.
+
+    Raises StrategyError naming the field and the first bar with a value the rules do not allow."""
+    if orders is None:
+        return _NO_ORDERS
+    if orders.size_type not in ORDER_SIZE_TYPES:
+        raise StrategyError(f"orders: size_type {orders.size_type!r} is not one of {', '.join(ORDER_SIZE_TYPES)}")
+    fields = {name: _order_field(orders, name, n) for name in _FIELDS}
+    for name in _PRICE_FIELDS + _POSITIVE_FIELDS:
+        _check(fields[name], lambda v: np.isfinite(v) & (v > 0), name, "must be a finite number > 0")
+    _check(fields["valid"], lambda v: (v >= 0) & (v == np.floor(v)) & np.isfinite(v), "valid",
+           "must be a whole number of bars >= 0")
+    limit, stop = fields["limit"], fields["stop"]
+    if len(limit) and len(stop):
+        both = ~np.isnan(_per_bar(limit, n)) & ~np.isnan(_per_bar(stop, n))
+        if both.any():
+            raise StrategyError(f"orders: bar {int(np.argmax(both))} sets both limit and stop: an entry is one "
+                                "or the other")
+    if orders.size_type == "equity":
+        _check(fields["size"], lambda v: v <= 1.0, "size", "must be a fraction of equity <= 1 with size_type "
+                                                           "'equity'")
+    if orders.size_type == "risk" and not config.sl and len(fields["size"]):
+        no_stop = ~np.isnan(_per_bar(fields["size"], n))
+        for name in ("sl_price", "sl_dist"):
+            if len(fields[name]):
+                no_stop &= np.isnan(_per_bar(fields[name], n))
+        if no_stop.any():
+            raise StrategyError(f"orders: bar {int(np.argmax(no_stop))} sizes by risk but sets no stop-loss "
+                                "(sl_price or sl_dist, or the run's --sl)")
+    code = np.array([ORDER_SIZE_TYPES.index(orders.size_type)], dtype=np.int64)
+    return OrderArrays(**fields, size_type=code)
+
+
+def _order_field(orders: Orders, name: str, n: int) -> np.ndarray:
+    """A field as the kernel reads it: empty (None), one value (a number) or n values (an array)."""
+    value = getattr(orders, name)
+    if value is None:
+        return _EMPTY
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise StrategyError(f"orders: {name} must be a number or an array of numbers") from None
+    if arr.ndim == 0:
+        return arr.reshape(1).copy()
+    arr = np.ascontiguousarray(arr)
+    if arr.shape != (n,):
+        raise StrategyError(f"orders: {name} has shape {arr.shape}, expected ({n},)")
+    # one compiled kernel for every run: numba types a read-only array (a view of the bars) apart
+    return arr if arr.flags.writeable else arr.copy()
+
+
+def _per_bar(a: np.ndarray, n: int) -> np.ndarray:
+    return np.broadcast_to(a, (n,)) if len(a) == 1 else a
+
+
+def _check(values: np.ndarray, ok, name: str, rule: str) -> None:
+    """StrategyError at the first set (non-NaN) value that breaks `ok`."""
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isnan(values) & ~ok(values)
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise StrategyError(f"orders: {name}[{k}] = {float(values[k])!r} {rule}")
 
 
 def sim_params(config: SimConfig) -> np.ndarray:

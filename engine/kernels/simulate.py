@@ -1,13 +1,21 @@
 """The simulate kernel: one numba loop over bars that turns signals into fills, trades and equity.
 
 Inside bar i, in this order (docs/simulation.md has a worked example of each rule):
-1. orders queued at bar i-1's close (fill=next_open) fill at bar i's open: a close before an open;
-2. stops and targets are checked against bar i's range: a gap through a level fills at the open,
-   otherwise at the level; if stop and target are both inside the bar, the stop is assumed first;
+1. market orders queued at bar i-1's close (fill=next_open) fill at bar i's open: a close before an open;
+2. the position's stops and targets are checked against bar i's range: a gap through a level fills at the
+   open, otherwise at the level; if stop and target are both inside the bar, the stop is assumed first;
    the trailing stop follows the best price of the bars *before* bar i (no intra-bar look-ahead);
-3. signals at bar i's close are read: with fill=close they fill at once at the close, with
-   fill=next_open they are queued for bar i+1's open;
-4. equity is marked to bar i's close; equity <= 0 closes the position and ends the run.
+3. a working limit or stop entry order is checked against bar i's range (a gap through its price fills
+   at the open, otherwise at its price); a fill first closes a position on the other side; the new
+   trade's stop-loss is then checked against the same bar, the worst case assumed;
+4. signals at bar i's close are read: market orders fill at once (fill=close) or are queued for bar
+   i+1's open (fill=next_open); a limit or stop entry starts working at bar i+1;
+5. equity is marked to bar i's close; equity <= 0 closes the position and ends the run.
+
+Orders (per-bar arrays, NaN = not set; see ORDER_SIZE_* below) give an entry signal at that bar its type
+(limit or stop price, how many bars it stays open), its size (`size`, read as `size_type`) and its
+trade's stop-loss and take-profit (a price, or a distance from the fill) and trailing distance; unset
+fields fall back to the run-wide options. An empty orders array means market orders throughout.
 
 Accounting ("margin" style, as backtesting.py keeps it): `cash` is the realised balance
 (initial cash + realised P&L - fees); equity = cash + size * (close - entry_price).
@@ -63,6 +71,15 @@ SIM_PARAMS_DTYPE = np.dtype(
     align=True,
 )
 
+# Orders (docs/simulation.md, "Orders") come as `orders`, a named tuple of float64 arrays (engine/simulation.py,
+# `OrderArrays`): limit, stop, valid, size, sl_price, tp_price, sl_dist, tp_dist, trail_dist, each of length
+# n (per bar), 1 (every bar) or 0 (not set), NaN where a bar sets nothing; and size_type, an int64 array of
+# one ORDER_SIZE_* code. Read through `_at`.
+ORDER_SIZE_UNITS = 0  # units
+ORDER_SIZE_EQUITY = 1  # fraction of equity, in (0, 1]
+ORDER_SIZE_VALUE = 2  # currency value of the position
+ORDER_SIZE_RISK = 3  # fraction of equity lost if the stop-loss is hit (needs a stop-loss)
+
 FILL_NEXT_OPEN = 0
 FILL_CLOSE = 1
 
@@ -88,8 +105,8 @@ _BT_FRACTION = 0.9999999999999998
 
 @njit(cache=True, nogil=True)
 def _entry_units(price, cash, p):
-    """Units to buy/sell at `price` (already slipped) for a new position, opened while flat
-    (so equity == cash); 0 means the order is cancelled. `p`: the options record."""
+    """Units to buy/sell at `price` (already slipped) for a new position by the run's sizing, opened while
+    flat (so equity == cash); 0 means the order is cancelled. `p`: the options record."""
     fee_rate, fixed_fee, sizing, size_value = p.fee_rate, p.fixed_fee, p.sizing, p.size
     if sizing == SIZE_ALL:
         units = ((cash - fixed_fee) / (1.0 + fee_rate)) / price
@@ -109,6 +126,73 @@ def _entry_units(price, cash, p):
     if not units > 0.0:
         return 0.0
     return units
+
+
+@njit(cache=True, nogil=True)
+def _order_units(price, cash, p, size, size_type, sl_level):
+    """Units for an order that names its own size (`size` read as `size_type`), or 0 (cancelled) when
+    the position and its fees would cost more than the cash."""
+    if size_type == ORDER_SIZE_UNITS:
+        units = size
+    elif size_type == ORDER_SIZE_EQUITY:
+        units = ((cash * size - p.fixed_fee) / (1.0 + p.fee_rate)) / price
+    elif size_type == ORDER_SIZE_VALUE:
+        units = size / price
+    else:  # ORDER_SIZE_RISK: lose `size` of equity if the stop-loss is hit
+        risk = abs(price - sl_level)
+        units = cash * size / risk if risk > 0.0 else 0.0
+    if not units > 0.0 or units * price * (1.0 + p.fee_rate) + p.fixed_fee > cash * (1.0 + 1e-12):
+        return 0.0
+    return units
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _at(a, k):
+    """Bar k's value of an order field: NaN when the field is not set (length 0), its one value when it is
+    the same for every bar (length 1)."""
+    m = a.shape[0]
+    if m == 0:
+        return np.nan
+    if m == 1:
+        return a[0]
+    return a[k]
+
+
+@njit(cache=True, nogil=True)
+def _levels(orders, k, px, side, p):
+    """(stop-loss level, take-profit level, trailing distance) of a trade opened at `px` by the entry
+    signal at bar k: the order's price, else its distance from the fill, else the run's fraction; NaN =
+    none. A trailing fraction is returned negative (-fraction), a distance positive."""
+    sl = np.nan
+    tp = np.nan
+    trail = -p.trail if p.trail > 0.0 else np.nan
+    if p.sl > 0.0:
+        sl = px * (1.0 - side * p.sl)
+    if p.tp > 0.0:
+        tp = px * (1.0 + side * p.tp)
+    if k >= 0:
+        sl_price, sl_dist = _at(orders.sl_price, k), _at(orders.sl_dist, k)
+        tp_price, tp_dist = _at(orders.tp_price, k), _at(orders.tp_dist, k)
+        trail_dist = _at(orders.trail_dist, k)
+        if not np.isnan(sl_price):
+            sl = sl_price
+        elif not np.isnan(sl_dist):
+            sl = px - side * sl_dist
+        if not np.isnan(tp_price):
+            tp = tp_price
+        elif not np.isnan(tp_dist):
+            tp = px + side * tp_dist
+        if not np.isnan(trail_dist):
+            trail = trail_dist
+    return sl, tp, trail
+
+
+@njit(cache=True, nogil=True)
+def _grow(trades):
+    """The trade records in an array twice as long (a run's trade count is not known in advance)."""
+    bigger = np.empty(2 * trades.shape[0], dtype=TRADE_DTYPE)
+    bigger[: trades.shape[0]] = trades
+    return bigger
 
 
 @njit(cache=True, nogil=True)
@@ -139,44 +223,40 @@ def _close_position(trades, nt, bar, price, pos, entry_price, entry_fee, entry_b
 
 
 @njit(cache=True, nogil=True)
-def _fill(trades, nt, bar, price, want_exit, want_entry, pos, entry_price, entry_fee, entry_bar, best, cash,
-          n_cancelled, p):
-    """Orders decided at one moment fill at `price`: a close first, then an open (if flat).
-
-    Returns the new (nt, pos, entry_price, entry_fee, entry_bar, best, cash, n_cancelled).
-    """
-    if want_exit and pos != 0.0:
-        cash = _close_position(trades, nt, bar, price, pos, entry_price, entry_fee, entry_bar, cash, p,
-                               EXIT_SIGNAL)
-        nt += 1
-        pos = 0.0
-    if want_entry != 0 and pos == 0.0:
-        px = price * (1.0 + want_entry * p.slippage)
-        units = _entry_units(px, cash, p)
-        if units > 0.0:
-            entry_fee = units * px * p.fee_rate + p.fixed_fee
-            cash -= entry_fee
-            pos, entry_price, entry_bar, best = want_entry * units, px, bar, px
-        else:
-            n_cancelled += 1
-    return nt, pos, entry_price, entry_fee, entry_bar, best, cash, n_cancelled
+def _stop_hit(side, o, h, lo, stop_px, stop_reason, tp_px):
+    """(price, reason) at which a position's stop or target closes it inside a bar (o, h, lo); price NaN =
+    neither. A gap through a level fills at the open; with both inside the bar the stop comes first."""
+    if not np.isnan(stop_px) and side * o <= side * stop_px:
+        return o, stop_reason
+    if not np.isnan(tp_px) and side * o >= side * tp_px:
+        return o, EXIT_TAKE_PROFIT
+    if not np.isnan(stop_px) and (lo <= stop_px if side > 0 else h >= stop_px):
+        return stop_px, stop_reason
+    if not np.isnan(tp_px) and (h >= tp_px if side > 0 else lo <= tp_px):
+        return tp_px, EXIT_TAKE_PROFIT
+    return np.nan, EXIT_SIGNAL
 
 
 @njit(cache=True, nogil=True)
-def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_exits, params):
+def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_exits, orders, params):
     """Run one backtest: the bars' columns, long and short entry/exit signals (bool arrays of the same
-    length) and `params`, one record of SIM_PARAMS_DTYPE.
+    length), `orders` (the named tuple of order arrays above; all empty: market orders) and `params`, one
+    record of SIM_PARAMS_DTYPE.
 
     Returns (equity[n], trades[TRADE_DTYPE], status, n_cancelled).
     """
     p = params[0]
     # what the loop reads on every bar, read once
-    sl, tp, trail = p.sl, p.tp, p.trail
     fill_mode, warmup = p.fill, p.warmup
     reenter, entry_wins = p.reenter, p.entry_wins
+    has_orders = (orders.limit.shape[0] + orders.stop.shape[0] + orders.size.shape[0] + orders.sl_price.shape[0]
+                  + orders.tp_price.shape[0] + orders.sl_dist.shape[0] + orders.tp_dist.shape[0]
+                  + orders.trail_dist.shape[0]) > 0
+    size_type = orders.size_type[0]
+    run_stops = p.sl > 0.0 or p.tp > 0.0 or p.trail > 0.0
     n = close.shape[0]
     equity = np.empty(n, dtype=np.float64)
-    trades = np.empty(n + 1, dtype=TRADE_DTYPE)
+    trades = np.empty(min(n, 1024) + 4, dtype=TRADE_DTYPE)  # grown as needed: at most 3 trades end per bar
     nt = 0
     n_cancelled = 0
     status = STATUS_OK
@@ -187,48 +267,59 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
     entry_fee = 0.0
     entry_bar = 0
     best = 0.0  # best price since entry (trailing stop)
+    sl_lv = np.nan  # the open trade's stop-loss and take-profit levels, trailing distance (< 0: a fraction)
+    tp_lv = np.nan
+    trail = np.nan
 
-    pend_exit = False
+    pend_exit = False  # a market order queued for the next open
     pend_entry = 0
+    pend_k = -1  # the signal bar of the queued entry (its order details)
+    work_side = 0  # a working limit/stop entry order: side, kind (1 limit, 2 stop), price, last bar, signal bar
+    work_kind = 0
+    work_px = 0.0
+    work_until = 0
+    work_k = -1
     last = n
 
     for i in range(n):
-        # 1. queued orders fill at this bar's open
-        if pend_exit or pend_entry != 0:
-            nt, pos, entry_price, entry_fee, entry_bar, best, cash, n_cancelled = _fill(
-                trades, nt, i, open_[i], pend_exit, pend_entry, pos, entry_price, entry_fee, entry_bar, best,
-                cash, n_cancelled, p)
-            pend_exit = False
-            pend_entry = 0
+        if nt + 4 > trades.shape[0]:
+            trades = _grow(trades)
+        o_i = open_[i]
+        # 1. queued market orders fill at this bar's open
+        if pend_exit and pos != 0.0:
+            cash = _close_position(trades, nt, i, o_i, pos, entry_price, entry_fee, entry_bar, cash, p, EXIT_SIGNAL)
+            nt += 1
+            pos = 0.0
+        if pend_entry != 0 and pos == 0.0:
+            px = o_i * (1.0 + pend_entry * p.slippage)
+            sl_lv, tp_lv, trail = _levels(orders, pend_k, px, pend_entry, p)
+            units = 0.0
+            size = _at(orders.size, pend_k)
+            if not np.isnan(size):
+                units = _order_units(px, cash, p, size, size_type, sl_lv)
+            else:
+                units = _entry_units(px, cash, p)
+            if units > 0.0:
+                entry_fee = units * px * p.fee_rate + p.fixed_fee
+                cash -= entry_fee
+                pos, entry_price, entry_bar, best = pend_entry * units, px, i, px
+            else:
+                n_cancelled += 1
+        pend_exit = False
+        pend_entry = 0
 
-        # 2. stops and targets against this bar's range
-        if pos != 0.0 and (sl > 0.0 or tp > 0.0 or trail > 0.0):
+        # 2. the position's stops and targets against this bar's range
+        if pos != 0.0 and (run_stops or has_orders):
             side = 1.0 if pos > 0.0 else -1.0
-            stop_px = np.nan
+            stop_px = sl_lv
             stop_reason = EXIT_STOP_LOSS
-            if sl > 0.0:
-                stop_px = entry_price * (1.0 - side * sl)
-            if trail > 0.0:
-                tr_px = best * (1.0 - side * trail)
+            if not np.isnan(trail):
+                tr_px = best * (1.0 + side * trail) if trail < 0.0 else best - side * trail
                 # the tighter stop (closer to the price) is hit first
                 if np.isnan(stop_px) or side * tr_px > side * stop_px:
                     stop_px = tr_px
                     stop_reason = EXIT_TRAILING
-            tp_px = entry_price * (1.0 + side * tp) if tp > 0.0 else np.nan
-            exit_px = np.nan
-            reason = EXIT_SIGNAL
-            if not np.isnan(stop_px) and side * open_[i] <= side * stop_px:
-                exit_px = open_[i]
-                reason = stop_reason
-            elif not np.isnan(tp_px) and side * open_[i] >= side * tp_px:
-                exit_px = open_[i]
-                reason = EXIT_TAKE_PROFIT
-            elif not np.isnan(stop_px) and (low[i] <= stop_px if side > 0 else high[i] >= stop_px):
-                exit_px = stop_px
-                reason = stop_reason
-            elif not np.isnan(tp_px) and (high[i] >= tp_px if side > 0 else low[i] <= tp_px):
-                exit_px = tp_px
-                reason = EXIT_TAKE_PROFIT
+            exit_px, reason = _stop_hit(side, o_i, high[i], low[i], stop_px, stop_reason, tp_lv)
             if not np.isnan(exit_px):
                 cash = _close_position(trades, nt, i, exit_px, pos, entry_price, entry_fee, entry_bar, cash, p,
                                        reason)
@@ -239,7 +330,64 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
             else:
                 best = min(best, low[i])
 
-        # 3. signals at this bar's close
+        # 3. a working limit or stop entry order against this bar's range
+        if work_side != 0:
+            if i > work_until:
+                work_side = 0  # expired
+            else:
+                ws = float(work_side)
+                fill_px = np.nan
+                if work_kind == 1:  # limit: at or better than its price
+                    if ws * o_i <= ws * work_px:
+                        fill_px = o_i
+                    elif (low[i] <= work_px) if ws > 0 else (high[i] >= work_px):
+                        fill_px = work_px
+                else:  # stop: once the price reaches it
+                    if ws * o_i >= ws * work_px:
+                        fill_px = o_i
+                    elif (high[i] >= work_px) if ws > 0 else (low[i] <= work_px):
+                        fill_px = work_px
+                if not np.isnan(fill_px):
+                    work_side = 0
+                    if pos != 0.0 and (pos > 0.0) == (ws > 0) and not reenter:
+                        pass  # already in a position on this side: the order is dropped
+                    else:
+                        if pos != 0.0:  # the other side (a reversal), or the same side with reenter
+                            cash = _close_position(trades, nt, i, fill_px, pos, entry_price, entry_fee, entry_bar,
+                                                   cash, p, EXIT_SIGNAL)
+                            nt += 1
+                            pos = 0.0
+                        px = fill_px * (1.0 + ws * p.slippage)
+                        sl_lv, tp_lv, trail = _levels(orders, work_k, px, ws, p)
+                        size = _at(orders.size, work_k)
+                        if not np.isnan(size):
+                            units = _order_units(px, cash, p, size, size_type, sl_lv)
+                        else:
+                            units = _entry_units(px, cash, p)
+                        if units > 0.0:
+                            entry_fee = units * px * p.fee_rate + p.fixed_fee
+                            cash -= entry_fee
+                            pos, entry_price, entry_bar, best = ws * units, px, i, px
+                            # the rest of this bar: a level already passed closes at the fill; else the
+                            # stop-loss is assumed hit if the bar's range reaches it (the take-profit is not)
+                            ex = np.nan
+                            why = EXIT_STOP_LOSS
+                            if not np.isnan(sl_lv) and ws * fill_px <= ws * sl_lv:
+                                ex = fill_px
+                            elif not np.isnan(tp_lv) and ws * fill_px >= ws * tp_lv:
+                                ex = fill_px
+                                why = EXIT_TAKE_PROFIT
+                            elif not np.isnan(sl_lv) and ((low[i] <= sl_lv) if ws > 0 else (high[i] >= sl_lv)):
+                                ex = sl_lv
+                            if not np.isnan(ex):
+                                cash = _close_position(trades, nt, i, ex, pos, entry_price, entry_fee, entry_bar,
+                                                       cash, p, why)
+                                nt += 1
+                                pos = 0.0
+                        else:
+                            n_cancelled += 1
+
+        # 4. signals at this bar's close
         if i >= warmup:
             e = entries[i]
             x = exits[i]
@@ -260,6 +408,9 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
             if e and se:  # contradictory entries: do nothing new
                 e = False
                 se = False
+            # an exit on the side of a working entry order cancels it
+            if (work_side > 0 and x) or (work_side < 0 and sx):
+                work_side = 0
             want_exit = False
             want_entry = 0
             if pos > 0.0:
@@ -283,16 +434,49 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
                     want_entry = 1
                 elif se:
                     want_entry = -1
+            if want_entry != 0:
+                work_side = 0  # a new entry replaces a working order
+                limit = _at(orders.limit, i)
+                stop = _at(orders.stop, i)
+                if not (np.isnan(limit) and np.isnan(stop)):
+                    # a limit or stop entry: works from the next bar; the position stays until it fills
+                    work_side = want_entry
+                    work_kind = 1 if not np.isnan(limit) else 2
+                    work_px = limit if work_kind == 1 else stop
+                    valid = _at(orders.valid, i)
+                    work_until = n if (np.isnan(valid) or valid <= 0.0) else i + int(valid)
+                    work_k = i
+                    want_entry = 0
+                    if not (x if pos > 0.0 else sx if pos < 0.0 else False):
+                        want_exit = False  # a reversal waits for the order's fill
 
             if fill_mode == FILL_NEXT_OPEN:
                 pend_exit = want_exit
                 pend_entry = want_entry
-            elif want_exit or want_entry != 0:
-                nt, pos, entry_price, entry_fee, entry_bar, best, cash, n_cancelled = _fill(
-                    trades, nt, i, close[i], want_exit, want_entry, pos, entry_price, entry_fee, entry_bar, best,
-                    cash, n_cancelled, p)
+                pend_k = i
+            else:
+                c_i = close[i]
+                if want_exit and pos != 0.0:
+                    cash = _close_position(trades, nt, i, c_i, pos, entry_price, entry_fee, entry_bar, cash, p,
+                                           EXIT_SIGNAL)
+                    nt += 1
+                    pos = 0.0
+                if want_entry != 0 and pos == 0.0:
+                    px = c_i * (1.0 + want_entry * p.slippage)
+                    sl_lv, tp_lv, trail = _levels(orders, i, px, want_entry, p)
+                    size = _at(orders.size, i)
+                    if not np.isnan(size):
+                        units = _order_units(px, cash, p, size, size_type, sl_lv)
+                    else:
+                        units = _entry_units(px, cash, p)
+                    if units > 0.0:
+                        entry_fee = units * px * p.fee_rate + p.fixed_fee
+                        cash -= entry_fee
+                        pos, entry_price, entry_bar, best = want_entry * units, px, i, px
+                    else:
+                        n_cancelled += 1
 
-        # 4. mark to the close
+        # 5. mark to the close
         eq = cash + pos * (close[i] - entry_price)
         equity[i] = eq
         if eq <= 0.0:

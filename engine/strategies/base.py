@@ -52,13 +52,45 @@ class Param:
             raise ValueError(f"Param {self.name!r}: step must be > 0, not {self.step!r}")
 
 
+ORDER_SIZE_TYPES = ("units", "equity", "value", "risk")
+
+
+@dataclass(frozen=True)
+class Orders:
+    """What kind of order each entry signal places (docs/simulation.md, "Orders").
+
+    Every field is None (not used), a number (every bar) or an array of len(bars) with NaN where a bar sets
+    nothing; only bars with an entry signal are read, and an unset field falls back to the run's options.
+    limit / stop: a limit or stop entry at this price instead of a market order (not both on one bar);
+    valid: bars the limit/stop order stays open after its signal bar (NaN or 0: until it fills, an exit
+        on its side cancels it, or a new entry replaces it);
+    size: the position's size, read as `size_type`: "units", "equity" (fraction of equity, <= 1),
+        "value" (currency) or "risk" (fraction of equity lost if the stop-loss is hit; needs a stop-loss);
+    sl_price / tp_price: stop-loss and take-profit levels; sl_dist / tp_dist: the same as a distance
+        from the fill price (e.g. 2 x ATR); trail_dist: a trailing stop this far from the best price.
+    """
+
+    limit: Any = None
+    stop: Any = None
+    valid: Any = None
+    size: Any = None
+    size_type: str = "units"
+    sl_price: Any = None
+    tp_price: Any = None
+    sl_dist: Any = None
+    tp_dist: Any = None
+    trail_dist: Any = None
+
+
 class Signals(NamedTuple):
-    """Boolean arrays of len(bars): long entries/exits and, optionally, short entries/exits."""
+    """Boolean arrays of len(bars): long entries/exits and, optionally, short entries/exits, and the
+    `Orders` the entries place (None: market orders with the run's sizing and stops)."""
 
     entries: np.ndarray
     exits: np.ndarray
     short_entries: np.ndarray | None = None
     short_exits: np.ndarray | None = None
+    orders: Orders | None = None
 
 
 class Strategy:
@@ -124,11 +156,14 @@ def call_signals(strategy: Strategy, bars: Bars, params: dict[str, Any]) -> Sign
 def check_signals(strategy: Strategy, result: Any, n_bars: int) -> Signals:
     """Normalise what `signals()` returned to `Signals` of bool arrays of length `n_bars`."""
     label = f"strategy {getattr(strategy, 'name', type(strategy).__name__)!r}"
-    if not isinstance(result, tuple) or not 2 <= len(result) <= 4:
+    if not isinstance(result, tuple) or not 2 <= len(result) <= 5:
         raise StrategyError(f"{label}: signals() must return Signals(entries, exits, ...), "
                             f"got {type(result).__name__}")
+    orders = result[4] if len(result) == 5 else None
+    if orders is not None and not isinstance(orders, Orders):
+        raise StrategyError(f"{label}: Signals.orders must be an Orders(...), got {type(orders).__name__}")
     arrays: list[np.ndarray | None] = []
-    for field, value in zip(Signals._fields, result, strict=False):
+    for field, value in zip(Signals._fields[:4], result[:4], strict=False):
         if value is None and field.startswith("short_"):
             arrays.append(None)
             continue
@@ -140,7 +175,7 @@ def check_signals(strategy: Strategy, result: Any, n_bars: int) -> Signals:
         arrays.append(np.ascontiguousarray(a))
     entries, exits, *short = arrays + [None] * (4 - len(arrays))
     assert entries is not None and exits is not None
-    return Signals(entries, exits, short[0], short[1])
+    return Signals(entries, exits, short[0], short[1], orders)
 
 
 def resolve_params(strategy: Strategy, given: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -1,6 +1,7 @@
-"""The built-in strategies. Every signal is a strict crossover of two defined series (see
-engine/kernels/signals.py), so none can fire on the first bar where its indicator is defined, and
-every indicator is causal, so signals on bars[:k] equal the first k signals on the full bars.
+"""The built-in strategies. Every exit, and every market entry, is a strict crossover of two defined series
+(see engine/kernels/signals.py), so none can fire on the first bar where its indicator is defined; a stop
+entry (donchian_stop) is placed at a level computed from bars up to its signal bar and works from the next.
+Every indicator is causal, so signals and orders on bars[:k] equal the first k on the full bars.
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ from typing import Any
 import numpy as np
 
 from engine.bars import Bars
-from engine.kernels.indicators import bollinger_nb, donchian_nb, ema_nb, macd_nb, rsi_nb, sma_nb
+from engine.kernels.indicators import atr_nb, bollinger_nb, donchian_nb, ema_nb, macd_nb, rsi_nb, sma_nb
 from engine.kernels.signals import crossover_level_nb, crossover_nb, crossunder_nb
-from engine.strategies.base import Param, Signals, Strategy, resolve_params
+from engine.strategies.base import Orders, Param, Signals, Strategy, resolve_params
 from engine.strategies.memo import memo
 
 
@@ -142,6 +143,42 @@ class DonchianBreakout(Strategy):
         return {"donchian_upper": upper, "donchian_lower": lower}
 
 
+class DonchianStop(Strategy):
+    name = "donchian_stop"
+    description = ("Turtle-style breakout: while flat, a buy stop at the highest high of the last `period` bars, "
+                   "renewed every bar; exit when the close crosses below the lowest low of the "
+                   "previous `exit_period` bars, or at a stop `atr_stop` ATRs below the fill (0: no stop).")
+    params = (
+        Param("period", int, 20, 2, 500, 1),
+        Param("exit_period", int, 10, 2, 500, 1),
+        Param("atr_period", int, 14, 1, 200, 1),
+        Param("atr_stop", float, 2.0, 0.0, 20.0, 0.5),
+    )
+
+    def _lines(self, bars: Bars, params: dict[str, Any]):
+        p = resolve_params(self, params)
+        upper, _ = memo(donchian_nb, bars.high, bars.low, p["period"])  # includes this bar: the order waits
+        _, lower = memo(donchian_nb, bars.high, bars.low, p["exit_period"])
+        return p, upper, _shift1(lower)
+
+    def signals(self, bars: Bars, **params: Any) -> Signals:
+        p, upper, exit_lower = self._lines(bars, params)
+        # An entry on every bar with a channel: a stop order at its top, valid for the next bar only, so
+        # each bar replaces it with the new channel top (an entry while long is ignored). Not on an exit
+        # bar: an entry and an exit on one bar would cancel each other (docs/simulation.md).
+        exits = crossunder_nb(bars.close, exit_lower)
+        entries = ~np.isnan(upper) & ~exits
+        sl_dist = None
+        if p["atr_stop"] > 0:
+            sl_dist = memo(atr_nb, bars.high, bars.low, bars.close, p["atr_period"]) * p["atr_stop"]
+            entries &= ~np.isnan(sl_dist)
+        return Signals(entries, exits, orders=Orders(stop=upper, valid=1.0, sl_dist=sl_dist))
+
+    def indicators(self, bars: Bars, **params: Any) -> dict[str, np.ndarray]:
+        _, upper, exit_lower = self._lines(bars, params)
+        return {"entry_stop": upper, "exit_channel": exit_lower}
+
+
 class Macd(Strategy):
     name = "macd"
     description = "Long when the MACD line crosses above its signal line; exit when it crosses below."
@@ -161,5 +198,5 @@ class Macd(Strategy):
 
 
 BUILTIN_CLASSES: tuple[type[Strategy], ...] = (
-    SmaCross, EmaCross, RsiReversion, BollingerBreakout, DonchianBreakout, Macd,
+    SmaCross, EmaCross, RsiReversion, BollingerBreakout, DonchianBreakout, DonchianStop, Macd,
 )

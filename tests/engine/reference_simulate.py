@@ -4,6 +4,9 @@ Slow and obvious on purpose. It reads the options from the SimConfig by name, no
 record (engine/simulation.py, `sim_params`), so comparing the two also checks how the options are wired
 into the kernel (tests/engine/test_simulate_options.py). Returns the same (equity, trades, status,
 n_cancelled) shape, with trades as a list of dicts keyed like engine.kernels.simulate.TRADE_DTYPE.
+Orders (limit and stop entries, per-order sizes, stop-loss / take-profit / trailing levels) are read
+from a list of per-bar dicts (None = a market order with the run's options), as docs/simulation.md,
+"Orders", states them.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ from engine.kernels.simulate import (
     EXIT_STOP_LOSS,
     EXIT_TAKE_PROFIT,
     EXIT_TRAILING,
+    ORDER_SIZE_EQUITY,
+    ORDER_SIZE_UNITS,
+    ORDER_SIZE_VALUE,
 )
 
 BT_FRACTION = 0.9999999999999998
@@ -31,6 +37,7 @@ class Broker:
         self.entry_fee = 0.0
         self.entry_bar = 0
         self.best = 0.0
+        self.sl = self.tp = self.trail = None  # this trade's levels; trail: ("frac", f) or ("dist", d)
         self.trades: list[dict] = []
         self.cancelled = 0
 
@@ -53,18 +60,58 @@ class Broker:
             u = ((c * cfg.size - fixed) / (1 + f)) / price
         return u if u > 0 else 0.0
 
-    def open(self, side, raw_price, bar):
+    def levels(self, side, price, order):
+        cfg = self.cfg
+        sl = price * (1 - side * cfg.sl) if cfg.sl else None
+        tp = price * (1 + side * cfg.tp) if cfg.tp else None
+        trail = ("frac", cfg.trail) if cfg.trail else None
+        order = order or {}
+        if order.get("sl_price") is not None:
+            sl = order["sl_price"]
+        elif order.get("sl_dist") is not None:
+            sl = price - side * order["sl_dist"]
+        if order.get("tp_price") is not None:
+            tp = order["tp_price"]
+        elif order.get("tp_dist") is not None:
+            tp = price + side * order["tp_dist"]
+        if order.get("trail_dist") is not None:
+            trail = ("dist", order["trail_dist"])
+        return sl, tp, trail
+
+    def order_units(self, price, size, size_type, sl):
+        cfg = self.cfg
+        if size_type == ORDER_SIZE_UNITS:
+            u = size
+        elif size_type == ORDER_SIZE_EQUITY:
+            u = ((self.cash * size - cfg.fixed_fee) / (1 + cfg.commission)) / price
+        elif size_type == ORDER_SIZE_VALUE:
+            u = size / price
+        else:  # risk
+            risk = abs(price - sl)
+            u = self.cash * size / risk if risk > 0 else 0.0
+        if not u > 0 or u * price * (1 + cfg.commission) + cfg.fixed_fee > self.cash * (1 + 1e-12):
+            return 0.0
+        return u
+
+    def open(self, side, raw_price, bar, order=None):
+        """Open at `raw_price` (slipped here); True if it opened (False: cancelled, too little cash)."""
         price = raw_price * (1 + side * self.cfg.slippage)
-        units = self.units_for(price)
+        sl, tp, trail = self.levels(side, price, order)
+        if order and order.get("size") is not None:
+            units = self.order_units(price, order["size"], order.get("size_type", ORDER_SIZE_UNITS), sl)
+        else:
+            units = self.units_for(price)
         if units <= 0:
             self.cancelled += 1
-            return
+            return False
+        self.sl, self.tp, self.trail = sl, tp, trail
         self.entry_fee = units * price * self.cfg.commission + self.cfg.fixed_fee
         self.cash -= self.entry_fee
         self.pos = side * units
         self.entry_price = price
         self.entry_bar = bar
         self.best = price
+        return True
 
     def close(self, raw_price, bar, reason):
         side = 1 if self.pos > 0 else -1
@@ -111,19 +158,20 @@ def decide(cfg, pos, e, x, se, sx):
     return False, (1 if e else (-1 if se else 0))
 
 
-def stop_exit(cfg, b, o, h, l):
-    """(price, reason) if a stop or target closes the position inside this bar, else None."""
+def stop_exit(b, o, h, l):
+    """(price, reason) if the position's stop or target closes it inside this bar, else None."""
     side = 1 if b.pos > 0 else -1
     levels = []  # (price, reason) of protective stops
-    if cfg.sl:
-        levels.append((b.entry_price * (1 - side * cfg.sl), EXIT_STOP_LOSS))
-    if cfg.trail:
-        levels.append((b.best * (1 - side * cfg.trail), EXIT_TRAILING))
+    if b.sl is not None:
+        levels.append((b.sl, EXIT_STOP_LOSS))
+    if b.trail is not None:
+        kind, v = b.trail
+        levels.append((b.best * (1 - side * v) if kind == "frac" else b.best - side * v, EXIT_TRAILING))
     stop = None
     for lv in levels:  # the stop nearest the price; sl wins a tie
         if stop is None or side * lv[0] > side * stop[0]:
             stop = lv
-    target = b.entry_price * (1 + side * cfg.tp) if cfg.tp else None
+    target = b.tp
     if stop and side * o <= side * stop[0]:
         return o, stop[1]
     if target is not None and side * o >= side * target:
@@ -135,38 +183,95 @@ def stop_exit(cfg, b, o, h, l):
     return None
 
 
-def reference_simulate(o, h, l, c, e, x, se, sx, cfg):
+def working_fill(order, o, h, l):
+    """The price a working limit/stop entry order fills at inside this bar, else None."""
+    side, kind, price = order["side"], order["kind"], order["price"]
+    if kind == "limit":
+        if side * o <= side * price:
+            return o
+        return price if (l <= price if side > 0 else h >= price) else None
+    if side * o >= side * price:
+        return o
+    return price if (h >= price if side > 0 else l <= price) else None
+
+
+def reference_simulate(o, h, l, c, e, x, se, sx, cfg, orders=None):
+    """`orders`: None, or a list of len(c) with, per bar, None or a dict of the order fields set there
+    (limit, stop, valid, size, size_type, sl_price, tp_price, sl_dist, tp_dist, trail_dist)."""
     n = len(c)
+    orders = orders or [None] * n
     b = Broker(cfg)
     equity = [math.nan] * n
     status = 0
-    queued = None
+    queued = None  # (close?, side, signal bar) for the next open
+    working = None  # {"side", "kind", "price", "until", "bar"}
     for i in range(n):
+        # 1. queued market orders at the open
         if queued is not None:
-            do_close, side = queued
+            do_close, side, k = queued
             if do_close and b.pos != 0:
                 b.close(o[i], i, EXIT_SIGNAL)
             if side != 0 and b.pos == 0:
-                b.open(side, o[i], i)
+                b.open(side, o[i], i, orders[k])
             queued = None
-        if b.pos != 0 and (cfg.sl or cfg.tp or cfg.trail):
-            hit = stop_exit(cfg, b, o[i], h[i], l[i])
+        # 2. the position's stops and targets
+        if b.pos != 0:
+            hit = stop_exit(b, o[i], h[i], l[i])
             if hit:
                 b.close(hit[0], i, hit[1])
             elif b.pos > 0:
                 b.best = max(b.best, h[i])
             else:
                 b.best = min(b.best, l[i])
-        if i >= cfg.warmup_bars:
-            action = decide(cfg, b.pos, bool(e[i]), bool(x[i]), bool(se[i]), bool(sx[i]))
-            if cfg.fill == "next_open":
-                queued = action
+        # 3. a working limit / stop entry
+        if working is not None:
+            if i > working["until"]:
+                working = None
             else:
-                do_close, side = action
+                px = working_fill(working, o[i], h[i], l[i])
+                if px is not None:
+                    side, k = working["side"], working["bar"]
+                    working = None
+                    same = b.pos != 0 and (b.pos > 0) == (side > 0)
+                    if not (same and cfg.on_entry_while_long != "reenter"):
+                        if b.pos != 0:
+                            b.close(px, i, EXIT_SIGNAL)
+                        if b.open(side, px, i, orders[k]):
+                            if b.sl is not None and side * px <= side * b.sl:
+                                b.close(px, i, EXIT_STOP_LOSS)
+                            elif b.tp is not None and side * px >= side * b.tp:
+                                b.close(px, i, EXIT_TAKE_PROFIT)
+                            elif b.sl is not None and (l[i] <= b.sl if side > 0 else h[i] >= b.sl):
+                                b.close(b.sl, i, EXIT_STOP_LOSS)
+        # 4. signals at the close
+        if i >= cfg.warmup_bars:
+            ee, xx, ses, sxx = bool(e[i]), bool(x[i]), bool(se[i]), bool(sx[i])
+            do_close, side = decide(cfg, b.pos, ee, xx, ses, sxx)
+            wins = cfg.same_bar_conflict == "entry_wins"
+            long_exit = xx and not (ee and not wins) and not (ee and wins)  # an exit that survived the conflict rule
+            short_exit = sxx and not ses
+            if working is not None and ((working["side"] > 0 and long_exit) or (working["side"] < 0 and short_exit)):
+                working = None
+            order = orders[i]
+            if side != 0:
+                working = None
+                if order and (order.get("limit") is not None or order.get("stop") is not None):
+                    kind = "limit" if order.get("limit") is not None else "stop"
+                    valid = order.get("valid")
+                    working = {"side": side, "kind": kind, "price": order[kind], "bar": i,
+                               "until": n if not valid else i + int(valid)}
+                    explicit_exit = long_exit if b.pos > 0 else short_exit if b.pos < 0 else False
+                    side = 0
+                    if not explicit_exit:
+                        do_close = False
+            if cfg.fill == "next_open":
+                queued = (do_close, side, i)
+            else:
                 if do_close and b.pos != 0:
                     b.close(c[i], i, EXIT_SIGNAL)
                 if side != 0 and b.pos == 0:
-                    b.open(side, c[i], i)
+                    b.open(side, c[i], i, order)
+        # 5. mark to the close
         equity[i] = b.equity(c[i])
         if equity[i] <= 0:
             if b.pos != 0:

@@ -1,6 +1,9 @@
-"""No builtin strategy looks ahead: signals on bars[:k] equal the full-data signals[:k]."""
+"""No builtin strategy looks ahead: signals (and the orders they place) on bars[:k] equal the full-data
+signals[:k]."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pytest
@@ -22,6 +25,9 @@ CASES = [
     ("bollinger_breakout", {"period": 10, "k": 1.0}, 10),
     ("donchian_breakout", {}, 21),
     ("donchian_breakout", {"period": 5}, 6),
+    ("donchian_stop", {}, 19),  # a stop entry placed at bar 19's close (the channel's first bar) works from bar 20
+    ("donchian_stop", {"period": 5, "exit_period": 3, "atr_period": 9}, 8),
+    ("donchian_stop", {"period": 5, "exit_period": 3, "atr_stop": 0.0}, 4),
     ("macd", {}, 34),
     ("macd", {"fast": 5, "slow": 13, "signal": 4}, 16),
 ]
@@ -45,6 +51,7 @@ def test_prefix_signals_equal_full_signals(bars, name, params, first_signal_bar)
         part = strategy.signals(bars.slice(0, k), **params)
         np.testing.assert_array_equal(part.entries, full.entries[:k], err_msg=f"entries, k={k}")
         np.testing.assert_array_equal(part.exits, full.exits[:k], err_msg=f"exits, k={k}")
+        assert_orders_equal(part.orders, full.orders, k)
 
 
 @pytest.mark.parametrize(("name", "params", "first_signal_bar"), CASES[::2],
@@ -62,3 +69,17 @@ def test_future_bars_do_not_change_past_signals(bars, name, params, first_signal
     other = strategy.signals(changed, **params)
     np.testing.assert_array_equal(other.entries[:k], base.entries[:k])
     np.testing.assert_array_equal(other.exits[:k], base.exits[:k])
+    assert_orders_equal(other.orders, base.orders, k)
+
+
+def assert_orders_equal(part, full, k):
+    """Every order field of `part` (None, a number or an array) equals `full`'s first k values."""
+    assert (part is None) == (full is None)
+    if part is None:
+        return
+    for field in dataclasses.fields(part):
+        a, b = getattr(part, field.name), getattr(full, field.name)
+        if isinstance(b, np.ndarray):
+            np.testing.assert_array_equal(np.asarray(a)[:k], b[:k], err_msg=f"orders.{field.name}, k={k}")
+        else:
+            assert a == b, field.name

@@ -19,7 +19,8 @@ from engine.strategies import (
     resolve_params,
 )
 
-BUILTIN_NAMES = ["sma_cross", "ema_cross", "rsi_reversion", "bollinger_breakout", "donchian_breakout", "macd"]
+BUILTIN_NAMES = ["sma_cross", "ema_cross", "rsi_reversion", "bollinger_breakout", "donchian_breakout", "donchian_stop",
+                 "macd"]
 
 
 def random_bars(n: int, seed: int = 7) -> Bars:

@@ -1,0 +1,246 @@
+"""Orders: limit and stop entries, their validity, per-order sizes, stops and targets (docs/simulation.md,
+"Orders"). The kernel against the plain-Python reference on random orders, then one worked example per rule."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from engine.config import SimConfig
+from engine.errors import StrategyError
+from engine.kernels.simulate import EXIT_SIGNAL, EXIT_STOP_LOSS, EXIT_TAKE_PROFIT, EXIT_TRAILING, TRADE_DTYPE
+from engine.simulation import SignalArrays, _directional, order_arrays, simulate
+from engine.strategies.base import ORDER_SIZE_TYPES, Orders
+from tests.engine.market import random_bars
+from tests.engine.reference_simulate import reference_simulate
+from tests.engine.test_simulate_rules import bars
+
+F, T = False, True
+
+configs = st.builds(
+    SimConfig,
+    init_cash=st.sampled_from([1_000.0, 10_000.0]),
+    commission=st.sampled_from([0.0, 0.002]),
+    fixed_fee=st.sampled_from([0.0, 1.0]),
+    slippage=st.sampled_from([0.0, 0.0005]),
+    fill=st.sampled_from(["next_open", "close"]),
+    sizing=st.sampled_from(["all", "percent"]),
+    size=st.sampled_from([0.5, 1.0]),
+    sl=st.sampled_from([None, 0.03]),
+    tp=st.sampled_from([None, 0.05]),
+    trail=st.sampled_from([None, 0.02]),
+    direction=st.sampled_from(["long", "short", "both"]),
+    on_entry_while_long=st.sampled_from(["ignore", "reenter"]),
+    same_bar_conflict=st.sampled_from(["ignore", "entry_wins"]),
+    at_end=st.sampled_from(["keep_open", "close"]),
+)
+
+
+def _random_orders(rng, bars, size_type):
+    """Orders near the market: limits below / stops above the close (or the other way), some per-bar
+    sizes, levels and distances; about half of each field unset (NaN)."""
+    n = len(bars)
+    c = np.asarray(bars.close)
+
+    def some(values, p=0.5):
+        return np.where(rng.random(n) < p, values, np.nan)
+
+    kind = rng.random(n)
+    offset = c * rng.uniform(-0.03, 0.03, n)
+    limit = np.where(kind < 0.35, c + offset, np.nan)
+    stop = np.where((kind >= 0.35) & (kind < 0.7), c + offset, np.nan)
+    size = {"units": rng.uniform(0.5, 5, n), "equity": rng.uniform(0.1, 1.0, n), "value": rng.uniform(100, 900, n),
+            "risk": rng.uniform(0.005, 0.05, n)}[size_type]
+    sl_dist = some(c * rng.uniform(0.005, 0.05, n), 0.9 if size_type == "risk" else 0.4)
+    valid = some(rng.integers(0, 6, n).astype(float)) if rng.random() < 0.5 else float(rng.integers(0, 4))
+    return Orders(limit=limit, stop=stop, valid=valid,
+                  size=some(size, 0.6), size_type=size_type,
+                  sl_price=some(c * rng.uniform(0.9, 1.1, n), 0.2) if size_type != "risk" else None,
+                  tp_price=some(c * rng.uniform(0.9, 1.1, n), 0.2), sl_dist=sl_dist,
+                  tp_dist=some(c * rng.uniform(0.005, 0.08, n), 0.4),
+                  trail_dist=some(c * rng.uniform(0.005, 0.05, n), 0.3) if rng.random() < 0.7 else float(c[0] * 0.02))
+
+
+def _reference_orders(arrays, n):
+    """The kernel's order arrays as the reference reads them: a dict per bar of the fields set there."""
+    out = []
+    for k in range(n):
+        d = {}
+        for f in arrays._fields:
+            a = getattr(arrays, f)
+            if f != "size_type" and len(a) and not math.isnan(a[k if len(a) > 1 else 0]):
+                d[f] = float(a[k if len(a) > 1 else 0])
+        d["size_type"] = int(arrays.size_type[0])
+        out.append(d)
+    return out
+
+
+def _close(a, b):
+    return np.allclose(a, b, rtol=1e-12, atol=1e-9, equal_nan=True)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cfg=configs, seed=st.integers(0, 10_000), n=st.integers(2, 120), p=st.sampled_from([0.05, 0.2, 0.5]),
+       size_type=st.sampled_from(ORDER_SIZE_TYPES))
+def test_kernel_equals_reference_with_orders(cfg, seed, n, p, size_type):
+    b = random_bars(seed, n)
+    rng = np.random.default_rng(seed)
+    e, x, se, sx = (rng.random(n) < p for _ in range(4))
+    orders = _random_orders(rng, b, size_type)
+    sig = SignalArrays(e, x, se, sx, orders)
+    if size_type == "risk" and not cfg.sl:
+        orders = Orders(**{**orders.__dict__, "sl_dist": np.where(np.isnan(orders.sl_dist), b.close * 0.02,
+                                                                  orders.sl_dist)})
+        sig = SignalArrays(e, x, se, sx, orders)
+    equity, trades, status, cancelled = simulate(b, sig, cfg)
+
+    ke, kx, kse, ksx = _directional(sig, cfg.direction, n)
+    ref_eq, ref_trades, ref_status, ref_cancelled = reference_simulate(
+        b.open, b.high, b.low, b.close, ke, kx, kse, ksx, cfg, _reference_orders(order_arrays(orders, n, cfg), n))
+
+    assert (status, cancelled) == (ref_status, ref_cancelled)
+    assert _close(equity, ref_eq)
+    assert len(trades) == len(ref_trades)
+    for got, want in zip(trades, ref_trades, strict=True):
+        for name in TRADE_DTYPE.names:
+            if TRADE_DTYPE[name].kind == "f":
+                assert _close(got[name], want[name]), (name, got, want)
+            else:
+                assert got[name] == want[name], (name, got, want)
+
+
+# -- worked examples (docs/simulation.md, "Orders") --------------------------------------------------------
+#            open  high  low  close
+B = bars([(100, 101, 99, 100),     # 0
+          (100, 102, 97, 101),     # 1
+          (101, 104, 100, 103),    # 2
+          (103, 106, 102, 105),    # 3
+          (105, 106, 95, 96),      # 4
+          (96, 99, 94, 98)])       # 5
+NONE = [F] * 6
+
+
+def run(entries, exits=NONE, orders=None, **cfg):
+    cfg.setdefault("init_cash", 1000.0)
+    return simulate(B, SignalArrays(np.array(entries), np.array(exits), orders=orders), SimConfig(**cfg))
+
+
+def at(k, value, n=6):
+    a = np.full(n, np.nan)
+    a[k] = value
+    return a
+
+
+def test_a_limit_entry_fills_at_its_price_when_the_low_reaches_it():
+    _, tr, _, _ = run([T, F, F, F, F, F], orders=Orders(limit=at(0, 98.0)))
+    t = tr[0]
+    assert (t["entry_bar"], t["entry_price"]) == (1, 98.0)  # bar 1: low 97 <= 98
+    assert t["size"] == pytest.approx(1000 / 98)
+
+
+def test_a_limit_entry_below_a_gap_fills_at_the_open():
+    _, tr, _, _ = run([T, F, F, F, F, F], orders=Orders(limit=at(0, 100.5)))
+    assert (tr[0]["entry_bar"], tr[0]["entry_price"]) == (1, 100.0)  # opened at 100, better than 100.5
+
+
+def test_a_stop_entry_fills_when_the_high_reaches_it_and_lapses_after_valid_bars():
+    _, tr, _, _ = run([T, F, F, F, F, F], orders=Orders(stop=at(0, 103.5), valid=at(0, 2.0)))
+    assert (tr[0]["entry_bar"], tr[0]["entry_price"]) == (2, 103.5)  # bar 2: high 104
+    _, tr, _, n_cancelled = run([T, F, F, F, F, F], orders=Orders(stop=at(0, 105.0), valid=at(0, 2.0)))
+    assert len(tr) == 0 and n_cancelled == 0  # bars 1-2 never reached 105; at bar 3 it had lapsed
+    _, tr, _, _ = run([T, F, F, F, F, F], orders=Orders(stop=at(0, 105.0)))  # until filled
+    assert (tr[0]["entry_bar"], tr[0]["entry_price"]) == (3, 105.0)
+
+
+def test_an_exit_signal_cancels_a_working_entry_and_a_new_entry_replaces_it():
+    _, tr, _, _ = run([T, F, F, F, F, F], [F, T, F, F, F, F], orders=Orders(stop=at(0, 105.0)))
+    assert len(tr) == 0
+    _, tr, _, _ = run([T, T, F, F, F, F], orders=Orders(stop=np.array([105.0, 103.5, np.nan, np.nan, np.nan, np.nan])))
+    assert (tr[0]["entry_bar"], tr[0]["entry_price"]) == (2, 103.5)
+
+
+def test_a_stop_order_on_the_other_side_reverses_the_position_when_it_fills():
+    entries, short_entries = np.array([T, F, F, F, F, F]), np.array([F, F, T, F, F, F])
+    orders = Orders(stop=at(2, 99.0))  # short entry: a stop below the market
+    sig = SignalArrays(entries, np.array(NONE), short_entries, np.array(NONE), orders)
+    _, tr, _, _ = simulate(B, sig, SimConfig(init_cash=1000, direction="both"))
+    first, second = tr[0], tr[1]
+    assert (first["entry_bar"], first["exit_bar"], first["exit_price"], first["exit_reason"]) == (1, 4, 99.0,
+                                                                                                  EXIT_SIGNAL)
+    assert (second["side"], second["entry_bar"], second["entry_price"]) == (-1, 4, 99.0)
+
+
+def test_stop_loss_and_take_profit_as_prices_and_as_distances_from_the_fill():
+    _, tr, _, _ = run([T, F, F, F, F, F], orders=Orders(tp_price=at(0, 103.0)))
+    assert (tr[0]["exit_bar"], tr[0]["exit_price"], tr[0]["exit_reason"]) == (2, 103.0, EXIT_TAKE_PROFIT)
+    _, tr, _, _ = run([T, F, F, F, F, F], orders=Orders(sl_dist=at(0, 2.5)))  # fill 100 -> stop 97.5
+    assert (tr[0]["exit_bar"], tr[0]["exit_price"], tr[0]["exit_reason"]) == (1, 97.5, EXIT_STOP_LOSS)
+    _, tr, _, _ = run([T, F, F, F, F, F], orders=Orders(trail_dist=at(0, 4.0)))  # best 106 by bar 3 -> 102
+    assert (tr[0]["exit_bar"], tr[0]["exit_price"], tr[0]["exit_reason"]) == (4, 102.0, EXIT_TRAILING)
+
+
+def test_an_order_level_wins_over_the_runs_fraction():
+    _, tr, _, _ = run([T, F, F, F, F, F], sl=0.01)  # 1 % below the fill at 100: bar 1's low 97 hits it
+    assert (tr[0]["exit_bar"], tr[0]["exit_price"]) == (1, 99.0)
+    _, tr, _, _ = run([T, F, F, F, F, F], orders=Orders(sl_price=at(0, 90.0)), sl=0.01)
+    assert tr[0]["is_open"]  # the order's own stop at 90 is never reached
+
+
+def test_the_stop_loss_is_checked_in_the_bar_a_stop_entry_fills_the_worst_case_assumed():
+    # stop entry at 103.5 fills in bar 2 (high 104); its stop 3 below, 100.5, is inside bar 2 (low 100)
+    _, tr, _, _ = run([T, F, F, F, F, F], orders=Orders(stop=at(0, 103.5), sl_dist=at(0, 3.0)))
+    t = tr[0]
+    assert (t["entry_bar"], t["exit_bar"], t["exit_price"], t["exit_reason"]) == (2, 2, 100.5, EXIT_STOP_LOSS)
+
+
+def test_a_level_already_passed_at_the_fill_closes_the_trade_at_once():
+    _, tr, _, _ = run([T, F, F, F, F, F], orders=Orders(limit=at(0, 98.0), sl_price=at(0, 99.0)))
+    t = tr[0]
+    assert (t["entry_bar"], t["exit_bar"], t["entry_price"], t["exit_price"]) == (1, 1, 98.0, 98.0)
+    assert t["exit_reason"] == EXIT_STOP_LOSS
+
+
+@pytest.mark.parametrize(("size_type", "size", "units"), [
+    ("units", 3.0, 3.0),
+    ("value", 500.0, 5.0),
+    ("equity", 0.5, 5.0),
+    ("risk", 0.01, 5.0),  # 1 % of 1000 = 10 lost at the stop 2 below the fill at 100
+])
+def test_per_order_sizes(size_type, size, units):
+    orders = Orders(size=at(0, size), size_type=size_type, sl_dist=at(0, 2.0) if size_type == "risk" else None)
+    _, tr, _, _ = run([T, F, F, F, F, F], orders=orders)
+    assert tr[0]["size"] == pytest.approx(units)
+
+
+def test_an_order_bigger_than_the_cash_is_cancelled():
+    _, tr, _, n_cancelled = run([T, F, F, F, F, F], orders=Orders(size=at(0, 11.0)))  # 1,100 > 1,000
+    assert len(tr) == 0 and n_cancelled == 1
+
+
+@pytest.mark.parametrize(("orders", "message"), [
+    (Orders(limit=at(1, 99.0), stop=at(1, 101.0)), "bar 1 sets both limit and stop"),
+    (Orders(limit=at(2, -5.0)), r"limit\[2\] = -5.0 must be a finite number > 0"),
+    (Orders(valid=at(0, 1.5)), "valid"),
+    (Orders(size=at(0, 1.5), size_type="equity"), "fraction of equity <= 1"),
+    (Orders(size=at(3, 0.01), size_type="risk"), "bar 3 sizes by risk but sets no stop-loss"),
+    (Orders(size_type="lots"), "size_type 'lots' is not one of"),
+    (Orders(sl_dist=np.ones(4)), r"sl_dist has shape \(4,\), expected \(6,\)"),
+])
+def test_bad_orders_are_refused_naming_the_field_and_bar(orders, message):
+    with pytest.raises(StrategyError, match=message):
+        run([T, F, F, F, F, F], orders=orders)
+
+
+def test_market_orders_are_unchanged_by_an_orders_object_that_sets_nothing():
+    plain = run([T, F, T, F, F, F], [F, T, F, F, T, F])
+    empty = run([T, F, T, F, F, F], [F, T, F, F, T, F], orders=Orders())
+    assert np.array_equal(plain[0], empty[0]) and len(plain[1]) == len(empty[1]) == 2
+    assert all(np.array_equal(plain[1][f], empty[1][f]) for f in TRADE_DTYPE.names)  # (padding bytes differ)
+
+
+def test_a_compat_preset_refuses_orders_it_does_not_reproduce():
+    with pytest.raises(StrategyError, match="cannot be combined with compat='backtesting'"):
+        simulate(B, SignalArrays(np.array([T, F, F, F, F, F]), np.array(NONE), orders=Orders(limit=at(0, 98.0))),
+                 SimConfig.preset("backtesting"))
