@@ -287,3 +287,26 @@ def reference_simulate(o, h, l, c, e, x, se, sx, cfg, orders=None):
         else:
             b._record(n - 1, c[n - 1], 0.0, EXIT_END, True)
     return equity, b.trades, status, b.cancelled
+
+
+def assert_same_run(kernel, reference):
+    """The kernel's (equity, trades, status, n_cancelled) equals the reference's, trade by trade and field by
+    field (floats to 1e-12 relative)."""
+    import numpy as np
+
+    from engine.kernels.simulate import TRADE_DTYPE
+
+    def close(a, b):
+        return np.allclose(a, b, rtol=1e-12, atol=1e-9, equal_nan=True)
+
+    equity, trades, status, cancelled = kernel
+    ref_eq, ref_trades, ref_status, ref_cancelled = reference
+    assert (status, cancelled) == (ref_status, ref_cancelled)
+    assert close(equity, ref_eq)
+    assert len(trades) == len(ref_trades)
+    for got, want in zip(trades, ref_trades, strict=True):
+        for name in TRADE_DTYPE.names:
+            if TRADE_DTYPE[name].kind == "f":
+                assert close(got[name], want[name]), (name, got, want)
+            else:
+                assert got[name] == want[name], (name, got, want)

@@ -14,7 +14,7 @@ from engine.kernels.simulate import EXIT_SIGNAL, EXIT_STOP_LOSS, EXIT_TAKE_PROFI
 from engine.simulation import SignalArrays, _directional, order_arrays, simulate
 from engine.strategies.base import ORDER_SIZE_TYPES, Orders
 from tests.engine.market import random_bars
-from tests.engine.reference_simulate import reference_simulate
+from tests.engine.reference_simulate import assert_same_run, reference_simulate
 from tests.engine.test_simulate_rules import bars
 
 F, T = False, True
@@ -77,10 +77,6 @@ def _reference_orders(arrays, n):
     return out
 
 
-def _close(a, b):
-    return np.allclose(a, b, rtol=1e-12, atol=1e-9, equal_nan=True)
-
-
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cfg=configs, seed=st.integers(0, 10_000), n=st.integers(2, 120), p=st.sampled_from([0.05, 0.2, 0.5]),
        size_type=st.sampled_from(ORDER_SIZE_TYPES))
@@ -94,21 +90,10 @@ def test_kernel_equals_reference_with_orders(cfg, seed, n, p, size_type):
         orders = Orders(**{**orders.__dict__, "sl_dist": np.where(np.isnan(orders.sl_dist), b.close * 0.02,
                                                                   orders.sl_dist)})
         sig = SignalArrays(e, x, se, sx, orders)
-    equity, trades, status, cancelled = simulate(b, sig, cfg)
-
     ke, kx, kse, ksx = _directional(sig, cfg.direction, n)
-    ref_eq, ref_trades, ref_status, ref_cancelled = reference_simulate(
-        b.open, b.high, b.low, b.close, ke, kx, kse, ksx, cfg, _reference_orders(order_arrays(orders, n, cfg), n))
-
-    assert (status, cancelled) == (ref_status, ref_cancelled)
-    assert _close(equity, ref_eq)
-    assert len(trades) == len(ref_trades)
-    for got, want in zip(trades, ref_trades, strict=True):
-        for name in TRADE_DTYPE.names:
-            if TRADE_DTYPE[name].kind == "f":
-                assert _close(got[name], want[name]), (name, got, want)
-            else:
-                assert got[name] == want[name], (name, got, want)
+    reference = reference_simulate(b.open, b.high, b.low, b.close, ke, kx, kse, ksx, cfg,
+                                   _reference_orders(order_arrays(orders, n, cfg), n))
+    assert_same_run(simulate(b, sig, cfg), reference)
 
 
 # -- worked examples (docs/simulation.md, "Orders") --------------------------------------------------------

@@ -5,10 +5,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.config import SimConfig
-from engine.kernels.simulate import TRADE_DTYPE
 from engine.simulation import SignalArrays, simulate
 from tests.engine.market import random_bars
-from tests.engine.reference_simulate import reference_simulate
+from tests.engine.reference_simulate import assert_same_run, reference_simulate
 
 configs = st.builds(
     SimConfig,
@@ -30,10 +29,6 @@ configs = st.builds(
 )
 
 
-def _close(a, b):
-    return np.allclose(a, b, rtol=1e-12, atol=1e-9, equal_nan=True)
-
-
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cfg=configs, seed=st.integers(0, 10_000), n=st.integers(2, 120), p=st.sampled_from([0.05, 0.2, 0.5]),
        tick=st.sampled_from([None, 0.5]))
@@ -42,21 +37,8 @@ def test_kernel_equals_reference(cfg, seed, n, p, tick):
     rng = np.random.default_rng(seed)
     e, x, se, sx = (rng.random(n) < p for _ in range(4))
     sig = SignalArrays(e, x, se, sx)
-    equity, trades, status, cancelled = simulate(bars, sig, cfg)
-
     # what the kernel sees after direction mapping
     from engine.simulation import _directional
     ke, kx, kse, ksx = _directional(sig, cfg.direction, n)
-    ref_eq, ref_trades, ref_status, ref_cancelled = reference_simulate(
-        bars.open, bars.high, bars.low, bars.close, ke, kx, kse, ksx, cfg)
-
-    assert status == ref_status
-    assert cancelled == ref_cancelled
-    assert _close(equity, ref_eq)
-    assert len(trades) == len(ref_trades)
-    for got, want in zip(trades, ref_trades, strict=True):
-        for name in TRADE_DTYPE.names:
-            if TRADE_DTYPE[name].kind == "f":
-                assert _close(got[name], want[name]), (name, got, want)
-            else:
-                assert got[name] == want[name], (name, got, want)
+    reference = reference_simulate(bars.open, bars.high, bars.low, bars.close, ke, kx, kse, ksx, cfg)
+    assert_same_run(simulate(bars, sig, cfg), reference)
