@@ -6,6 +6,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from engine.bars import Bars
+from engine.compat import indicator_warmup
 from engine.config import SimConfig
 from engine.errors import DataError
 from engine.kernels.stats import drawdown_nb
@@ -41,12 +42,15 @@ def run_backtest(
     resolved = resolve_params(strat, params or {})
     if len(bars) < 2:
         raise DataError(f"bars: {len(bars)} bar(s) given; a backtest needs at least 2")
+    # backtesting.py's Buy & Hold starts where the strategy's indicators do (docs/compat.md#the-peers-stats)
+    warmup = indicator_warmup(strat.indicators(bars, **resolved)) if config.compat == "backtesting" else 0
     if cache is not None:
         from engine.cache.backtest import lookup_backtest, store_backtest
 
         key, hit = lookup_backtest(cache, bars, strat, resolved, config)
         if hit is not None:
             profiling.record_backtest(hit.timings, len(bars), from_cache=True)
+            hit.indicator_warmup = warmup
             return hit
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -60,7 +64,7 @@ def run_backtest(
     timings.update(signals=t1 - t0, simulate=t2 - t1, stats=t3 - t2)
     result = Result(config=config, strategy=strat.name, params=resolved, bars=bars, equity=equity,
                     drawdown_pct=drawdown_pct, trade_records=trades, stats=stats, status=status_name(status),
-                    n_cancelled_orders=int(n_cancelled), timings=timings)
+                    n_cancelled_orders=int(n_cancelled), timings=timings, indicator_warmup=warmup)
     if cache is not None:
         store_backtest(cache, key, result)
     profiling.record_backtest(timings, len(bars))
