@@ -12,13 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from engine.compat.backtesting_stats import backtesting_stats
-from engine.compat.vectorbt_stats import vectorbt_stats
+from engine.compat import backtesting_stats, vectorbt_stats
 
 if TYPE_CHECKING:
     from engine.result import Result
 
-__all__ = ["backtesting_stats", "indicator_warmup", "peer_stats", "vectorbt_stats"]
+__all__ = ["indicator_warmup", "peer_stats"]
 
 
 def peer_stats(result: Result) -> dict[str, Any] | None:
@@ -28,9 +27,10 @@ def peer_stats(result: Result) -> dict[str, Any] | None:
     if compat is None or len(bars) < 2:
         return None
     if compat == "backtesting":
-        return backtesting_stats(bars.ts, bars.close, result.trade_records, result.config.init_cash,
-                                 warmup=result.indicator_warmup)
-    return vectorbt_stats(bars.ts, bars.close, result.trade_records, result.config.init_cash)
+        return backtesting_stats.table(bars.ts, bars.close, result.trade_records, result.config.init_cash,
+                                       warmup=result.indicator_warmup)
+    return vectorbt_stats.table(bars.ts, bars.close, result.trade_records, result.config.init_cash,
+                                result.config.commission)
 
 
 def indicator_warmup(lines: dict[str, np.ndarray]) -> int:

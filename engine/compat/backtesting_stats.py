@@ -20,8 +20,8 @@ from engine.kernels.simulate import EXIT_BANKRUPT
 _RESOLUTIONS_NS = (NS_PER_DAY, 3_600_000_000_000, 60_000_000_000, 1_000_000_000, 1_000_000, 1_000, 1)
 
 
-def backtesting_stats(ts: np.ndarray, close: np.ndarray, trades: np.ndarray, init_cash: float,
-                      warmup: int = 0) -> dict[str, Any]:
+def table(ts: np.ndarray, close: np.ndarray, trades: np.ndarray, init_cash: float,
+          warmup: int = 0) -> dict[str, Any]:
     """The table for bars at times `ts` (int64 ns, at least 2) with closes `close` and our trade records,
     starting from `init_cash`; `warmup` is the strategy's indicator warm-up in bars (Buy & Hold starts
     there). The equity curve is rebuilt from the trades as backtesting.py's broker books them."""

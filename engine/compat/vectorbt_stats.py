@@ -1,8 +1,9 @@
 """vectorbt 1.2.0's `Portfolio.stats()` table for `Portfolio.from_signals(..., freq=...)`, from our run.
 
 The frequency is the bars' median spacing (whole nanoseconds), the year 365 days, as vectorbt's
-defaults have it. Every figure follows vectorbt's own kernels (returns/nb.py, generic/nb.py,
-portfolio/nb.py and trades.py), summing left to right as its numba loops do; docs/compat.md#the-peers-stats.
+defaults have it. Our fills are booked as vectorbt's broker books them (`sizes_and_fees`), and every
+figure follows vectorbt's own kernels (returns/nb.py, generic/nb.py, portfolio/nb.py and trades.py),
+summing left to right as its numba loops do; docs/compat.md#the-peers-stats.
 Durations are days (float), times ISO 8601 strings; vectorbt's NaT and NaN are NaN here, its inf stays inf.
 """
 
@@ -20,20 +21,20 @@ _YEAR_NS = 365 * NS_PER_DAY
 _REL_TOL, _ABS_TOL = 1e-9, 1e-12
 
 
-def vectorbt_stats(ts: np.ndarray, close: np.ndarray, trades: np.ndarray, init_cash: float) -> dict[str, Any]:
-    """The table for bars at times `ts` (int64 ns, at least 2) with closes `close` and our trade
-    records, starting from `init_cash`. The value curve is rebuilt from the orders as vectorbt builds it."""
+def table(ts: np.ndarray, close: np.ndarray, trades: np.ndarray, init_cash: float,
+          fee_rate: float) -> dict[str, Any]:
+    """The table for bars at times `ts` (int64 ns, at least 2) with closes `close` and our trade records,
+    starting from `init_cash` with commission `fee_rate`. Sizes, fees and the value curve are booked
+    from our fills as vectorbt books them."""
     n = len(ts)
     freq_ns = int(np.median(np.diff(ts)))
     ann_factor = _YEAR_NS / freq_ns if freq_ns > 0 else math.nan
-    tr = _trades(trades, close)
+    tr = _trades(trades, close, init_cash, fee_rate)
     orders = _orders(tr)
     closed = ~tr["is_open"]
     cash, position = _cash_and_position(orders, n, init_cash)
     position_value = np.where(position == 0, 0.0, close * position)
-    # vectorbt's `value`: our equity to the last bits, and those bits matter when a figure is made of
-    # rounding noise (the Sharpe ratio of a flat curve)
-    value = cash + position_value
+    value = cash + position_value  # vectorbt's `value`; our equity but for the last bits
     denom = _add(position_value, cash)
     gross_exposure = np.divide(position_value, denom, out=np.zeros(n), where=denom != 0)
 
@@ -85,18 +86,43 @@ def _add(a: Any, b: Any) -> np.ndarray:
     return np.where(zero, 0.0, a + b)
 
 
-def _trades(trades: np.ndarray, close: np.ndarray) -> dict[str, np.ndarray]:
-    """Trade records with P&L and return recomputed by vectorbt's `get_trade_stats_nb` (an open trade
-    is valued at the last close, with no exit fee)."""
+def _trades(trades: np.ndarray, close: np.ndarray, init_cash: float, fee_rate: float) -> dict[str, np.ndarray]:
+    """Our trades (bars, prices, open or closed) as vectorbt books them: sizes and fees from its own cash
+    (`sizes_and_fees`), P&L and return by its `get_trade_stats_nb` (an open trade is valued at the last
+    close, with no exit fee)."""
     is_open = trades["is_open"].astype(bool)
-    size, entry = trades["size"], trades["entry_price"]
+    entry = trades["entry_price"]
+    size, entry_fee, exit_fee = sizes_and_fees(entry, trades["exit_price"], is_open, init_cash, fee_rate)
     exit_ = np.where(is_open, close[-1], trades["exit_price"])
-    exit_fee = np.where(is_open, 0.0, trades["exit_fee"])
     entry_val = size * entry
-    pnl = _add(size * exit_, -entry_val) - trades["entry_fee"] - exit_fee
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pnl = _add(size * exit_, -entry_val) - entry_fee - exit_fee
+        ret = pnl / entry_val
     return {"entry_bar": trades["entry_bar"], "exit_bar": trades["exit_bar"], "size": size,
-            "entry_price": entry, "exit_price": exit_, "entry_fee": trades["entry_fee"], "exit_fee": exit_fee,
-            "pnl": pnl, "return": pnl / entry_val, "is_open": is_open}
+            "entry_price": entry, "exit_price": exit_, "entry_fee": entry_fee, "exit_fee": exit_fee,
+            "pnl": pnl, "return": ret, "is_open": is_open}
+
+
+def sizes_and_fees(entry_price: np.ndarray, exit_price: np.ndarray, is_open: np.ndarray, init_cash: float,
+                   fee_rate: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each trade's size, entry fee and exit fee as vectorbt's `buy_nb` / `sell_nb` compute them for
+    from_signals' defaults (all the cash, fee on top): an entry spends the whole cash c on
+    size = (c / (1 + fee)) / price and leaves exactly 0; an exit brings size * price less its fee.
+    Our simulator uses the same formula but keeps its cash another way, so its sizes differ from these in
+    the last bits (docs/compat.md#the-peers-stats), and a break-even to the last bit decides ties."""
+    n = len(entry_price)
+    size, entry_fee, exit_fee = np.zeros(n), np.zeros(n), np.zeros(n)
+    cash = float(init_cash)
+    for k in range(n):
+        max_req_cash = _add1(cash, -0.0) / (1 + fee_rate)
+        size[k] = max_req_cash / float(entry_price[k])
+        entry_fee[k] = cash - max_req_cash
+        cash = 0.0
+        if not is_open[k]:
+            acquired = size[k] * float(exit_price[k])
+            exit_fee[k] = acquired * fee_rate
+            cash = _add1(acquired, -exit_fee[k])
+    return size, entry_fee, exit_fee
 
 
 def _orders(tr: dict[str, np.ndarray]) -> list[tuple[int, float, float, float]]:
