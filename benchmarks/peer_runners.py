@@ -46,6 +46,31 @@ def backtesting_py_stats(bars: Bars, entries, exits, cash: float, commission: fl
         return bt.run()
 
 
+def backtesting_py_sma_cross_stats(bars: Bars, n1: int, n2: int, cash: float, commission: float):
+    """backtesting.py's website example, `SmaCross` (two `self.I(SMA, ...)`), with the long-only exit
+    our sma_cross makes: buy on the fast SMA crossing above the slow one, `position.close()` on the
+    cross back (the website's version calls `sell()`, which goes short). Returns the stats Series."""
+    from backtesting import Backtest, Strategy
+    from backtesting.lib import crossover
+    from backtesting.test import SMA
+
+    class SmaCross(Strategy):
+        def init(self):
+            self.fast = self.I(SMA, self.data.Close, n1)
+            self.slow = self.I(SMA, self.data.Close, n2)
+
+        def next(self):
+            if crossover(self.fast, self.slow):
+                self.buy()
+            elif crossover(self.slow, self.fast):
+                self.position.close()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bt = Backtest(_frame(bars), SmaCross, cash=cash, commission=commission, exclusive_orders=True)
+        return bt.run()
+
+
 def run_backtesting_py(bars: Bars, entries, exits, cash: float, commission: float):
     """Returns (equity ndarray, closed trades DataFrame, open trades list of (size, entry_bar, entry_price))."""
     stats = backtesting_py_stats(bars, entries, exits, cash, commission)
@@ -65,3 +90,17 @@ def run_vectorbt(bars: Bars, entries, exits, init_cash: float, fees: float):
     pf = vbt.Portfolio.from_signals(close, np.asarray(entries, bool), np.asarray(exits, bool),
                                     init_cash=init_cash, fees=fees, freq="1D")
     return pf.value().to_numpy(), pf.trades.records
+
+
+def vectorbt_stats(bars: Bars, entries, exits, init_cash: float, fees: float):
+    """`pf.stats()` of Portfolio.from_signals(close, entries, exits, init_cash, fees, freq=...), with `freq`
+    the bars' median spacing in whole nanoseconds (as engine/compat/vectorbt_stats.py takes it)."""
+    import vectorbt as vbt
+
+    close = pd.Series(bars.close, index=pd.DatetimeIndex(bars.times()))
+    freq = pd.Timedelta(int(np.median(np.diff(bars.ts))), "ns")
+    pf = vbt.Portfolio.from_signals(close, np.asarray(entries, bool), np.asarray(exits, bool),
+                                    init_cash=init_cash, fees=fees, freq=freq)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pf.stats()

@@ -26,6 +26,8 @@ class Result:
     trades: polars DataFrame, one row per trade (the open trade at the end, if any, has is_open=True).
     equity: account equity at each bar's close; drawdown_pct: equity below its running peak, in % (<= 0).
     status: "ok", or "bankrupt" when equity reached zero and the run stopped early.
+    indicator_warmup: bars before every line of the strategy's `indicators()` is defined; set under
+        compat="backtesting", where the peer's Buy & Hold starts there (docs/compat.md#the-peers-stats).
     """
 
     config: SimConfig
@@ -40,13 +42,15 @@ class Result:
     n_cancelled_orders: int = 0
     timings: dict[str, float] = field(default_factory=dict)
     from_cache: bool = False
+    indicator_warmup: int = 0
 
     @property
     def trades(self) -> pl.DataFrame:
         return trades_frame(self.trade_records, self.bars)
 
     def to_json_dict(self) -> dict[str, Any]:
-        """The `backbench run --json` object: {"stats": {...}, "trades": [...]}."""
+        """The `backbench run --json` object: {"stats": {...}, "trades": [...]}, plus "peer_stats" (the
+        peer's own table, engine/compat/) under a compat preset."""
         rec = self.trade_records
         times = self.bars.times()
         trades = []
@@ -65,7 +69,14 @@ class Result:
                 "fees": float(t["entry_fee"] + t["exit_fee"]),
                 "is_open": bool(t["is_open"]),
             })
-        return {"stats": {k: _json_value(v) for k, v in self.stats.items()}, "trades": trades}
+        out: dict[str, Any] = {"stats": {k: _json_value(v) for k, v in self.stats.items()}, "trades": trades}
+        if self.config.compat is not None:
+            from engine.compat import peer_stats
+
+            table = peer_stats(self)
+            if table is not None:
+                out["peer_stats"] = {k: _json_value(v) for k, v in table.items()}
+        return out
 
 
 def trades_frame(rec: np.ndarray, bars: Bars) -> pl.DataFrame:

@@ -73,7 +73,7 @@ class OrderArrays(NamedTuple):
 
 _FIELDS = tuple(f for f in OrderArrays._fields if f != "size_type")
 _EMPTY = np.empty(0, dtype=np.float64)
-_NO_ORDERS = OrderArrays(*([_EMPTY] * len(_FIELDS)), size_type=np.zeros(1, dtype=np.int64))
+_NO_ORDERS = OrderArrays(**dict.fromkeys(_FIELDS, _EMPTY), size_type=np.zeros(1, dtype=np.int64))
 _PRICE_FIELDS = ("limit", "stop", "sl_price", "tp_price")
 _POSITIVE_FIELDS = ("size", "sl_dist", "tp_dist", "trail_dist")
 

@@ -1,0 +1,41 @@
+"""The peers' own stats tables, under a compat preset (docs/compat.md#the-peers-stats).
+
+`peer_stats(result)` gives, for a run under `compat="backtesting"` or `"vectorbt"`, the table that
+backtesting.py 0.6.6 (`Backtest.run()`) or vectorbt 1.2.0 (`Portfolio.stats()`) prints for the same
+run: its keys, its definitions, in numpy from our equity curve, trades and bars (the peers are not
+imported). Times are ISO 8601 strings, durations days, undefined figures NaN (null in JSON).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from engine.compat import backtesting_stats, vectorbt_stats
+
+if TYPE_CHECKING:
+    from engine.result import Result
+
+__all__ = ["indicator_warmup", "peer_stats"]
+
+
+def peer_stats(result: Result) -> dict[str, Any] | None:
+    """The peer's stats table for `result`, or None without a compat preset (or with fewer than 2 bars)."""
+    compat = result.config.compat
+    bars = result.bars
+    if compat is None or len(bars) < 2:
+        return None
+    if compat == "backtesting":
+        return backtesting_stats.table(bars.ts, bars.close, result.trade_records, result.config.init_cash,
+                                       warmup=result.indicator_warmup)
+    return vectorbt_stats.table(bars.ts, bars.close, result.trade_records, result.config.init_cash,
+                                result.config.commission)
+
+
+def indicator_warmup(lines: dict[str, np.ndarray]) -> int:
+    """backtesting.py's `_indicator_warmup_nbars`: the bar by which every indicator has its first
+    non-NaN value (an all-NaN one counts as 0). Our strategies' indicators are `Strategy.indicators()`."""
+    firsts = [int(np.isnan(np.asarray(v, dtype=np.float64)).argmin(axis=-1).max())
+              for v in lines.values() if np.size(v)]
+    return max(firsts, default=0)
