@@ -188,6 +188,23 @@ def _levels(orders, k, px, side, p):
 
 
 @njit(cache=True, nogil=True)
+def _open(price, side, k, cash, orders, size_type, p):
+    """Open a position at `price` (slipped here) for the entry signal of bar k: its size and levels.
+
+    Returns (units, fill price, entry fee, stop-loss, take-profit, trailing); units 0: cancelled (too
+    little cash), nothing else changed."""
+    px = price * (1.0 + side * p.slippage)
+    sl_lv, tp_lv, trail = _levels(orders, k, px, side, p)
+    size = _at(orders.size, k) if k >= 0 else np.nan
+    if not np.isnan(size):
+        units = _order_units(px, cash, p, size, size_type, sl_lv)
+    else:
+        units = _entry_units(px, cash, p)
+    fee = units * px * p.fee_rate + p.fixed_fee if units > 0.0 else 0.0
+    return units, px, fee, sl_lv, tp_lv, trail
+
+
+@njit(cache=True, nogil=True)
 def _grow(trades):
     """The trade records in an array twice as long (a run's trade count is not known in advance)."""
     bigger = np.empty(2 * trades.shape[0], dtype=TRADE_DTYPE)
@@ -291,18 +308,11 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
             nt += 1
             pos = 0.0
         if pend_entry != 0 and pos == 0.0:
-            px = o_i * (1.0 + pend_entry * p.slippage)
-            sl_lv, tp_lv, trail = _levels(orders, pend_k, px, pend_entry, p)
-            units = 0.0
-            size = _at(orders.size, pend_k)
-            if not np.isnan(size):
-                units = _order_units(px, cash, p, size, size_type, sl_lv)
-            else:
-                units = _entry_units(px, cash, p)
+            units, px, fee, sl_new, tp_new, trail_new = _open(o_i, pend_entry, pend_k, cash, orders, size_type, p)
             if units > 0.0:
-                entry_fee = units * px * p.fee_rate + p.fixed_fee
-                cash -= entry_fee
-                pos, entry_price, entry_bar, best = pend_entry * units, px, i, px
+                cash -= fee
+                pos, entry_price, entry_fee, entry_bar, best = pend_entry * units, px, fee, i, px
+                sl_lv, tp_lv, trail = sl_new, tp_new, trail_new
             else:
                 n_cancelled += 1
         pend_exit = False
@@ -357,17 +367,12 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
                                                    cash, p, EXIT_SIGNAL)
                             nt += 1
                             pos = 0.0
-                        px = fill_px * (1.0 + ws * p.slippage)
-                        sl_lv, tp_lv, trail = _levels(orders, work_k, px, ws, p)
-                        size = _at(orders.size, work_k)
-                        if not np.isnan(size):
-                            units = _order_units(px, cash, p, size, size_type, sl_lv)
-                        else:
-                            units = _entry_units(px, cash, p)
+                        units, px, fee, sl_new, tp_new, trail_new = _open(fill_px, ws, work_k, cash, orders,
+                                                                          size_type, p)
                         if units > 0.0:
-                            entry_fee = units * px * p.fee_rate + p.fixed_fee
-                            cash -= entry_fee
-                            pos, entry_price, entry_bar, best = ws * units, px, i, px
+                            cash -= fee
+                            pos, entry_price, entry_fee, entry_bar, best = ws * units, px, fee, i, px
+                            sl_lv, tp_lv, trail = sl_new, tp_new, trail_new
                             # the rest of this bar: a level already passed closes at the fill; else the
                             # stop-loss is assumed hit if the bar's range reaches it (the take-profit is not)
                             ex = np.nan
@@ -462,17 +467,11 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
                     nt += 1
                     pos = 0.0
                 if want_entry != 0 and pos == 0.0:
-                    px = c_i * (1.0 + want_entry * p.slippage)
-                    sl_lv, tp_lv, trail = _levels(orders, i, px, want_entry, p)
-                    size = _at(orders.size, i)
-                    if not np.isnan(size):
-                        units = _order_units(px, cash, p, size, size_type, sl_lv)
-                    else:
-                        units = _entry_units(px, cash, p)
+                    units, px, fee, sl_new, tp_new, trail_new = _open(c_i, want_entry, i, cash, orders, size_type, p)
                     if units > 0.0:
-                        entry_fee = units * px * p.fee_rate + p.fixed_fee
-                        cash -= entry_fee
-                        pos, entry_price, entry_bar, best = want_entry * units, px, i, px
+                        cash -= fee
+                        pos, entry_price, entry_fee, entry_bar, best = want_entry * units, px, fee, i, px
+                        sl_lv, tp_lv, trail = sl_new, tp_new, trail_new
                     else:
                         n_cancelled += 1
 
