@@ -14,6 +14,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from app.gui import theme
 from app.gui.views.chart_view import ChartView
+from app.gui.views.peer_stats_table import PEER_NAMES, PeerStatsTable
 from app.gui.views.stats_table import StatsTable
 from app.gui.views.trades_table import TradesTable
 
@@ -61,6 +62,10 @@ class ResultsView(QtWidgets.QWidget):
         self._result: Result | None = None
         self.chart = ChartView()
         self.stats = StatsTable()
+        self.peer_stats = PeerStatsTable()  # the peer's own table, under a compat preset
+        self.stats_tabs = QtWidgets.QTabWidget()
+        self.stats_tabs.setObjectName("statsTabs")
+        self.stats_tabs.addTab(self.stats, "Stats")
         self.trades = TradesTable()
         self.title = QtWidgets.QLabel("No result yet: run a backtest.")
         self.title.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -76,7 +81,7 @@ class ResultsView(QtWidgets.QWidget):
         bar.addWidget(self.export_png_button)
 
         lower = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
-        lower.addWidget(self.stats)
+        lower.addWidget(self.stats_tabs)
         lower.addWidget(self.trades)
         lower.setStretchFactor(0, 0)
         lower.setStretchFactor(1, 1)
@@ -110,6 +115,7 @@ class ResultsView(QtWidgets.QWidget):
             indicators = default_indicators(result)
         self.chart.set_result(result, indicators)
         self.stats.set_stats(result.stats)
+        self._show_peer_stats(result)
         self.trades.set_trades(result.trades)
         params = ", ".join(f"{k}={v}" for k, v in result.params.items())
         bars = result.bars
@@ -119,10 +125,30 @@ class ResultsView(QtWidgets.QWidget):
         for button in (self.export_csv_button, self.export_png_button):
             button.setEnabled(True)
 
+    def _show_peer_stats(self, result: Result | None) -> None:
+        """Under a compat preset, a second tab with the peer's own table (its names, its definitions)."""
+        from engine.compat import peer_stats
+
+        table = peer_stats(result) if result is not None and result.config.compat else None
+        index = self.stats_tabs.indexOf(self.peer_stats)
+        if table is None:
+            if index >= 0:
+                self.stats_tabs.removeTab(index)
+            return
+        self.peer_stats.set_peer_stats(table)
+        assert result is not None
+        label = PEER_NAMES.get(str(result.config.compat), str(result.config.compat))
+        if index < 0:
+            self.stats_tabs.addTab(self.peer_stats, label)
+        else:
+            self.stats_tabs.setTabText(index, label)
+        self.stats_tabs.setCurrentWidget(self.peer_stats)
+
     def clear(self) -> None:
         self._result = None
         self.chart.clear()
         self.stats.set_stats({})
+        self._show_peer_stats(None)
         self.trades.set_trades(self.trades.trades.clear())
         self.title.setText("No result yet: run a backtest.")
         for button in (self.export_csv_button, self.export_png_button):

@@ -239,3 +239,29 @@ def test_pyramids_match_brute_force():
         assert lo <= np.nanmin(close[start:stop]) and hi >= np.nanmax(close[start:stop])
     assert index.min_max(100, 50) is None
     assert level_for(200, 1200) == 0 and level_for(1_000_000, 1200) >= 10
+
+
+def test_a_compat_preset_shows_the_peers_own_table_beside_ours(qtbot, screenshot_dir):
+    """Under --compat backtesting the app shows backtesting.py's stats, under its names and order, with the
+    values `run --json` gives as peer_stats; without a preset the tab is gone."""
+    from engine.compat import peer_stats
+
+    bars = demo_bars("ACME")
+    result = run_backtest(bars, "sma_cross", PARAMS, SimConfig.preset("backtesting", commission=0.002))
+    v = shown(qtbot, ResultsView())
+    v.show_result(result)
+    tabs = v.stats_tabs
+    assert [tabs.tabText(i) for i in range(tabs.count())] == ["Stats", "backtesting.py"]
+    assert tabs.currentWidget() is v.peer_stats
+    table = peer_stats(result)
+    keys = [v.peer_stats.item(r, 0).text() for r in range(v.peer_stats.rowCount())]
+    assert keys == list(table) and "Sharpe Ratio" in keys and "# Trades" in keys
+    row = keys.index("# Trades")
+    assert v.peer_stats.item(row, 1).text() == f"{table['# Trades']:,.0f}"
+    qtbot.wait(50)
+    assert v.grab().save(str(screenshot_dir / "results_compat_backtesting.png"))
+    v.show_result(run_backtest(bars, "sma_cross", PARAMS, SimConfig()))
+    assert [tabs.tabText(i) for i in range(tabs.count())] == ["Stats"]
+    v.show_result(run_backtest(bars, "sma_cross", PARAMS, SimConfig.preset("vectorbt")))
+    assert [tabs.tabText(i) for i in range(tabs.count())] == ["Stats", "vectorbt"]
+    assert v.peer_stats.rowCount() == len(peer_stats(v.result))
