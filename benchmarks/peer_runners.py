@@ -19,8 +19,11 @@ def _frame(bars: Bars) -> pd.DataFrame:
                          "Volume": bars.volume}, index=idx)
 
 
-def backtesting_py_stats(bars: Bars, entries, exits, cash: float, commission: float):
-    """Backtest(data, S, cash, commission, exclusive_orders=True).run(): S buys on entry, closes on exit.
+def backtesting_py_stats(bars: Bars, entries, exits, cash: float, commission: float, direction: str = "long",
+                         finalize_trades: bool = False):
+    """Backtest(data, S, cash, commission, exclusive_orders=True, finalize_trades).run(), S by `direction`:
+    long: buy() on entry, position.close() on exit; short: sell() on entry, close on exit; both: buy() on
+    entry, else sell() on exit (a reversal, the website SmaCross's pattern).
 
     Returns backtesting.py's stats Series (with `_equity_curve`, `_trades`, `_strategy`).
     """
@@ -36,13 +39,45 @@ def backtesting_py_stats(bars: Bars, entries, exits, cash: float, commission: fl
         def next(self):
             i = len(self.data) - 1
             if ent[i]:
-                self.buy()
+                self.sell() if direction == "short" else self.buy()
             elif ext[i]:
-                self.position.close()
+                self.sell() if direction == "both" else self.position.close()
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        bt = Backtest(_frame(bars), ArraySignals, cash=cash, commission=commission, exclusive_orders=True)
+        bt = Backtest(_frame(bars), ArraySignals, cash=cash, commission=commission, exclusive_orders=True,
+                      finalize_trades=finalize_trades)
+        return bt.run()
+
+
+def backtesting_py_website_stats(bars: Bars, commission: float = 0.0, finalize_trades: bool = True):
+    """backtesting.py's website SmaCross as published: close and buy on the fast SMA crossing above the
+    slow one, close and sell (go short) on the cross back; Backtest(data, SmaCross, commission,
+    finalize_trades). Returns the stats Series."""
+    from backtesting import Backtest, Strategy
+    from backtesting.lib import crossover
+    from backtesting.test import SMA
+
+    class SmaCross(Strategy):
+        n1 = 10
+        n2 = 20
+
+        def init(self):
+            close = self.data.Close
+            self.sma1 = self.I(SMA, close, self.n1)
+            self.sma2 = self.I(SMA, close, self.n2)
+
+        def next(self):
+            if crossover(self.sma1, self.sma2):
+                self.position.close()
+                self.buy()
+            elif crossover(self.sma2, self.sma1):
+                self.position.close()
+                self.sell()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bt = Backtest(_frame(bars), SmaCross, commission=commission, finalize_trades=finalize_trades)
         return bt.run()
 
 
@@ -71,9 +106,10 @@ def backtesting_py_sma_cross_stats(bars: Bars, n1: int, n2: int, cash: float, co
         return bt.run()
 
 
-def run_backtesting_py(bars: Bars, entries, exits, cash: float, commission: float):
+def run_backtesting_py(bars: Bars, entries, exits, cash: float, commission: float, direction: str = "long",
+                       finalize_trades: bool = False):
     """Returns (equity ndarray, closed trades DataFrame, open trades list of (size, entry_bar, entry_price))."""
-    stats = backtesting_py_stats(bars, entries, exits, cash, commission)
+    stats = backtesting_py_stats(bars, entries, exits, cash, commission, direction, finalize_trades)
     equity = stats["_equity_curve"]["Equity"].to_numpy()
     open_trades = [(t.size, t.entry_bar, t.entry_price) for t in stats["_strategy"].trades]
     return equity, stats["_trades"], open_trades

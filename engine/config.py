@@ -34,6 +34,13 @@ PRESETS: dict[str, dict[str, Any]] = {
                      slippage=0.0, fixed_fee=0.0, direction="long", sl=None, tp=None, trail=None),
 }
 
+# What a preset lets a user set, because the peer has it and the preset reproduces it (docs/compat.md).
+PRESET_OPTIONS: dict[str, frozenset[str]] = {
+    # direction: buy() / sell(); at_end="close": finalize_trades=True
+    "backtesting": frozenset({"init_cash", "commission", "direction", "at_end"}),
+    "vectorbt": frozenset({"init_cash", "commission"}),
+}
+
 
 @dataclass(frozen=True)
 class SimConfig:
@@ -122,14 +129,16 @@ class SimConfig:
     def preset(cls, compat: str, **overrides: Any) -> SimConfig:
         """The config that reproduces a peer backtester (`"backtesting"` or `"vectorbt"`).
 
-        Only `init_cash` and `commission` may be overridden: the preset fixes everything else.
+        `init_cash` and `commission` may be overridden, and the options the peer has and the preset
+        reproduces (`PRESET_OPTIONS`, docs/compat.md); the preset fixes everything else.
         """
         _check_choice("compat", compat, COMPATS)
-        bad = sorted(set(overrides) - {"init_cash", "commission"})
+        allowed = PRESET_OPTIONS[compat]
+        bad = sorted(set(overrides) - allowed)
         if bad:
             raise ConfigError(
                 f"config: option {bad[0]!r} cannot be combined with compat={compat!r} "
-                "(a compat preset fixes every option but init_cash and commission)")
+                f"(the preset allows only {', '.join(sorted(allowed))}; docs/compat.md)")
         return cls(**{**PRESETS[compat], **overrides, "compat": compat})
 
     def replace(self, **changes: Any) -> SimConfig:

@@ -160,7 +160,9 @@ def sim_params(config: SimConfig) -> np.ndarray:
         "warmup": int(config.warmup_bars),
         "reenter": config.on_entry_while_long == "reenter",
         "entry_wins": config.same_bar_conflict == "entry_wins",
-        "close_at_end": config.at_end == "close",
+        "close_at_end": config.at_end == "close" and config.compat != "backtesting",
+        "long_wins": config.compat == "backtesting",
+        "finalize": config.at_end == "close" and config.compat == "backtesting",
     }
     if values.keys() != _SIM_FIELDS:  # a field added to one side only
         raise AssertionError(f"sim_params: fields {sorted(values.keys() ^ _SIM_FIELDS)} "

@@ -67,6 +67,10 @@ SIM_PARAMS_DTYPE = np.dtype(
         ("reenter", np.bool_),  # an entry while in a same-side position closes and re-opens
         ("entry_wins", np.bool_),  # an entry and an exit on one bar: keep the entry (else drop both)
         ("close_at_end", np.bool_),  # close an open trade at the last close (else report it open)
+        # the backtesting preset (docs/compat.md): a long and a short entry on one bar: the long wins
+        # (else both are dropped); `finalize` closes at the end as backtesting.py's finalize_trades does
+        ("long_wins", np.bool_),
+        ("finalize", np.bool_),
     ],
     align=True,
 )
@@ -410,9 +414,10 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
                 else:
                     se = False
                     sx = False
-            if e and se:  # contradictory entries: do nothing new
-                e = False
+            if e and se:  # contradictory entries: do nothing new (the backtesting preset: the long wins)
                 se = False
+                if not p.long_wins:
+                    e = False
             # an exit on the side of a working entry order cancels it
             if (work_side > 0 and x) or (work_side < 0 and sx):
                 work_side = 0
@@ -491,6 +496,31 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
 
     for j in range(last, n):
         equity[j] = cash
+
+    # backtesting.py's finalize_trades: the open trade closes at the last bar's open, then an entry queued at
+    # the last close fills there too and stays open, marked to the last close
+    if nt + 4 > trades.shape[0]:
+        trades = _grow(trades)
+    if p.finalize and last == n and n > 0:
+        o_last = open_[n - 1]
+        if pos != 0.0:
+            cash = _close_position(trades, nt, n - 1, o_last, pos, entry_price, entry_fee, entry_bar, cash, p,
+                                   EXIT_END)
+            nt += 1
+            pos = 0.0
+        if pend_entry != 0:
+            units, px, fee, sl_new, tp_new, trail_new = _open(o_last, pend_entry, pend_k, cash, orders, size_type, p)
+            if units > 0.0:
+                cash -= fee
+                pos, entry_price, entry_fee, entry_bar = pend_entry * units, px, fee, n - 1
+            else:
+                n_cancelled += 1
+        equity[n - 1] = cash + pos * (close[n - 1] - entry_price)
+        if pos != 0.0:
+            _write_trade(trades, nt, entry_bar, n - 1, pos, entry_price, close[n - 1], entry_fee, 0.0, EXIT_END,
+                         True)
+            nt += 1
+        pos = 0.0
 
     # end of data: close at the last close, or report the open trade marked to it (no exit fee)
     if pos != 0.0:

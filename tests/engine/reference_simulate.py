@@ -140,8 +140,10 @@ def decide(cfg, pos, e, x, se, sx):
         e, x = (True, False) if wins else (False, False)
     if se and sx:
         se, sx = (True, False) if wins else (False, False)
-    if e and se:
-        e = se = False
+    if e and se:  # both dropped; the backtesting preset: the long wins (its strategies buy() first)
+        se = False
+        if cfg.compat != "backtesting":
+            e = False
     reenter = cfg.on_entry_while_long == "reenter"
     if pos > 0:
         if e and reenter:
@@ -280,6 +282,16 @@ def reference_simulate(o, h, l, c, e, x, se, sx, cfg, orders=None):
                 equity[j] = b.cash
             status = 1
             break
+    if cfg.compat == "backtesting" and cfg.at_end == "close" and status == 0:
+        # backtesting.py's finalize_trades: close at the last open, then a queued entry fills there and stays open
+        if b.pos != 0:
+            b.close(o[n - 1], n - 1, EXIT_END)
+        if queued is not None and queued[1] != 0:
+            b.open(queued[1], o[n - 1], n - 1, orders[queued[2]])
+        equity[n - 1] = b.equity(c[n - 1])
+        if b.pos != 0:
+            b._record(n - 1, c[n - 1], 0.0, EXIT_END, True)
+        return equity, b.trades, status, b.cancelled
     if b.pos != 0:
         if cfg.at_end == "close":
             b.close(c[n - 1], n - 1, EXIT_END)

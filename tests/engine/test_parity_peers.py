@@ -46,12 +46,19 @@ def _rel(a, b):
     np.testing.assert_allclose(a, b, rtol=RTOL, atol=1e-9)
 
 
+# direction: buy() / sell(); at_end="close": finalize_trades=True (docs/compat.md)
+OPTIONS = [("long", "keep_open"), ("short", "keep_open"), ("both", "keep_open"), ("long", "close"),
+           ("short", "close"), ("both", "close")]
+
+
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
-def test_backtesting_preset_matches_backtesting_py(name):
+@pytest.mark.parametrize(("direction", "at_end"), OPTIONS, ids=[f"{d}-{a}" for d, a in OPTIONS])
+def test_backtesting_preset_matches_backtesting_py(name, direction, at_end):
     bars, entries, exits, cash, commission = _case(name)
-    cfg = SimConfig.preset("backtesting", init_cash=cash, commission=commission)
+    cfg = SimConfig.preset("backtesting", init_cash=cash, commission=commission, direction=direction, at_end=at_end)
     equity, trades, status, cancelled = simulate(bars, SignalArrays(entries, exits), cfg)
-    bt_equity, bt_trades, bt_open = run_backtesting_py(bars, entries, exits, cash, commission)
+    bt_equity, bt_trades, bt_open = run_backtesting_py(bars, entries, exits, cash, commission, direction,
+                                                       finalize_trades=at_end == "close")
 
     _rel(equity, bt_equity)
     closed = trades[~trades["is_open"]]
@@ -73,6 +80,12 @@ def test_backtesting_preset_matches_backtesting_py(name):
     if name == "dense_signals_reentry":
         reentries = np.sum(closed["exit_bar"][:-1] == closed["entry_bar"][1:])
         assert reentries > 0, "scenario must exercise close-and-rebuy on an entry while long"
+    if name == "plain" and direction == "both":
+        assert np.any(closed["side"][:-1] != closed["side"][1:]), "scenario must exercise reversals"
+    if at_end == "close":  # finalize_trades: only an entry filled at the last bar's open may stay open
+        assert (still_open["entry_bar"] == len(bars) - 1).all()
+        if name == "plain" and direction == "both":
+            assert closed["exit_bar"][-1] == len(bars) - 1, "scenario must exercise finalize_trades"
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))

@@ -144,6 +144,29 @@ def test_backtesting_sma_cross_on_its_example_data(data):
 
 
 @pytest.mark.peers
+@pytest.mark.parametrize("commission", [0.0, 0.002])
+def test_the_website_example_as_published_close_and_reverse(commission):
+    """backtesting.py's website SmaCross goes short on the cross back (position.close(); sell()) and runs with
+    finalize_trades=True: our sma_cross under the preset with direction both and at_end close trades the same,
+    trade for trade, and prints the same stats table."""
+    runners = peers()
+    import backtesting.test
+
+    bars = frame_bars(backtesting.test.GOOG)
+    config = SimConfig.preset("backtesting", commission=commission, direction="both", at_end="close")
+    result = run_backtest(bars, "sma_cross", {"n1": 10, "n2": 20}, config)
+    theirs = runners.backtesting_py_website_stats(bars, commission=commission)
+    trades, their_trades = result.trade_records, theirs["_trades"]
+    assert len(trades) == len(their_trades) and (trades["side"] < 0).any() and not trades["is_open"].any()
+    np.testing.assert_array_equal(trades["entry_bar"], their_trades["EntryBar"].to_numpy())
+    np.testing.assert_array_equal(trades["exit_bar"], their_trades["ExitBar"].to_numpy())
+    np.testing.assert_allclose(trades["size"] * trades["side"], their_trades["Size"].to_numpy())
+    np.testing.assert_allclose(trades["pnl"], their_trades["PnL"].to_numpy(), rtol=1e-9)
+    np.testing.assert_allclose(result.equity, theirs["_equity_curve"]["Equity"].to_numpy(), rtol=1e-9)
+    assert_same_table(peer_stats(result), theirs)
+
+
+@pytest.mark.peers
 @pytest.mark.parametrize("data", ["GOOG", "EURUSD"])
 def test_vectorbt_sma_cross_on_backtesting_example_data(data):
     """Daily trading days (GOOG) and hourly bars with weekend gaps (EURUSD): freq is the median spacing."""

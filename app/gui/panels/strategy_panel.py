@@ -182,10 +182,12 @@ class StrategyPanel(QWidget):
         self.sim_form.addRow(label, widget)
 
     def _compat_changed(self, compat: str) -> None:
-        locked = compat != "none"
+        """A preset fixes every option but those the peer has and the preset reproduces (PRESET_OPTIONS)."""
+        from engine.config import PRESET_OPTIONS
+
+        free = PRESET_OPTIONS.get(compat, set()) | {"compat"}
         for name, widget in self.sim.items():
-            if name not in ("init_cash", "commission", "compat"):
-                widget.setEnabled(not locked)
+            widget.setEnabled(compat == "none" or name in free)
 
     def config(self) -> SimConfig:
         """The SimConfig the settings describe (ConfigError if a combination is invalid)."""
@@ -193,6 +195,10 @@ class StrategyPanel(QWidget):
                              "commission": self.sim["commission"].value() / 100.0}  # type: ignore[attr-defined]
         compat = self.sim["compat"].currentText()  # type: ignore[attr-defined]
         if compat != "none":
+            from engine.config import PRESET_OPTIONS
+
+            if "direction" in PRESET_OPTIONS[compat]:
+                v["direction"] = self.sim["direction"].currentText()  # type: ignore[attr-defined]
             return SimConfig.preset(compat, **v)
         v["slippage"] = self.sim["slippage"].value() / 100.0  # type: ignore[attr-defined]
         for name in ("sl", "tp", "trail"):
