@@ -20,8 +20,9 @@ def _frame(bars: Bars) -> pd.DataFrame:
 
 
 def backtesting_py_stats(bars: Bars, entries, exits, cash: float, commission: float, direction: str = "long",
-                         finalize_trades: bool = False):
-    """Backtest(data, S, cash, commission, exclusive_orders=True, finalize_trades).run(), S by `direction`:
+                         finalize_trades: bool = False, trade_on_close: bool = False):
+    """Backtest(data, S, cash, commission, exclusive_orders=True, finalize_trades, trade_on_close).run(), S by
+    `direction`:
     long: buy() on entry, position.close() on exit; short: sell() on entry, close on exit; both: buy() on
     entry, else sell() on exit (a reversal, the website SmaCross's pattern).
 
@@ -46,7 +47,7 @@ def backtesting_py_stats(bars: Bars, entries, exits, cash: float, commission: fl
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         bt = Backtest(_frame(bars), ArraySignals, cash=cash, commission=commission, exclusive_orders=True,
-                      finalize_trades=finalize_trades)
+                      finalize_trades=finalize_trades, trade_on_close=trade_on_close)
         return bt.run()
 
 
@@ -107,9 +108,9 @@ def backtesting_py_sma_cross_stats(bars: Bars, n1: int, n2: int, cash: float, co
 
 
 def run_backtesting_py(bars: Bars, entries, exits, cash: float, commission: float, direction: str = "long",
-                       finalize_trades: bool = False):
+                       finalize_trades: bool = False, trade_on_close: bool = False):
     """Returns (equity ndarray, closed trades DataFrame, open trades list of (size, entry_bar, entry_price))."""
-    stats = backtesting_py_stats(bars, entries, exits, cash, commission, direction, finalize_trades)
+    stats = backtesting_py_stats(bars, entries, exits, cash, commission, direction, finalize_trades, trade_on_close)
     equity = stats["_equity_curve"]["Equity"].to_numpy()
     open_trades = [(t.size, t.entry_bar, t.entry_price) for t in stats["_strategy"].trades]
     return equity, stats["_trades"], open_trades

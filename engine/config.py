@@ -36,8 +36,8 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 # What a preset lets a user set, because the peer has it and the preset reproduces it (docs/compat.md).
 PRESET_OPTIONS: dict[str, frozenset[str]] = {
-    # direction: buy() / sell(); at_end="close": finalize_trades=True
-    "backtesting": frozenset({"init_cash", "commission", "direction", "at_end"}),
+    # direction: buy() / sell(); at_end="close": finalize_trades=True; fill="close": trade_on_close=True
+    "backtesting": frozenset({"init_cash", "commission", "direction", "at_end", "fill"}),
     "vectorbt": frozenset({"init_cash", "commission"}),
 }
 
@@ -139,6 +139,9 @@ class SimConfig:
             raise ConfigError(
                 f"config: option {bad[0]!r} cannot be combined with compat={compat!r} "
                 f"(the preset allows only {', '.join(sorted(allowed))}; docs/compat.md)")
+        if compat == "backtesting" and overrides.get("fill") == "close" and overrides.get("at_end") == "close":
+            raise ConfigError("config: fill='close' (trade_on_close) with at_end='close' (finalize_trades) cannot be "
+                              "combined with compat='backtesting' yet: that pair is not reproduced (docs/compat.md)")
         return cls(**{**PRESETS[compat], **overrides, "compat": compat})
 
     def replace(self, **changes: Any) -> SimConfig:

@@ -163,6 +163,7 @@ def sim_params(config: SimConfig) -> np.ndarray:
         "close_at_end": config.at_end == "close" and config.compat != "backtesting",
         "long_wins": config.compat == "backtesting",
         "finalize": config.at_end == "close" and config.compat == "backtesting",
+        "bt_trade_on_close": config.fill == "close" and config.compat == "backtesting",
     }
     if values.keys() != _SIM_FIELDS:  # a field added to one side only
         raise AssertionError(f"sim_params: fields {sorted(values.keys() ^ _SIM_FIELDS)} "

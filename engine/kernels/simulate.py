@@ -71,6 +71,9 @@ SIM_PARAMS_DTYPE = np.dtype(
         # (else both are dropped); `finalize` closes at the end as backtesting.py's finalize_trades does
         ("long_wins", np.bool_),
         ("finalize", np.bool_),
+        # fills at a bar's close as backtesting.py's trade_on_close books them: in the next bar's equity, and
+        # orders of the last bar never fill
+        ("bt_trade_on_close", np.bool_),
     ],
     align=True,
 )
@@ -301,6 +304,7 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
     work_until = 0
     work_k = -1
     last = n
+    eq_before = 0.0
 
     for i in range(n):
         if nt + 4 > trades.shape[0]:
@@ -464,8 +468,9 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
                 pend_exit = want_exit
                 pend_entry = want_entry
                 pend_k = i
-            else:
+            elif not (p.bt_trade_on_close and i == n - 1):
                 c_i = close[i]
+                eq_before = cash + pos * (c_i - entry_price)
                 if want_exit and pos != 0.0:
                     cash = _close_position(trades, nt, i, c_i, pos, entry_price, entry_fee, entry_bar, cash, p,
                                            EXIT_SIGNAL)
@@ -482,7 +487,7 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
 
         # 5. mark to the close
         eq = cash + pos * (close[i] - entry_price)
-        equity[i] = eq
+        equity[i] = eq_before if p.bt_trade_on_close and warmup <= i < n - 1 else eq
         if eq <= 0.0:
             if pos != 0.0:
                 cash = _close_position(trades, nt, i, close[i], pos, entry_price, entry_fee, entry_bar, cash, p,

@@ -266,15 +266,19 @@ def reference_simulate(o, h, l, c, e, x, se, sx, cfg, orders=None):
                     side = 0
                     if not explicit_exit:
                         do_close = False
+            bt_toc = cfg.compat == "backtesting" and cfg.fill == "close"  # backtesting.py's trade_on_close
             if cfg.fill == "next_open":
                 queued = (do_close, side, i)
-            else:
+            elif not (bt_toc and i == n - 1):  # the peer never fills the last bar's orders
+                before = b.equity(c[i])  # ... and books these fills on the next bar's equity
                 if do_close and b.pos != 0:
                     b.close(c[i], i, EXIT_SIGNAL)
                 if side != 0 and b.pos == 0:
                     b.open(side, c[i], i, order)
         # 5. mark to the close
         equity[i] = b.equity(c[i])
+        if cfg.compat == "backtesting" and cfg.fill == "close" and cfg.warmup_bars <= i < n - 1:
+            equity[i] = before
         if equity[i] <= 0:
             if b.pos != 0:
                 b.close(c[i], i, EXIT_BANKRUPT)

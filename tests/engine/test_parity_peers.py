@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from engine.config import SimConfig
+from engine.errors import ConfigError
 from engine.simulation import SignalArrays, simulate
 from tests.engine.market import random_bars, random_signals
 
@@ -46,19 +47,21 @@ def _rel(a, b):
     np.testing.assert_allclose(a, b, rtol=RTOL, atol=1e-9)
 
 
-# direction: buy() / sell(); at_end="close": finalize_trades=True (docs/compat.md)
-OPTIONS = [("long", "keep_open"), ("short", "keep_open"), ("both", "keep_open"), ("long", "close"),
-           ("short", "close"), ("both", "close")]
+# direction: buy() / sell(); at_end="close": finalize_trades=True; fill="close": trade_on_close=True
+OPTIONS = [(d, a, f) for f in ("next_open", "close") for a in ("keep_open", "close") for d in ("long", "short", "both")
+           if not (a == "close" and f == "close")]  # that pair is refused (docs/compat.md)
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
-@pytest.mark.parametrize(("direction", "at_end"), OPTIONS, ids=[f"{d}-{a}" for d, a in OPTIONS])
-def test_backtesting_preset_matches_backtesting_py(name, direction, at_end):
+@pytest.mark.parametrize(("direction", "at_end", "fill"), OPTIONS, ids=["-".join(o) for o in OPTIONS])
+def test_backtesting_preset_matches_backtesting_py(name, direction, at_end, fill):
     bars, entries, exits, cash, commission = _case(name)
-    cfg = SimConfig.preset("backtesting", init_cash=cash, commission=commission, direction=direction, at_end=at_end)
+    cfg = SimConfig.preset("backtesting", init_cash=cash, commission=commission, direction=direction, at_end=at_end,
+                           fill=fill)
     equity, trades, status, cancelled = simulate(bars, SignalArrays(entries, exits), cfg)
     bt_equity, bt_trades, bt_open = run_backtesting_py(bars, entries, exits, cash, commission, direction,
-                                                       finalize_trades=at_end == "close")
+                                                       finalize_trades=at_end == "close",
+                                                       trade_on_close=fill == "close")
 
     _rel(equity, bt_equity)
     closed = trades[~trades["is_open"]]
@@ -82,6 +85,8 @@ def test_backtesting_preset_matches_backtesting_py(name, direction, at_end):
         assert reentries > 0, "scenario must exercise close-and-rebuy on an entry while long"
     if name == "plain" and direction == "both":
         assert np.any(closed["side"][:-1] != closed["side"][1:]), "scenario must exercise reversals"
+    if fill == "close" and name == "signal_on_last_bar":  # the peer never fills the last bar's orders
+        assert (entries[-1] or exits[-1]) and not (trades["entry_bar"] == len(bars) - 1).any()
     if at_end == "close":  # finalize_trades: only an entry filled at the last bar's open may stay open
         assert (still_open["entry_bar"] == len(bars) - 1).all()
         if name == "plain" and direction == "both":
@@ -109,3 +114,8 @@ def test_vectorbt_preset_matches_vectorbt(name):
     if name == "dense_signals_reentry":
         both = entries & exits
         assert both.any(), "scenario must exercise the same-bar entry+exit rule"
+
+
+def test_trade_on_close_with_finalize_trades_is_refused():
+    with pytest.raises(ConfigError, match="trade_on_close.*finalize_trades"):
+        SimConfig.preset("backtesting", fill="close", at_end="close")

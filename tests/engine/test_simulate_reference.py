@@ -29,8 +29,24 @@ configs = st.builds(
 )
 
 
+def _preset(compat, direction, at_end, fill, **money):
+    if compat == "vectorbt":
+        return SimConfig.preset(compat, **money)
+    if at_end == "close" and fill == "close":  # refused by the preset
+        fill = "next_open"
+    return SimConfig.preset(compat, direction=direction, at_end=at_end, fill=fill, **money)
+
+
+# the presets, with every option they accept: their preset-only rules (the long wins a tie, finalize_trades,
+# trade_on_close's booking) against the reference too, not only against the peers
+presets = st.builds(_preset, compat=st.sampled_from(["backtesting", "vectorbt"]),
+                    direction=st.sampled_from(["long", "short", "both"]),
+                    at_end=st.sampled_from(["keep_open", "close"]), fill=st.sampled_from(["next_open", "close"]),
+                    init_cash=st.sampled_from([100.0, 10_000.0]), commission=st.sampled_from([0.0, 0.002]))
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(cfg=configs, seed=st.integers(0, 10_000), n=st.integers(2, 120), p=st.sampled_from([0.05, 0.2, 0.5]),
+@given(cfg=st.one_of(configs, presets), seed=st.integers(0, 10_000), n=st.integers(2, 120), p=st.sampled_from([0.05, 0.2, 0.5]),
        tick=st.sampled_from([None, 0.5]))
 def test_kernel_equals_reference(cfg, seed, n, p, tick):
     bars = random_bars(seed, n, tick=tick)
