@@ -64,7 +64,8 @@ def add_sim_args(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("simulation (docs/simulation.md)")
     add_setting_flags(g, "simulation")
     g.add_argument("--compat", choices=("backtesting", "vectorbt"),
-                   help="reproduce backtesting.py or vectorbt exactly (only --cash/--commission may be combined)")
+                   help="reproduce backtesting.py or vectorbt exactly (only --cash, --commission and "
+                        "--risk-free-rate may be combined)")
 
 
 def sim_config_from_args(args: argparse.Namespace):

@@ -21,6 +21,9 @@ ENTRY_WHILE_LONG = ("ignore", "reenter")
 CONFLICTS = ("ignore", "entry_wins")
 AT_END = ("keep_open", "close")
 COMPATS = ("backtesting", "vectorbt")
+# What a compat preset leaves to the caller: the cash, the commission, and the risk-free rate, which only
+# the stats read (trades and equity stay the peer's; docs/compat.md).
+PRESET_OPEN = ("init_cash", "commission", "risk_free_rate")
 
 # What each compatibility preset sets (docs/compat.md).
 PRESETS: dict[str, dict[str, Any]] = {
@@ -54,6 +57,8 @@ class SimConfig:
     at_end: an open trade at the last bar is kept open ("keep_open", marked to the last close)
         or closed at the last close ("close").
     warmup_bars: signals on bars before this index are ignored.
+    risk_free_rate: annual risk-free rate, a fraction (0.03 = 3 %), for the Sharpe and Sortino ratios and
+        alpha (docs/stats.md); a stats option, not a trading rule: trades and equity do not depend on it.
     compat: the preset this config was built from, if any (informational).
     """
 
@@ -72,6 +77,7 @@ class SimConfig:
     same_bar_conflict: str = "ignore"
     at_end: str = "keep_open"
     warmup_bars: int = 0
+    risk_free_rate: float = 0.0
     compat: str | None = None
 
     def __post_init__(self) -> None:
@@ -96,6 +102,7 @@ class SimConfig:
         _check_choice("at_end", self.at_end, AT_END)
         if not isinstance(self.warmup_bars, int) or isinstance(self.warmup_bars, bool) or self.warmup_bars < 0:
             raise ConfigError(f"config: warmup_bars={self.warmup_bars!r} must be a whole number >= 0")
+        _check_number("risk_free_rate", self.risk_free_rate, low=-1.0, high=1.0, low_open=True, high_open=True)
         if self.compat is not None:
             _check_choice("compat", self.compat, COMPATS)
 
@@ -114,7 +121,7 @@ class SimConfig:
             _check_choice("compat", compat, COMPATS)
             fixed = {f.name: f.default for f in dataclasses.fields(cls)} | PRESETS[compat]
             values = {k: v for k, v in values.items()
-                      if k in ("init_cash", "commission") or v != fixed[k]}
+                      if k in PRESET_OPEN or v != fixed[k]}
             return cls.preset(compat, **values)
         return cls(**values)
 
@@ -122,14 +129,14 @@ class SimConfig:
     def preset(cls, compat: str, **overrides: Any) -> SimConfig:
         """The config that reproduces a peer backtester (`"backtesting"` or `"vectorbt"`).
 
-        Only `init_cash` and `commission` may be overridden: the preset fixes everything else.
+        Only `init_cash`, `commission` and `risk_free_rate` may be overridden: the preset fixes everything else.
         """
         _check_choice("compat", compat, COMPATS)
-        bad = sorted(set(overrides) - {"init_cash", "commission"})
+        bad = sorted(set(overrides) - set(PRESET_OPEN))
         if bad:
             raise ConfigError(
                 f"config: option {bad[0]!r} cannot be combined with compat={compat!r} "
-                "(a compat preset fixes every option but init_cash and commission)")
+                "(a compat preset fixes every option but init_cash, commission and risk_free_rate)")
         return cls(**{**PRESETS[compat], **overrides, "compat": compat})
 
     def replace(self, **changes: Any) -> SimConfig:

@@ -14,10 +14,11 @@ from engine.data.demo import demo_bars
 from engine.result import TRADE_JSON_KEYS
 
 STAT_KEYS_DESIGN = (
-    "start end duration exposure_time_pct equity_final equity_peak return_pct buy_hold_return_pct "
-    "return_ann_pct volatility_ann_pct sharpe_ratio sortino_ratio calmar_ratio max_drawdown_pct "
-    "avg_drawdown_pct max_drawdown_duration n_trades win_rate_pct best_trade_pct worst_trade_pct "
-    "avg_trade_pct max_trade_duration avg_trade_duration profit_factor expectancy_pct sqn").split()
+    "start end duration exposure_time_pct equity_final equity_peak commissions return_pct buy_hold_return_pct "
+    "return_ann_pct volatility_ann_pct cagr_pct sharpe_ratio sortino_ratio calmar_ratio alpha_pct beta "
+    "max_drawdown_pct avg_drawdown_pct max_drawdown_duration n_trades win_rate_pct best_trade_pct "
+    "worst_trade_pct avg_trade_pct max_trade_duration avg_trade_duration profit_factor expectancy_pct sqn "
+    "kelly").split()
 
 
 def run_json(capsys, *argv):
@@ -41,6 +42,10 @@ def test_run_compat_and_stops_are_applied(capsys):
     stopped = run_json(capsys, "--sl", "0.02", "--tp", "0.05")
     assert bt["trades"][0]["entry_bar"] >= 1 and all(float(t["size"]).is_integer() for t in bt["trades"])
     assert plain["stats"] != stopped["stats"]
+    # the risk-free rate is a stats option: a preset takes it, and its trades stay the peer's
+    bt_rf = run_json(capsys, "--compat", "backtesting", "--commission", "0.002", "--risk-free-rate", "0.03")
+    assert bt_rf["trades"] == bt["trades"] and bt_rf["stats"]["equity_final"] == bt["stats"]["equity_final"]
+    assert bt_rf["stats"]["sharpe_ratio"] < bt["stats"]["sharpe_ratio"]
 
 
 def test_run_table_output(capsys):

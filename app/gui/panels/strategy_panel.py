@@ -19,10 +19,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.config import SimConfig
+from engine.config import PRESET_OPEN, SimConfig
 
 PERCENT_FIELDS = {"commission": (0.0, 10.0, 0.01), "slippage": (0.0, 10.0, 0.01),
-                  "sl": (0.0, 99.0, 0.5), "tp": (0.0, 1000.0, 0.5), "trail": (0.0, 99.0, 0.5)}
+                  "sl": (0.0, 99.0, 0.5), "tp": (0.0, 1000.0, 0.5), "trail": (0.0, 99.0, 0.5),
+                  "risk_free_rate": (-99.0, 99.0, 0.25)}
+# What a compat preset leaves editable (engine.config.PRESET_OPEN), plus the preset picker itself.
+PRESET_OPEN_WIDGETS = (*PRESET_OPEN, "compat")
 CHOICES = {"fill": ("next_open", "close"), "sizing": ("all", "all_units", "fixed", "percent"),
            "direction": ("long", "short", "both"), "compat": ("none", "backtesting", "vectorbt")}
 
@@ -153,7 +156,7 @@ class StrategyPanel(QWidget):
             box.setSuffix(" %")
             box.setSpecialValueText("off" if name in ("sl", "tp", "trail") else "")
             label = {"commission": "Commission", "slippage": "Slippage", "sl": "Stop-loss", "tp": "Take-profit",
-                     "trail": "Trailing stop"}[name]
+                     "trail": "Trailing stop", "risk_free_rate": "Risk-free rate (a year)"}[name]
             self._add_sim(name, label, box)
         for name, options in CHOICES.items():
             combo = QComboBox()
@@ -184,13 +187,14 @@ class StrategyPanel(QWidget):
     def _compat_changed(self, compat: str) -> None:
         locked = compat != "none"
         for name, widget in self.sim.items():
-            if name not in ("init_cash", "commission", "compat"):
+            if name not in PRESET_OPEN_WIDGETS:
                 widget.setEnabled(not locked)
 
     def config(self) -> SimConfig:
         """The SimConfig the settings describe (ConfigError if a combination is invalid)."""
         v: dict[str, Any] = {"init_cash": self.sim["init_cash"].value(),  # type: ignore[attr-defined]
-                             "commission": self.sim["commission"].value() / 100.0}  # type: ignore[attr-defined]
+                             "commission": self.sim["commission"].value() / 100.0,  # type: ignore[attr-defined]
+                             "risk_free_rate": self.sim["risk_free_rate"].value() / 100.0}  # type: ignore[attr-defined]
         compat = self.sim["compat"].currentText()  # type: ignore[attr-defined]
         if compat != "none":
             return SimConfig.preset(compat, **v)

@@ -42,11 +42,12 @@ def test_backtest_in_the_app_equals_the_command_line(qtbot, window, store_path, 
     window.strategy_panel.select("ema_cross")
     window.strategy_panel.param_editors["n1"].setValue(8)
     window.strategy_panel.sim["commission"].setValue(0.1)  # percent in the UI
+    window.strategy_panel.sim["risk_free_rate"].setValue(2.0)
     with qtbot.waitSignal(window.controller.backtest_done, timeout=WAIT_MS) as blocker:
         qtbot.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
     outcome = blocker.args[0]
     assert cli_main(["run", "--db", str(copy), "--symbol", "ACME", "--timeframe", "1d", "-s", "ema_cross",
-                     "-p", "n1=8", "--commission", "0.001", "--json"]) == 0
+                     "-p", "n1=8", "--commission", "0.001", "--risk-free-rate", "0.02", "--json"]) == 0
     expected = json.loads(capsys.readouterr().out)
     got = json.loads(json.dumps(outcome.result.to_json_dict()))
     assert got == expected
