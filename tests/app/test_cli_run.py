@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
+from app.stat_labels import STAT_LABELS, stat_label
 from engine.backtest import run_backtest
 from engine.config import SimConfig
 from engine.data.demo import demo_bars
@@ -52,7 +53,31 @@ def test_run_table_output(capsys):
     assert main(["run", "--demo", "--strategy", "macd", "--trades", "3"]) == 0
     text = capsys.readouterr().out
     assert "macd (fast=12, slow=26, signal=9) on ACME 1d" in text
-    assert "sharpe_ratio" in text and "Last 3 of" in text
+    assert "Last 3 of" in text and "sharpe_ratio" not in text
+
+
+def test_run_prints_every_stat_with_its_label_and_unit(capsys):
+    """Labels and units as backtesting.py prints them (app/stat_labels.py); --json keeps the snake_case keys."""
+    stats = run_json(capsys, "-p", "n1=20", "-p", "n2=50")["stats"]
+    assert main(["run", "--demo", "-p", "n1=20", "-p", "n2=50"]) == 0
+    lines = {line.strip().rsplit("  ", 1)[0].strip(): line.strip().rsplit("  ", 1)[1].strip()
+             for line in capsys.readouterr().out.split("\n\n")[1].splitlines()}
+    assert list(lines) == [stat_label(k) for k in STAT_KEYS_DESIGN]
+    assert lines["Start"] == "2005-01-03" and lines["Duration"] == f"{stats['duration']:,.0f} days"
+    assert lines["Equity Final [$]"] == f"{stats['equity_final']:,.2f}"
+    assert lines["Max. Drawdown [%]"] == f"{stats['max_drawdown_pct']:.2f}"
+    assert lines["Sharpe Ratio"] == f"{stats['sharpe_ratio']:.3f}"
+    assert lines["# Closed Trades"] == str(stats["n_trades"])
+
+
+def test_every_stat_has_a_label_and_a_unit():
+    from engine.kernels.stats import STAT_KEYS
+
+    assert set(STAT_LABELS) == {"start", "end", *STAT_KEYS}
+    for key, (label, kind) in STAT_LABELS.items():
+        assert kind in ("date", "days", "pct", "money", "ratio", "count"), key
+        assert label.endswith("[%]") == (kind == "pct") and label.endswith("[$]") == (kind == "money"), key
+
 
 
 def test_strategies_lists_every_builtin(capsys):
