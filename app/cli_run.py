@@ -15,7 +15,7 @@ from app.cli_options import (
     parse_params,
     sim_config_from_args,
 )
-from app.stat_labels import format_stat, stat_label
+from app.stat_labels import format_stat, stat_label, trade_count_text
 from app.tables import format_pairs, format_table
 
 
@@ -76,7 +76,8 @@ def format_run(result, last_trades: int = 10) -> str:
     trades = result.trades
     if len(trades) and last_trades > 0:
         shown = trades.tail(last_trades)
-        lines += ["", f"Last {len(shown)} of {len(trades)} trades:"]
+        n_open = int(trades["is_open"].sum())
+        lines += ["", f"Last {len(shown)} of {trade_count_text(len(trades) - n_open, n_open)}:"]
         cols = ("entry_time", "exit_time", "side", "size", "entry_price", "exit_price", "pnl", "return_pct",
                 "exit_reason")
         rows = [{**r, "exit_reason": "open" if r["is_open"] else r["exit_reason"]}

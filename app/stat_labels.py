@@ -89,3 +89,10 @@ def format_stat(key: str, value: Any) -> str:
         return f"{v:,.3f}"
     return f"{v:,.2f}"
 
+
+def trade_count_text(n_closed: int, n_open: int) -> str:
+    """How many trades a result lists, in the words every face uses (docs/stats.md, "Trade counts"):
+    "132 trades (131 closed, 1 open)", or "131 trades (all closed)"."""
+    if n_open:
+        return f"{n_closed + n_open:,} trades ({n_closed:,} closed, {n_open:,} open)"
+    return f"{n_closed:,} trade{'' if n_closed == 1 else 's'} (all closed)"

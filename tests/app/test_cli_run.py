@@ -79,6 +79,17 @@ def test_every_stat_has_a_label_and_a_unit():
         assert label.endswith("[%]") == (kind == "pct") and label.endswith("[$]") == (kind == "money"), key
 
 
+def test_the_trade_counts_agree_in_the_text_and_the_json(capsys):
+    """docs/stats.md, "Trade counts": n_trades counts closed trades; the trade list also holds the open one."""
+    out = run_json(capsys)
+    n_open = sum(t["is_open"] for t in out["trades"])
+    assert n_open == 1 and out["stats"]["n_trades"] == len(out["trades"]) - 1
+    assert main(["run", "--demo"]) == 0
+    text = capsys.readouterr().out
+    n = len(out["trades"])
+    assert f"Last 10 of {n} trades ({n - 1} closed, 1 open):" in text
+    assert "# Closed Trades  " in text and text.split("# Closed Trades")[1].split()[0] == str(n - 1)
+
 
 def test_strategies_lists_every_builtin(capsys):
     assert main(["strategies"]) == 0

@@ -55,6 +55,10 @@ def test_backtest_in_the_app_equals_the_command_line(qtbot, window, store_path, 
     assert stats_table.rowCount() >= len(expected["stats"]) - 2
     assert window.results_view.trades.model().rowCount() == len(expected["trades"])
     assert "ema_cross on ACME 1d" in window.status_label.text()
+    n_open = sum(t["is_open"] for t in expected["trades"])
+    closed = f"{len(expected['trades'])} trades ({expected['stats']['n_trades']} closed, {n_open} open)"
+    all_closed = f"{expected['stats']['n_trades']} trades (all closed)"
+    assert (closed if n_open else all_closed) in window.status_label.text()
 
 
 def test_import_through_the_dialog_and_a_broken_file(qtbot, window, tmp_path):

@@ -74,8 +74,12 @@ def test_stats_nan_is_a_dash_and_infinity_a_symbol(qtbot):
     assert format_stat("avg_trade_duration", 1.0) == "1 day" and format_stat("duration", 0.25) == "0.25 days"
 
 
-def test_trades_table_has_one_row_per_trade(view, daily_result):
-    assert view.trades.model().rowCount() == len(daily_result.trades)
+def test_trades_table_has_one_row_per_trade_and_the_caption_counts_closed_and_open(view, daily_result):
+    trades = daily_result.trades
+    assert view.trades.model().rowCount() == len(trades)
+    n_open = int(trades["is_open"].sum())
+    assert n_open == 1 and daily_result.stats["n_trades"] == len(trades) - 1  # docs/stats.md, "Trade counts"
+    assert f"{len(trades)} trades ({len(trades) - 1} closed, 1 open)" in view.title.text()
 
 
 def test_sorting_by_pnl_is_numeric(view, daily_result):
