@@ -15,6 +15,7 @@ from app.cli_options import (
     parse_params,
     sim_config_from_args,
 )
+from app.stat_labels import format_stat, stat_label, trade_count_text
 from app.tables import format_pairs, format_table
 
 
@@ -61,11 +62,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def format_run(result, last_trades: int = 10) -> str:
+    """The stats with their labels and units (app/stat_labels.py, as the app shows them), then the last trades."""
     bars = result.bars
     head = (f"{result.strategy} {_fmt_params(result.params)} on {bars.symbol or 'bars'} {bars.timeframe} "
             f"({len(bars):,} bars)")
     lines = [head, ""]
-    lines.append(format_pairs(result.stats.items(), indent="  ", value_width=18))
+    stats = [(stat_label(k), format_stat(k, v)) for k, v in result.stats.items()]
+    lines.append(format_pairs(stats, indent="  ", value_width=18))
     if result.status != "ok":
         lines.append(f"\n  status: {result.status} (equity reached zero; the run stopped early)")
     if result.n_cancelled_orders:
@@ -73,7 +76,8 @@ def format_run(result, last_trades: int = 10) -> str:
     trades = result.trades
     if len(trades) and last_trades > 0:
         shown = trades.tail(last_trades)
-        lines += ["", f"Last {len(shown)} of {len(trades)} trades:"]
+        n_open = int(trades["is_open"].sum())
+        lines += ["", f"Last {len(shown)} of {trade_count_text(len(trades) - n_open, n_open)}:"]
         cols = ("entry_time", "exit_time", "side", "size", "entry_price", "exit_price", "pnl", "return_pct",
                 "exit_reason")
         rows = [{**r, "exit_reason": "open" if r["is_open"] else r["exit_reason"]}

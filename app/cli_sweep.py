@@ -22,7 +22,8 @@ from app.cli_options import (
     sim_config_from_args,
 )
 from app.progress import ProgressBar
-from app.tables import format_table
+from app.stat_labels import format_stat, stat_label
+from app.tables import format_pairs, format_table
 from engine.errors import StrategyError
 
 
@@ -160,8 +161,9 @@ def _walk_forward(args, bars, strategy, grid, config, executor, bar, cache) -> i
           f"optimising {args.sweep_metric}: {len(wf.windows)} windows")
     print(format_table(wf.windows.iter_rows(named=True), wf.windows.columns))
     print("\nstitched out-of-sample:")
-    for key in ("return_pct", "return_ann_pct", "sharpe_ratio", "max_drawdown_pct", "n_trades", "win_rate_pct"):
-        print(f"  {key:<18} {wf.result.stats[key]:>14.4f}")
+    keys = ("return_pct", "return_ann_pct", "sharpe_ratio", "max_drawdown_pct", "n_trades", "win_rate_pct")
+    print(format_pairs([(stat_label(k), format_stat(k, wf.result.stats[k])) for k in keys], indent="  ",
+                       value_width=14))
     return 0
 
 

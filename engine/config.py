@@ -21,6 +21,9 @@ ENTRY_WHILE_LONG = ("ignore", "reenter")
 CONFLICTS = ("ignore", "entry_wins")
 AT_END = ("keep_open", "close")
 COMPATS = ("backtesting", "vectorbt")
+# What a compat preset leaves to the caller: the cash, the commission, and the risk-free rate, which only
+# the stats read (trades and equity stay the peer's; docs/compat.md).
+PRESET_OPEN = ("init_cash", "commission", "risk_free_rate")
 
 # What each compatibility preset sets (docs/compat.md).
 PRESETS: dict[str, dict[str, Any]] = {
@@ -37,8 +40,8 @@ PRESETS: dict[str, dict[str, Any]] = {
 # What a preset lets a user set, because the peer has it and the preset reproduces it (docs/compat.md).
 PRESET_OPTIONS: dict[str, frozenset[str]] = {
     # direction: buy() / sell(); at_end="close": finalize_trades=True; fill="close": trade_on_close=True
-    "backtesting": frozenset({"init_cash", "commission", "direction", "at_end", "fill"}),
-    "vectorbt": frozenset({"init_cash", "commission"}),
+    "backtesting": frozenset({*PRESET_OPEN, "direction", "at_end", "fill"}),
+    "vectorbt": frozenset(PRESET_OPEN),
 }
 
 
@@ -61,6 +64,8 @@ class SimConfig:
     at_end: an open trade at the last bar is kept open ("keep_open", marked to the last close)
         or closed at the last close ("close").
     warmup_bars: signals on bars before this index are ignored.
+    risk_free_rate: annual risk-free rate, a fraction (0.03 = 3 %), for the Sharpe and Sortino ratios and
+        alpha (docs/stats.md); a stats option, not a trading rule: trades and equity do not depend on it.
     compat: the preset this config was built from, if any (informational).
     """
 
@@ -79,6 +84,7 @@ class SimConfig:
     same_bar_conflict: str = "ignore"
     at_end: str = "keep_open"
     warmup_bars: int = 0
+    risk_free_rate: float = 0.0
     compat: str | None = None
 
     def __post_init__(self) -> None:
@@ -103,6 +109,7 @@ class SimConfig:
         _check_choice("at_end", self.at_end, AT_END)
         if not isinstance(self.warmup_bars, int) or isinstance(self.warmup_bars, bool) or self.warmup_bars < 0:
             raise ConfigError(f"config: warmup_bars={self.warmup_bars!r} must be a whole number >= 0")
+        _check_number("risk_free_rate", self.risk_free_rate, low=-1.0, high=1.0, low_open=True, high_open=True)
         if self.compat is not None:
             _check_choice("compat", self.compat, COMPATS)
 
@@ -121,7 +128,7 @@ class SimConfig:
             _check_choice("compat", compat, COMPATS)
             fixed = {f.name: f.default for f in dataclasses.fields(cls)} | PRESETS[compat]
             values = {k: v for k, v in values.items()
-                      if k in ("init_cash", "commission") or v != fixed[k]}
+                      if k in PRESET_OPEN or v != fixed[k]}
             return cls.preset(compat, **values)
         return cls(**values)
 
@@ -129,8 +136,8 @@ class SimConfig:
     def preset(cls, compat: str, **overrides: Any) -> SimConfig:
         """The config that reproduces a peer backtester (`"backtesting"` or `"vectorbt"`).
 
-        `init_cash` and `commission` may be overridden, and the options the peer has and the preset
-        reproduces (`PRESET_OPTIONS`, docs/compat.md); the preset fixes everything else.
+        `PRESET_OPEN` (cash, commission, risk-free rate) may be overridden, and the options the peer has and the
+        preset reproduces (`PRESET_OPTIONS`, docs/compat.md); the preset fixes everything else.
         """
         _check_choice("compat", compat, COMPATS)
         allowed = PRESET_OPTIONS[compat]

@@ -68,16 +68,17 @@ def run_pipeline(bars: Bars, strategy: Strategy, params: dict[str, Any], config:
     equity, trades, status, n_cancelled = simulate(bars, signals, config)
     del signals  # freed before the stats allocate: a sweep worker runs combo after combo
     t2 = time.perf_counter()
-    stats, drawdown_pct = measure(bars, equity, trades, config.init_cash, drawdown=drawdown)
+    stats, drawdown_pct = measure(bars, equity, trades, config, drawdown=drawdown)
     t3 = time.perf_counter()
     return Run(bars, equity, trades, int(status), int(n_cancelled), stats, drawdown_pct,
                {"signals": t1 - t0, "simulate": t2 - t1, "stats": t3 - t2})
 
 
-def measure(bars: Bars, equity: np.ndarray, trades: np.ndarray, init_cash: float, *,
+def measure(bars: Bars, equity: np.ndarray, trades: np.ndarray, config: SimConfig, *,
             drawdown: bool = True) -> tuple[dict[str, Any], np.ndarray | None]:
-    """The stats (docs/stats.md) of a finished run and, if asked, its drawdown in % of the running peak (<= 0)."""
-    stats = compute_stats(bars, equity, trades, init_cash)
+    """The stats (docs/stats.md) of a finished run that started with `config.init_cash`, with its risk-free
+    rate, and, if asked, its drawdown in % of the running peak (<= 0)."""
+    stats = compute_stats(bars, equity, trades, config.init_cash, config.risk_free_rate)
     return stats, (drawdown_nb(equity) * 100.0 if drawdown else None)
 
 

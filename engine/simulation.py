@@ -174,10 +174,12 @@ def sim_params(config: SimConfig) -> np.ndarray:
     return params
 
 
-def compute_stats(bars: Bars, equity: np.ndarray, trades: np.ndarray, init_cash: float) -> dict[str, Any]:
-    """Stats dict (engine/kernels/stats.py defines every figure)."""
+def compute_stats(bars: Bars, equity: np.ndarray, trades: np.ndarray, init_cash: float,
+                  risk_free_rate: float = 0.0) -> dict[str, Any]:
+    """Stats dict (engine/kernels/stats.py defines every figure; risk_free_rate: annual, a fraction)."""
     values = stats_nb(equity, bars.ts, bars.close, trades["entry_bar"], trades["exit_bar"], trades["pnl"],
-                      trades["return_pct"], trades["is_open"], float(init_cash))
+                      trades["return_pct"], trades["entry_fee"], trades["exit_fee"], trades["is_open"],
+                      float(init_cash), float(risk_free_rate))
     times = bars.times()
     stats: dict[str, Any] = {
         "start": str(np.datetime_as_string(times[0], unit="s")) + "Z" if len(bars) else None,

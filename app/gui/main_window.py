@@ -32,6 +32,7 @@ from app.gui.views.dashboard import Dashboard
 from app.gui.views.lazy_tab import LazyTab
 from app.gui.views.results_view import ResultsView
 from app.gui.views.sweep_view import SweepView
+from app.stat_labels import trade_count_text
 from engine.errors import BackbenchError
 
 TABS = ("results", "sweep", "dashboard", "benchmarks")
@@ -230,9 +231,11 @@ class MainWindow(QMainWindow):
         note = "last backtest (from cache)" if r.from_cache else "last backtest"
         self.dashboard.set_stages({k: v * 1000.0 for k, v in outcome.stages.items()}, note)
         source = "from cache" if r.from_cache else "computed"
+        n_open = int(r.trade_records["is_open"].sum())
         self.status_label.setText(
             f"{r.strategy} on {outcome.request.symbol} {outcome.request.timeframe}: {len(r.bars):,} bars, "
-            f"{r.stats['n_trades']} trades, return {r.stats['return_pct']:.2f} % — "
+            f"{trade_count_text(len(r.trade_records) - n_open, n_open)}, "
+            f"return {r.stats['return_pct']:.2f} % — "
             f"{outcome.seconds * 1000:.0f} ms ({source})")
 
     def _sweep_progress(self, p) -> None:

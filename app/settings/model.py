@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from app.settings.paths import default_path
-from engine.config import AT_END, CONFLICTS, DIRECTIONS, ENTRY_WHILE_LONG, FILLS, SIZINGS, SimConfig
+from engine.config import AT_END, CONFLICTS, DIRECTIONS, ENTRY_WHILE_LONG, FILLS, PRESET_OPEN, SIZINGS, SimConfig
 
 ENV_PREFIX = "BACKBENCH_"
 # Simulation keys whose 0 means "off" (SimConfig's None): a settings file has no null.
@@ -38,11 +38,11 @@ def sim_value(name: str, value: Any) -> Any:
 # The stats a sweep can rank by: engine.kernels.stats.STAT_KEYS (a test keeps the two equal; importing
 # the kernel here would load numba before NUMBA_CACHE_DIR is set).
 SWEEP_METRICS = (
-    "duration", "exposure_time_pct", "equity_final", "equity_peak", "return_pct", "buy_hold_return_pct",
-    "return_ann_pct", "volatility_ann_pct", "sharpe_ratio", "sortino_ratio", "calmar_ratio",
-    "max_drawdown_pct", "avg_drawdown_pct", "max_drawdown_duration", "n_trades", "win_rate_pct",
-    "best_trade_pct", "worst_trade_pct", "avg_trade_pct", "max_trade_duration", "avg_trade_duration",
-    "profit_factor", "expectancy_pct", "sqn",
+    "duration", "exposure_time_pct", "equity_final", "equity_peak", "commissions", "return_pct",
+    "buy_hold_return_pct", "return_ann_pct", "volatility_ann_pct", "cagr_pct", "sharpe_ratio", "sortino_ratio",
+    "calmar_ratio", "alpha_pct", "beta", "max_drawdown_pct", "avg_drawdown_pct", "max_drawdown_duration",
+    "n_trades", "win_rate_pct", "best_trade_pct", "worst_trade_pct", "avg_trade_pct", "max_trade_duration",
+    "avg_trade_duration", "profit_factor", "expectancy_pct", "sqn", "kelly",
 )
 EXECUTORS = ("local", "serial", "dask")
 
@@ -132,6 +132,10 @@ class SimulationSettings:
                                             "wins.", flag="--same-bar-conflict", choices=CONFLICTS)
     at_end: str = _key("keep_open", "A trade open at the last bar stays open or is closed.", flag="--at-end",
                        choices=AT_END)
+    risk_free_rate: float = _key(0.0, "Annual risk-free rate, a fraction (0.03 = 3 %), in (-1, 1), for the Sharpe "
+                                      "and Sortino ratios and alpha (docs/stats.md); trades do not depend on it, "
+                                      "and a --compat preset takes it too.", flag="--risk-free-rate",
+                                 min=-0.999999, max=0.999999)
 
 
 @dataclass(frozen=True)
@@ -281,12 +285,12 @@ class Settings:
     def sim_config(self, compat: str | None = None, **flags: Any) -> SimConfig:
         """The simulation config: these defaults, then `flags` (SimConfig field names) on top.
 
-        With a `compat` preset only init_cash and commission are taken from the settings (the preset
-        fixes the rest, and any other flag is an error, as in `SimConfig.preset`).
+        With a `compat` preset only init_cash, commission and risk_free_rate are taken from the settings
+        (the preset fixes the rest, and any other flag is an error, as in `SimConfig.preset`).
         """
         defaults = {k: sim_value(k, v) for k, v in dataclasses.asdict(self.simulation).items()}
         if compat is not None:
-            defaults = {k: defaults[k] for k in ("init_cash", "commission")}
+            defaults = {k: defaults[k] for k in PRESET_OPEN}
             return SimConfig.preset(compat, **{**defaults, **flags})
         return SimConfig(**{**defaults, **{k: sim_value(k, v) for k, v in flags.items()}})
 

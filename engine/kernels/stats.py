@@ -2,20 +2,27 @@
 
 Definitions (docs/stats.md has them with formulas and examples). Let e[0..n-1] be equity at each
 bar's close, c the initial cash, r[i] = e[i]/e[i-1] - 1 with e[-1] = c, A = bars per year
-(measured from the timestamps: (n-1) / span in years of 365.25 days; 252 without timestamps).
+(measured from the timestamps: (n-1) / span in years of 365.25 days; 252 without timestamps),
+Y = that span in years, rf the annual risk-free rate (a fraction) and rf_bar = (1+rf)^(1/A) - 1.
 - return_pct = (e[n-1]/c - 1)*100; buy_hold_return_pct = (close[n-1]/close[0] - 1)*100
+- commissions = every fee paid: entry and exit fees of every trade (the open trade's entry fee included)
 - g = geometric mean of r (0 if any 1+r <= 0); return_ann_pct = ((1+g)^A - 1)*100
 - volatility_ann_pct = sqrt((var(r, ddof=1) + (1+g)^2)^A - (1+g)^(2A))*100 (backtesting.py's form,
   computed as (1+g)^A * sqrt(expm1(A*log1p(var/(1+g)^2))) to avoid cancellation)
-- sharpe_ratio = return_ann / volatility_ann (risk-free 0)
-- sortino_ratio = return_ann / (sqrt(mean(min(r, 0)^2)) * sqrt(A))
+- cagr_pct = ((e[n-1]/c)^(1/Y) - 1)*100 (-100 if e[n-1] <= 0; NaN without a time span)
+- sharpe_ratio = (return_ann - rf) / volatility_ann
+- sortino_ratio = (return_ann - rf) / (sqrt(mean(min(r, 0)^2)) * sqrt(A))
+- beta, alpha: on the bars i = 1..n-1, with b[i] = close[i]/close[i-1] - 1 (buy and hold):
+  beta = cov(r, b) / var(b); alpha per bar a = mean(r - rf_bar) - beta * mean(b - rf_bar) (the
+  intercept of the least-squares line of r - rf_bar on b - rf_bar); alpha_pct = ((1+a)^A - 1)*100
 - drawdown dd[i] = e[i]/max(e[0..i]) - 1; max_drawdown_pct = min(dd)*100 (<= 0);
   avg_drawdown_pct = mean over drawdown periods of each period's deepest dd; a period runs from a
   peak to the bar where equity regains it (or the end); max_drawdown_duration is the longest one
 - calmar_ratio = return_ann / |max drawdown|
-- trade figures use closed trades only: win_rate (pnl > 0), best/worst/avg trade (avg is geometric),
-  profit_factor = sum of positive returns / |sum of negative returns|, expectancy = mean return,
-  sqn = sqrt(N) * mean(pnl) / std(pnl, ddof=1)
+- trade figures use closed trades only: n_trades, win_rate (pnl > 0), best/worst/avg trade (avg is
+  geometric), profit_factor = sum of positive returns / |sum of negative returns|, expectancy = mean
+  return, sqn = sqrt(N) * mean(pnl) / std(pnl, ddof=1), kelly = W - (1-W)/R with W the win rate (a
+  fraction) and R = mean pnl of winning trades / |mean pnl of losing trades| (pnl < 0)
 - exposure_time_pct: share of bars with a position (open trade included), entry to exit bar inclusive
 Durations are in days (float). Undefined figures are NaN.
 """
@@ -26,19 +33,23 @@ from numba import njit
 NS_PER_DAY = 86_400 * 1_000_000_000
 NS_PER_YEAR = 365.25 * NS_PER_DAY
 
-# Order of the values stats_nb returns.
+# Order of the values stats_nb returns (backtesting.py's order, where it has the figure).
 STAT_KEYS = (
     "duration",
     "exposure_time_pct",
     "equity_final",
     "equity_peak",
+    "commissions",
     "return_pct",
     "buy_hold_return_pct",
     "return_ann_pct",
     "volatility_ann_pct",
+    "cagr_pct",
     "sharpe_ratio",
     "sortino_ratio",
     "calmar_ratio",
+    "alpha_pct",
+    "beta",
     "max_drawdown_pct",
     "avg_drawdown_pct",
     "max_drawdown_duration",
@@ -52,7 +63,38 @@ STAT_KEYS = (
     "profit_factor",
     "expectancy_pct",
     "sqn",
+    "kelly",
 )
+# Where each figure goes in stats_nb's output (module constants: numba compiles them in).
+I_DURATION = STAT_KEYS.index("duration")
+I_EXPOSURE = STAT_KEYS.index("exposure_time_pct")
+I_EQUITY_FINAL = STAT_KEYS.index("equity_final")
+I_EQUITY_PEAK = STAT_KEYS.index("equity_peak")
+I_COMMISSIONS = STAT_KEYS.index("commissions")
+I_RETURN = STAT_KEYS.index("return_pct")
+I_BUY_HOLD = STAT_KEYS.index("buy_hold_return_pct")
+I_RETURN_ANN = STAT_KEYS.index("return_ann_pct")
+I_VOLATILITY_ANN = STAT_KEYS.index("volatility_ann_pct")
+I_CAGR = STAT_KEYS.index("cagr_pct")
+I_SHARPE = STAT_KEYS.index("sharpe_ratio")
+I_SORTINO = STAT_KEYS.index("sortino_ratio")
+I_CALMAR = STAT_KEYS.index("calmar_ratio")
+I_ALPHA = STAT_KEYS.index("alpha_pct")
+I_BETA = STAT_KEYS.index("beta")
+I_MAX_DD = STAT_KEYS.index("max_drawdown_pct")
+I_AVG_DD = STAT_KEYS.index("avg_drawdown_pct")
+I_MAX_DD_DURATION = STAT_KEYS.index("max_drawdown_duration")
+I_N_TRADES = STAT_KEYS.index("n_trades")
+I_WIN_RATE = STAT_KEYS.index("win_rate_pct")
+I_BEST = STAT_KEYS.index("best_trade_pct")
+I_WORST = STAT_KEYS.index("worst_trade_pct")
+I_AVG_TRADE = STAT_KEYS.index("avg_trade_pct")
+I_MAX_TRADE_DURATION = STAT_KEYS.index("max_trade_duration")
+I_AVG_TRADE_DURATION = STAT_KEYS.index("avg_trade_duration")
+I_PROFIT_FACTOR = STAT_KEYS.index("profit_factor")
+I_EXPECTANCY = STAT_KEYS.index("expectancy_pct")
+I_SQN = STAT_KEYS.index("sqn")
+I_KELLY = STAT_KEYS.index("kelly")
 
 
 @njit(cache=True, nogil=True)
@@ -116,22 +158,70 @@ def held_bars_nb(entry_bar, exit_bar, n):
 
 
 @njit(cache=True, nogil=True)
-def stats_nb(equity, ts, close, entry_bar, exit_bar, pnl, return_pct, is_open, init_cash):
+def bar_return_nb(e, prev):
+    """r = e/prev - 1; -1 (all lost) when the previous equity is zero or below."""
+    return e / prev - 1.0 if prev > 0.0 else -1.0
+
+
+@njit(cache=True, nogil=True)
+def beta_alpha_nb(equity, close, rf_bar):
+    """(beta, alpha per bar) of the bar returns r[1..n-1] against buy and hold's b[i] = close[i]/close[i-1] - 1.
+
+    beta = cov(r, b) / var(b); alpha = mean(r - rf_bar) - beta * mean(b - rf_bar) (the intercept of the
+    least-squares line). NaN, NaN with fewer than two pairs, a close <= 0, or b without variance."""
+    n = equity.shape[0]
+    m = n - 1
+    if m < 2:
+        return np.nan, np.nan
+    sum_r = 0.0
+    sum_b = 0.0
+    for i in range(1, n):
+        if not close[i - 1] > 0.0:
+            return np.nan, np.nan
+        sum_r += bar_return_nb(equity[i], equity[i - 1])
+        sum_b += close[i] / close[i - 1] - 1.0
+    mean_r = sum_r / m
+    mean_b = sum_b / m
+    cov = 0.0  # two-pass, like the variance of r: exact
+    var_b = 0.0
+    for i in range(1, n):
+        db = close[i] / close[i - 1] - 1.0 - mean_b
+        cov += (bar_return_nb(equity[i], equity[i - 1]) - mean_r) * db
+        var_b += db * db
+    if not var_b > 0.0:
+        return np.nan, np.nan
+    beta = cov / var_b
+    return beta, (mean_r - rf_bar) - beta * (mean_b - rf_bar)
+
+
+@njit(cache=True, nogil=True)
+def stats_nb(equity, ts, close, entry_bar, exit_bar, pnl, return_pct, entry_fee, exit_fee, is_open, init_cash,
+             risk_free_rate):
+    """The figures of STAT_KEYS, in that order (the module docstring defines them)."""
     n = equity.shape[0]
     out = np.full(len(STAT_KEYS), np.nan)
+    fees = 0.0
+    for k in range(pnl.shape[0]):
+        fees += entry_fee[k] + exit_fee[k]
+    out[I_COMMISSIONS] = fees
     if n == 0:
         return out
     A = periods_per_year_nb(ts)
-    out[0] = (ts[n - 1] - ts[0]) / NS_PER_DAY
+    rf = risk_free_rate
+    rf_bar = np.expm1(np.log1p(rf) / A)
+    span = ts[n - 1] - ts[0]
+    out[I_DURATION] = span / NS_PER_DAY
 
-    out[1] = held_bars_nb(entry_bar, exit_bar, n) / n * 100.0
+    out[I_EXPOSURE] = held_bars_nb(entry_bar, exit_bar, n) / n * 100.0
 
-    out[2] = equity[n - 1]
-    out[3] = np.max(equity)
-    out[4] = (equity[n - 1] / init_cash - 1.0) * 100.0
-    out[5] = (close[n - 1] / close[0] - 1.0) * 100.0
+    out[I_EQUITY_FINAL] = equity[n - 1]
+    out[I_EQUITY_PEAK] = np.max(equity)
+    out[I_RETURN] = (equity[n - 1] / init_cash - 1.0) * 100.0
+    out[I_BUY_HOLD] = (close[n - 1] / close[0] - 1.0) * 100.0
+    if span > 0:
+        years = span / NS_PER_YEAR
+        out[I_CAGR] = np.expm1(np.log(equity[n - 1] / init_cash) / years) * 100.0 if equity[n - 1] > 0.0 else -100.0
 
-    # bar returns: the product of (1 + r) telescopes to e[n-1]/c, so the geometric mean needs no logs
     # bar returns: the product of (1 + r) telescopes to e[n-1]/c, so the geometric mean needs no logs;
     # the variance is two-pass (exact): annualising raises it to the power A, which magnifies any error
     prev = init_cash
@@ -139,7 +229,7 @@ def stats_nb(equity, ts, close, entry_bar, exit_bar, pnl, return_pct, is_open, i
     sum_down2 = 0.0
     bad = init_cash <= 0.0
     for i in range(n):
-        ri = equity[i] / prev - 1.0 if prev > 0.0 else -1.0
+        ri = bar_return_nb(equity[i], prev)
         if ri <= -1.0:
             bad = True
         sum_r += ri
@@ -152,8 +242,7 @@ def stats_nb(equity, ts, close, entry_bar, exit_bar, pnl, return_pct, is_open, i
     if n > 1:
         prev = init_cash
         for i in range(n):
-            ri = equity[i] / prev - 1.0 if prev > 0.0 else -1.0
-            var += (ri - mean_r) ** 2
+            var += (bar_return_nb(equity[i], prev) - mean_r) ** 2
             prev = equity[i]
         var /= n - 1
     # (var + (1+g)^2)^A - (1+g)^(2A), rewritten so it does not cancel catastrophically:
@@ -162,13 +251,17 @@ def stats_nb(equity, ts, close, entry_bar, exit_bar, pnl, return_pct, is_open, i
     ann_vol = np.nan
     if n > 1:
         ann_vol = 0.0 if g <= -1.0 else (1.0 + g) ** A * np.sqrt(np.expm1(A * np.log1p(var / (1.0 + g) ** 2)))
-    out[6] = ann_ret * 100.0
-    out[7] = ann_vol * 100.0
+    out[I_RETURN_ANN] = ann_ret * 100.0
+    out[I_VOLATILITY_ANN] = ann_vol * 100.0
     if ann_vol > 0.0:
-        out[8] = ann_ret / ann_vol
+        out[I_SHARPE] = (ann_ret - rf) / ann_vol
     down = np.sqrt(sum_down2 / n) * np.sqrt(A)
     if down > 0.0:
-        out[9] = ann_ret / down
+        out[I_SORTINO] = (ann_ret - rf) / down
+    beta, alpha = beta_alpha_nb(equity, close, rf_bar)
+    out[I_BETA] = beta
+    if alpha > -1.0:
+        out[I_ALPHA] = np.expm1(A * np.log1p(alpha)) * 100.0
 
     # drawdown periods
     peak = equity[0]
@@ -206,15 +299,24 @@ def stats_nb(equity, ts, close, entry_bar, exit_bar, pnl, return_pct, is_open, i
         dur = (ts[n - 1] - ts[peak_i]) / NS_PER_DAY
         if dur > max_dur:
             max_dur = dur
-    out[11] = max_dd * 100.0
-    out[12] = sum_periods / n_periods * 100.0 if n_periods > 0 else 0.0
-    out[13] = max_dur
+    out[I_MAX_DD] = max_dd * 100.0
+    out[I_AVG_DD] = sum_periods / n_periods * 100.0 if n_periods > 0 else 0.0
+    out[I_MAX_DD_DURATION] = max_dur
     if max_dd < 0.0:
-        out[10] = ann_ret / -max_dd
+        out[I_CALMAR] = ann_ret / -max_dd
 
-    # closed trades
+    _trade_stats_nb(out, ts, entry_bar, exit_bar, pnl, return_pct, is_open)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _trade_stats_nb(out, ts, entry_bar, exit_bar, pnl, return_pct, is_open):
+    """The closed trades' figures, written into `out`."""
     nc = 0
     wins = 0
+    losses = 0
+    win_pnl = 0.0
+    loss_pnl = 0.0
     best = -np.inf
     worst = np.inf
     sum_log_tr = 0.0
@@ -232,6 +334,10 @@ def stats_nb(equity, ts, close, entry_bar, exit_bar, pnl, return_pct, is_open, i
         rt = return_pct[k]
         if pnl[k] > 0.0:
             wins += 1
+            win_pnl += pnl[k]
+        elif pnl[k] < 0.0:
+            losses += 1
+            loss_pnl += pnl[k]
         best = max(best, rt)
         worst = min(worst, rt)
         if 1.0 + rt / 100.0 <= 0.0:
@@ -247,24 +353,27 @@ def stats_nb(equity, ts, close, entry_bar, exit_bar, pnl, return_pct, is_open, i
             neg_sum += rt
         sum_ret += rt
         sum_pnl += pnl[k]
-    out[14] = nc
-    if nc > 0:
-        out[15] = wins / nc * 100.0
-        out[16] = best
-        out[17] = worst
-        out[18] = -100.0 if bad_tr else np.expm1(sum_log_tr / nc) * 100.0
-        out[19] = max_tdur
-        out[20] = sum_tdur / nc
-        if neg_sum < 0.0:
-            out[21] = pos_sum / -neg_sum
-        out[22] = sum_ret / nc
-        if nc > 1:
-            mean_pnl = sum_pnl / nc
-            v = 0.0
-            for k in range(pnl.shape[0]):
-                if not is_open[k]:
-                    v += (pnl[k] - mean_pnl) ** 2
-            sd = np.sqrt(v / (nc - 1))
-            if sd > 0.0:
-                out[23] = np.sqrt(nc) * mean_pnl / sd
-    return out
+    out[I_N_TRADES] = nc
+    if nc == 0:
+        return
+    out[I_WIN_RATE] = wins / nc * 100.0
+    out[I_BEST] = best
+    out[I_WORST] = worst
+    out[I_AVG_TRADE] = -100.0 if bad_tr else np.expm1(sum_log_tr / nc) * 100.0
+    out[I_MAX_TRADE_DURATION] = max_tdur
+    out[I_AVG_TRADE_DURATION] = sum_tdur / nc
+    if neg_sum < 0.0:
+        out[I_PROFIT_FACTOR] = pos_sum / -neg_sum
+    out[I_EXPECTANCY] = sum_ret / nc
+    if nc > 1:
+        mean_pnl = sum_pnl / nc
+        v = 0.0
+        for k in range(pnl.shape[0]):
+            if not is_open[k]:
+                v += (pnl[k] - mean_pnl) ** 2
+        sd = np.sqrt(v / (nc - 1))
+        if sd > 0.0:
+            out[I_SQN] = np.sqrt(nc) * mean_pnl / sd
+    if wins > 0 and losses > 0:
+        w = wins / nc
+        out[I_KELLY] = w - (1.0 - w) / ((win_pnl / wins) / (-loss_pnl / losses))

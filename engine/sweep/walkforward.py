@@ -119,13 +119,14 @@ def walk_forward(
         cash = float(seg.equity[-1])
         if cash <= 0.0:
             break
-    stitched = _stitch(segments, bars, config.init_cash)
+    stitched = _stitch(segments, bars, oos_config)
     return WalkForwardResult(pl.DataFrame(rows), stitched.result(oos_config, strat.name, {}), metric)
 
 
-def _stitch(segments: list[Run], like: Bars, init_cash: float) -> Run:
+def _stitch(segments: list[Run], like: Bars, config: SimConfig) -> Run:
     """The segments as one run: bars, equity and trades end to end (trade bar indices into the stitched
-    bars), measured as a whole by the pipeline's last step; bankrupt if a segment was."""
+    bars), measured as a whole by the pipeline's last step under `config` (its init_cash, the first segment's
+    cash, and its risk-free rate); bankrupt if a segment was."""
     trade_parts = []
     offset = 0
     for seg in segments:
@@ -138,7 +139,7 @@ def _stitch(segments: list[Run], like: Bars, init_cash: float) -> Run:
     equity = np.concatenate([seg.equity for seg in segments])
     trades = np.concatenate(trade_parts) if trade_parts else np.empty(0, TRADE_DTYPE)
     t0 = time.perf_counter()
-    stats, drawdown_pct = measure(oos, equity, trades, init_cash)
+    stats, drawdown_pct = measure(oos, equity, trades, config)
     timings = {stage: sum(seg.timings[stage] for seg in segments) for stage in ("signals", "simulate", "stats")}
     timings["stats"] += time.perf_counter() - t0
     status = STATUS_BANKRUPT if any(seg.status == STATUS_BANKRUPT for seg in segments) else STATUS_OK

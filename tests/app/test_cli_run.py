@@ -8,16 +8,18 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
+from app.stat_labels import STAT_LABELS, stat_label
 from engine.backtest import run_backtest
 from engine.config import SimConfig
 from engine.data.demo import demo_bars
 from engine.result import TRADE_JSON_KEYS
 
 STAT_KEYS_DESIGN = (
-    "start end duration exposure_time_pct equity_final equity_peak return_pct buy_hold_return_pct "
-    "return_ann_pct volatility_ann_pct sharpe_ratio sortino_ratio calmar_ratio max_drawdown_pct "
-    "avg_drawdown_pct max_drawdown_duration n_trades win_rate_pct best_trade_pct worst_trade_pct "
-    "avg_trade_pct max_trade_duration avg_trade_duration profit_factor expectancy_pct sqn").split()
+    "start end duration exposure_time_pct equity_final equity_peak commissions return_pct buy_hold_return_pct "
+    "return_ann_pct volatility_ann_pct cagr_pct sharpe_ratio sortino_ratio calmar_ratio alpha_pct beta "
+    "max_drawdown_pct avg_drawdown_pct max_drawdown_duration n_trades win_rate_pct best_trade_pct "
+    "worst_trade_pct avg_trade_pct max_trade_duration avg_trade_duration profit_factor expectancy_pct sqn "
+    "kelly").split()
 
 
 def run_json(capsys, *argv):
@@ -41,13 +43,52 @@ def test_run_compat_and_stops_are_applied(capsys):
     stopped = run_json(capsys, "--sl", "0.02", "--tp", "0.05")
     assert bt["trades"][0]["entry_bar"] >= 1 and all(float(t["size"]).is_integer() for t in bt["trades"])
     assert plain["stats"] != stopped["stats"]
+    # the risk-free rate is a stats option: a preset takes it, and its trades stay the peer's
+    bt_rf = run_json(capsys, "--compat", "backtesting", "--commission", "0.002", "--risk-free-rate", "0.03")
+    assert bt_rf["trades"] == bt["trades"] and bt_rf["stats"]["equity_final"] == bt["stats"]["equity_final"]
+    assert bt_rf["stats"]["sharpe_ratio"] < bt["stats"]["sharpe_ratio"]
 
 
 def test_run_table_output(capsys):
     assert main(["run", "--demo", "--strategy", "macd", "--trades", "3"]) == 0
     text = capsys.readouterr().out
     assert "macd (fast=12, slow=26, signal=9) on ACME 1d" in text
-    assert "sharpe_ratio" in text and "Last 3 of" in text
+    assert "Last 3 of" in text and "sharpe_ratio" not in text
+
+
+def test_run_prints_every_stat_with_its_label_and_unit(capsys):
+    """Labels and units as backtesting.py prints them (app/stat_labels.py); --json keeps the snake_case keys."""
+    stats = run_json(capsys, "-p", "n1=20", "-p", "n2=50")["stats"]
+    assert main(["run", "--demo", "-p", "n1=20", "-p", "n2=50"]) == 0
+    lines = {line.strip().rsplit("  ", 1)[0].strip(): line.strip().rsplit("  ", 1)[1].strip()
+             for line in capsys.readouterr().out.split("\n\n")[1].splitlines()}
+    assert list(lines) == [stat_label(k) for k in STAT_KEYS_DESIGN]
+    assert lines["Start"] == "2005-01-03" and lines["Duration"] == f"{stats['duration']:,.0f} days"
+    assert lines["Equity Final [$]"] == f"{stats['equity_final']:,.2f}"
+    assert lines["Max. Drawdown [%]"] == f"{stats['max_drawdown_pct']:.2f}"
+    assert lines["Sharpe Ratio"] == f"{stats['sharpe_ratio']:.3f}"
+    assert lines["# Closed Trades"] == str(stats["n_trades"])
+
+
+def test_every_stat_has_a_label_and_a_unit():
+    from engine.kernels.stats import STAT_KEYS
+
+    assert set(STAT_LABELS) == {"start", "end", *STAT_KEYS}
+    for key, (label, kind) in STAT_LABELS.items():
+        assert kind in ("date", "days", "pct", "money", "ratio", "count"), key
+        assert label.endswith("[%]") == (kind == "pct") and label.endswith("[$]") == (kind == "money"), key
+
+
+def test_the_trade_counts_agree_in_the_text_and_the_json(capsys):
+    """docs/stats.md, "Trade counts": n_trades counts closed trades; the trade list also holds the open one."""
+    out = run_json(capsys)
+    n_open = sum(t["is_open"] for t in out["trades"])
+    assert n_open == 1 and out["stats"]["n_trades"] == len(out["trades"]) - 1
+    assert main(["run", "--demo"]) == 0
+    text = capsys.readouterr().out
+    n = len(out["trades"])
+    assert f"Last 10 of {n} trades ({n - 1} closed, 1 open):" in text
+    assert "# Closed Trades  " in text and text.split("# Closed Trades")[1].split()[0] == str(n - 1)
 
 
 def test_strategies_lists_every_builtin(capsys):

@@ -143,12 +143,13 @@ def test_rendered_values_round_trip(tmp_path):
 
 
 def test_sim_config_from_settings_and_compat(tmp_path):
-    path = write(tmp_path, "[simulation]\ncommission = 0.001\nfill = \"close\"\ninit_cash = 5000\n")
+    path = write(tmp_path, "[simulation]\ncommission = 0.001\nfill = \"close\"\ninit_cash = 5000\n"
+                           "risk_free_rate = 0.02\n")
     s = load_settings(env={}, path=path)
-    assert s.sim_config() == SimConfig(commission=0.001, fill="close", init_cash=5000.0)
+    assert s.sim_config() == SimConfig(commission=0.001, fill="close", init_cash=5000.0, risk_free_rate=0.02)
     assert s.sim_config(sl=0.05).sl == 0.05
-    bt = s.sim_config("backtesting")  # the preset keeps its own fill; cash and commission come through
-    assert bt == SimConfig.preset("backtesting", init_cash=5000.0, commission=0.001)
+    bt = s.sim_config("backtesting")  # the preset keeps its own fill; cash, commission and the rate come through
+    assert bt == SimConfig.preset("backtesting", init_cash=5000.0, commission=0.001, risk_free_rate=0.02)
 
 
 def test_sweep_metrics_are_the_kernel_stats():

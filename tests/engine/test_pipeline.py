@@ -13,7 +13,7 @@ from engine.simulation import compute_stats, simulate
 from engine.strategies import Signals, get_strategy
 from engine.sweep import run_sweep
 
-CFG = SimConfig(commission=0.001, sl=0.05)
+CFG = SimConfig(commission=0.001, sl=0.05, risk_free_rate=0.03)  # the rate reaches the stats
 PARAMS = {"n1": 10, "n2": 40}
 
 
@@ -34,7 +34,7 @@ def test_the_steps_by_hand_give_the_same_run(bars):
     np.testing.assert_array_equal(run.equity, equity)
     np.testing.assert_array_equal(run.trades, trades)
     assert (run.status, run.n_cancelled) == (status, n_cancelled)
-    assert run.stats == pytest.approx(compute_stats(bars, equity, trades, CFG.init_cash), nan_ok=True)
+    assert run.stats == pytest.approx(compute_stats(bars, equity, trades, CFG.init_cash, 0.03), nan_ok=True)
     np.testing.assert_allclose(run.drawdown_pct, _running_drawdown_pct(equity), atol=1e-12)
     assert set(run.timings) == {"signals", "simulate", "stats"} and min(run.timings.values()) >= 0.0
     assert run_pipeline(bars, strat, PARAMS, CFG, drawdown=False).drawdown_pct is None

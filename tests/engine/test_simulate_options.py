@@ -71,8 +71,20 @@ def _same_run(a, b) -> bool:
     return True
 
 
+# Options only the stats read (docs/stats.md): they leave the run alone; tests/engine/test_stats.py checks them.
+STATS_ONLY = {"risk_free_rate": 0.05}
+
+
 def test_every_option_has_a_case():
-    assert set(CASES) == {f.name for f in dataclasses.fields(SimConfig)} - {"compat"}
+    assert set(CASES) == {f.name for f in dataclasses.fields(SimConfig)} - {"compat"} - set(STATS_ONLY)
+
+
+@pytest.mark.parametrize("option", list(STATS_ONLY))
+def test_a_stats_option_leaves_the_run_and_the_kernel_record_alone(bars, signals, option):
+    base = SimConfig()
+    changed = base.replace(**{option: STATS_ONLY[option]})
+    assert sim_params(changed).tobytes() == sim_params(base).tobytes()
+    assert _same_run(simulate(bars, signals, changed), simulate(bars, signals, base))
 
 
 @pytest.mark.parametrize("option", list(CASES))

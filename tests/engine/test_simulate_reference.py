@@ -46,8 +46,8 @@ presets = st.builds(_preset, compat=st.sampled_from(["backtesting", "vectorbt"])
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(cfg=st.one_of(configs, presets), seed=st.integers(0, 10_000), n=st.integers(2, 120), p=st.sampled_from([0.05, 0.2, 0.5]),
-       tick=st.sampled_from([None, 0.5]))
+@given(cfg=st.one_of(configs, presets), seed=st.integers(0, 10_000), n=st.integers(2, 120),
+       p=st.sampled_from([0.05, 0.2, 0.5]), tick=st.sampled_from([None, 0.5]))
 def test_kernel_equals_reference(cfg, seed, n, p, tick):
     bars = random_bars(seed, n, tick=tick)
     rng = np.random.default_rng(seed)

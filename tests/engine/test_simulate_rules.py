@@ -153,10 +153,14 @@ def test_config_rejects_bad_values_and_hash_covers_every_field():
         SimConfig.from_dict({"bogus": 1})
     with pytest.raises(ConfigError, match="size=2 must be a fraction"):
         SimConfig(sizing="percent", size=2)
+    for rate in (-1.0, 1.0, float("nan")):
+        with pytest.raises(ConfigError, match="risk_free_rate"):
+            SimConfig(risk_free_rate=rate)
     base = SimConfig()
     changed = dict(init_cash=5.0, commission=0.01, fixed_fee=1.0, slippage=0.01, fill="close", sizing="fixed",
                    size=2.0, sl=0.1, tp=0.1, trail=0.1, direction="both", on_entry_while_long="reenter",
-                   same_bar_conflict="entry_wins", at_end="close", warmup_bars=3, compat="vectorbt")
+                   same_bar_conflict="entry_wins", at_end="close", warmup_bars=3, risk_free_rate=0.02,
+                   compat="vectorbt")
     assert set(changed) == {f.name for f in dataclasses.fields(SimConfig)}
     keys = {base.key()} | {base.replace(**{k: v}).key() for k, v in changed.items()}
     assert len(keys) == len(changed) + 1
@@ -181,5 +185,11 @@ def test_opposite_entry_reverses_and_contradictory_entries_are_dropped():
 def test_preset_round_trips_through_to_dict(compat):
     cfg = SimConfig.preset(compat, init_cash=5_000.0, commission=0.002)
     assert SimConfig.from_dict(cfg.to_dict()) == cfg
+    stats_rate = SimConfig.preset(compat, risk_free_rate=0.04)  # a stats option: the trades stay the peer's
+    assert SimConfig.from_dict(stats_rate.to_dict()) == stats_rate == cfg.replace(
+        init_cash=10_000.0, commission=0.0, risk_free_rate=0.04)
     with pytest.raises(ConfigError, match="cannot be combined with compat"):
-        SimConfig.from_dict({**cfg.to_dict(), "fill": "close" if cfg.fill != "close" else "next_open"})
+        SimConfig.from_dict({**cfg.to_dict(), "slippage": 0.001})  # no preset reproduces slippage
+    if compat == "backtesting":  # an option the peer has (trade_on_close) survives the round trip
+        on_close = SimConfig.preset(compat, fill="close", direction="both")
+        assert SimConfig.from_dict(on_close.to_dict()) == on_close

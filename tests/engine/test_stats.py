@@ -15,10 +15,21 @@ from engine.simulation import SignalArrays, compute_stats, simulate
 from tests.engine.market import random_bars, random_signals
 
 
-def reference_stats(equity, ts, close, trades, init_cash):
+def reference_beta_alpha(equity, close, rf_bar):
+    """beta = cov(r, b) / var(b) and the least-squares intercept of r - rf_bar on b - rf_bar, on bars 1..n-1."""
+    r = [e / p - 1 if p > 0 else -1.0 for e, p in zip(equity[1:], equity[:-1], strict=True)]
+    b = [c / p - 1 for c, p in zip(close[1:], close[:-1], strict=True)]
+    if len(b) < 2 or statistics.pvariance(b) == 0:
+        return math.nan, math.nan
+    beta = statistics.covariance(r, b) / statistics.variance(b)
+    return beta, statistics.mean(x - rf_bar for x in r) - beta * statistics.mean(x - rf_bar for x in b)
+
+
+def reference_stats(equity, ts, close, trades, init_cash, rf=0.0):
     n = len(equity)
     years = (ts[-1] - ts[0]) / (365.25 * NS_PER_DAY)
     A = (n - 1) / years if n > 1 and years > 0 else 252.0
+    rf_bar = (1 + rf) ** (1 / A) - 1
     out = {"duration": (ts[-1] - ts[0]) / NS_PER_DAY}
     held = set()
     for t in trades:
@@ -26,6 +37,7 @@ def reference_stats(equity, ts, close, trades, init_cash):
     out["exposure_time_pct"] = len(held) / n * 100
     out["equity_final"] = equity[-1]
     out["equity_peak"] = max(equity)
+    out["commissions"] = sum(float(t["entry_fee"]) + float(t["exit_fee"]) for t in trades)
     out["return_pct"] = (equity[-1] / init_cash - 1) * 100
     out["buy_hold_return_pct"] = (close[-1] / close[0] - 1) * 100
     prev = [init_cash, *equity[:-1]]
@@ -37,9 +49,16 @@ def reference_stats(equity, ts, close, trades, init_cash):
     vol = (1 + g) ** A * math.sqrt(math.expm1(A * math.log1p(var / (1 + g) ** 2))) if n > 1 else float("nan")
     out["return_ann_pct"] = ann * 100
     out["volatility_ann_pct"] = vol * 100
-    out["sharpe_ratio"] = ann / vol if vol > 0 else float("nan")
+    if years > 0:
+        out["cagr_pct"] = ((equity[-1] / init_cash) ** (1 / years) - 1) * 100 if equity[-1] > 0 else -100.0
+    else:
+        out["cagr_pct"] = math.nan
+    out["sharpe_ratio"] = (ann - rf) / vol if vol > 0 else float("nan")
     down = math.sqrt(sum(min(x, 0) ** 2 for x in r) / n) * math.sqrt(A)
-    out["sortino_ratio"] = ann / down if down > 0 else float("nan")
+    out["sortino_ratio"] = (ann - rf) / down if down > 0 else float("nan")
+    beta, alpha = reference_beta_alpha(equity, close, rf_bar)
+    out["beta"] = beta
+    out["alpha_pct"] = ((1 + alpha) ** A - 1) * 100 if alpha > -1 else math.nan
     # drawdown periods: peak index -> recovery index
     peak, peak_i, periods, cur = equity[0], 0, [], None
     for i, e in enumerate(equity):
@@ -76,20 +95,23 @@ def reference_stats(equity, ts, close, trades, init_cash):
     out["expectancy_pct"] = statistics.mean(rets) if rets else nan
     sd = statistics.stdev(pnls) if len(pnls) > 1 else 0.0
     out["sqn"] = math.sqrt(len(pnls)) * statistics.mean(pnls) / sd if sd > 0 else nan
+    won, lost = [p for p in pnls if p > 0], [p for p in pnls if p < 0]
+    w = len(won) / len(pnls) if pnls else nan
+    out["kelly"] = w - (1 - w) / (statistics.mean(won) / -statistics.mean(lost)) if won and lost else nan
     return out
 
 
 @settings(max_examples=150, deadline=None)
 @given(seed=st.integers(0, 5000), n=st.integers(2, 150), p=st.sampled_from([0.05, 0.3]),
        commission=st.sampled_from([0.0, 0.003]), fill=st.sampled_from(["next_open", "close"]),
-       at_end=st.sampled_from(["keep_open", "close"]))
-def test_stats_kernel_equals_reference(seed, n, p, commission, fill, at_end):
+       at_end=st.sampled_from(["keep_open", "close"]), rf=st.sampled_from([0.0, 0.04, -0.005]))
+def test_stats_kernel_equals_reference(seed, n, p, commission, fill, at_end, rf):
     bars = random_bars(seed, n)
     e, x = random_signals(seed, n, p)
-    cfg = SimConfig(commission=commission, fill=fill, at_end=at_end, sl=0.05)
+    cfg = SimConfig(commission=commission, fill=fill, at_end=at_end, sl=0.05, risk_free_rate=rf)
     equity, trades, _, _ = simulate(bars, SignalArrays(e, x), cfg)
-    got = compute_stats(bars, equity, trades, cfg.init_cash)
-    want = reference_stats(list(equity), bars.ts, bars.close, list(trades), cfg.init_cash)
+    got = compute_stats(bars, equity, trades, cfg.init_cash, rf)
+    want = reference_stats(list(equity), bars.ts, bars.close, list(trades), cfg.init_cash, rf)
     assert set(STAT_KEYS) <= set(got)
     for key in STAT_KEYS:
         assert got[key] == pytest.approx(want[key], rel=1e-9, abs=1e-9, nan_ok=True), key
@@ -130,10 +152,13 @@ def test_stats_agree_with_backtesting_py_where_defined_alike(seed):
         "avg_drawdown_pct": "Avg. Drawdown [%]", "n_trades": "# Trades", "win_rate_pct": "Win Rate [%]",
         "best_trade_pct": "Best Trade [%]", "worst_trade_pct": "Worst Trade [%]",
         "avg_trade_pct": "Avg. Trade [%]", "profit_factor": "Profit Factor", "expectancy_pct": "Expectancy [%]",
-        "sqn": "SQN",
+        "sqn": "SQN", "cagr_pct": "CAGR [%]", "kelly": "Kelly Criterion",
     }
     for ours_key, their_key in pairs.items():
         assert ours[ours_key] == pytest.approx(float(theirs[their_key]), rel=1e-9, abs=1e-9), ours_key
+    # backtesting.py's "Commissions [$]" sums its closed trades' fees; ours adds the open trade's entry fee
+    open_fees = float(trades["entry_fee"][trades["is_open"]].sum())
+    assert ours["commissions"] - open_fees == pytest.approx(float(theirs["Commissions [$]"]), rel=1e-9)
 
 
 def test_docs_worked_example():
@@ -141,9 +166,10 @@ def test_docs_worked_example():
     from engine.kernels.stats import stats_nb
 
     equity = np.array([1000.0, 1100.0, 990.0, 1210.0])
+    no_fees = np.zeros(2)
     values = stats_nb(equity, np.arange(4) * NS_PER_DAY, np.array([10.0, 11.0, 9.0, 12.0]), np.array([0, 2]),
-                      np.array([1, 3]), np.array([100.0, 220.0]), np.array([10.0, 220 / 9.9]),
-                      np.array([False, False]), 1000.0)
+                      np.array([1, 3]), np.array([100.0, 220.0]), np.array([10.0, 220 / 9.9]), no_fees, no_fees,
+                      np.array([False, False]), 1000.0, 0.0)
     s = dict(zip(STAT_KEYS, values, strict=True))
     assert s["return_pct"] == pytest.approx(21.0) and s["exposure_time_pct"] == 100.0
     assert s["max_drawdown_pct"] == pytest.approx(-10.0) == s["avg_drawdown_pct"]
@@ -151,6 +177,10 @@ def test_docs_worked_example():
     assert (round(s["best_trade_pct"], 2), s["worst_trade_pct"]) == (22.22, 10.0)
     assert (round(s["avg_trade_pct"], 2), round(s["expectancy_pct"], 2)) == (15.95, 16.11)
     assert math.isnan(s["profit_factor"]) and round(s["sqn"], 2) == 2.67
+    assert math.isnan(s["kelly"]) and s["commissions"] == 0.0
+    # buy and hold returns +10 %, -18.18 %, +33.33 % on bars 1..3, the strategy +10 %, -10 %, +22.22 %
+    b, r = [0.1, 9 / 11 - 1, 12 / 9 - 1], [0.1, -0.1, 1210 / 990 - 1]
+    assert round(s["beta"], 4) == 0.6284 == round(statistics.covariance(r, b) / statistics.variance(b), 4)
 
 
 def test_volatility_on_two_bars_is_well_conditioned():
@@ -190,3 +220,94 @@ def test_held_bars_is_the_union_of_trade_spans_in_any_order(spans, in_entry_orde
     exit_ = np.array([min(a + d, 69) for a, d in spans], dtype=np.int64)
     expected = len({i for a, b in zip(entry, exit_, strict=True) for i in range(a, b + 1)})
     assert held_bars_nb(entry, exit_, 70) == expected
+
+
+def _stats_of(equity, close, years=1.0, rf=0.0, trades=None):
+    """stats_nb on an equity curve and closes spread evenly over `years` (no trades unless given)."""
+    from engine.kernels.stats import stats_nb
+
+    n = len(equity)
+    ts = np.round(np.linspace(0.0, years * 365.25 * NS_PER_DAY, n)).astype(np.int64)
+    t = trades or {}
+    pnl = np.asarray(t.get("pnl", []), dtype=float)
+    k = len(pnl)
+    zeros, ints = np.zeros(k), np.zeros(k, dtype=np.int64)
+    values = stats_nb(np.asarray(equity, float), ts, np.asarray(close, float), ints, ints, pnl,
+                      np.asarray(t.get("return_pct", zeros), float), np.asarray(t.get("entry_fee", zeros), float),
+                      np.asarray(t.get("exit_fee", zeros), float), np.zeros(k, dtype=bool), 1000.0, rf)
+    return dict(zip(STAT_KEYS, values, strict=True))
+
+
+def test_cagr_is_the_growth_per_year_from_the_first_to_the_last_bar_time():
+    """docs/stats.md: equity doubling over two years is 41.42 % a year; losing everything is -100 %."""
+    s = _stats_of([1000.0, 1500.0, 2000.0], [1.0, 2.0, 3.0], years=2.0)
+    assert s["cagr_pct"] == pytest.approx((math.sqrt(2) - 1) * 100, rel=1e-12)
+    assert _stats_of([1000.0, 0.0], [1.0, 2.0])["cagr_pct"] == -100.0
+    assert math.isnan(_stats_of([1000.0], [1.0])["cagr_pct"])  # one bar: no time span
+
+
+def test_commissions_sum_every_fee_paid_and_kelly_follows_win_rate_and_payoff():
+    """docs/stats.md: W = 3/5 winning trades, R = mean win 150 / mean loss 100 = 1.5: Kelly = 0.6 - 0.4/1.5."""
+    pnl = [100.0, 200.0, 150.0, -80.0, -120.0]
+    s = _stats_of([1000.0] * 3, [1.0, 2.0, 3.0], trades={
+        "pnl": pnl, "return_pct": [p / 10 for p in pnl], "entry_fee": [1.0, 2, 3, 4, 5], "exit_fee": [0.5] * 5})
+    assert s["kelly"] == pytest.approx(0.6 - 0.4 / 1.5, rel=1e-12) and round(s["kelly"], 4) == 0.3333
+    assert s["commissions"] == pytest.approx(17.5)
+
+
+def _slope_error(b):
+    """How far rounding can move a least-squares slope on `b`: a few ulps, magnified by how little b
+    varies around its size (two nearly equal returns make a nearly vertical line)."""
+    return 1e-12 * (1.0 + np.abs(b).max() / np.std(b))
+
+
+@settings(max_examples=200, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(3, 200), k=st.floats(-2.0, 2.0), a=st.floats(-0.002, 0.002),
+       rf=st.sampled_from([0.0, 0.05, -0.01]))
+def test_a_strategy_that_is_alpha_plus_beta_times_buy_and_hold_has_that_beta_and_alpha(seed, n, k, a, rf):
+    """Strategy bar returns r = rf_bar + a + k (b - rf_bar) exactly: beta is k and the per-bar alpha a,
+    annualised as ((1+a)^A - 1) * 100, whatever the risk-free rate."""
+    rng = np.random.default_rng(seed)
+    b = rng.normal(0.0, 0.01, n - 1)
+    close = 50.0 * np.cumprod(np.r_[1.0, 1.0 + b])
+    A = (n - 1) / 1.0  # spread over one year
+    rf_bar = (1 + rf) ** (1 / A) - 1
+    r = rf_bar + a + k * (np.diff(close) / close[:-1] - rf_bar)
+    equity = 1000.0 * np.cumprod(np.r_[1.0, 1.0 + r])
+    s = _stats_of(equity, close, years=1.0, rf=rf)
+    tol = _slope_error(b) * (1 + abs(k))
+    assert s["beta"] == pytest.approx(k, abs=tol)
+    assert s["alpha_pct"] == pytest.approx(((1 + a) ** A - 1) * 100, rel=1e-9, abs=tol * A * 100)
+
+
+@settings(max_examples=100, deadline=None)
+@given(seed=st.integers(0, 5000), n=st.integers(3, 150))
+def test_buy_and_hold_itself_has_beta_one_and_no_alpha(seed, n):
+    """All in at the first close and never out (no fees): its bar returns are buy and hold's."""
+    bars = random_bars(seed, n)
+    entries, none = np.zeros(n, bool), np.zeros(n, bool)
+    entries[0] = True
+    cfg = SimConfig(fill="close")
+    equity, trades, _, _ = simulate(bars, SignalArrays(entries, none), cfg)
+    s = compute_stats(bars, equity, trades, cfg.init_cash)
+    b = np.diff(bars.close) / bars.close[:-1]
+    if np.ptp(b) == 0:
+        assert math.isnan(s["beta"]) and math.isnan(s["alpha_pct"])
+        return
+    A = (n - 1) / ((bars.ts[-1] - bars.ts[0]) / (365.25 * NS_PER_DAY))
+    assert s["beta"] == pytest.approx(1.0, abs=_slope_error(b))
+    assert s["alpha_pct"] == pytest.approx(0.0, abs=_slope_error(b) * A * 100)
+
+
+def test_the_risk_free_rate_lowers_sharpe_and_sortino_by_itself_over_the_risk():
+    bars = random_bars(5, 300)
+    e, x = random_signals(5, 300, 0.05)
+    equity, trades, _, _ = simulate(bars, SignalArrays(e, x), SimConfig())
+    s0 = compute_stats(bars, equity, trades, 10_000.0)
+    s1 = compute_stats(bars, equity, trades, 10_000.0, 0.03)
+    assert s1["sharpe_ratio"] == pytest.approx(s0["sharpe_ratio"] - 3.0 / s0["volatility_ann_pct"], rel=1e-12)
+    risk = s0["return_ann_pct"] / s0["sortino_ratio"]
+    assert s1["sortino_ratio"] == pytest.approx((s0["return_ann_pct"] - 3.0) / risk, rel=1e-12)
+    assert s1["beta"] == s0["beta"] and (s1["alpha_pct"] < s0["alpha_pct"]) == (s0["beta"] < 1)
+    unchanged = set(STAT_KEYS) - {"sharpe_ratio", "sortino_ratio", "alpha_pct"}
+    assert {k: s1[k] for k in unchanged} == pytest.approx({k: s0[k] for k in unchanged}, nan_ok=True)

@@ -15,6 +15,7 @@ from engine.sweep import run_sweep
 from engine.sweep.walkforward import parse_walk_forward, walk_forward, windows
 
 GRID = {"n1": [5, 10, 20], "n2": [30, 60]}
+CFG = SimConfig(commission=0.001, risk_free_rate=0.02)  # the rate reaches the in-sample ranking and the stats
 
 
 def test_windows_rolling_anchored_and_steps():
@@ -37,7 +38,7 @@ def bars():
 
 @pytest.fixture(scope="module")
 def wf(bars):
-    return walk_forward(bars, "sma_cross", GRID, train=600, test=250, config=SimConfig(commission=0.001))
+    return walk_forward(bars, "sma_cross", GRID, train=600, test=250, config=CFG)
 
 
 def test_each_window_trades_the_in_sample_best_and_segments_chain(bars, wf):
@@ -47,7 +48,7 @@ def test_each_window_trades_the_in_sample_best_and_segments_chain(bars, wf):
     cash = 10_000.0
     offset = 0
     for k, (tr0, tr1, te0, te1) in enumerate(spans):
-        ins = run_sweep(bars.slice(tr0, tr1), strat, GRID, config=SimConfig(commission=0.001)).rows
+        ins = run_sweep(bars.slice(tr0, tr1), strat, GRID, config=CFG).rows
         best = ins.sort("sharpe_ratio", descending=True, maintain_order=True).row(0, named=True)
         row = wf.windows.row(k, named=True)
         assert (row["n1"], row["n2"]) == (best["n1"], best["n2"])
@@ -69,7 +70,7 @@ def test_out_of_sample_results_do_not_see_later_bars(bars, wf):
     changed_close[1_100:] *= np.linspace(1.0, 3.0, len(bars) - 1_100)
     altered = Bars(bars.ts, bars.open, np.maximum(bars.high, changed_close), np.minimum(bars.low, changed_close),
                    changed_close, bars.volume, bars.symbol, bars.timeframe)
-    other = walk_forward(altered, "sma_cross", GRID, train=600, test=250, config=SimConfig(commission=0.001))
+    other = walk_forward(altered, "sma_cross", GRID, train=600, test=250, config=CFG)
     # windows 0 and 1 end (train and test) before bar 1100: identical choices and equity
     assert other.windows.head(2).equals(wf.windows.head(2))
     np.testing.assert_array_equal(other.result.equity[:500], wf.result.equity[:500])
@@ -83,11 +84,12 @@ def test_too_little_data_is_a_clear_error(bars):
 def test_the_stitched_run_is_a_result_measured_by_the_pipeline(bars, wf):
     res = wf.result
     assert isinstance(res, Result) and res.status == "ok" and res.strategy == "sma_cross"
-    assert res.config == SimConfig(commission=0.001, at_end="close")  # how its segments traded
+    assert res.config == SimConfig(commission=0.001, at_end="close", risk_free_rate=0.02)  # how its segments traded
     peak = np.maximum.accumulate(res.equity)
     np.testing.assert_allclose(res.drawdown_pct, (res.equity / peak - 1.0) * 100.0, atol=1e-12)
     assert res.stats["max_drawdown_pct"] == pytest.approx(res.drawdown_pct.min())
-    assert res.stats == pytest.approx(compute_stats(res.bars, res.equity, res.trade_records, 10_000.0), nan_ok=True)
+    assert res.stats == pytest.approx(compute_stats(res.bars, res.equity, res.trade_records, 10_000.0, 0.02),
+                                      nan_ok=True)
     assert res.bars.ts[0] == bars.ts[600] and len(res.trades) == len(res.trade_records) > 0
     assert set(res.timings) == {"signals", "simulate", "stats"}
     out = res.to_json_dict()

@@ -19,10 +19,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.config import SimConfig
+from engine.config import PRESET_OPTIONS, SimConfig
 
 PERCENT_FIELDS = {"commission": (0.0, 10.0, 0.01), "slippage": (0.0, 10.0, 0.01),
-                  "sl": (0.0, 99.0, 0.5), "tp": (0.0, 1000.0, 0.5), "trail": (0.0, 99.0, 0.5)}
+                  "sl": (0.0, 99.0, 0.5), "tp": (0.0, 1000.0, 0.5), "trail": (0.0, 99.0, 0.5),
+                  "risk_free_rate": (-99.0, 99.0, 0.25)}
 CHOICES = {"fill": ("next_open", "close"), "sizing": ("all", "all_units", "fixed", "percent"),
            "direction": ("long", "short", "both"), "compat": ("none", "backtesting", "vectorbt")}
 
@@ -153,7 +154,7 @@ class StrategyPanel(QWidget):
             box.setSuffix(" %")
             box.setSpecialValueText("off" if name in ("sl", "tp", "trail") else "")
             label = {"commission": "Commission", "slippage": "Slippage", "sl": "Stop-loss", "tp": "Take-profit",
-                     "trail": "Trailing stop"}[name]
+                     "trail": "Trailing stop", "risk_free_rate": "Risk-free rate (a year)"}[name]
             self._add_sim(name, label, box)
         for name, options in CHOICES.items():
             combo = QComboBox()
@@ -183,8 +184,6 @@ class StrategyPanel(QWidget):
 
     def _compat_changed(self, compat: str) -> None:
         """A preset fixes every option but those the peer has and the preset reproduces (PRESET_OPTIONS)."""
-        from engine.config import PRESET_OPTIONS
-
         free = PRESET_OPTIONS.get(compat, set()) | {"compat"}
         for name, widget in self.sim.items():
             widget.setEnabled(compat == "none" or name in free)
@@ -192,11 +191,10 @@ class StrategyPanel(QWidget):
     def config(self) -> SimConfig:
         """The SimConfig the settings describe (ConfigError if a combination is invalid)."""
         v: dict[str, Any] = {"init_cash": self.sim["init_cash"].value(),  # type: ignore[attr-defined]
-                             "commission": self.sim["commission"].value() / 100.0}  # type: ignore[attr-defined]
+                             "commission": self.sim["commission"].value() / 100.0,  # type: ignore[attr-defined]
+                             "risk_free_rate": self.sim["risk_free_rate"].value() / 100.0}  # type: ignore[attr-defined]
         compat = self.sim["compat"].currentText()  # type: ignore[attr-defined]
         if compat != "none":
-            from engine.config import PRESET_OPTIONS
-
             if "direction" in PRESET_OPTIONS[compat]:
                 v["direction"] = self.sim["direction"].currentText()  # type: ignore[attr-defined]
             return SimConfig.preset(compat, **v)

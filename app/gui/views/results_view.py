@@ -17,6 +17,7 @@ from app.gui.views.chart_view import ChartView
 from app.gui.views.peer_stats_table import PEER_NAMES, PeerStatsTable
 from app.gui.views.stats_table import StatsTable
 from app.gui.views.trades_table import TradesTable
+from app.stat_labels import trade_count_text
 
 if TYPE_CHECKING:
     from engine.result import Result
@@ -120,8 +121,10 @@ class ResultsView(QtWidgets.QWidget):
         params = ", ".join(f"{k}={v}" for k, v in result.params.items())
         bars = result.bars
         status = "" if result.status == "ok" else f'  <span style="color:{theme.DOWN}">{result.status}</span>'
+        n_open = int(result.trade_records["is_open"].sum())
+        trades = trade_count_text(len(result.trade_records) - n_open, n_open)
         self.title.setText(f"<b>{result.strategy}</b>({params}) on {bars.symbol} {bars.timeframe}, "
-                           f"{len(bars):,} bars, {len(result.trade_records):,} trades{status}")
+                           f"{len(bars):,} bars, {trades}{status}")
         for button in (self.export_csv_button, self.export_png_button):
             button.setEnabled(True)
 

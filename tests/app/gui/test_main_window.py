@@ -42,11 +42,12 @@ def test_backtest_in_the_app_equals_the_command_line(qtbot, window, store_path, 
     window.strategy_panel.select("ema_cross")
     window.strategy_panel.param_editors["n1"].setValue(8)
     window.strategy_panel.sim["commission"].setValue(0.1)  # percent in the UI
+    window.strategy_panel.sim["risk_free_rate"].setValue(2.0)
     with qtbot.waitSignal(window.controller.backtest_done, timeout=WAIT_MS) as blocker:
         qtbot.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
     outcome = blocker.args[0]
     assert cli_main(["run", "--db", str(copy), "--symbol", "ACME", "--timeframe", "1d", "-s", "ema_cross",
-                     "-p", "n1=8", "--commission", "0.001", "--json"]) == 0
+                     "-p", "n1=8", "--commission", "0.001", "--risk-free-rate", "0.02", "--json"]) == 0
     expected = json.loads(capsys.readouterr().out)
     got = json.loads(json.dumps(outcome.result.to_json_dict()))
     assert got == expected
@@ -54,6 +55,10 @@ def test_backtest_in_the_app_equals_the_command_line(qtbot, window, store_path, 
     assert stats_table.rowCount() >= len(expected["stats"]) - 2
     assert window.results_view.trades.model().rowCount() == len(expected["trades"])
     assert "ema_cross on ACME 1d" in window.status_label.text()
+    n_open = sum(t["is_open"] for t in expected["trades"])
+    closed = f"{len(expected['trades'])} trades ({expected['stats']['n_trades']} closed, {n_open} open)"
+    all_closed = f"{expected['stats']['n_trades']} trades (all closed)"
+    assert (closed if n_open else all_closed) in window.status_label.text()
 
 
 def test_import_through_the_dialog_and_a_broken_file(qtbot, window, tmp_path):

@@ -59,8 +59,8 @@ def test_stats_table_shows_every_stat_key_readably(view, daily_result):
     for key in daily_result.stats:
         assert stats.value_text(key), key
     labels = [stats.item(r, 0).text() for r in range(stats.rowCount())]
-    assert "Sharpe ratio" in labels and "Max drawdown [%]" in labels
-    assert stats.value_text("duration").endswith(" d")
+    assert "Sharpe Ratio" in labels and "Max. Drawdown [%]" in labels and "Kelly Criterion" in labels
+    assert stats.value_text("duration").endswith(" days")
     assert stats.value_text("max_drawdown_pct") == f"{daily_result.stats['max_drawdown_pct']:.2f}"
     assert stats.value_text("equity_final") == f"{daily_result.stats['equity_final']:,.2f}"
 
@@ -70,11 +70,16 @@ def test_stats_nan_is_a_dash_and_infinity_a_symbol(qtbot):
     qtbot.addWidget(table)
     table.set_stats({"sharpe_ratio": math.nan, "profit_factor": math.inf, "sqn": None})
     assert [table.value_text(k) for k in ("sharpe_ratio", "profit_factor", "sqn")] == ["—", "∞", "—"]
-    assert format_stat("max_trade_duration", 123.0) == "123.0 d"
+    assert format_stat("max_trade_duration", 123.0) == "123 days"
+    assert format_stat("avg_trade_duration", 1.0) == "1 day" and format_stat("duration", 0.25) == "0.25 days"
 
 
-def test_trades_table_has_one_row_per_trade(view, daily_result):
-    assert view.trades.model().rowCount() == len(daily_result.trades)
+def test_trades_table_has_one_row_per_trade_and_the_caption_counts_closed_and_open(view, daily_result):
+    trades = daily_result.trades
+    assert view.trades.model().rowCount() == len(trades)
+    n_open = int(trades["is_open"].sum())
+    assert n_open == 1 and daily_result.stats["n_trades"] == len(trades) - 1  # docs/stats.md, "Trade counts"
+    assert f"{len(trades)} trades ({len(trades) - 1} closed, 1 open)" in view.title.text()
 
 
 def test_sorting_by_pnl_is_numeric(view, daily_result):
