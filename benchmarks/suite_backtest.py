@@ -134,6 +134,24 @@ def _limit_atr_strategy():
     return LimitAtr()
 
 
+@benchmark(suite=SUITE, name="fused_loop_1m", unit="bars/s")
+def _fused(ctx: Context):
+    """a hand-written fused numba loop doing the same SMA cross (signals, fills, equity, a few stats)"""
+    from benchmarks.fused import fused_sma_cross
+    from engine.backtest import run_backtest
+
+    full, tiny, timeframe = SIZES["1m"]
+    bars = demo(ctx, ctx.size(full, tiny), timeframe)
+    equity, max_dd, n_closed = fused_sma_cross(bars.open, bars.close, PARAMS["n1"], PARAMS["n2"], INIT_CASH,
+                                               COMMISSION)
+    ours = run_backtest(bars, "sma_cross", PARAMS, config())
+    if not (np.allclose(equity, ours.equity, rtol=1e-9) and n_closed == ours.stats["n_trades"]
+            and abs(max_dd - ours.stats["max_drawdown_pct"]) < 1e-6):
+        raise RuntimeError("the fused loop does other work than run_backtest: its equity or stats differ")
+    return (lambda: len(fused_sma_cross(bars.open, bars.close, PARAMS["n1"], PARAMS["n2"], INIT_CASH,
+                                        COMMISSION)[0])), {"bars": len(bars)}
+
+
 @benchmark(suite=SUITE, name="limit_atr_1m_warm", unit="bars/s")
 def _orders_warm(ctx: Context):
     """run_backtest with limit entries and ATR stops (per-bar orders), 1M bars, after compile"""
@@ -264,6 +282,12 @@ def _simulate_rate(get) -> float:
 def _backtest_rate(get) -> float:
     """whole warm backtest (signals + simulate + stats) on 1M bars"""
     return get("sma_cross_1m_warm")["rate"]
+
+
+@ratio(suite=SUITE, name="api_over_fused_1m", target=2.0, better="lower", unit="x")
+def _api_over_fused(get) -> float:
+    """warm 1M-bar run_backtest (public API, full stats and Result) / the fused hand-written loop"""
+    return get("sma_cross_1m_warm")["median_s"] / get("fused_loop_1m")["median_s"]
 
 
 @ratio(suite=SUITE, name="orders_over_market_1m", target=1.5, better="lower", unit="x")

@@ -45,6 +45,7 @@ SUITE = "peers"
 RTOL = 1e-9
 TARGET_VS_BACKTESTING = 200.0
 TARGET_VS_VECTORBT = 20.0
+TARGET_VS_VECTORBT_1M = 10.0  # issue 14: at least 10x vectorbt's from_signals + stats at 1M bars
 TARGET_COLD_S = 1.5
 
 
@@ -265,6 +266,34 @@ def _ours_vbt(ctx: Context):
     return _ours(ctx, "vectorbt")
 
 
+def _bars_1m(ctx: Context):
+    full, tiny, timeframe = SIZES["1m"]
+    return demo(ctx, ctx.size(full, tiny), timeframe)
+
+
+@benchmark(suite=SUITE, name="vectorbt_1m_warm", unit="bars/s", gate=False, repeats=5, quick_repeats=3)
+def _vbt_1m(ctx: Context):
+    """vectorbt MA.run x2 + crossed_above/below + Portfolio.from_signals + pf.stats() on 1M minute bars, warm"""
+    close = _close(_bars_1m(ctx))
+    n = len(close)
+
+    def work() -> int:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            vbt_pipeline(close)
+        return n
+    return work, {"bars": n}
+
+
+@benchmark(suite=SUITE, name="ours_1m_compat_vectorbt", unit="bars/s")
+def _ours_vbt_1m(ctx: Context):
+    """ours: run_backtest with full stats, compat="vectorbt" preset, 1M minute bars, warm"""
+    from engine.backtest import run_backtest
+
+    bars, cfg = _bars_1m(ctx), config("vectorbt")
+    return lambda: len(run_backtest(bars, "sma_cross", PARAMS, cfg).equity), {"bars": len(bars)}
+
+
 # ----------------------------------------------------------------------------------------------- cold
 
 VBT_COLD_SCRIPT = """\
@@ -321,6 +350,12 @@ def _vs_bt(get) -> float:
 def _vs_vbt(get) -> float:
     """vectorbt (warm, signals+simulate+stats) median / ours (compat=vectorbt) median"""
     return get("vectorbt_10k_warm")["median_s"] / get("ours_10k_compat_vectorbt")["median_s"]
+
+
+@ratio(suite=SUITE, name="ours_vs_vectorbt_1m", target=TARGET_VS_VECTORBT_1M)
+def _vs_vbt_1m(get) -> float:
+    """vectorbt (warm, signals+simulate+stats) median / ours (compat=vectorbt) median, 1M bars"""
+    return get("vectorbt_1m_warm")["median_s"] / get("ours_1m_compat_vectorbt")["median_s"]
 
 
 @ratio(suite=SUITE, name="ours_vs_vectorbt_cold_start")
