@@ -116,8 +116,11 @@ def run_backtesting_py(bars: Bars, entries, exits, cash: float, commission: floa
     return equity, stats["_trades"], open_trades
 
 
-def run_vectorbt(bars: Bars, entries, exits, init_cash: float, fees: float):
-    """Portfolio.from_signals(close, entries, exits, init_cash, fees) with defaults.
+VBT_DIRECTIONS = {"long": "longonly", "short": "shortonly", "both": "both"}
+
+
+def run_vectorbt(bars: Bars, entries, exits, init_cash: float, fees: float, direction: str = "long"):
+    """Portfolio.from_signals(close, entries, exits, init_cash, fees, direction) with defaults.
 
     Returns (value ndarray, trade records DataFrame with status 0=open 1=closed).
     """
@@ -125,7 +128,7 @@ def run_vectorbt(bars: Bars, entries, exits, init_cash: float, fees: float):
 
     close = pd.Series(bars.close, index=pd.DatetimeIndex(bars.times()))
     pf = vbt.Portfolio.from_signals(close, np.asarray(entries, bool), np.asarray(exits, bool),
-                                    init_cash=init_cash, fees=fees, freq="1D")
+                                    init_cash=init_cash, fees=fees, freq="1D", direction=VBT_DIRECTIONS[direction])
     return pf.value().to_numpy(), pf.trades.records
 
 

@@ -41,7 +41,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 PRESET_OPTIONS: dict[str, frozenset[str]] = {
     # direction: buy() / sell(); at_end="close": finalize_trades=True; fill="close": trade_on_close=True
     "backtesting": frozenset({*PRESET_OPEN, "direction", "at_end", "fill"}),
-    "vectorbt": frozenset(PRESET_OPEN),
+    "vectorbt": frozenset({*PRESET_OPEN, "direction"}),  # from_signals(direction="longonly"|"shortonly"|"both")
 }
 
 

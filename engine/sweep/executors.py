@@ -261,6 +261,10 @@ class LocalExecutor:
             broken = False
             for fut in done:
                 task = inflight.pop(fut)
+                if fut.cancelled():  # the pool dropped it while breaking: run it again below
+                    broken = True
+                    inflight[fut] = task
+                    continue
                 exc = fut.exception()
                 if exc is None:
                     on_done(fut.result())
@@ -279,7 +283,7 @@ class LocalExecutor:
                 alone = len(inflight) == 1
                 casualties = []
                 for fut, task in inflight.items():
-                    if fut.done() and fut.exception() is None:
+                    if finished_ok(fut):
                         on_done(fut.result())  # finished before the break: keep it
                     else:
                         casualties.append(task)
@@ -378,6 +382,12 @@ def _crashed_result(task: ChunkTask) -> ChunkResult:
                "error": "worker process died while running this parameter set's chunk (crashed twice)"}
               for i, p in task.combos]
     return ChunkResult(task.task_id, [], errors)
+
+
+def finished_ok(fut: Future) -> bool:
+    """The chunk finished with a result (not running, failed, or cancelled by a pool that broke: asking a
+    cancelled future for its exception raises CancelledError, which once ended a whole sweep)."""
+    return fut.done() and not fut.cancelled() and fut.exception() is None
 
 
 def make_executor(spec: str | None, workers: int | None = None, threads_per_worker: int = 1,

@@ -197,3 +197,18 @@ def test_close_with_a_hung_chunk_returns_within_the_grace(hung):
     ex.close()
     assert time.monotonic() - t0 < 5
     assert not alive_pids(pids)
+
+
+def test_a_chunk_the_breaking_pool_cancelled_is_run_again_not_an_error():
+    """A timeout kills the workers; the pool may cancel chunks still queued in it. Those used to be asked for
+    their exception, which raises CancelledError and ended the whole sweep (seen once in a full run)."""
+    from concurrent.futures import Future
+
+    from engine.sweep.executors import finished_ok
+
+    cancelled, done, failed, running = Future(), Future(), Future(), Future()
+    assert cancelled.cancel()
+    done.set_result(1)
+    failed.set_exception(RuntimeError("boom"))
+    running.set_running_or_notify_cancel()
+    assert [finished_ok(f) for f in (cancelled, done, failed, running)] == [False, True, False, False]

@@ -94,11 +94,12 @@ def test_backtesting_preset_matches_backtesting_py(name, direction, at_end, fill
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
-def test_vectorbt_preset_matches_vectorbt(name):
+@pytest.mark.parametrize("direction", ["long", "short", "both"])
+def test_vectorbt_preset_matches_vectorbt(name, direction):
     bars, entries, exits, cash, commission = _case(name)
-    cfg = SimConfig.preset("vectorbt", init_cash=cash, commission=commission)
+    cfg = SimConfig.preset("vectorbt", init_cash=cash, commission=commission, direction=direction)
     equity, trades, status, cancelled = simulate(bars, SignalArrays(entries, exits), cfg)
-    value, vt = run_vectorbt(bars, entries, exits, cash, commission)
+    value, vt = run_vectorbt(bars, entries, exits, cash, commission, direction)
 
     _rel(equity, value)
     assert len(trades) == len(vt)
@@ -114,6 +115,8 @@ def test_vectorbt_preset_matches_vectorbt(name):
     if name == "dense_signals_reentry":
         both = entries & exits
         assert both.any(), "scenario must exercise the same-bar entry+exit rule"
+    if name == "plain" and direction != "long":
+        assert (trades["side"] < 0).any(), "scenario must trade short"
 
 
 def test_trade_on_close_with_finalize_trades_is_refused():

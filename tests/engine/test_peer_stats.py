@@ -327,3 +327,30 @@ def test_a_cache_hit_keeps_the_warmup(tmp_path):
     hit = run_backtest(bars, "sma_cross", {"n1": 5, "n2": 30}, config, cache=ResultCache(tmp_path))
     assert hit.from_cache and hit.indicator_warmup == miss.indicator_warmup == 29
     assert hit.to_json_dict()["peer_stats"] == miss.to_json_dict()["peer_stats"]
+
+
+def test_no_vectorbt_table_for_short_books_yet():
+    """vectorbt's table is rebuilt from long books only: for short and both it is left out, not printed wrong."""
+    bars = demo_bars_for_peer_stats()
+    for direction in ("short", "both"):
+        result = run_backtest(bars, "sma_cross", {}, SimConfig.preset("vectorbt", direction=direction))
+        assert peer_stats(result) is None and "peer_stats" not in result.to_json_dict()
+    assert peer_stats(run_backtest(bars, "sma_cross", {}, SimConfig.preset("vectorbt"))) is not None
+
+
+def demo_bars_for_peer_stats():
+    from engine.data.demo import generate_bars
+
+    return generate_bars("PEER", 400, "1d")
+
+
+@pytest.mark.peers
+@pytest.mark.parametrize("direction", ["short", "both"])
+@pytest.mark.parametrize("finalize", [False, True])
+def test_backtesting_table_with_sell_and_finalize_trades(direction, finalize):
+    bars, entries, exits, cash, commission = _generated_case(3, "daily")
+    config = SimConfig.preset("backtesting", init_cash=cash, commission=commission, direction=direction,
+                              at_end="close" if finalize else "keep_open")
+    result = run_backtest(bars, GivenSignals(entries, exits), {}, config)
+    theirs = peers().backtesting_py_stats(bars, entries, exits, cash, commission, direction, finalize)
+    assert_same_table(peer_stats(result), theirs)

@@ -19,8 +19,9 @@ def test_a_preset_locks_what_it_fixes_and_keeps_the_direction_free(qtbot):
     assert panel.config() == SimConfig.preset("backtesting", init_cash=panel.sim["init_cash"].value(),
                                               commission=panel.sim["commission"].value() / 100, direction="both")
     compat.setCurrentText("vectorbt")
-    assert not panel.sim["direction"].isEnabled()
-    assert panel.config().direction == "long"  # vectorbt's preset fixes it
+    assert panel.sim["direction"].isEnabled() and not panel.sim["fill"].isEnabled()
+    assert panel.config() == SimConfig.preset("vectorbt", init_cash=panel.sim["init_cash"].value(),
+                                              commission=panel.sim["commission"].value() / 100, direction="both")
     compat.setCurrentText("none")
     assert panel.sim["slippage"].isEnabled() and panel.sim["direction"].isEnabled()
     qtbot.mouseClick(panel.reload_button, Qt.MouseButton.LeftButton)  # the form survives a reload
