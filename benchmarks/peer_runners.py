@@ -119,16 +119,31 @@ def run_backtesting_py(bars: Bars, entries, exits, cash: float, commission: floa
 VBT_DIRECTIONS = {"long": "longonly", "short": "shortonly", "both": "both"}
 
 
-def run_vectorbt(bars: Bars, entries, exits, init_cash: float, fees: float, direction: str = "long"):
-    """Portfolio.from_signals(close, entries, exits, init_cash, fees, direction) with defaults.
+def run_vectorbt(bars: Bars, entries, exits, init_cash: float, fees: float, direction: str = "long",
+                 sl: float | None = None, tp: float | None = None, trail: float | None = None):
+    """Portfolio.from_signals(close, entries, exits, init_cash, fees, direction) with defaults; with stops,
+    also open/high/low (so vectorbt checks them inside each bar) and sl_stop, tp_stop, or sl_stop with
+    sl_trail=True for `trail`.
 
     Returns (value ndarray, trade records DataFrame with status 0=open 1=closed).
     """
     import vectorbt as vbt
 
-    close = pd.Series(bars.close, index=pd.DatetimeIndex(bars.times()))
+    idx = pd.DatetimeIndex(bars.times())
+    close = pd.Series(bars.close, index=idx)
+    stops: dict = {}
+    if sl or tp or trail:
+        stops = {"open": pd.Series(bars.open, index=idx), "high": pd.Series(bars.high, index=idx),
+                 "low": pd.Series(bars.low, index=idx)}
+    if sl:
+        stops["sl_stop"] = sl
+    if trail:
+        stops.update(sl_stop=trail, sl_trail=True)
+    if tp:
+        stops["tp_stop"] = tp
     pf = vbt.Portfolio.from_signals(close, np.asarray(entries, bool), np.asarray(exits, bool),
-                                    init_cash=init_cash, fees=fees, freq="1D", direction=VBT_DIRECTIONS[direction])
+                                    init_cash=init_cash, fees=fees, freq="1D", direction=VBT_DIRECTIONS[direction],
+                                    **stops)
     return pf.value().to_numpy(), pf.trades.records
 
 

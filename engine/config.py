@@ -41,7 +41,8 @@ PRESETS: dict[str, dict[str, Any]] = {
 PRESET_OPTIONS: dict[str, frozenset[str]] = {
     # direction: buy() / sell(); at_end="close": finalize_trades=True; fill="close": trade_on_close=True
     "backtesting": frozenset({*PRESET_OPEN, "direction", "at_end", "fill"}),
-    "vectorbt": frozenset({*PRESET_OPEN, "direction"}),  # from_signals(direction="longonly"|"shortonly"|"both")
+    # from_signals(direction=...); sl_stop, tp_stop, sl_stop with sl_trail=True
+    "vectorbt": frozenset({*PRESET_OPEN, "direction", "sl", "tp", "trail"}),
 }
 
 
@@ -146,6 +147,9 @@ class SimConfig:
             raise ConfigError(
                 f"config: option {bad[0]!r} cannot be combined with compat={compat!r} "
                 f"(the preset allows only {', '.join(sorted(allowed))}; docs/compat.md)")
+        if compat == "vectorbt" and overrides.get("sl") and overrides.get("trail"):
+            raise ConfigError("config: sl with trail cannot be combined with compat='vectorbt': vectorbt has one "
+                              "stop-loss, fixed (sl_stop) or trailing (sl_stop with sl_trail=True)")
         if compat == "backtesting" and overrides.get("fill") == "close" and overrides.get("at_end") == "close":
             raise ConfigError("config: fill='close' (trade_on_close) with at_end='close' (finalize_trades) cannot be "
                               "combined with compat='backtesting' yet: that pair is not reproduced (docs/compat.md)")

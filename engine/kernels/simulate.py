@@ -74,6 +74,9 @@ SIM_PARAMS_DTYPE = np.dtype(
         # fills at a bar's close as backtesting.py's trade_on_close books them: in the next bar's equity, and
         # orders of the last bar never fill
         ("bt_trade_on_close", np.bool_),
+        # stops as vectorbt checks them: the stop-loss (gap or range) before the take-profit, and the signals
+        # of a bar where a stop or target closed the trade are ignored
+        ("vbt_stops", np.bool_),
     ],
     align=True,
 )
@@ -239,11 +242,14 @@ def _close_position(trades, nt, bar, price, pos, entry_price, entry_fee, entry_b
 
 
 @njit(cache=True, nogil=True)
-def _stop_hit(side, o, h, lo, stop_px, stop_reason, tp_px):
+def _stop_hit(side, o, h, lo, stop_px, stop_reason, tp_px, stop_first):
     """(price, reason) at which a position's stop or target closes it inside a bar (o, h, lo); price NaN =
-    neither. A gap through a level fills at the open; with both inside the bar the stop comes first."""
+    neither. A gap through a level fills at the open; with both inside the bar the stop comes first.
+    `stop_first` (vectorbt): a stop reached anywhere in the bar wins over a target, even one gapped through."""
     if not np.isnan(stop_px) and side * o <= side * stop_px:
         return o, stop_reason
+    if stop_first and not np.isnan(stop_px) and (lo <= stop_px if side > 0 else h >= stop_px):
+        return stop_px, stop_reason
     if not np.isnan(tp_px) and side * o >= side * tp_px:
         return o, EXIT_TAKE_PROFIT
     if not np.isnan(stop_px) and (lo <= stop_px if side > 0 else h >= stop_px):
@@ -323,6 +329,7 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
         pend_entry = 0
 
         # 2. the position's stops and targets against this bar's range
+        stopped = False
         if pos != 0.0 and (run_stops or has_orders):
             side = 1.0 if pos > 0.0 else -1.0
             stop_px = sl_lv
@@ -333,12 +340,13 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
                 if np.isnan(stop_px) or side * tr_px > side * stop_px:
                     stop_px = tr_px
                     stop_reason = EXIT_TRAILING
-            exit_px, reason = _stop_hit(side, o_i, high[i], low[i], stop_px, stop_reason, tp_lv)
+            exit_px, reason = _stop_hit(side, o_i, high[i], low[i], stop_px, stop_reason, tp_lv, p.vbt_stops)
             if not np.isnan(exit_px):
                 cash = _close_position(trades, nt, i, exit_px, pos, entry_price, entry_fee, entry_bar, cash, p,
                                        reason)
                 nt += 1
                 pos = 0.0
+                stopped = True
             elif side > 0:
                 best = max(best, high[i])
             else:
@@ -397,7 +405,7 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
                             n_cancelled += 1
 
         # 4. signals at this bar's close
-        if i >= warmup:
+        if i >= warmup and not (stopped and p.vbt_stops):
             e = entries[i]
             x = exits[i]
             se = short_entries[i]

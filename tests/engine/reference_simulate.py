@@ -160,8 +160,9 @@ def decide(cfg, pos, e, x, se, sx):
     return False, (1 if e else (-1 if se else 0))
 
 
-def stop_exit(b, o, h, l):
-    """(price, reason) if the position's stop or target closes it inside this bar, else None."""
+def stop_exit(b, o, h, l, stop_first=False):
+    """(price, reason) if the position's stop or target closes it inside this bar, else None. `stop_first`
+    (the vectorbt preset): a stop reached anywhere in the bar wins over the target, even one gapped through."""
     side = 1 if b.pos > 0 else -1
     levels = []  # (price, reason) of protective stops
     if b.sl is not None:
@@ -176,6 +177,8 @@ def stop_exit(b, o, h, l):
     target = b.tp
     if stop and side * o <= side * stop[0]:
         return o, stop[1]
+    if stop_first and stop and ((side > 0 and l <= stop[0]) or (side < 0 and h >= stop[0])):
+        return stop
     if target is not None and side * o >= side * target:
         return o, EXIT_TAKE_PROFIT
     if stop and ((side > 0 and l <= stop[0]) or (side < 0 and h >= stop[0])):
@@ -217,10 +220,13 @@ def reference_simulate(o, h, l, c, e, x, se, sx, cfg, orders=None):
                 b.open(side, o[i], i, orders[k])
             queued = None
         # 2. the position's stops and targets
+        vbt_stops = cfg.compat == "vectorbt"
+        stopped = False
         if b.pos != 0:
-            hit = stop_exit(b, o[i], h[i], l[i])
+            hit = stop_exit(b, o[i], h[i], l[i], stop_first=vbt_stops)
             if hit:
                 b.close(hit[0], i, hit[1])
+                stopped = True
             elif b.pos > 0:
                 b.best = max(b.best, h[i])
             else:
@@ -245,8 +251,8 @@ def reference_simulate(o, h, l, c, e, x, se, sx, cfg, orders=None):
                                 b.close(px, i, EXIT_TAKE_PROFIT)
                             elif b.sl is not None and (l[i] <= b.sl if side > 0 else h[i] >= b.sl):
                                 b.close(b.sl, i, EXIT_STOP_LOSS)
-        # 4. signals at the close
-        if i >= cfg.warmup_bars:
+        # 4. signals at the close (the vectorbt preset ignores them on a bar a stop closed the trade)
+        if i >= cfg.warmup_bars and not (stopped and vbt_stops):
             ee, xx, ses, sxx = bool(e[i]), bool(x[i]), bool(se[i]), bool(sx[i])
             do_close, side = decide(cfg, b.pos, ee, xx, ses, sxx)
             wins = cfg.same_bar_conflict == "entry_wins"

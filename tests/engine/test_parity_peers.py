@@ -93,13 +93,19 @@ def test_backtesting_preset_matches_backtesting_py(name, direction, at_end, fill
             assert closed["exit_bar"][-1] == len(bars) - 1, "scenario must exercise finalize_trades"
 
 
+# sl_stop, tp_stop, sl_stop + sl_trail (vectorbt has one stop-loss: fixed or trailing, not both)
+STOPS = {"none": {}, "sl": {"sl": 0.03}, "tp": {"tp": 0.04}, "trail": {"trail": 0.03},
+         "sl_tp": {"sl": 0.03, "tp": 0.05}, "trail_tp": {"trail": 0.02, "tp": 0.06}}
+
+
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 @pytest.mark.parametrize("direction", ["long", "short", "both"])
-def test_vectorbt_preset_matches_vectorbt(name, direction):
+@pytest.mark.parametrize("stops", sorted(STOPS))
+def test_vectorbt_preset_matches_vectorbt(name, direction, stops):
     bars, entries, exits, cash, commission = _case(name)
-    cfg = SimConfig.preset("vectorbt", init_cash=cash, commission=commission, direction=direction)
+    cfg = SimConfig.preset("vectorbt", init_cash=cash, commission=commission, direction=direction, **STOPS[stops])
     equity, trades, status, cancelled = simulate(bars, SignalArrays(entries, exits), cfg)
-    value, vt = run_vectorbt(bars, entries, exits, cash, commission, direction)
+    value, vt = run_vectorbt(bars, entries, exits, cash, commission, direction, **STOPS[stops])
 
     _rel(equity, value)
     assert len(trades) == len(vt)
@@ -117,6 +123,13 @@ def test_vectorbt_preset_matches_vectorbt(name, direction):
         assert both.any(), "scenario must exercise the same-bar entry+exit rule"
     if name == "plain" and direction != "long":
         assert (trades["side"] < 0).any(), "scenario must trade short"
+    if name == "plain" and stops != "none":
+        assert (trades["exit_reason"] != 0).any(), "scenario must exercise the stops"
+
+
+def test_vectorbt_has_one_stop_loss_fixed_or_trailing():
+    with pytest.raises(ConfigError, match="one stop-loss"):
+        SimConfig.preset("vectorbt", sl=0.03, trail=0.02)
 
 
 def test_trade_on_close_with_finalize_trades_is_refused():

@@ -5,6 +5,7 @@ the library itself prints (run here on the same bars and signals): every key, in
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -354,3 +355,27 @@ def test_backtesting_table_with_sell_and_finalize_trades(direction, finalize):
     result = run_backtest(bars, GivenSignals(entries, exits), {}, config)
     theirs = peers().backtesting_py_stats(bars, entries, exits, cash, commission, direction, finalize)
     assert_same_table(peer_stats(result), theirs)
+
+
+@pytest.mark.peers
+@pytest.mark.parametrize("stops", [{"sl": 0.03}, {"tp": 0.04}, {"trail": 0.03}], ids=["sl", "tp", "trail"])
+def test_vectorbt_table_with_stops(stops):
+    """from_signals(..., open/high/low, sl_stop | tp_stop | sl_stop + sl_trail): vectorbt's own pf.stats()."""
+    import pandas as pd
+    import vectorbt as vbt
+
+    peers()
+    bars, entries, exits, cash, commission = _generated_case(6, "daily")
+    result = run_backtest(bars, GivenSignals(entries, exits), {},
+                          SimConfig.preset("vectorbt", init_cash=cash, commission=commission, **stops))
+    assert (result.trade_records["exit_reason"] != 0).any(), "the case must exercise the stops"
+    idx = pd.DatetimeIndex(bars.times())
+    kw = {name: pd.Series(getattr(bars, name), index=idx) for name in ("open", "high", "low")}
+    kw.update({"sl": {"sl_stop": stops.get("sl")}, "tp": {"tp_stop": stops.get("tp")},
+               "trail": {"sl_stop": stops.get("trail"), "sl_trail": True}}[next(iter(stops))])
+    freq = pd.Timedelta(int(np.median(np.diff(bars.ts))), "ns")
+    pf = vbt.Portfolio.from_signals(pd.Series(bars.close, index=idx), entries, exits, init_cash=cash, fees=commission,
+                                    freq=freq, **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert_same_table(peer_stats(result), pf.stats())

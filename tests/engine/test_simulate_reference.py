@@ -29,19 +29,20 @@ configs = st.builds(
 )
 
 
-def _preset(compat, direction, at_end, fill, **money):
+def _preset(compat, direction, at_end, fill, stop, **money):
     if compat == "vectorbt":
-        return SimConfig.preset(compat, **money)
+        return SimConfig.preset(compat, direction=direction, **stop, **money)
     if at_end == "close" and fill == "close":  # refused by the preset
         fill = "next_open"
     return SimConfig.preset(compat, direction=direction, at_end=at_end, fill=fill, **money)
 
 
 # the presets, with every option they accept: their preset-only rules (the long wins a tie, finalize_trades,
-# trade_on_close's booking) against the reference too, not only against the peers
+# trade_on_close's booking, vectorbt's stop order) against the reference too, not only against the peers
 presets = st.builds(_preset, compat=st.sampled_from(["backtesting", "vectorbt"]),
                     direction=st.sampled_from(["long", "short", "both"]),
                     at_end=st.sampled_from(["keep_open", "close"]), fill=st.sampled_from(["next_open", "close"]),
+                    stop=st.sampled_from([{}, {"sl": 0.03}, {"tp": 0.04}, {"trail": 0.03}, {"sl": 0.02, "tp": 0.03}]),
                     init_cash=st.sampled_from([100.0, 10_000.0]), commission=st.sampled_from([0.0, 0.002]))
 
 
