@@ -120,7 +120,8 @@ VBT_DIRECTIONS = {"long": "longonly", "short": "shortonly", "both": "both"}
 
 
 def run_vectorbt(bars: Bars, entries, exits, init_cash: float, fees: float, direction: str = "long",
-                 sl: float | None = None, tp: float | None = None, trail: float | None = None):
+                 sl: float | None = None, tp: float | None = None, trail: float | None = None,
+                 sizing: str = "all", size: float = 1.0):
     """Portfolio.from_signals(close, entries, exits, init_cash, fees, direction) with defaults; with stops,
     also open/high/low (so vectorbt checks them inside each bar) and sl_stop, tp_stop, or sl_stop with
     sl_trail=True for `trail`.
@@ -141,6 +142,8 @@ def run_vectorbt(bars: Bars, entries, exits, init_cash: float, fees: float, dire
         stops.update(sl_stop=trail, sl_trail=True)
     if tp:
         stops["tp_stop"] = tp
+    if sizing != "all":  # our sizing -> vectorbt's size_type
+        stops.update(size=size, size_type={"fixed": "amount", "percent": "percent"}[sizing])
     pf = vbt.Portfolio.from_signals(close, np.asarray(entries, bool), np.asarray(exits, bool),
                                     init_cash=init_cash, fees=fees, freq="1D", direction=VBT_DIRECTIONS[direction],
                                     **stops)

@@ -41,8 +41,9 @@ PRESETS: dict[str, dict[str, Any]] = {
 PRESET_OPTIONS: dict[str, frozenset[str]] = {
     # direction: buy() / sell(); at_end="close": finalize_trades=True; fill="close": trade_on_close=True
     "backtesting": frozenset({*PRESET_OPEN, "direction", "at_end", "fill"}),
-    # from_signals(direction=...); sl_stop, tp_stop, sl_stop with sl_trail=True
-    "vectorbt": frozenset({*PRESET_OPEN, "direction", "sl", "tp", "trail"}),
+    # from_signals(direction=...); sl_stop, tp_stop, sl_stop with sl_trail=True; size with size_type
+    # "amount" (sizing fixed, long only) or "percent" (long or short)
+    "vectorbt": frozenset({*PRESET_OPEN, "direction", "sl", "tp", "trail", "sizing", "size"}),
 }
 
 
@@ -147,6 +148,12 @@ class SimConfig:
             raise ConfigError(
                 f"config: option {bad[0]!r} cannot be combined with compat={compat!r} "
                 f"(the preset allows only {', '.join(sorted(allowed))}; docs/compat.md)")
+        sizing, direction = overrides.get("sizing", "all"), overrides.get("direction", "long")
+        vbt_sizes = {"all": ("long", "short", "both"), "fixed": ("long",), "percent": ("long", "short")}
+        if compat == "vectorbt" and direction not in vbt_sizes.get(sizing, ()):
+            raise ConfigError(f"config: sizing={sizing!r} with direction={direction!r} cannot be combined with "
+                              "compat='vectorbt': reproduced are all (the default), fixed (size_type amount, long "
+                              "only) and percent (long or short; vectorbt refuses it with both)")
         if compat == "vectorbt" and overrides.get("sl") and overrides.get("trail"):
             raise ConfigError("config: sl with trail cannot be combined with compat='vectorbt': vectorbt has one "
                               "stop-loss, fixed (sl_stop) or trailing (sl_stop with sl_trail=True)")

@@ -165,6 +165,7 @@ def sim_params(config: SimConfig) -> np.ndarray:
         "finalize": config.at_end == "close" and config.compat == "backtesting",
         "bt_trade_on_close": config.fill == "close" and config.compat == "backtesting",
         "vbt_stops": config.compat == "vectorbt",
+        "partial_fills": config.compat == "vectorbt",
     }
     if values.keys() != _SIM_FIELDS:  # a field added to one side only
         raise AssertionError(f"sim_params: fields {sorted(values.keys() ^ _SIM_FIELDS)} "

@@ -77,6 +77,8 @@ SIM_PARAMS_DTYPE = np.dtype(
         # stops as vectorbt checks them: the stop-loss (gap or range) before the take-profit, and the signals
         # of a bar where a stop or target closed the trade are ignored
         ("vbt_stops", np.bool_),
+        # a fixed size the cash cannot pay is cut to what it can (vectorbt's allow_partial), not cancelled
+        ("partial_fills", np.bool_),
     ],
     align=True,
 )
@@ -130,7 +132,8 @@ def _entry_units(price, cash, p):
     elif sizing == SIZE_FIXED:
         units = size_value
         if units * price * (1.0 + fee_rate) + fixed_fee > cash:
-            units = 0.0
+            # vectorbt's allow_partial: as many units as the cash buys; else the order is cancelled
+            units = ((cash - fixed_fee) / (1.0 + fee_rate)) / price if p.partial_fills else 0.0
     else:  # SIZE_PERCENT
         units = ((cash * size_value - fixed_fee) / (1.0 + fee_rate)) / price
     if not units > 0.0:

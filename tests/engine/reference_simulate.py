@@ -54,8 +54,8 @@ class Broker:
                 u = 0.0
         elif cfg.sizing == "fixed":
             u = cfg.size
-            if u * price * (1 + f) + fixed > c:
-                u = 0.0
+            if u * price * (1 + f) + fixed > c:  # the vectorbt preset buys what the cash can (allow_partial)
+                u = ((c - fixed) / (1 + f)) / price if cfg.compat == "vectorbt" else 0.0
         else:
             u = ((c * cfg.size - fixed) / (1 + f)) / price
         return u if u > 0 else 0.0

@@ -127,6 +127,34 @@ def test_vectorbt_preset_matches_vectorbt(name, direction, stops):
         assert (trades["exit_reason"] != 0).any(), "scenario must exercise the stops"
 
 
+# size with size_type amount (our sizing fixed: 5 units fit the cash, 500 do not and are cut, as vectorbt's
+# allow_partial does) and percent
+SIZES = [("fixed", 5.0, "long"), ("fixed", 500.0, "long"), ("percent", 0.5, "long"), ("percent", 1.0, "short"),
+         ("percent", 0.3, "short")]
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+@pytest.mark.parametrize(("sizing", "size", "direction"), SIZES, ids=[f"{a}-{b:g}-{c}" for a, b, c in SIZES])
+def test_vectorbt_preset_sizes_as_vectorbt(name, sizing, size, direction):
+    bars, entries, exits, cash, commission = _case(name)
+    cfg = SimConfig.preset("vectorbt", init_cash=cash, commission=commission, direction=direction, sizing=sizing,
+                           size=size)
+    equity, trades, _, _ = simulate(bars, SignalArrays(entries, exits), cfg)
+    value, vt = run_vectorbt(bars, entries, exits, cash, commission, direction, sizing=sizing, size=size)
+    _rel(equity, value)
+    assert len(trades) == len(vt)
+    _rel(trades["size"], vt["size"].to_numpy())
+    _rel(trades["pnl"], vt["pnl"].to_numpy())
+    _rel(trades["entry_fee"] + trades["exit_fee"], (vt["entry_fees"] + vt["exit_fees"]).to_numpy())
+
+
+@pytest.mark.parametrize(("sizing", "direction"), [("fixed", "short"), ("fixed", "both"), ("percent", "both"),
+                                                   ("all_units", "long")])
+def test_vectorbt_sizes_it_does_not_reproduce_are_refused(sizing, direction):
+    with pytest.raises(ConfigError, match="cannot be combined with compat='vectorbt'"):
+        SimConfig.preset("vectorbt", sizing=sizing, size=0.5, direction=direction)
+
+
 def test_vectorbt_has_one_stop_loss_fixed_or_trailing():
     with pytest.raises(ConfigError, match="one stop-loss"):
         SimConfig.preset("vectorbt", sl=0.03, trail=0.02)

@@ -29,9 +29,12 @@ configs = st.builds(
 )
 
 
-def _preset(compat, direction, at_end, fill, stop, **money):
+def _preset(compat, direction, at_end, fill, stop, sizing, **money):
     if compat == "vectorbt":
-        return SimConfig.preset(compat, direction=direction, **stop, **money)
+        kind, size = sizing
+        if (kind == "fixed" and direction != "long") or (kind == "percent" and direction == "both"):
+            kind, size = "all", 1.0  # refused by the preset
+        return SimConfig.preset(compat, direction=direction, sizing=kind, size=size, **stop, **money)
     if at_end == "close" and fill == "close":  # refused by the preset
         fill = "next_open"
     return SimConfig.preset(compat, direction=direction, at_end=at_end, fill=fill, **money)
@@ -43,6 +46,7 @@ presets = st.builds(_preset, compat=st.sampled_from(["backtesting", "vectorbt"])
                     direction=st.sampled_from(["long", "short", "both"]),
                     at_end=st.sampled_from(["keep_open", "close"]), fill=st.sampled_from(["next_open", "close"]),
                     stop=st.sampled_from([{}, {"sl": 0.03}, {"tp": 0.04}, {"trail": 0.03}, {"sl": 0.02, "tp": 0.03}]),
+                    sizing=st.sampled_from([("all", 1.0), ("fixed", 3.0), ("fixed", 500.0), ("percent", 0.5)]),
                     init_cash=st.sampled_from([100.0, 10_000.0]), commission=st.sampled_from([0.0, 0.002]))
 
 

@@ -193,11 +193,6 @@ class StrategyPanel(QWidget):
         v: dict[str, Any] = {"init_cash": self.sim["init_cash"].value(),  # type: ignore[attr-defined]
                              "commission": self.sim["commission"].value() / 100.0,  # type: ignore[attr-defined]
                              "risk_free_rate": self.sim["risk_free_rate"].value() / 100.0}  # type: ignore[attr-defined]
-        compat = self.sim["compat"].currentText()  # type: ignore[attr-defined]
-        if compat != "none":
-            if "direction" in PRESET_OPTIONS[compat]:
-                v["direction"] = self.sim["direction"].currentText()  # type: ignore[attr-defined]
-            return SimConfig.preset(compat, **v)
         v["slippage"] = self.sim["slippage"].value() / 100.0  # type: ignore[attr-defined]
         for name in ("sl", "tp", "trail"):
             pct = self.sim[name].value()  # type: ignore[attr-defined]
@@ -205,6 +200,10 @@ class StrategyPanel(QWidget):
         for name in ("fill", "sizing", "direction"):
             v[name] = self.sim[name].currentText()  # type: ignore[attr-defined]
         v["size"] = self.sim["size"].value()  # type: ignore[attr-defined]
+        compat = self.sim["compat"].currentText()  # type: ignore[attr-defined]
+        if compat != "none":  # the options the preset accepts (the others are locked in the form)
+            free = {k: x for k, x in v.items() if k in PRESET_OPTIONS[compat]}
+            return SimConfig.preset(compat, **{k: x for k, x in free.items() if x != getattr(SimConfig(), k)})
         return SimConfig(**v)
 
     def state(self) -> dict[str, Any]:
