@@ -20,7 +20,7 @@ def _frame(bars: Bars) -> pd.DataFrame:
 
 
 def backtesting_py_stats(bars: Bars, entries, exits, cash: float, commission: float, direction: str = "long",
-                         finalize_trades: bool = False, trade_on_close: bool = False):
+                         finalize_trades: bool = False, trade_on_close: bool = False, sizes=None):
     """Backtest(data, S, cash, commission, exclusive_orders=True, finalize_trades, trade_on_close).run(), S by
     `direction`:
     long: buy() on entry, position.close() on exit; short: sell() on entry, close on exit; both: buy() on
@@ -40,7 +40,8 @@ def backtesting_py_stats(bars: Bars, entries, exits, cash: float, commission: fl
         def next(self):
             i = len(self.data) - 1
             if ent[i]:
-                self.sell() if direction == "short" else self.buy()
+                size = {} if sizes is None or np.isnan(sizes[i]) else {"size": float(sizes[i])}
+                self.sell(**size) if direction == "short" else self.buy(**size)
             elif ext[i]:
                 self.sell() if direction == "both" else self.position.close()
 

@@ -46,10 +46,9 @@ def simulate(bars: Bars, signals: SignalArrays | Signals, config: SimConfig):
     n = len(bars)
     entries, exits, short_entries, short_exits = _directional(signals, config.direction, n)
     given = getattr(signals, "orders", None)
-    if given is not None and config.compat is not None:
-        raise StrategyError(f"orders (limit/stop entries, per-order sizes and stops) cannot be combined with "
-                            f"compat={config.compat!r} yet: the preset reproduces market orders only (docs/compat.md)")
     orders = order_arrays(given, n, config)
+    if given is not None and config.compat is not None:
+        _check_preset_orders(orders, config.compat)
     return simulate_nb(bars.open, bars.high, bars.low, bars.close, entries, exits, short_entries, short_exits,
                        orders, sim_params(config))
 
@@ -112,6 +111,22 @@ def order_arrays(orders: Orders | None, n: int, config: SimConfig) -> OrderArray
     return OrderArrays(**fields, size_type=code)
 
 
+def _check_preset_orders(orders: OrderArrays, compat: str) -> None:
+    """Under a preset, only the orders the peer has and the preset reproduces: backtesting.py's
+    `buy(size=...)`, a fraction of the cash below 1 (size_type "equity") or whole units (docs/compat.md)."""
+    others = [f for f in _FIELDS if f != "size" and len(getattr(orders, f))]
+    size_type = ORDER_SIZE_TYPES[int(orders.size_type[0])]
+    sizes = orders.size[~np.isnan(orders.size)]
+    ok = compat == "backtesting" and not others and (
+        (size_type == "equity" and bool((sizes < 1.0).all()))
+        or (size_type == "units" and bool((sizes == np.floor(sizes)).all())))
+    if not ok:
+        raise StrategyError(f"orders cannot be combined with compat={compat!r} except backtesting.py's "
+                            "buy(size=...): a per-bar size as a fraction of the cash below 1 (size_type 'equity') "
+                            "or whole units; limit/stop entries and per-order stops are not reproduced yet "
+                            "(docs/compat.md)")
+
+
 def _order_field(orders: Orders, name: str, n: int) -> np.ndarray:
     """A field as the kernel reads it: empty (None), one value (a number) or n values (an array)."""
     value = getattr(orders, name)
@@ -166,6 +181,7 @@ def sim_params(config: SimConfig) -> np.ndarray:
         "bt_trade_on_close": config.fill == "close" and config.compat == "backtesting",
         "vbt_stops": config.compat == "vectorbt",
         "partial_fills": config.compat == "vectorbt",
+        "bt_sizes": config.compat == "backtesting",
     }
     if values.keys() != _SIM_FIELDS:  # a field added to one side only
         raise AssertionError(f"sim_params: fields {sorted(values.keys() ^ _SIM_FIELDS)} "

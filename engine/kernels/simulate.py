@@ -79,6 +79,8 @@ SIM_PARAMS_DTYPE = np.dtype(
         ("vbt_stops", np.bool_),
         # a fixed size the cash cannot pay is cut to what it can (vectorbt's allow_partial), not cancelled
         ("partial_fills", np.bool_),
+        # an order's fraction of the cash in whole units, as backtesting.py's buy(size=fraction) sizes it
+        ("bt_sizes", np.bool_),
     ],
     align=True,
 )
@@ -147,6 +149,11 @@ def _order_units(price, cash, p, size, size_type, sl_level):
     the position and its fees would cost more than the cash."""
     if size_type == ORDER_SIZE_UNITS:
         units = size
+    elif size_type == ORDER_SIZE_EQUITY and p.bt_sizes:  # the backtesting preset: buy(size=fraction)
+        # whole units of the fraction of the cash, each costing its price and its share of the commission
+        apc = price + (p.fixed_fee + size * price * p.fee_rate) / size
+        units = float(int((max(0.0, cash) * size) // apc))
+        return units if units > 0.0 and units * apc <= cash else 0.0
     elif size_type == ORDER_SIZE_EQUITY:
         units = ((cash * size - p.fixed_fee) / (1.0 + p.fee_rate)) / price
     elif size_type == ORDER_SIZE_VALUE:

@@ -82,6 +82,10 @@ class Broker:
         cfg = self.cfg
         if size_type == ORDER_SIZE_UNITS:
             u = size
+        elif size_type == ORDER_SIZE_EQUITY and cfg.compat == "backtesting":  # buy(size=fraction)
+            apc = price + (cfg.fixed_fee + size * price * cfg.commission) / size
+            u = float(int((max(0.0, self.cash) * size) // apc))
+            return u if u > 0 and u * apc <= self.cash else 0.0
         elif size_type == ORDER_SIZE_EQUITY:
             u = ((self.cash * size - cfg.fixed_fee) / (1 + cfg.commission)) / price
         elif size_type == ORDER_SIZE_VALUE:

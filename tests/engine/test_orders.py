@@ -229,3 +229,23 @@ def test_a_compat_preset_refuses_orders_it_does_not_reproduce():
     with pytest.raises(StrategyError, match="cannot be combined with compat='backtesting'"):
         simulate(B, SignalArrays(np.array([T, F, F, F, F, F]), np.array(NONE), orders=Orders(limit=at(0, 98.0))),
                  SimConfig.preset("backtesting"))
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), n=st.integers(2, 120), units=st.booleans(),
+       direction=st.sampled_from(["long", "short", "both"]), commission=st.sampled_from([0.0, 0.002]))
+def test_backtesting_buy_size_kernel_equals_reference(seed, n, units, direction, commission):
+    """The backtesting preset's buy(size=...) (a fraction below 1 in whole units, or whole units) against the
+    reference; tests/engine/test_parity_peers.py checks the same against backtesting.py itself."""
+    b = random_bars(seed, n)
+    rng = np.random.default_rng(seed)
+    e, x = rng.random(n) < 0.2, rng.random(n) < 0.2
+    sizes = rng.integers(1, 50, n).astype(float) if units else rng.uniform(0.05, 0.99, n)
+    sizes[rng.random(n) < 0.3] = np.nan
+    orders = Orders(size=sizes, size_type="units" if units else "equity")
+    cfg = SimConfig.preset("backtesting", commission=commission, direction=direction)
+    sig = SignalArrays(e, x, orders=orders)
+    ke, kx, kse, ksx = _directional(sig, cfg.direction, n)
+    reference = reference_simulate(b.open, b.high, b.low, b.close, ke, kx, kse, ksx, cfg,
+                                   _reference_orders(order_arrays(orders, n, cfg), n))
+    assert_same_run(simulate(b, sig, cfg), reference)

@@ -160,6 +160,53 @@ def test_vectorbt_has_one_stop_loss_fixed_or_trailing():
         SimConfig.preset("vectorbt", sl=0.03, trail=0.02)
 
 
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+@pytest.mark.parametrize("kind", ["fraction", "units", "mixed_none"])
+def test_backtesting_buy_with_a_size(name, kind):
+    """buy(size=f) with f < 1 (whole units of that fraction of the cash) or size=whole units, per bar."""
+    from engine.strategies.base import Orders
+
+    bars, entries, exits, cash, commission = _case(name)
+    rng = np.random.default_rng(len(name))
+    n = len(bars)
+    if kind == "units":
+        sizes, size_type = rng.integers(1, 120, n).astype(float), "units"
+    else:
+        sizes, size_type = rng.uniform(0.05, 0.99, n), "equity"
+        if kind == "mixed_none":
+            sizes[rng.random(n) < 0.5] = np.nan  # plain buy() on those bars
+    cfg = SimConfig.preset("backtesting", init_cash=cash, commission=commission)
+    equity, trades, _, cancelled = simulate(bars, SignalArrays(entries, exits, orders=Orders(size=sizes,
+                                                                                           size_type=size_type)), cfg)
+    stats = peers_stats(bars, entries, exits, cash, commission, sizes)
+    _rel(equity, stats["_equity_curve"]["Equity"].to_numpy())
+    closed = trades[~trades["is_open"]]
+    bt = stats["_trades"]
+    assert len(closed) == len(bt)
+    _rel(closed["size"], bt["Size"].to_numpy())
+    _rel(closed["pnl"], bt["PnL"].to_numpy())
+
+
+def peers_stats(bars, entries, exits, cash, commission, sizes):
+    from benchmarks.peer_runners import backtesting_py_stats
+
+    return backtesting_py_stats(bars, entries, exits, cash, commission, sizes=sizes)
+
+
+def test_orders_the_preset_does_not_reproduce_are_refused():
+    from engine.errors import StrategyError
+    from engine.strategies.base import Orders
+
+    bars, entries, exits, cash, commission = _case("plain")
+    cfg = SimConfig.preset("backtesting")
+    for orders in (Orders(limit=bars.close * 0.99), Orders(size=2.5), Orders(size=1.0, size_type="equity")):
+        with pytest.raises(StrategyError, match="orders cannot be combined with compat='backtesting'"):
+            simulate(bars, SignalArrays(entries, exits, orders=orders), cfg)
+    with pytest.raises(StrategyError, match="compat='vectorbt'"):
+        simulate(bars, SignalArrays(entries, exits, orders=Orders(size=0.5, size_type="equity")),
+                 SimConfig.preset("vectorbt"))
+
+
 def test_trade_on_close_with_finalize_trades_is_refused():
     with pytest.raises(ConfigError, match="trade_on_close.*finalize_trades"):
         SimConfig.preset("backtesting", fill="close", at_end="close")
