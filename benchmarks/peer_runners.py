@@ -20,7 +20,7 @@ def _frame(bars: Bars) -> pd.DataFrame:
 
 
 def backtesting_py_stats(bars: Bars, entries, exits, cash: float, commission: float, direction: str = "long",
-                         finalize_trades: bool = False, trade_on_close: bool = False, sizes=None):
+                         finalize_trades: bool = False, trade_on_close: bool = False, sizes=None, sl=None, tp=None):
     """Backtest(data, S, cash, commission, exclusive_orders=True, finalize_trades, trade_on_close).run(), S by
     `direction`:
     long: buy() on entry, position.close() on exit; short: sell() on entry, close on exit; both: buy() on
@@ -39,11 +39,12 @@ def backtesting_py_stats(bars: Bars, entries, exits, cash: float, commission: fl
 
         def next(self):
             i = len(self.data) - 1
+            kw = {name: float(a[i]) for name, a in (("size", sizes), ("sl", sl), ("tp", tp))
+                  if a is not None and not np.isnan(a[i])}
             if ent[i]:
-                size = {} if sizes is None or np.isnan(sizes[i]) else {"size": float(sizes[i])}
-                self.sell(**size) if direction == "short" else self.buy(**size)
+                self.sell(**kw) if direction == "short" else self.buy(**kw)
             elif ext[i]:
-                self.sell() if direction == "both" else self.position.close()
+                self.sell(**kw) if direction == "both" else self.position.close()
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -113,8 +113,9 @@ def order_arrays(orders: Orders | None, n: int, config: SimConfig) -> OrderArray
 
 def _check_preset_orders(orders: OrderArrays, compat: str) -> None:
     """Under a preset, only the orders the peer has and the preset reproduces: backtesting.py's
-    `buy(size=...)`, a fraction of the cash below 1 (size_type "equity") or whole units (docs/compat.md)."""
-    others = [f for f in _FIELDS if f != "size" and len(getattr(orders, f))]
+    `buy(size=..., sl=..., tp=...)`: a fraction of the cash below 1 (size_type "equity") or whole units, and
+    stop-loss / take-profit prices (docs/compat.md)."""
+    others = [f for f in _FIELDS if f not in ("size", "sl_price", "tp_price") and len(getattr(orders, f))]
     size_type = ORDER_SIZE_TYPES[int(orders.size_type[0])]
     sizes = orders.size[~np.isnan(orders.size)]
     ok = compat == "backtesting" and not others and (
@@ -122,9 +123,9 @@ def _check_preset_orders(orders: OrderArrays, compat: str) -> None:
         or (size_type == "units" and bool((sizes == np.floor(sizes)).all())))
     if not ok:
         raise StrategyError(f"orders cannot be combined with compat={compat!r} except backtesting.py's "
-                            "buy(size=...): a per-bar size as a fraction of the cash below 1 (size_type 'equity') "
-                            "or whole units; limit/stop entries and per-order stops are not reproduced yet "
-                            "(docs/compat.md)")
+                            "buy(size=..., sl=..., tp=...): a per-bar size as a fraction of the cash below 1 "
+                            "(size_type 'equity') or whole units, stop-loss and take-profit prices; limit/stop "
+                            "entries, distances and trailing stops are not reproduced yet (docs/compat.md)")
 
 
 def _order_field(orders: Orders, name: str, n: int) -> np.ndarray:
@@ -179,7 +180,8 @@ def sim_params(config: SimConfig) -> np.ndarray:
         "long_wins": config.compat == "backtesting",
         "finalize": config.at_end == "close" and config.compat == "backtesting",
         "bt_trade_on_close": config.fill == "close" and config.compat == "backtesting",
-        "vbt_stops": config.compat == "vectorbt",
+        "stop_first": config.compat is not None,
+        "stop_bar_quiet": config.compat == "vectorbt",
         "partial_fills": config.compat == "vectorbt",
         "bt_sizes": config.compat == "backtesting",
     }

@@ -74,9 +74,10 @@ SIM_PARAMS_DTYPE = np.dtype(
         # fills at a bar's close as backtesting.py's trade_on_close books them: in the next bar's equity, and
         # orders of the last bar never fill
         ("bt_trade_on_close", np.bool_),
-        # stops as vectorbt checks them: the stop-loss (gap or range) before the take-profit, and the signals
-        # of a bar where a stop or target closed the trade are ignored
-        ("vbt_stops", np.bool_),
+        # stops as both peers check them: the stop-loss (gap or range) before the take-profit
+        ("stop_first", np.bool_),
+        # vectorbt: the signals of a bar where a stop or target closed the trade are ignored
+        ("stop_bar_quiet", np.bool_),
         # a fixed size the cash cannot pay is cut to what it can (vectorbt's allow_partial), not cancelled
         ("partial_fills", np.bool_),
         # an order's fraction of the cash in whole units, as backtesting.py's buy(size=fraction) sizes it
@@ -350,7 +351,7 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
                 if np.isnan(stop_px) or side * tr_px > side * stop_px:
                     stop_px = tr_px
                     stop_reason = EXIT_TRAILING
-            exit_px, reason = _stop_hit(side, o_i, high[i], low[i], stop_px, stop_reason, tp_lv, p.vbt_stops)
+            exit_px, reason = _stop_hit(side, o_i, high[i], low[i], stop_px, stop_reason, tp_lv, p.stop_first)
             if not np.isnan(exit_px):
                 cash = _close_position(trades, nt, i, exit_px, pos, entry_price, entry_fee, entry_bar, cash, p,
                                        reason)
@@ -415,7 +416,7 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
                             n_cancelled += 1
 
         # 4. signals at this bar's close
-        if i >= warmup and not (stopped and p.vbt_stops):
+        if i >= warmup and not (stopped and p.stop_bar_quiet):
             e = entries[i]
             x = exits[i]
             se = short_entries[i]

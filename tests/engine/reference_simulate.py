@@ -166,7 +166,7 @@ def decide(cfg, pos, e, x, se, sx):
 
 def stop_exit(b, o, h, l, stop_first=False):
     """(price, reason) if the position's stop or target closes it inside this bar, else None. `stop_first`
-    (the vectorbt preset): a stop reached anywhere in the bar wins over the target, even one gapped through."""
+    (the presets): a stop reached anywhere in the bar wins over the target, even one gapped through."""
     side = 1 if b.pos > 0 else -1
     levels = []  # (price, reason) of protective stops
     if b.sl is not None:
@@ -224,10 +224,9 @@ def reference_simulate(o, h, l, c, e, x, se, sx, cfg, orders=None):
                 b.open(side, o[i], i, orders[k])
             queued = None
         # 2. the position's stops and targets
-        vbt_stops = cfg.compat == "vectorbt"
         stopped = False
-        if b.pos != 0:
-            hit = stop_exit(b, o[i], h[i], l[i], stop_first=vbt_stops)
+        if b.pos != 0:  # both presets check the stop-loss before the take-profit, gap or not
+            hit = stop_exit(b, o[i], h[i], l[i], stop_first=cfg.compat is not None)
             if hit:
                 b.close(hit[0], i, hit[1])
                 stopped = True
@@ -256,7 +255,7 @@ def reference_simulate(o, h, l, c, e, x, se, sx, cfg, orders=None):
                             elif b.sl is not None and (l[i] <= b.sl if side > 0 else h[i] >= b.sl):
                                 b.close(b.sl, i, EXIT_STOP_LOSS)
         # 4. signals at the close (the vectorbt preset ignores them on a bar a stop closed the trade)
-        if i >= cfg.warmup_bars and not (stopped and vbt_stops):
+        if i >= cfg.warmup_bars and not (stopped and cfg.compat == "vectorbt"):
             ee, xx, ses, sxx = bool(e[i]), bool(x[i]), bool(se[i]), bool(sx[i])
             do_close, side = decide(cfg, b.pos, ee, xx, ses, sxx)
             wins = cfg.same_bar_conflict == "entry_wins"

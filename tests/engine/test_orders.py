@@ -233,16 +233,21 @@ def test_a_compat_preset_refuses_orders_it_does_not_reproduce():
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), n=st.integers(2, 120), units=st.booleans(),
-       direction=st.sampled_from(["long", "short", "both"]), commission=st.sampled_from([0.0, 0.002]))
-def test_backtesting_buy_size_kernel_equals_reference(seed, n, units, direction, commission):
-    """The backtesting preset's buy(size=...) (a fraction below 1 in whole units, or whole units) against the
-    reference; tests/engine/test_parity_peers.py checks the same against backtesting.py itself."""
+       direction=st.sampled_from(["long", "short", "both"]), commission=st.sampled_from([0.0, 0.002]),
+       levels=st.sampled_from(["", "sl", "tp", "sl_tp"]))
+def test_backtesting_buy_size_kernel_equals_reference(seed, n, units, direction, commission, levels):
+    """The backtesting preset's buy(size=..., sl=..., tp=...) (a fraction below 1 in whole units, or whole
+    units; stop-loss before take-profit) against the reference; tests/engine/test_parity_peers.py checks the
+    same against backtesting.py itself."""
     b = random_bars(seed, n)
     rng = np.random.default_rng(seed)
     e, x = rng.random(n) < 0.2, rng.random(n) < 0.2
     sizes = rng.integers(1, 50, n).astype(float) if units else rng.uniform(0.05, 0.99, n)
     sizes[rng.random(n) < 0.3] = np.nan
-    orders = Orders(size=sizes, size_type="units" if units else "equity")
+    c = np.asarray(b.close)
+    sl = c * rng.uniform(0.9, 1.1, n) if "sl" in levels else None
+    tp = c * rng.uniform(0.9, 1.1, n) if "tp" in levels else None
+    orders = Orders(size=sizes, size_type="units" if units else "equity", sl_price=sl, tp_price=tp)
     cfg = SimConfig.preset("backtesting", commission=commission, direction=direction)
     sig = SignalArrays(e, x, orders=orders)
     ke, kx, kse, ksx = _directional(sig, cfg.direction, n)

@@ -193,13 +193,43 @@ def peers_stats(bars, entries, exits, cash, commission, sizes):
     return backtesting_py_stats(bars, entries, exits, cash, commission, sizes=sizes)
 
 
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+@pytest.mark.parametrize("direction", ["long", "short", "both"])
+@pytest.mark.parametrize("levels", ["sl", "tp", "sl_tp"])
+def test_backtesting_buy_with_sl_and_tp(name, direction, levels):
+    """buy(sl=..., tp=...) / sell(sl=..., tp=...) with prices set from the signal bar's close."""
+    from benchmarks.peer_runners import backtesting_py_stats
+    from engine.strategies.base import Orders
+
+    bars, entries, exits, cash, commission = _case(name)
+    n = len(bars)
+    # the side each bar's order opens: short for sells (direction short; exits with both)
+    short = np.full(n, direction == "short") | ((direction == "both") & exits & ~entries)
+    side = np.where(short, -1.0, 1.0)
+    sl = bars.close * (1 - side * 0.03) if "sl" in levels else None
+    tp = bars.close * (1 + side * 0.05) if "tp" in levels else None
+    cfg = SimConfig.preset("backtesting", init_cash=cash, commission=commission, direction=direction)
+    equity, trades, _, _ = simulate(bars, SignalArrays(entries, exits, orders=Orders(sl_price=sl, tp_price=tp)), cfg)
+    stats = backtesting_py_stats(bars, entries, exits, cash, commission, direction, sl=sl, tp=tp)
+    _rel(equity, stats["_equity_curve"]["Equity"].to_numpy())
+    closed = trades[~trades["is_open"]]
+    bt = stats["_trades"]
+    assert len(closed) == len(bt)
+    _rel(closed["exit_bar"], bt["ExitBar"].to_numpy())
+    _rel(closed["exit_price"], bt["ExitPrice"].to_numpy())
+    _rel(closed["pnl"], bt["PnL"].to_numpy())
+    if name == "plain":
+        assert (closed["exit_reason"] != 0).any(), "scenario must exercise the stops"
+
+
 def test_orders_the_preset_does_not_reproduce_are_refused():
     from engine.errors import StrategyError
     from engine.strategies.base import Orders
 
     bars, entries, exits, cash, commission = _case("plain")
     cfg = SimConfig.preset("backtesting")
-    for orders in (Orders(limit=bars.close * 0.99), Orders(size=2.5), Orders(size=1.0, size_type="equity")):
+    for orders in (Orders(limit=bars.close * 0.99), Orders(size=2.5), Orders(size=1.0, size_type="equity"),
+                   Orders(sl_dist=1.0), Orders(trail_dist=1.0)):
         with pytest.raises(StrategyError, match="orders cannot be combined with compat='backtesting'"):
             simulate(bars, SignalArrays(entries, exits, orders=orders), cfg)
     with pytest.raises(StrategyError, match="compat='vectorbt'"):
