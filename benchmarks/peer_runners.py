@@ -20,7 +20,8 @@ def _frame(bars: Bars) -> pd.DataFrame:
 
 
 def backtesting_py_stats(bars: Bars, entries, exits, cash: float, commission: float, direction: str = "long",
-                         finalize_trades: bool = False, trade_on_close: bool = False, sizes=None, sl=None, tp=None):
+                         finalize_trades: bool = False, trade_on_close: bool = False, sizes=None, sl=None, tp=None,
+                         limit=None, stop=None):
     """Backtest(data, S, cash, commission, exclusive_orders=True, finalize_trades, trade_on_close).run(), S by
     `direction`:
     long: buy() on entry, position.close() on exit; short: sell() on entry, close on exit; both: buy() on
@@ -39,8 +40,8 @@ def backtesting_py_stats(bars: Bars, entries, exits, cash: float, commission: fl
 
         def next(self):
             i = len(self.data) - 1
-            kw = {name: float(a[i]) for name, a in (("size", sizes), ("sl", sl), ("tp", tp))
-                  if a is not None and not np.isnan(a[i])}
+            kw = {name: float(a[i]) for name, a in (("size", sizes), ("sl", sl), ("tp", tp), ("limit", limit),
+                                                   ("stop", stop)) if a is not None and not np.isnan(a[i])}
             if ent[i]:
                 self.sell(**kw) if direction == "short" else self.buy(**kw)
             elif ext[i]:

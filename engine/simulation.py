@@ -113,9 +113,11 @@ def order_arrays(orders: Orders | None, n: int, config: SimConfig) -> OrderArray
 
 def _check_preset_orders(orders: OrderArrays, compat: str) -> None:
     """Under a preset, only the orders the peer has and the preset reproduces: backtesting.py's
-    `buy(size=..., sl=..., tp=...)`: a fraction of the cash below 1 (size_type "equity") or whole units, and
-    stop-loss / take-profit prices (docs/compat.md)."""
-    others = [f for f in _FIELDS if f not in ("size", "sl_price", "tp_price") and len(getattr(orders, f))]
+    `buy(size=..., limit=..., stop=..., sl=..., tp=...)`: a fraction of the cash below 1 (size_type "equity")
+    or whole units, limit and stop entries (good till filled), stop-loss / take-profit prices
+    (docs/compat.md)."""
+    others = [f for f in _FIELDS if f not in ("size", "limit", "stop", "sl_price", "tp_price")
+              and len(getattr(orders, f))]
     size_type = ORDER_SIZE_TYPES[int(orders.size_type[0])]
     sizes = orders.size[~np.isnan(orders.size)]
     ok = compat == "backtesting" and not others and (
@@ -123,9 +125,10 @@ def _check_preset_orders(orders: OrderArrays, compat: str) -> None:
         or (size_type == "units" and bool((sizes == np.floor(sizes)).all())))
     if not ok:
         raise StrategyError(f"orders cannot be combined with compat={compat!r} except backtesting.py's "
-                            "buy(size=..., sl=..., tp=...): a per-bar size as a fraction of the cash below 1 "
-                            "(size_type 'equity') or whole units, stop-loss and take-profit prices; limit/stop "
-                            "entries, distances and trailing stops are not reproduced yet (docs/compat.md)")
+                            "buy(size=..., limit=..., stop=..., sl=..., tp=...): a per-bar size as a fraction of the "
+                            "cash below 1 (size_type 'equity') or whole units, limit and stop prices (no valid: "
+                            "they work until filled), stop-loss and take-profit prices; distances and trailing "
+                            "stops are not reproduced yet (docs/compat.md)")
 
 
 def _order_field(orders: Orders, name: str, n: int) -> np.ndarray:
@@ -183,7 +186,7 @@ def sim_params(config: SimConfig) -> np.ndarray:
         "stop_first": config.compat is not None,
         "stop_bar_quiet": config.compat == "vectorbt",
         "partial_fills": config.compat == "vectorbt",
-        "bt_sizes": config.compat == "backtesting",
+        "bt_orders": config.compat == "backtesting",
     }
     if values.keys() != _SIM_FIELDS:  # a field added to one side only
         raise AssertionError(f"sim_params: fields {sorted(values.keys() ^ _SIM_FIELDS)} "

@@ -80,8 +80,9 @@ SIM_PARAMS_DTYPE = np.dtype(
         ("stop_bar_quiet", np.bool_),
         # a fixed size the cash cannot pay is cut to what it can (vectorbt's allow_partial), not cancelled
         ("partial_fills", np.bool_),
-        # an order's fraction of the cash in whole units, as backtesting.py's buy(size=fraction) sizes it
-        ("bt_sizes", np.bool_),
+        # backtesting.py's order rules: buy(size=fraction) in whole units of that share of the cash; a new
+        # order closes the open trade at once (exclusive_orders); an exit does not cancel a working order
+        ("bt_orders", np.bool_),
     ],
     align=True,
 )
@@ -150,7 +151,7 @@ def _order_units(price, cash, p, size, size_type, sl_level):
     the position and its fees would cost more than the cash."""
     if size_type == ORDER_SIZE_UNITS:
         units = size
-    elif size_type == ORDER_SIZE_EQUITY and p.bt_sizes:  # the backtesting preset: buy(size=fraction)
+    elif size_type == ORDER_SIZE_EQUITY and p.bt_orders:  # the backtesting preset: buy(size=fraction)
         # whole units of the fraction of the cash, each costing its price and its share of the commission
         apc = price + (p.fixed_fee + size * price * p.fee_rate) / size
         units = float(int((max(0.0, cash) * size) // apc))
@@ -397,10 +398,13 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
                             pos, entry_price, entry_fee, entry_bar, best = ws * units, px, fee, i, px
                             sl_lv, tp_lv, trail = sl_new, tp_new, trail_new
                             # the rest of this bar: a level already passed closes at the fill; else the
-                            # stop-loss is assumed hit if the bar's range reaches it (the take-profit is not)
+                            # stop-loss is assumed hit if the bar's range reaches it (the take-profit is not).
+                            # backtesting.py checks the new trade's levels from the next bar on.
                             ex = np.nan
                             why = EXIT_STOP_LOSS
-                            if not np.isnan(sl_lv) and ws * fill_px <= ws * sl_lv:
+                            if p.bt_orders:
+                                pass
+                            elif not np.isnan(sl_lv) and ws * fill_px <= ws * sl_lv:
                                 ex = fill_px
                             elif not np.isnan(tp_lv) and ws * fill_px >= ws * tp_lv:
                                 ex = fill_px
@@ -438,7 +442,7 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
                 if not p.long_wins:
                     e = False
             # an exit on the side of a working entry order cancels it
-            if (work_side > 0 and x) or (work_side < 0 and sx):
+            if ((work_side > 0 and x) or (work_side < 0 and sx)) and not p.bt_orders:
                 work_side = 0
             want_exit = False
             want_entry = 0
@@ -476,8 +480,8 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
                     work_until = n if (np.isnan(valid) or valid <= 0.0) else i + int(valid)
                     work_k = i
                     want_entry = 0
-                    if not (x if pos > 0.0 else sx if pos < 0.0 else False):
-                        want_exit = False  # a reversal waits for the order's fill
+                    if not (x if pos > 0.0 else sx if pos < 0.0 else False) and not p.bt_orders:
+                        want_exit = False  # a reversal waits for the order's fill (backtesting.py: it does not)
 
             if fill_mode == FILL_NEXT_OPEN:
                 pend_exit = want_exit

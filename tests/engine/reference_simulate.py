@@ -247,7 +247,7 @@ def reference_simulate(o, h, l, c, e, x, se, sx, cfg, orders=None):
                     if not (same and cfg.on_entry_while_long != "reenter"):
                         if b.pos != 0:
                             b.close(px, i, EXIT_SIGNAL)
-                        if b.open(side, px, i, orders[k]):
+                        if b.open(side, px, i, orders[k]) and cfg.compat != "backtesting":  # (the peer: next bar)
                             if b.sl is not None and side * px <= side * b.sl:
                                 b.close(px, i, EXIT_STOP_LOSS)
                             elif b.tp is not None and side * px >= side * b.tp:
@@ -261,7 +261,9 @@ def reference_simulate(o, h, l, c, e, x, se, sx, cfg, orders=None):
             wins = cfg.same_bar_conflict == "entry_wins"
             long_exit = xx and not (ee and not wins) and not (ee and wins)  # an exit that survived the conflict rule
             short_exit = sxx and not ses
-            if working is not None and ((working["side"] > 0 and long_exit) or (working["side"] < 0 and short_exit)):
+            bt = cfg.compat == "backtesting"  # exclusive_orders: only a new order cancels one, and closes the trade
+            if working is not None and not bt and ((working["side"] > 0 and long_exit)
+                                                   or (working["side"] < 0 and short_exit)):
                 working = None
             order = orders[i]
             if side != 0:
@@ -273,7 +275,7 @@ def reference_simulate(o, h, l, c, e, x, se, sx, cfg, orders=None):
                                "until": n if not valid else i + int(valid)}
                     explicit_exit = long_exit if b.pos > 0 else short_exit if b.pos < 0 else False
                     side = 0
-                    if not explicit_exit:
+                    if not explicit_exit and not bt:
                         do_close = False
             bt_toc = cfg.compat == "backtesting" and cfg.fill == "close"  # backtesting.py's trade_on_close
             if cfg.fill == "next_open":

@@ -227,18 +227,18 @@ def test_market_orders_are_unchanged_by_an_orders_object_that_sets_nothing():
 
 def test_a_compat_preset_refuses_orders_it_does_not_reproduce():
     with pytest.raises(StrategyError, match="cannot be combined with compat='backtesting'"):
-        simulate(B, SignalArrays(np.array([T, F, F, F, F, F]), np.array(NONE), orders=Orders(limit=at(0, 98.0))),
+        simulate(B, SignalArrays(np.array([T, F, F, F, F, F]), np.array(NONE), orders=Orders(sl_dist=at(0, 2.0))),
                  SimConfig.preset("backtesting"))
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), n=st.integers(2, 120), units=st.booleans(),
        direction=st.sampled_from(["long", "short", "both"]), commission=st.sampled_from([0.0, 0.002]),
-       levels=st.sampled_from(["", "sl", "tp", "sl_tp"]))
-def test_backtesting_buy_size_kernel_equals_reference(seed, n, units, direction, commission, levels):
-    """The backtesting preset's buy(size=..., sl=..., tp=...) (a fraction below 1 in whole units, or whole
-    units; stop-loss before take-profit) against the reference; tests/engine/test_parity_peers.py checks the
-    same against backtesting.py itself."""
+       levels=st.sampled_from(["", "sl", "tp", "sl_tp"]), entry=st.sampled_from(["market", "limit", "stop"]))
+def test_backtesting_buy_size_kernel_equals_reference(seed, n, units, direction, commission, levels, entry):
+    """The backtesting preset's buy(size=..., limit=..., stop=..., sl=..., tp=...) (a fraction below 1 in whole
+    units, or whole units; exclusive orders; stop-loss before take-profit) against the reference;
+    tests/engine/test_parity_peers.py checks the same against backtesting.py itself."""
     b = random_bars(seed, n)
     rng = np.random.default_rng(seed)
     e, x = rng.random(n) < 0.2, rng.random(n) < 0.2
@@ -247,7 +247,8 @@ def test_backtesting_buy_size_kernel_equals_reference(seed, n, units, direction,
     c = np.asarray(b.close)
     sl = c * rng.uniform(0.9, 1.1, n) if "sl" in levels else None
     tp = c * rng.uniform(0.9, 1.1, n) if "tp" in levels else None
-    orders = Orders(size=sizes, size_type="units" if units else "equity", sl_price=sl, tp_price=tp)
+    price = {} if entry == "market" else {entry: c * rng.uniform(0.97, 1.03, n)}
+    orders = Orders(size=sizes, size_type="units" if units else "equity", sl_price=sl, tp_price=tp, **price)
     cfg = SimConfig.preset("backtesting", commission=commission, direction=direction)
     sig = SignalArrays(e, x, orders=orders)
     ke, kx, kse, ksx = _directional(sig, cfg.direction, n)

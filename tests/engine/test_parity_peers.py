@@ -222,13 +222,49 @@ def test_backtesting_buy_with_sl_and_tp(name, direction, levels):
         assert (closed["exit_reason"] != 0).any(), "scenario must exercise the stops"
 
 
+ENTRY_ORDERS = ["limit", "stop", "limit_sl_tp", "stop_sl"]
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+@pytest.mark.parametrize("direction", ["long", "short", "both"])
+@pytest.mark.parametrize("kind", ENTRY_ORDERS)
+def test_backtesting_limit_and_stop_entries(name, direction, kind):
+    """buy(limit=...) / buy(stop=...) (and sell), good till filled, with exclusive_orders: a new order cancels
+    the working one and closes the open trade; position.close() leaves a working order alone."""
+    from benchmarks.peer_runners import backtesting_py_stats
+    from engine.strategies.base import Orders
+
+    bars, entries, exits, cash, commission = _case(name)
+    n = len(bars)
+    short = np.full(n, direction == "short") | ((direction == "both") & exits & ~entries)
+    side = np.where(short, -1.0, 1.0)
+    c = bars.close
+    # a limit below the close to buy (above to sell); a stop above to buy (below to sell)
+    level = c * (1 - side * 0.01) if kind.startswith("limit") else c * (1 + side * 0.01)
+    entry = "limit" if kind.startswith("limit") else "stop"
+    sl = c * (1 - side * 0.04) if "sl" in kind else None
+    tp = c * (1 + side * 0.06) if "tp" in kind else None
+    cfg = SimConfig.preset("backtesting", init_cash=cash, commission=commission, direction=direction)
+    orders = Orders(**{entry: level}, sl_price=sl, tp_price=tp)
+    equity, trades, _, _ = simulate(bars, SignalArrays(entries, exits, orders=orders), cfg)
+    stats = backtesting_py_stats(bars, entries, exits, cash, commission, direction, sl=sl, tp=tp, **{entry: level})
+    _rel(equity, stats["_equity_curve"]["Equity"].to_numpy())
+    closed = trades[~trades["is_open"]]
+    bt = stats["_trades"]
+    assert len(closed) == len(bt)
+    _rel(closed["entry_bar"], bt["EntryBar"].to_numpy())
+    _rel(closed["entry_price"], bt["EntryPrice"].to_numpy())
+    _rel(closed["exit_price"], bt["ExitPrice"].to_numpy())
+    _rel(closed["pnl"], bt["PnL"].to_numpy())
+
+
 def test_orders_the_preset_does_not_reproduce_are_refused():
     from engine.errors import StrategyError
     from engine.strategies.base import Orders
 
     bars, entries, exits, cash, commission = _case("plain")
     cfg = SimConfig.preset("backtesting")
-    for orders in (Orders(limit=bars.close * 0.99), Orders(size=2.5), Orders(size=1.0, size_type="equity"),
+    for orders in (Orders(limit=bars.close * 0.99, valid=3), Orders(size=2.5), Orders(size=1.0, size_type="equity"),
                    Orders(sl_dist=1.0), Orders(trail_dist=1.0)):
         with pytest.raises(StrategyError, match="orders cannot be combined with compat='backtesting'"):
             simulate(bars, SignalArrays(entries, exits, orders=orders), cfg)
