@@ -234,16 +234,17 @@ def _bt(ctx: Context):
 @benchmark(suite=SUITE, name="vectorbt_10k_warm", unit="bars/s", gate=False)
 def _vbt(ctx: Context):
     """vectorbt MA.run x2 + crossed_above/below + Portfolio.from_signals + pf.stats(), warm"""
-    info = parity(ctx)
-    close = _close(_bars(ctx))
-    n = len(close)
+    return _vbt_work(_close(_bars(ctx))), parity(ctx)
 
+
+def _vbt_work(close):
+    """vectorbt's whole pipeline on `close`, as a timed call returning the bar count."""
     def work() -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             vbt_pipeline(close)
-        return n
-    return work, info
+        return len(close)
+    return work
 
 
 def _ours(ctx: Context, compat: str):
@@ -275,14 +276,7 @@ def _bars_1m(ctx: Context):
 def _vbt_1m(ctx: Context):
     """vectorbt MA.run x2 + crossed_above/below + Portfolio.from_signals + pf.stats() on 1M minute bars, warm"""
     close = _close(_bars_1m(ctx))
-    n = len(close)
-
-    def work() -> int:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            vbt_pipeline(close)
-        return n
-    return work, {"bars": n}
+    return _vbt_work(close), {"bars": len(close)}
 
 
 @benchmark(suite=SUITE, name="ours_1m_compat_vectorbt", unit="bars/s")

@@ -6,9 +6,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from PySide6 import QtCore, QtGui, QtWidgets
-
-from app.gui import theme
 from app.gui.views.stats_table import MISSING, StatsTable, format_stat
 
 PEER_NAMES = {"backtesting": "backtesting.py", "vectorbt": "vectorbt"}
@@ -37,18 +34,4 @@ class PeerStatsTable(StatsTable):
     """Two columns, the peer's key and its value, in the peer's order."""
 
     def set_peer_stats(self, table: dict[str, Any] | None) -> None:
-        self.setRowCount(0)
-        table = table or {}
-        self.setRowCount(len(table))
-        right = QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter
-        for row, (key, value) in enumerate(table.items()):
-            name = QtWidgets.QTableWidgetItem(key)
-            name.setToolTip(key)
-            text = format_peer_value(key, value)
-            cell = QtWidgets.QTableWidgetItem(text)
-            cell.setTextAlignment(right)
-            cell.setData(QtCore.Qt.ItemDataRole.UserRole, value)
-            if text == MISSING:
-                cell.setForeground(QtGui.QColor(theme.MUTED))
-            self.setItem(row, 0, name)
-            self.setItem(row, 1, cell)
+        self.set_rows([(key, key, format_peer_value(key, value), value, False) for key, value in (table or {}).items()])

@@ -33,20 +33,24 @@ class StatsTable(QtWidgets.QTableWidget):
 
     def set_stats(self, stats: dict[str, Any]) -> None:
         """Show `stats` (snake_case key -> value); replaces what was shown."""
+        self.set_rows([(stat_label(key), key, format_stat(key, value), value, key in SIGNED) for key, value
+                       in stats.items()])
+
+    def set_rows(self, rows: list[tuple[str, str, str, Any, bool]]) -> None:
+        """Show (label, key, text, value, signed) rows; `signed` colours the value by its sign."""
         self.setRowCount(0)
-        self.setRowCount(len(stats))
+        self.setRowCount(len(rows))
         right = QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter
-        for row, (key, value) in enumerate(stats.items()):
-            name = QtWidgets.QTableWidgetItem(stat_label(key))
+        for row, (label, key, text, value, signed) in enumerate(rows):
+            name = QtWidgets.QTableWidgetItem(label)
             name.setToolTip(key)
-            text = format_stat(key, value)
             cell = QtWidgets.QTableWidgetItem(text)
             cell.setTextAlignment(right)
             cell.setData(QtCore.Qt.ItemDataRole.UserRole, value)
             if text == MISSING:
                 cell.setForeground(QtGui.QColor(theme.MUTED))
                 cell.setToolTip("not defined for this result (e.g. no closed trades)")
-            elif key in SIGNED and isinstance(value, (int, float)):
+            elif signed and isinstance(value, (int, float)):
                 cell.setForeground(_signed_color(value))
             self.setItem(row, 0, name)
             self.setItem(row, 1, cell)
