@@ -21,7 +21,7 @@ def _frame(bars: Bars) -> pd.DataFrame:
 
 def backtesting_py_stats(bars: Bars, entries, exits, cash: float, commission: float, direction: str = "long",
                          finalize_trades: bool = False, trade_on_close: bool = False, sizes=None, sl=None, tp=None,
-                         limit=None, stop=None):
+                         limit=None, stop=None, margin: float = 1.0):
     """Backtest(data, S, cash, commission, exclusive_orders=True, finalize_trades, trade_on_close).run(), S by
     `direction`:
     long: buy() on entry, position.close() on exit; short: sell() on entry, close on exit; both: buy() on
@@ -50,7 +50,7 @@ def backtesting_py_stats(bars: Bars, entries, exits, cash: float, commission: fl
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         bt = Backtest(_frame(bars), ArraySignals, cash=cash, commission=commission, exclusive_orders=True,
-                      finalize_trades=finalize_trades, trade_on_close=trade_on_close)
+                      finalize_trades=finalize_trades, trade_on_close=trade_on_close, margin=margin)
         return bt.run()
 
 

@@ -30,17 +30,19 @@ PRESETS: dict[str, dict[str, Any]] = {
     # backtesting.py 0.6.x Backtest(..., exclusive_orders=True), buy() / position.close()
     "backtesting": dict(fill="next_open", sizing="all_units", on_entry_while_long="reenter",
                         same_bar_conflict="entry_wins", at_end="keep_open", warmup_bars=1,
-                        slippage=0.0, fixed_fee=0.0, direction="long", sl=None, tp=None, trail=None),
+                        slippage=0.0, fixed_fee=0.0, direction="long", sl=None, tp=None, trail=None,
+                        margin=1.0, maintenance=0.0),
     # vectorbt 1.x Portfolio.from_signals(close, entries, exits, init_cash, fees) defaults
     "vectorbt": dict(fill="close", sizing="all", on_entry_while_long="ignore",
                      same_bar_conflict="ignore", at_end="keep_open", warmup_bars=0,
-                     slippage=0.0, fixed_fee=0.0, direction="long", sl=None, tp=None, trail=None),
+                     slippage=0.0, fixed_fee=0.0, direction="long", sl=None, tp=None, trail=None,
+                     margin=1.0, maintenance=0.0),
 }
 
 # What a preset lets a user set, because the peer has it and the preset reproduces it (docs/compat.md).
 PRESET_OPTIONS: dict[str, frozenset[str]] = {
     # direction: buy() / sell(); at_end="close": finalize_trades=True; fill="close": trade_on_close=True
-    "backtesting": frozenset({*PRESET_OPEN, "direction", "at_end", "fill"}),
+    "backtesting": frozenset({*PRESET_OPEN, "direction", "at_end", "fill", "margin"}),
     # from_signals(direction=...); sl_stop, tp_stop, sl_stop with sl_trail=True; size with size_type
     # "amount" (sizing fixed, long only) or "percent" (long or short)
     "vectorbt": frozenset({*PRESET_OPEN, "direction", "sl", "tp", "trail", "sizing", "size"}),
@@ -66,6 +68,9 @@ class SimConfig:
     at_end: an open trade at the last bar is kept open ("keep_open", marked to the last close)
         or closed at the last close ("close").
     warmup_bars: signals on bars before this index are ignored.
+    margin: the fraction of a position's value the cash must cover; leverage = 1 / margin (as backtesting.py's
+        `margin`).
+    maintenance: equity below this fraction of the open position's value liquidates it at the close; 0 = off.
     risk_free_rate: annual risk-free rate, a fraction (0.03 = 3 %), for the Sharpe and Sortino ratios and
         alpha (docs/stats.md); a stats option, not a trading rule: trades and equity do not depend on it.
     compat: the preset this config was built from, if any (informational).
@@ -86,6 +91,8 @@ class SimConfig:
     same_bar_conflict: str = "ignore"
     at_end: str = "keep_open"
     warmup_bars: int = 0
+    margin: float = 1.0
+    maintenance: float = 0.0
     risk_free_rate: float = 0.0
     compat: str | None = None
 
@@ -97,6 +104,8 @@ class SimConfig:
         _check_choice("fill", self.fill, FILLS)
         _check_choice("sizing", self.sizing, SIZINGS)
         _check_number("size", self.size, low=0.0, low_open=True)
+        _check_number("margin", self.margin, low=0.0, high=1.0, low_open=True)
+        _check_number("maintenance", self.maintenance, low=0.0, high=self.margin, high_open=True)
         if self.sizing == "percent" and self.size > 1.0:
             raise ConfigError(f"config: size={self.size!r} must be a fraction in (0, 1] with sizing='percent'")
         for name in ("sl", "trail"):

@@ -187,6 +187,9 @@ def sim_params(config: SimConfig) -> np.ndarray:
         "stop_bar_quiet": config.compat == "vectorbt",
         "partial_fills": config.compat == "vectorbt",
         "bt_orders": config.compat == "backtesting",
+        "leverage": 1.0 / float(config.margin),
+        "maintenance": float(config.maintenance),
+        "ruin_zero": config.compat == "backtesting",
     }
     if values.keys() != _SIM_FIELDS:  # a field added to one side only
         raise AssertionError(f"sim_params: fields {sorted(values.keys() ^ _SIM_FIELDS)} "

@@ -132,6 +132,11 @@ class SimulationSettings:
                                             "wins.", flag="--same-bar-conflict", choices=CONFLICTS)
     at_end: str = _key("keep_open", "A trade open at the last bar stays open or is closed.", flag="--at-end",
                        choices=AT_END)
+    margin: float = _key(1.0, "Margin, the fraction of a position's value the cash must cover: leverage is 1 / margin "
+                              "(0.5 = 2x), in (0, 1].", flag="--margin", min=1e-6, max=1.0)
+    maintenance: float = _key(0.0, "Maintenance margin: a position whose equity falls below this fraction of its "
+                                   "value is liquidated at the close; 0 = off; below the margin.",
+                              flag="--maintenance", min=0.0, max=0.999999)
     risk_free_rate: float = _key(0.0, "Annual risk-free rate, a fraction (0.03 = 3 %), in (-1, 1), for the Sharpe "
                                       "and Sortino ratios and alpha (docs/stats.md); trades do not depend on it, "
                                       "and a --compat preset takes it too.", flag="--risk-free-rate",

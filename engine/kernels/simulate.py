@@ -83,6 +83,9 @@ SIM_PARAMS_DTYPE = np.dtype(
         # backtesting.py's order rules: buy(size=fraction) in whole units of that share of the cash; a new
         # order closes the open trade at once (exclusive_orders); an exit does not cancel a working order
         ("bt_orders", np.bool_),
+        ("leverage", np.float64),  # 1 / margin: the cash buys this many times its value
+        ("maintenance", np.float64),  # equity below this fraction of the position's value liquidates it; 0 = off
+        ("ruin_zero", np.bool_),  # backtesting.py: a ruined account shows equity 0 from that bar on
     ],
     align=True,
 )
@@ -110,7 +113,8 @@ EXIT_TAKE_PROFIT = 2
 EXIT_TRAILING = 3
 EXIT_END = 4  # closed at the last bar (at_end=close) or marked open there
 EXIT_BANKRUPT = 5
-EXIT_REASONS = ("signal", "stop_loss", "take_profit", "trailing_stop", "end", "bankrupt")
+EXIT_LIQUIDATED = 6  # equity fell below the maintenance margin
+EXIT_REASONS = ("signal", "stop_loss", "take_profit", "trailing_stop", "end", "bankrupt", "liquidated")
 
 STATUS_OK = 0
 STATUS_BANKRUPT = 1
@@ -122,24 +126,26 @@ _BT_FRACTION = 0.9999999999999998
 @njit(cache=True, nogil=True)
 def _entry_units(price, cash, p):
     """Units to buy/sell at `price` (already slipped) for a new position by the run's sizing, opened while
-    flat (so equity == cash); 0 means the order is cancelled. `p`: the options record."""
+    flat (so equity == cash); 0 means the order is cancelled. The cash buys `leverage` (1 / margin) times
+    its value. `p`: the options record."""
     fee_rate, fixed_fee, sizing, size_value = p.fee_rate, p.fixed_fee, p.sizing, p.size
+    buy = cash * p.leverage
     if sizing == SIZE_ALL:
-        units = ((cash - fixed_fee) / (1.0 + fee_rate)) / price
+        units = ((buy - fixed_fee) / (1.0 + fee_rate)) / price
     elif sizing == SIZE_ALL_UNITS:
         # backtesting.py: adjusted price plus commission per unit, whole units, 1-eps of the margin
         apc = price + (fixed_fee + _BT_FRACTION * price * fee_rate) / _BT_FRACTION
-        margin = max(0.0, cash)
+        margin = max(0.0, buy)
         units = float(int((margin * _BT_FRACTION) // apc))
         if units * apc > margin:
             units = 0.0
     elif sizing == SIZE_FIXED:
         units = size_value
-        if units * price * (1.0 + fee_rate) + fixed_fee > cash:
+        if units * price * (1.0 + fee_rate) + fixed_fee > buy:
             # vectorbt's allow_partial: as many units as the cash buys; else the order is cancelled
-            units = ((cash - fixed_fee) / (1.0 + fee_rate)) / price if p.partial_fills else 0.0
+            units = ((buy - fixed_fee) / (1.0 + fee_rate)) / price if p.partial_fills else 0.0
     else:  # SIZE_PERCENT
-        units = ((cash * size_value - fixed_fee) / (1.0 + fee_rate)) / price
+        units = ((buy * size_value - fixed_fee) / (1.0 + fee_rate)) / price
     if not units > 0.0:
         return 0.0
     return units
@@ -148,22 +154,23 @@ def _entry_units(price, cash, p):
 @njit(cache=True, nogil=True)
 def _order_units(price, cash, p, size, size_type, sl_level):
     """Units for an order that names its own size (`size` read as `size_type`), or 0 (cancelled) when
-    the position and its fees would cost more than the cash."""
+    the position and its fees would cost more than the cash buys (`leverage` times the cash)."""
+    buy = cash * p.leverage
     if size_type == ORDER_SIZE_UNITS:
         units = size
     elif size_type == ORDER_SIZE_EQUITY and p.bt_orders:  # the backtesting preset: buy(size=fraction)
-        # whole units of the fraction of the cash, each costing its price and its share of the commission
+        # whole units of the fraction of the margin, each costing its price and its share of the commission
         apc = price + (p.fixed_fee + size * price * p.fee_rate) / size
-        units = float(int((max(0.0, cash) * size) // apc))
-        return units if units > 0.0 and units * apc <= cash else 0.0
+        units = float(int((max(0.0, buy) * size) // apc))
+        return units if units > 0.0 and units * apc <= buy else 0.0
     elif size_type == ORDER_SIZE_EQUITY:
-        units = ((cash * size - p.fixed_fee) / (1.0 + p.fee_rate)) / price
+        units = ((buy * size - p.fixed_fee) / (1.0 + p.fee_rate)) / price
     elif size_type == ORDER_SIZE_VALUE:
         units = size / price
     else:  # ORDER_SIZE_RISK: lose `size` of equity if the stop-loss is hit
         risk = abs(price - sl_level)
         units = cash * size / risk if risk > 0.0 else 0.0
-    if not units > 0.0 or units * price * (1.0 + p.fee_rate) + p.fixed_fee > cash * (1.0 + 1e-12):
+    if not units > 0.0 or units * price * (1.0 + p.fee_rate) + p.fixed_fee > buy * (1.0 + 1e-12):
         return 0.0
     return units
 
@@ -506,6 +513,13 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
 
         # 5. mark to the close
         eq = cash + pos * (close[i] - entry_price)
+        if pos != 0.0 and p.maintenance > 0.0 and 0.0 < eq < p.maintenance * abs(pos) * close[i]:
+            # below the maintenance margin: the position is liquidated at the close (a margin call)
+            cash = _close_position(trades, nt, i, close[i], pos, entry_price, entry_fee, entry_bar, cash, p,
+                                   EXIT_LIQUIDATED)
+            nt += 1
+            pos = 0.0
+            eq = cash
         equity[i] = eq_before if p.bt_trade_on_close and warmup <= i < n - 1 else eq
         if eq <= 0.0:
             if pos != 0.0:
@@ -513,6 +527,8 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
                                        EXIT_BANKRUPT)
                 nt += 1
                 pos = 0.0
+            if p.ruin_zero:
+                cash = 0.0
             equity[i] = cash
             status = STATUS_BANKRUPT
             last = i + 1

@@ -16,6 +16,7 @@ import math
 from engine.kernels.simulate import (
     EXIT_BANKRUPT,
     EXIT_END,
+    EXIT_LIQUIDATED,
     EXIT_SIGNAL,
     EXIT_STOP_LOSS,
     EXIT_TAKE_PROFIT,
@@ -43,7 +44,7 @@ class Broker:
 
     def units_for(self, price):
         cfg = self.cfg
-        c, f, fixed = self.cash, cfg.commission, cfg.fixed_fee
+        c, f, fixed = self.cash / cfg.margin, cfg.commission, cfg.fixed_fee  # what the cash buys
         if cfg.sizing == "all":
             u = ((c - fixed) / (1 + f)) / price
         elif cfg.sizing == "all_units":
@@ -80,20 +81,21 @@ class Broker:
 
     def order_units(self, price, size, size_type, sl):
         cfg = self.cfg
+        buy = self.cash / cfg.margin
         if size_type == ORDER_SIZE_UNITS:
             u = size
         elif size_type == ORDER_SIZE_EQUITY and cfg.compat == "backtesting":  # buy(size=fraction)
             apc = price + (cfg.fixed_fee + size * price * cfg.commission) / size
-            u = float(int((max(0.0, self.cash) * size) // apc))
-            return u if u > 0 and u * apc <= self.cash else 0.0
+            u = float(int((max(0.0, buy) * size) // apc))
+            return u if u > 0 and u * apc <= buy else 0.0
         elif size_type == ORDER_SIZE_EQUITY:
-            u = ((self.cash * size - cfg.fixed_fee) / (1 + cfg.commission)) / price
+            u = ((buy * size - cfg.fixed_fee) / (1 + cfg.commission)) / price
         elif size_type == ORDER_SIZE_VALUE:
             u = size / price
         else:  # risk
             risk = abs(price - sl)
             u = self.cash * size / risk if risk > 0 else 0.0
-        if not u > 0 or u * price * (1 + cfg.commission) + cfg.fixed_fee > self.cash * (1 + 1e-12):
+        if not u > 0 or u * price * (1 + cfg.commission) + cfg.fixed_fee > buy * (1 + 1e-12):
             return 0.0
         return u
 
@@ -287,14 +289,16 @@ def reference_simulate(o, h, l, c, e, x, se, sx, cfg, orders=None):
                 if side != 0 and b.pos == 0:
                     b.open(side, c[i], i, order)
         # 5. mark to the close
+        if b.pos != 0 and cfg.maintenance and 0 < b.equity(c[i]) < cfg.maintenance * abs(b.pos) * c[i]:
+            b.close(c[i], i, EXIT_LIQUIDATED)  # below the maintenance margin
         equity[i] = b.equity(c[i])
         if cfg.compat == "backtesting" and cfg.fill == "close" and cfg.warmup_bars <= i < n - 1:
             equity[i] = before
-        if equity[i] <= 0:
+        if b.equity(c[i]) <= 0:
             if b.pos != 0:
                 b.close(c[i], i, EXIT_BANKRUPT)
-            for j in range(i, n):
-                equity[j] = b.cash
+            for j in range(i, n):  # backtesting.py shows a ruined account as 0
+                equity[j] = 0.0 if cfg.compat == "backtesting" else b.cash
             status = 1
             break
     if cfg.compat == "backtesting" and cfg.at_end == "close" and status == 0:

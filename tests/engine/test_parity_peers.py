@@ -258,6 +258,30 @@ def test_backtesting_limit_and_stop_entries(name, direction, kind):
     _rel(closed["pnl"], bt["PnL"].to_numpy())
 
 
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+@pytest.mark.parametrize("direction", ["long", "both"])
+@pytest.mark.parametrize("margin", [0.5, 0.2, 0.05])
+def test_backtesting_margin(name, direction, margin):
+    """Backtest(..., margin=m): leverage 1 / m sizes positions on m of their value; a ruined account shows
+    equity 0 from its ruin on (20x leverage ruins most scenarios)."""
+    from benchmarks.peer_runners import backtesting_py_stats
+
+    bars, entries, exits, cash, commission = _case(name)
+    cfg = SimConfig.preset("backtesting", init_cash=cash, commission=commission, direction=direction, margin=margin)
+    equity, trades, status, _ = simulate(bars, SignalArrays(entries, exits), cfg)
+    stats = backtesting_py_stats(bars, entries, exits, cash, commission, direction, margin=margin)
+    _rel(equity, stats["_equity_curve"]["Equity"].to_numpy())
+    closed = trades[~trades["is_open"]]
+    bt = stats["_trades"]
+    assert len(closed) == len(bt)
+    _rel(closed["size"] * closed["side"], bt["Size"].to_numpy())
+    _rel(closed["pnl"], bt["PnL"].to_numpy())
+    if status == 1:  # ruined: shown as 0 from then on, as the peer shows it
+        assert equity[-1] == 0.0
+    if margin == 0.05 and name == "plain":
+        assert status == 1, "scenario must exercise a ruin"
+
+
 def test_orders_the_preset_does_not_reproduce_are_refused():
     from engine.errors import StrategyError
     from engine.strategies.base import Orders

@@ -33,6 +33,8 @@ CASES = {
     "same_bar_conflict": ({}, "entry_wins"),
     "at_end": ({}, "close"),
     "warmup_bars": ({}, 3),
+    "margin": ({"sizing": "percent", "size": 0.5}, 0.5),  # 2x leverage: twice the units
+    "maintenance": ({"margin": 0.2}, 0.15),  # 5x leverage, liquidated below 15 % of the position's value
 }
 
 
@@ -108,7 +110,7 @@ def test_the_record_holds_each_option_under_its_own_name():
     want = dict(init_cash=123.0, fee_rate=0.004, fixed_fee=2.0, slippage=0.003, size=7.0, sl=0.05, tp=0.25,
                 trail=0.125, fill=1, sizing=2, warmup=9, reenter=True, entry_wins=True, close_at_end=True,
                 long_wins=False, finalize=False, bt_trade_on_close=False, stop_first=False, stop_bar_quiet=False,
-                partial_fills=False, bt_orders=False)
+                partial_fills=False, bt_orders=False, leverage=1.0, maintenance=0.0, ruin_zero=False)
     assert {name: p[0][name].item() for name in SIM_PARAMS_DTYPE.names} == want  # by name: the order is free
     off = sim_params(SimConfig())[0]
     assert (off["sl"], off["tp"], off["trail"]) == (0.0, 0.0, 0.0)  # None: off

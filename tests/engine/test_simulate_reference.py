@@ -26,6 +26,8 @@ configs = st.builds(
     same_bar_conflict=st.sampled_from(["ignore", "entry_wins"]),
     at_end=st.sampled_from(["keep_open", "close"]),
     warmup_bars=st.integers(0, 3),
+    margin=st.sampled_from([1.0, 1.0, 0.5, 0.2]),
+    maintenance=st.sampled_from([0.0, 0.0, 0.1]),
 )
 
 

@@ -156,11 +156,16 @@ def test_config_rejects_bad_values_and_hash_covers_every_field():
     for rate in (-1.0, 1.0, float("nan")):
         with pytest.raises(ConfigError, match="risk_free_rate"):
             SimConfig(risk_free_rate=rate)
+    for margin in (0.0, 1.5):
+        with pytest.raises(ConfigError, match="margin"):
+            SimConfig(margin=margin)
+    with pytest.raises(ConfigError, match="maintenance"):
+        SimConfig(margin=0.2, maintenance=0.3)  # maintenance must stay below the margin
     base = SimConfig()
     changed = dict(init_cash=5.0, commission=0.01, fixed_fee=1.0, slippage=0.01, fill="close", sizing="fixed",
                    size=2.0, sl=0.1, tp=0.1, trail=0.1, direction="both", on_entry_while_long="reenter",
                    same_bar_conflict="entry_wins", at_end="close", warmup_bars=3, risk_free_rate=0.02,
-                   compat="vectorbt")
+                   margin=0.5, maintenance=0.1, compat="vectorbt")
     assert set(changed) == {f.name for f in dataclasses.fields(SimConfig)}
     keys = {base.key()} | {base.replace(**{k: v}).key() for k, v in changed.items()}
     assert len(keys) == len(changed) + 1
@@ -193,3 +198,16 @@ def test_preset_round_trips_through_to_dict(compat):
     if compat == "backtesting":  # an option the peer has (trade_on_close) survives the round trip
         on_close = SimConfig.preset(compat, fill="close", direction="both")
         assert SimConfig.from_dict(on_close.to_dict()) == on_close
+
+
+def test_margin_levers_the_position_and_maintenance_liquidates_it():
+    """docs/simulation.md, "Margin": cash 1,000, margin 0.5 buys 2,000 of value; with maintenance 0.3 the
+    position is liquidated at the first close where equity < 30 % of its value."""
+    b = bars([(100, 100, 100, 100), (100, 100, 100, 100), (90, 90, 90, 90), (70, 70, 70, 70), (60, 60, 60, 60)])
+    _, tr, _, _ = run(b, [T, F, F, F, F], [F, F, F, F, F], init_cash=1000, margin=0.5)
+    assert tr[0]["size"] == pytest.approx(20.0)  # 2,000 / 100
+    eq, tr, status, _ = run(b, [T, F, F, F, F], [F, F, F, F, F], init_cash=1000, margin=0.5, maintenance=0.3)
+    # bar 2: equity 1000 - 20 x 10 = 800 >= 0.3 x 1,800; bar 3: 1000 - 20 x 30 = 400 < 0.3 x 1,400 = 420
+    assert (tr[0]["exit_bar"], tr[0]["exit_price"], tr[0]["exit_reason"]) == (3, 70.0, 6)
+    np.testing.assert_allclose(eq, [1000, 1000, 800, 400, 400])
+    assert status == 0  # liquidated, not ruined: the run goes on
