@@ -212,11 +212,12 @@ def test_sweep_workers_are_the_frozen_binary(frozen, demo_runs, tmp_path):
             except psutil.NoSuchProcess:
                 break
             for child in children:
-                if child.pid not in seen:
-                    try:
-                        seen[child.pid] = (child.cmdline(), child.exe())
-                    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-                        pass
+                # read again on every poll: a child caught between fork and exec still shows its parent's
+                # command line (seen under load: a worker then looked like a copy of the sweep command)
+                try:
+                    seen[child.pid] = (child.cmdline(), child.exe())
+                except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                    pass
             time.sleep(0.02)
         out, err = proc.communicate(timeout=RUN_TIMEOUT_S)
     finally:
