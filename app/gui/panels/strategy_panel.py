@@ -35,6 +35,7 @@ class StrategyPanel(QWidget):
     def __init__(self, strategies_dir: str | Path | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self.strategies_dir = strategies_dir
+        self._base = SimConfig()  # what the form has no editor for (apply_defaults)
         self._strategies: dict[str, Any] = {}
         self.param_editors: dict[str, QSpinBox | QDoubleSpinBox] = {}
 
@@ -168,7 +169,9 @@ class StrategyPanel(QWidget):
         self.sim["compat"].currentTextChanged.connect(self._compat_changed)  # type: ignore[attr-defined]
 
     def apply_defaults(self, sim: SimConfig) -> None:
-        """Show `sim` (e.g. the settings file's simulation defaults) in the simulation editors."""
+        """Show `sim` (e.g. the settings' simulation defaults) in the simulation editors; the options the form
+        has no editor for (margin, maintenance, at_end, ...) come from it too (`config`)."""
+        self._base = sim
         self.sim["init_cash"].setValue(sim.init_cash)  # type: ignore[attr-defined]
         for name in PERCENT_FIELDS:
             value = getattr(sim, name)
@@ -204,7 +207,7 @@ class StrategyPanel(QWidget):
         if compat != "none":  # the options the preset accepts (the others are locked in the form)
             free = {k: x for k, x in v.items() if k in PRESET_OPTIONS[compat]}
             return SimConfig.preset(compat, **{k: x for k, x in free.items() if x != getattr(SimConfig(), k)})
-        return SimConfig(**v)
+        return self._base.replace(**v)
 
     def state(self) -> dict[str, Any]:
         sim = {k: (w.currentText() if isinstance(w, QComboBox) else w.value())  # type: ignore[attr-defined]

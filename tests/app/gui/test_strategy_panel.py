@@ -36,3 +36,17 @@ def test_a_preset_locks_what_it_fixes_and_keeps_the_direction_free(qtbot):
     assert panel.sim["slippage"].isEnabled() and panel.sim["direction"].isEnabled()
     qtbot.mouseClick(panel.reload_button, Qt.MouseButton.LeftButton)  # the form survives a reload
     assert panel.config().direction == "both"
+
+
+def test_options_without_an_editor_come_from_the_settings(qtbot):
+    """The form edits cash, fees, stops, fill, sizing and direction; margin, maintenance, at_end, the entry
+    rules and the warm-up come from the settings it was given (Preferences), not from SimConfig's defaults."""
+    panel = StrategyPanel()
+    qtbot.addWidget(panel)
+    settings = SimConfig(margin=0.5, maintenance=0.2, at_end="close", on_entry_while_long="reenter", commission=0.001)
+    panel.apply_defaults(settings)
+    cfg = panel.config()
+    assert (cfg.margin, cfg.maintenance, cfg.at_end, cfg.on_entry_while_long) == (0.5, 0.2, "close", "reenter")
+    assert cfg.commission == 0.001
+    panel.sim["commission"].setValue(0.2)  # percent in the form: the form wins for what it edits
+    assert panel.config().commission == 0.002 and panel.config().margin == 0.5
