@@ -53,6 +53,11 @@ def default_indicators(result: Result) -> dict[str, np.ndarray]:
         return {}
 
 
+EMPTY_HINT = ("No backtest yet.\n\nPick a dataset on the left (or import one with Ctrl+I), choose a strategy and its "
+              "parameters,\nthen press Run (Ctrl+R): the chart, the equity and drawdown curves, the stats and the "
+              "trades appear here.")
+
+
 class ResultsView(QtWidgets.QWidget):
     """Chart (stretches) above a splitter of stats | trades; "Export CSV…" and "Export chart PNG…"."""
 
@@ -87,8 +92,17 @@ class ResultsView(QtWidgets.QWidget):
         lower.setStretchFactor(0, 0)
         lower.setStretchFactor(1, 1)
         lower.setSizes([330, 950])
+        # before the first result the chart's place says what to do, instead of drawing empty axes
+        self.empty_hint = QtWidgets.QLabel(EMPTY_HINT)
+        self.empty_hint.setObjectName("emptyHint")
+        self.empty_hint.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.empty_hint.setWordWrap(True)
+        self.empty_hint.setStyleSheet(f"color: {theme.MUTED}; font-size: 15px;")
+        self.chart_stack = QtWidgets.QStackedWidget()
+        self.chart_stack.addWidget(self.empty_hint)
+        self.chart_stack.addWidget(self.chart)
         self.splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
-        self.splitter.addWidget(self.chart)
+        self.splitter.addWidget(self.chart_stack)
         self.splitter.addWidget(lower)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 0)
@@ -115,6 +129,7 @@ class ResultsView(QtWidgets.QWidget):
         if indicators is None:
             indicators = default_indicators(result)
         self.chart.set_result(result, indicators)
+        self.chart_stack.setCurrentWidget(self.chart)
         self.stats.set_stats(result.stats)
         self._show_peer_stats(result)
         self.trades.set_trades(result.trades)
@@ -150,6 +165,7 @@ class ResultsView(QtWidgets.QWidget):
     def clear(self) -> None:
         self._result = None
         self.chart.clear()
+        self.chart_stack.setCurrentWidget(self.empty_hint)
         self.stats.set_stats({})
         self._show_peer_stats(None)
         self.trades.set_trades(self.trades.trades.clear())

@@ -270,3 +270,16 @@ def test_a_compat_preset_shows_the_peers_own_table_beside_ours(qtbot, screenshot
     v.show_result(run_backtest(bars, "sma_cross", PARAMS, SimConfig.preset("vectorbt")))
     assert [tabs.tabText(i) for i in range(tabs.count())] == ["Stats", "vectorbt"]
     assert v.peer_stats.rowCount() == len(peer_stats(v.result))
+
+
+def test_before_the_first_run_the_results_say_what_to_do(qtbot, screenshot_dir, daily_result):
+    """The empty state: a hint naming the Run and Import shortcuts, not empty axes; gone once a result is
+    shown, back after clear()."""
+    v = shown(qtbot, ResultsView())
+    assert v.chart_stack.currentWidget() is v.empty_hint and v.empty_hint.isVisible()
+    assert "Run (Ctrl+R)" in v.empty_hint.text() and "Ctrl+I" in v.empty_hint.text()
+    assert v.grab().save(str(screenshot_dir / "results_empty.png"))
+    v.show_result(daily_result)
+    assert v.chart_stack.currentWidget() is v.chart and not v.empty_hint.isVisible()
+    v.clear()
+    assert v.chart_stack.currentWidget() is v.empty_hint
