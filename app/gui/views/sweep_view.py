@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from PySide6.QtCore import QPoint, QTimer, Signal
+from PySide6.QtCore import QPoint, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDoubleSpinBox,
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSpinBox,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -172,9 +173,17 @@ class SweepView(QWidget):
         lv.addWidget(self.results.table_title)
         lv.addWidget(self.table, 1)
         table_box.hide()
+        # before the first sweep the heatmap's place says what to do, instead of an empty hatched square
+        self.empty_hint = _named(QLabel(wordWrap=True), "sweepEmptyHint")
+        self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_hint.setStyleSheet(f"color: {theme.MUTED}; font-size: 15px;")
+        self.results_stack = QStackedWidget()
+        self.results_stack.addWidget(self.empty_hint)
+        self.results_stack.addWidget(self.results)
+        self._show_hint("")
         root = QHBoxLayout(self)
         root.addWidget(left)
-        root.addWidget(self.results, 1)
+        root.addWidget(self.results_stack, 1)
 
     # ------------------------------------------------------------------ grid editor
     def set_strategy(self, strategy: Strategy) -> None:
@@ -254,6 +263,7 @@ class SweepView(QWidget):
                     text = "0 combos: the constraints exclude every combination"
         self.count_label.setText(text)
         self.count_label.setStyleSheet("" if ok else f"color: {theme.DOWN};")
+        self._show_hint(text if ok else "")
         self._valid = ok
         self._sync_buttons()
 
@@ -287,8 +297,16 @@ class SweepView(QWidget):
                                 f" · ETA {_duration(progress.eta_s)}")
 
     # ------------------------------------------------------------------ results
+    def _show_hint(self, count: str) -> None:
+        """The empty state's text, with the grid's combo count once there is a valid grid."""
+        grid = f"The grid on the left makes {count}. " if count else "Choose the parameters to sweep on the left. "
+        self.empty_hint.setText(f"No sweep yet.\n\n{grid}Press Sweep to run every combination on the "
+                                "performance cores;\nthe heatmap and the best rows appear here, and a click on a "
+                                "cell opens that run.")
+
     def set_result(self, result: SweepResult) -> None:
         """Fill heatmap and top-N table from a finished (or cancelled) sweep."""
+        self.results_stack.setCurrentWidget(self.results)
         types = {p.name: p.type for p in self.strategy.params} if self.strategy else {}
         self.results.set_result(result, types)
         cached = result.total - result.computed

@@ -263,3 +263,18 @@ def test_screenshot(qtbot, dark, view: SweepView, bars, screenshot_dir) -> None:
     path = screenshot_dir / "sweep_view.png"
     assert view.grab().save(str(path))
     assert path.stat().st_size > 10_000
+
+
+def test_before_the_first_sweep_the_tab_says_what_to_do(qtbot, view: SweepView, bars, screenshot_dir) -> None:
+    """The empty state: the grid's combo count and the Sweep button named, not an empty hatched square; the
+    heatmap takes its place once a sweep finishes."""
+    view.set_strategy(get_strategy("sma_cross"))
+    set_range(view.rows["n1"], 5, 20, 5)
+    set_range(view.rows["n2"], 30, 50, 10)
+    view.update_count()
+    assert view.results_stack.currentWidget() is view.empty_hint
+    assert "No sweep yet" in view.empty_hint.text() and "makes 12 combos" in view.empty_hint.text()
+    assert "Press Sweep" in view.empty_hint.text()
+    assert view.grab().save(str(screenshot_dir / "sweep_empty.png"))
+    sweep_through_view(qtbot, view, bars)
+    assert view.results_stack.currentWidget() is view.results
