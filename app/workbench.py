@@ -63,11 +63,12 @@ class Workbench:
         return get_strategy(name, strategies_dir=self.strategies_dir)
 
     def strategies(self) -> tuple[list, list[str]]:
-        """Every strategy (builtins first) and the load errors of the strategies folder."""
-        from engine.strategies import list_strategies, load_user_strategies
+        """Every strategy (builtins first, then the folder's by name) and the folder's load errors, from one
+        reading of the folder."""
+        from engine.strategies import BUILTINS, load_user_strategies
 
-        _, errors = load_user_strategies(self.strategies_dir)
-        return list_strategies(self.strategies_dir), [str(e) for e in errors]
+        user, errors = load_user_strategies(self.strategies_dir)
+        return [*BUILTINS.values(), *(user[name] for name in sorted(user))], [str(e) for e in errors]
 
     # -- cache and executor --------------------------------------------------------------------------
     def cache(self):
@@ -79,23 +80,26 @@ class Workbench:
         configure_default_cache(**self.settings.cache_options())
         return default_cache()
 
-    def executor(self, *, spec: str | None = None, workers: int | None = None, nice: int = 0,
-                 insecure: bool = False, in_app: bool = False):
-        """The sweep executor the settings ask for (sweep.executor, workers.*, sweep.chunk_timeout_s,
-        sweep.tls_*); `spec`/`workers` override them. In the app (`in_app`) one local worker is still a
-        process, so a sweep never runs on the app's own threads."""
+    def executor_options(self) -> dict[str, Any]:
+        """What the settings give `make_executor` (sweep.executor, workers.*, sweep.chunk_timeout_s,
+        sweep.tls_*): an executor built from other options is stale once they change."""
         from engine.sweep.dask_executor import TlsFiles
-        from engine.sweep.executors import make_executor
 
         s = self.settings
-        if workers is not None and workers < 1:
-            raise ConfigError(f"--workers {workers}: must be >= 1")
+        return {"spec": s.sweep.executor, "workers": s.workers.count or None,
+                "threads_per_worker": s.workers.threads_per_worker, "chunk_timeout_s": s.sweep.chunk_timeout_s,
+                "tls": TlsFiles(s.sweep.tls_ca, s.sweep.tls_cert, s.sweep.tls_key)}
+
+    def executor(self, *, spec: str | None = None, nice: int = 0, insecure: bool = False, in_app: bool = False):
+        """The sweep executor of `executor_options`; `spec` overrides the setting's. In the app (`in_app`) one
+        local worker is still a process, so a sweep never runs on the app's own threads."""
+        from engine.sweep.executors import make_executor
+
+        options = self.executor_options()
+        if spec:
+            options["spec"] = spec
         try:
-            return make_executor(spec or s.sweep.executor, workers or s.workers.count or None,
-                                 threads_per_worker=s.workers.threads_per_worker,
-                                 chunk_timeout_s=s.sweep.chunk_timeout_s, insecure=insecure, nice=nice,
-                                 tls=TlsFiles(s.sweep.tls_ca, s.sweep.tls_cert, s.sweep.tls_key),
-                                 single_in_process=not in_app)
+            return make_executor(**options, insecure=insecure, nice=nice, single_in_process=not in_app)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
 

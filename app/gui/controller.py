@@ -76,7 +76,7 @@ class Controller(QObject):
         self._bars: OrderedDict[tuple, Bars] = OrderedDict()
         self.worker_nice = worker_nice
         self._executor: Any = None
-        self._executor_settings: tuple = ()
+        self._executor_settings: dict[str, Any] = {}
         self._executor_lock = threading.Lock()
         self.cache = workbench.cache()
         self.sweep_job: Job | None = None
@@ -112,12 +112,12 @@ class Controller(QObject):
         """The sweep executor of the settings (sweep.executor, workers.*, sweep.chunk_timeout_s), started
         once (again after the settings changed); local workers run `worker_nice` nicer than the app."""
         with self._executor_lock:
-            if self._executor is not None and self._executor_settings != _executor_keys(self.bench):
+            if self._executor is not None and self._executor_settings != self.bench.executor_options():
                 old, self._executor = self._executor, None
                 old.close()  # called from a sweep job: no sweep is using it any more
             if self._executor is None:
                 self._executor = self.bench.executor(nice=self.worker_nice, in_app=True)
-                self._executor_settings = _executor_keys(self.bench)
+                self._executor_settings = self.bench.executor_options()
             return self._executor
 
     def reload_settings(self) -> None:
@@ -245,13 +245,6 @@ class Controller(QObject):
     def cancel_sweep(self) -> None:
         if self.sweep_job is not None:
             self.sweep_job.cancel.set()
-
-
-def _executor_keys(bench: Workbench) -> tuple:
-    """The settings an executor is built from: when one changes, the next sweep starts a new executor."""
-    s = bench.settings
-    return (s.sweep.executor, s.workers.count, s.workers.threads_per_worker, s.sweep.chunk_timeout_s,
-            s.sweep.tls_ca, s.sweep.tls_cert, s.sweep.tls_key)
 
 
 def _warm_kernels() -> None:

@@ -264,7 +264,7 @@ def _close_position(trades, nt, bar, price, pos, entry_price, entry_fee, entry_b
 def _stop_hit(side, o, h, lo, stop_px, stop_reason, tp_px, stop_first):
     """(price, reason) at which a position's stop or target closes it inside a bar (o, h, lo); price NaN =
     neither. A gap through a level fills at the open; with both inside the bar the stop comes first.
-    `stop_first` (vectorbt): a stop reached anywhere in the bar wins over a target, even one gapped through."""
+    `stop_first` (both presets): a stop reached anywhere in the bar wins over a target, even one gapped through."""
     if not np.isnan(stop_px) and side * o <= side * stop_px:
         return o, stop_reason
     if stop_first and not np.isnan(stop_px) and (lo <= stop_px if side > 0 else h >= stop_px):
