@@ -15,7 +15,7 @@ from tests.engine.market import random_bars, random_signals
 pytest.importorskip("backtesting")
 pytest.importorskip("vectorbt")
 
-from benchmarks.peer_runners import run_backtesting_py, run_vectorbt  # noqa: E402
+from benchmarks.peer_runners import backtesting_py_stats, run_backtesting_py, run_vectorbt  # noqa: E402
 
 pytestmark = pytest.mark.peers
 RTOL = 1e-9
@@ -45,6 +45,20 @@ def _case(name):
 
 def _rel(a, b):
     np.testing.assert_allclose(a, b, rtol=RTOL, atol=1e-9)
+
+
+def _same_as_backtesting(equity, trades, stats) -> np.ndarray:
+    """Our equity curve and every closed trade equal backtesting.py's (its stats Series); returns ours."""
+    _rel(equity, stats["_equity_curve"]["Equity"].to_numpy())
+    closed = trades[~trades["is_open"]]
+    bt = stats["_trades"]
+    assert len(closed) == len(bt)
+    for ours, theirs in (("entry_bar", "EntryBar"), ("exit_bar", "ExitBar"), ("entry_price", "EntryPrice"),
+                         ("exit_price", "ExitPrice"), ("pnl", "PnL")):
+        _rel(closed[ours], bt[theirs].to_numpy())
+    _rel(closed["size"] * closed["side"], bt["Size"].to_numpy())
+    _rel(closed["entry_fee"] + closed["exit_fee"], bt["Commission"].to_numpy())
+    return closed
 
 
 # direction: buy() / sell(); at_end="close": finalize_trades=True; fill="close": trade_on_close=True
@@ -178,19 +192,7 @@ def test_backtesting_buy_with_a_size(name, kind):
     cfg = SimConfig.preset("backtesting", init_cash=cash, commission=commission)
     equity, trades, _, cancelled = simulate(bars, SignalArrays(entries, exits, orders=Orders(size=sizes,
                                                                                            size_type=size_type)), cfg)
-    stats = peers_stats(bars, entries, exits, cash, commission, sizes)
-    _rel(equity, stats["_equity_curve"]["Equity"].to_numpy())
-    closed = trades[~trades["is_open"]]
-    bt = stats["_trades"]
-    assert len(closed) == len(bt)
-    _rel(closed["size"], bt["Size"].to_numpy())
-    _rel(closed["pnl"], bt["PnL"].to_numpy())
-
-
-def peers_stats(bars, entries, exits, cash, commission, sizes):
-    from benchmarks.peer_runners import backtesting_py_stats
-
-    return backtesting_py_stats(bars, entries, exits, cash, commission, sizes=sizes)
+    _same_as_backtesting(equity, trades, backtesting_py_stats(bars, entries, exits, cash, commission, sizes=sizes))
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
@@ -198,7 +200,6 @@ def peers_stats(bars, entries, exits, cash, commission, sizes):
 @pytest.mark.parametrize("levels", ["sl", "tp", "sl_tp"])
 def test_backtesting_buy_with_sl_and_tp(name, direction, levels):
     """buy(sl=..., tp=...) / sell(sl=..., tp=...) with prices set from the signal bar's close."""
-    from benchmarks.peer_runners import backtesting_py_stats
     from engine.strategies.base import Orders
 
     bars, entries, exits, cash, commission = _case(name)
@@ -211,13 +212,7 @@ def test_backtesting_buy_with_sl_and_tp(name, direction, levels):
     cfg = SimConfig.preset("backtesting", init_cash=cash, commission=commission, direction=direction)
     equity, trades, _, _ = simulate(bars, SignalArrays(entries, exits, orders=Orders(sl_price=sl, tp_price=tp)), cfg)
     stats = backtesting_py_stats(bars, entries, exits, cash, commission, direction, sl=sl, tp=tp)
-    _rel(equity, stats["_equity_curve"]["Equity"].to_numpy())
-    closed = trades[~trades["is_open"]]
-    bt = stats["_trades"]
-    assert len(closed) == len(bt)
-    _rel(closed["exit_bar"], bt["ExitBar"].to_numpy())
-    _rel(closed["exit_price"], bt["ExitPrice"].to_numpy())
-    _rel(closed["pnl"], bt["PnL"].to_numpy())
+    closed = _same_as_backtesting(equity, trades, stats)
     if name == "plain":
         assert (closed["exit_reason"] != 0).any(), "scenario must exercise the stops"
 
@@ -231,7 +226,6 @@ ENTRY_ORDERS = ["limit", "stop", "limit_sl_tp", "stop_sl"]
 def test_backtesting_limit_and_stop_entries(name, direction, kind):
     """buy(limit=...) / buy(stop=...) (and sell), good till filled, with exclusive_orders: a new order cancels
     the working one and closes the open trade; position.close() leaves a working order alone."""
-    from benchmarks.peer_runners import backtesting_py_stats
     from engine.strategies.base import Orders
 
     bars, entries, exits, cash, commission = _case(name)
@@ -248,14 +242,7 @@ def test_backtesting_limit_and_stop_entries(name, direction, kind):
     orders = Orders(**{entry: level}, sl_price=sl, tp_price=tp)
     equity, trades, _, _ = simulate(bars, SignalArrays(entries, exits, orders=orders), cfg)
     stats = backtesting_py_stats(bars, entries, exits, cash, commission, direction, sl=sl, tp=tp, **{entry: level})
-    _rel(equity, stats["_equity_curve"]["Equity"].to_numpy())
-    closed = trades[~trades["is_open"]]
-    bt = stats["_trades"]
-    assert len(closed) == len(bt)
-    _rel(closed["entry_bar"], bt["EntryBar"].to_numpy())
-    _rel(closed["entry_price"], bt["EntryPrice"].to_numpy())
-    _rel(closed["exit_price"], bt["ExitPrice"].to_numpy())
-    _rel(closed["pnl"], bt["PnL"].to_numpy())
+    _same_as_backtesting(equity, trades, stats)
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
@@ -264,18 +251,12 @@ def test_backtesting_limit_and_stop_entries(name, direction, kind):
 def test_backtesting_margin(name, direction, margin):
     """Backtest(..., margin=m): leverage 1 / m sizes positions on m of their value; a ruined account shows
     equity 0 from its ruin on (20x leverage ruins most scenarios)."""
-    from benchmarks.peer_runners import backtesting_py_stats
 
     bars, entries, exits, cash, commission = _case(name)
     cfg = SimConfig.preset("backtesting", init_cash=cash, commission=commission, direction=direction, margin=margin)
     equity, trades, status, _ = simulate(bars, SignalArrays(entries, exits), cfg)
-    stats = backtesting_py_stats(bars, entries, exits, cash, commission, direction, margin=margin)
-    _rel(equity, stats["_equity_curve"]["Equity"].to_numpy())
-    closed = trades[~trades["is_open"]]
-    bt = stats["_trades"]
-    assert len(closed) == len(bt)
-    _rel(closed["size"] * closed["side"], bt["Size"].to_numpy())
-    _rel(closed["pnl"], bt["PnL"].to_numpy())
+    _same_as_backtesting(equity, trades, backtesting_py_stats(bars, entries, exits, cash, commission, direction,
+                                                              margin=margin))
     if status == 1:  # ruined: shown as 0 from then on, as the peer shows it
         assert equity[-1] == 0.0
     if margin == 0.05 and name == "plain":

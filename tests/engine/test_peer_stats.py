@@ -105,24 +105,24 @@ def peers():
     return peer_runners
 
 
-def check_backtesting(bars: Bars, entries, exits, cash: float, commission: float) -> dict:
+def check_peer(compat: str, bars: Bars, entries, exits, cash: float, commission: float) -> dict:
+    """Our peer_stats under `compat` equal the peer library's own table on the same signals."""
     result = run_backtest(bars, GivenSignals(entries, exits), {},
-                          SimConfig.preset("backtesting", init_cash=cash, commission=commission))
-    theirs = peers().backtesting_py_stats(bars, entries, exits, cash, commission)
+                          SimConfig.preset(compat, init_cash=cash, commission=commission))
+    run_peer = {"backtesting": peers().backtesting_py_stats, "vectorbt": peers().vectorbt_stats}[compat]
+    theirs = run_peer(bars, entries, exits, cash, commission)
     ours = peer_stats(result)
     assert ours is not None
     assert_same_table(ours, theirs)
     return ours
+
+
+def check_backtesting(bars: Bars, entries, exits, cash: float, commission: float) -> dict:
+    return check_peer("backtesting", bars, entries, exits, cash, commission)
 
 
 def check_vectorbt(bars: Bars, entries, exits, cash: float, commission: float) -> dict:
-    result = run_backtest(bars, GivenSignals(entries, exits), {},
-                          SimConfig.preset("vectorbt", init_cash=cash, commission=commission))
-    theirs = peers().vectorbt_stats(bars, entries, exits, cash, commission)
-    ours = peer_stats(result)
-    assert ours is not None
-    assert_same_table(ours, theirs)
-    return ours
+    return check_peer("vectorbt", bars, entries, exits, cash, commission)
 
 
 # --- backtesting.py's own example data ---------------------------------------------------------------
