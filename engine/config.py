@@ -20,6 +20,7 @@ DIRECTIONS = ("long", "short", "both")
 ENTRY_WHILE_LONG = ("ignore", "reenter")
 CONFLICTS = ("ignore", "entry_wins")
 AT_END = ("keep_open", "close")
+OPPOSITE_ENTRY = ("reverse", "close", "ignore")
 COMPATS = ("backtesting", "vectorbt")
 # What a compat preset leaves to the caller: the cash, the commission, and the risk-free rate, which only
 # the stats read (trades and equity stay the peer's; docs/compat.md).
@@ -31,21 +32,23 @@ PRESETS: dict[str, dict[str, Any]] = {
     "backtesting": dict(fill="next_open", sizing="all_units", on_entry_while_long="reenter",
                         same_bar_conflict="entry_wins", at_end="keep_open", warmup_bars=1,
                         slippage=0.0, fixed_fee=0.0, direction="long", sl=None, tp=None, trail=None,
-                        margin=1.0, maintenance=0.0),
+                        margin=1.0, maintenance=0.0, accumulate=False, on_opposite_entry="reverse"),
     # vectorbt 1.x Portfolio.from_signals(close, entries, exits, init_cash, fees) defaults
     "vectorbt": dict(fill="close", sizing="all", on_entry_while_long="ignore",
                      same_bar_conflict="ignore", at_end="keep_open", warmup_bars=0,
                      slippage=0.0, fixed_fee=0.0, direction="long", sl=None, tp=None, trail=None,
-                     margin=1.0, maintenance=0.0),
+                     margin=1.0, maintenance=0.0, accumulate=False, on_opposite_entry="reverse"),
 }
 
 # What a preset lets a user set, because the peer has it and the preset reproduces it (docs/compat.md).
 PRESET_OPTIONS: dict[str, frozenset[str]] = {
-    # direction: buy() / sell(); at_end="close": finalize_trades=True; fill="close": trade_on_close=True
-    "backtesting": frozenset({*PRESET_OPEN, "direction", "at_end", "fill", "margin"}),
+    # direction: buy() / sell(); at_end="close": finalize_trades=True; fill="close": trade_on_close=True;
+    # accumulate: exclusive_orders=False (with hedging=False)
+    "backtesting": frozenset({*PRESET_OPEN, "direction", "at_end", "fill", "margin", "accumulate"}),
     # from_signals(direction=...); sl_stop, tp_stop, sl_stop with sl_trail=True; size with size_type
-    # "amount" (sizing fixed, long only) or "percent" (long or short)
-    "vectorbt": frozenset({*PRESET_OPEN, "direction", "sl", "tp", "trail", "sizing", "size"}),
+    # "amount" (sizing fixed, long only) or "percent" (long or short); accumulate=True; upon_opposite_entry
+    "vectorbt": frozenset({*PRESET_OPEN, "direction", "sl", "tp", "trail", "sizing", "size", "accumulate",
+                           "on_opposite_entry"}),
 }
 
 
@@ -71,6 +74,10 @@ class SimConfig:
     margin: the fraction of a position's value the cash must cover; leverage = 1 / margin (as backtesting.py's
         `margin`).
     maintenance: equity below this fraction of the open position's value liquidates it at the close; 0 = off.
+    accumulate: an entry signal on the side of the open position adds a lot to it (pyramiding) instead of
+        being ignored; each lot keeps its own stops and is its own trade (not with on_entry_while_long="reenter").
+    on_opposite_entry: an entry signal against the open position "reverse"s it (closes, then opens the other
+        side), only "close"s it, or is ignored ("ignore").
     risk_free_rate: annual risk-free rate, a fraction (0.03 = 3 %), for the Sharpe and Sortino ratios and
         alpha (docs/stats.md); a stats option, not a trading rule: trades and equity do not depend on it.
     compat: the preset this config was built from, if any (informational).
@@ -93,6 +100,8 @@ class SimConfig:
     warmup_bars: int = 0
     margin: float = 1.0
     maintenance: float = 0.0
+    accumulate: bool = False
+    on_opposite_entry: str = "reverse"
     risk_free_rate: float = 0.0
     compat: str | None = None
 
@@ -118,6 +127,12 @@ class SimConfig:
         _check_choice("on_entry_while_long", self.on_entry_while_long, ENTRY_WHILE_LONG)
         _check_choice("same_bar_conflict", self.same_bar_conflict, CONFLICTS)
         _check_choice("at_end", self.at_end, AT_END)
+        _check_choice("on_opposite_entry", self.on_opposite_entry, OPPOSITE_ENTRY)
+        if not isinstance(self.accumulate, bool):
+            raise ConfigError(f"config: accumulate={self.accumulate!r} must be true or false")
+        if self.accumulate and self.on_entry_while_long == "reenter":
+            raise ConfigError("config: accumulate (add to the position) and on_entry_while_long='reenter' (close and "
+                              "re-open it) are two answers to one signal: choose one")
         if not isinstance(self.warmup_bars, int) or isinstance(self.warmup_bars, bool) or self.warmup_bars < 0:
             raise ConfigError(f"config: warmup_bars={self.warmup_bars!r} must be a whole number >= 0")
         _check_number("risk_free_rate", self.risk_free_rate, low=-1.0, high=1.0, low_open=True, high_open=True)
@@ -140,6 +155,8 @@ class SimConfig:
             fixed = {f.name: f.default for f in dataclasses.fields(cls)} | PRESETS[compat]
             values = {k: v for k, v in values.items()
                       if k in PRESET_OPEN or v != fixed[k]}
+            if compat == "backtesting" and values.get("accumulate"):
+                values.pop("on_entry_while_long", None)  # what the preset sets for exclusive_orders=False
             return cls.preset(compat, **values)
         return cls(**values)
 
@@ -166,6 +183,16 @@ class SimConfig:
         if compat == "vectorbt" and overrides.get("sl") and overrides.get("trail"):
             raise ConfigError("config: sl with trail cannot be combined with compat='vectorbt': vectorbt has one "
                               "stop-loss, fixed (sl_stop) or trailing (sl_stop with sl_trail=True)")
+        if compat == "vectorbt" and overrides.get("accumulate") and (
+                direction != "long" or sizing == "percent"
+                or any(overrides.get(k) for k in ("sl", "tp", "trail"))):
+            raise ConfigError("config: accumulate with compat='vectorbt' is reproduced long only, sized all (the "
+                              "default) or fixed (size_type amount), without sl, tp or trail (docs/compat.md)")
+        if compat == "backtesting" and overrides.get("accumulate") and overrides.get("fill") == "close":
+            raise ConfigError("config: accumulate (exclusive_orders=False) with fill='close' (trade_on_close) cannot "
+                              "be combined with compat='backtesting' yet: that pair is not reproduced (docs/compat.md)")
+        if compat == "backtesting" and overrides.get("accumulate"):
+            overrides = {**overrides, "on_entry_while_long": "ignore"}  # exclusive_orders=False: buy() adds a trade
         if compat == "backtesting" and overrides.get("fill") == "close" and overrides.get("at_end") == "close":
             raise ConfigError("config: fill='close' (trade_on_close) with at_end='close' (finalize_trades) cannot be "
                               "combined with compat='backtesting' yet: that pair is not reproduced (docs/compat.md)")

@@ -12,6 +12,9 @@ from engine.errors import DataError, StrategyError
 from engine.kernels.simulate import (
     FILL_CLOSE,
     FILL_NEXT_OPEN,
+    OPPOSITE_CLOSE,
+    OPPOSITE_IGNORE,
+    OPPOSITE_REVERSE,
     SIM_PARAMS_DTYPE,
     SIZE_ALL,
     SIZE_ALL_UNITS,
@@ -23,6 +26,7 @@ from engine.kernels.stats import STAT_KEYS, stats_nb
 from engine.strategies.base import ORDER_SIZE_TYPES, Orders, Signals
 
 _FILL_CODES = {"next_open": FILL_NEXT_OPEN, "close": FILL_CLOSE}
+_OPPOSITE_CODES = {"reverse": OPPOSITE_REVERSE, "close": OPPOSITE_CLOSE, "ignore": OPPOSITE_IGNORE}
 _SIZING_CODES = {"all": SIZE_ALL, "all_units": SIZE_ALL_UNITS, "fixed": SIZE_FIXED, "percent": SIZE_PERCENT}
 _INT_STATS = {"n_trades"}
 _SIM_FIELDS = set(SIM_PARAMS_DTYPE.names or ())
@@ -45,12 +49,22 @@ def simulate(bars: Bars, signals: SignalArrays | Signals, config: SimConfig):
     """
     n = len(bars)
     entries, exits, short_entries, short_exits = _directional(signals, config.direction, n)
+    if config.compat == "vectorbt" and config.direction == "both" and signals.short_entries is None:
+        # vectorbt's direction="both" reads exits as short entries and has no exits: a long ends by a short
+        # entry (reversed, closed or ignored by upon_opposite_entry) or by a stop
+        exits = short_exits = np.zeros(n, dtype=np.bool_)
     given = getattr(signals, "orders", None)
     orders = order_arrays(given, n, config)
     if given is not None and config.compat is not None:
-        _check_preset_orders(orders, config.compat)
-    return simulate_nb(bars.open, bars.high, bars.low, bars.close, entries, exits, short_entries, short_exits,
-                       orders, sim_params(config))
+        _check_preset_orders(orders, config.compat, config.accumulate)
+    params = sim_params(config)
+    equity, trades, status, n_cancelled, n_records = simulate_nb(
+        bars.open, bars.high, bars.low, bars.close, entries, exits, short_entries, short_exits, orders, params)
+    if n_records > len(trades):  # partial exits split more trades than there were entries: again, with room
+        params["extra_records"] = n_records
+        equity, trades, status, n_cancelled, n_records = simulate_nb(
+            bars.open, bars.high, bars.low, bars.close, entries, exits, short_entries, short_exits, orders, params)
+    return equity, trades, status, n_cancelled
 
 
 class OrderArrays(NamedTuple):
@@ -67,6 +81,7 @@ class OrderArrays(NamedTuple):
     sl_dist: np.ndarray
     tp_dist: np.ndarray
     trail_dist: np.ndarray
+    exit_portion: np.ndarray
     size_type: np.ndarray
 
 
@@ -88,6 +103,7 @@ def order_arrays(orders: Orders | None, n: int, config: SimConfig) -> OrderArray
     fields = {name: _order_field(orders, name, n) for name in _FIELDS}
     for name in _PRICE_FIELDS + _POSITIVE_FIELDS:
         _check(fields[name], lambda v: np.isfinite(v) & (v > 0), name, "must be a finite number > 0")
+    _check(fields["exit_portion"], lambda v: (v > 0) & (v <= 1), "exit_portion", "must be a fraction in (0, 1]")
     _check(fields["valid"], lambda v: (v >= 0) & (v == np.floor(v)) & np.isfinite(v), "valid",
            "must be a whole number of bars >= 0")
     limit, stop = fields["limit"], fields["stop"]
@@ -111,23 +127,28 @@ def order_arrays(orders: Orders | None, n: int, config: SimConfig) -> OrderArray
     return OrderArrays(**fields, size_type=code)
 
 
-def _check_preset_orders(orders: OrderArrays, compat: str) -> None:
+def _check_preset_orders(orders: OrderArrays, compat: str, accumulate: bool) -> None:
     """Under a preset, only the orders the peer has and the preset reproduces: backtesting.py's
     `buy(size=..., limit=..., stop=..., sl=..., tp=...)`: a fraction of the cash below 1 (size_type "equity")
-    or whole units, limit and stop entries (good till filled), stop-loss / take-profit prices
-    (docs/compat.md)."""
-    others = [f for f in _FIELDS if f not in ("size", "limit", "stop", "sl_price", "tp_price")
+    or whole units, limit and stop entries (good till filled), stop-loss / take-profit prices, and
+    `position.close(portion)` (exit_portion) (docs/compat.md)."""
+    others = [f for f in _FIELDS if f not in ("size", "limit", "stop", "sl_price", "tp_price", "exit_portion")
               and len(getattr(orders, f))]
     size_type = ORDER_SIZE_TYPES[int(orders.size_type[0])]
     sizes = orders.size[~np.isnan(orders.size)]
     ok = compat == "backtesting" and not others and (
         (size_type == "equity" and bool((sizes < 1.0).all()))
         or (size_type == "units" and bool((sizes == np.floor(sizes)).all())))
+    if ok and accumulate and (len(orders.limit) or len(orders.stop)):
+        raise StrategyError("orders: limit and stop entries with accumulate (exclusive_orders=False) cannot be "
+                            "combined with compat='backtesting' yet: several working orders at once are not "
+                            "reproduced (docs/compat.md)")
     if not ok:
         raise StrategyError(f"orders cannot be combined with compat={compat!r} except backtesting.py's "
-                            "buy(size=..., limit=..., stop=..., sl=..., tp=...): a per-bar size as a fraction of the "
-                            "cash below 1 (size_type 'equity') or whole units, limit and stop prices (no valid: "
-                            "they work until filled), stop-loss and take-profit prices; distances and trailing "
+                            "buy(size=..., limit=..., stop=..., sl=..., tp=...) and position.close(portion): a per-bar "
+                            "size as a fraction of the cash below 1 (size_type 'equity') or whole units, limit and "
+                            "stop prices (no valid: they work until filled), stop-loss and take-profit prices, "
+                            "exit_portion; distances and trailing "
                             "stops are not reproduced yet (docs/compat.md)")
 
 
@@ -190,6 +211,11 @@ def sim_params(config: SimConfig) -> np.ndarray:
         "leverage": 1.0 / float(config.margin),
         "maintenance": float(config.maintenance),
         "ruin_zero": config.compat == "backtesting",
+        "accumulate": config.accumulate,
+        "opposite": _OPPOSITE_CODES[config.on_opposite_entry],
+        "merge_exits": config.compat == "vectorbt",
+        "exit_by_size": config.compat == "vectorbt" and config.accumulate and config.sizing == "fixed",
+        "extra_records": 0,
     }
     if values.keys() != _SIM_FIELDS:  # a field added to one side only
         raise AssertionError(f"sim_params: fields {sorted(values.keys() ^ _SIM_FIELDS)} "

@@ -23,7 +23,17 @@ from pathlib import Path
 from typing import Any
 
 from app.settings.paths import default_path
-from engine.config import AT_END, CONFLICTS, DIRECTIONS, ENTRY_WHILE_LONG, FILLS, PRESET_OPEN, SIZINGS, SimConfig
+from engine.config import (
+    AT_END,
+    CONFLICTS,
+    DIRECTIONS,
+    ENTRY_WHILE_LONG,
+    FILLS,
+    OPPOSITE_ENTRY,
+    PRESET_OPEN,
+    SIZINGS,
+    SimConfig,
+)
 
 ENV_PREFIX = "BACKBENCH_"
 # Simulation keys whose 0 means "off" (SimConfig's None): a settings file has no null.
@@ -128,6 +138,12 @@ class SimulationSettings:
     direction: str = _key("long", "Trade long, short or both.", flag="--direction", choices=DIRECTIONS)
     on_entry_while_long: str = _key("ignore", "An entry signal while a trade is open: ignore it, or close and "
                                               "re-open.", flag="--on-entry-while-long", choices=ENTRY_WHILE_LONG)
+    accumulate: bool = _key(False, "An entry signal on the open position's side adds to it (pyramiding), each "
+                                   "addition its own trade with its own stops; off: the signal is ignored.",
+                            flag="--accumulate")
+    on_opposite_entry: str = _key("reverse", "An entry signal against the open position: reverse it, only close "
+                                             "it, or ignore the signal.", flag="--on-opposite-entry",
+                                  choices=OPPOSITE_ENTRY)
     same_bar_conflict: str = _key("ignore", "An entry and an exit signal on one bar: ignore both, or the entry "
                                             "wins.", flag="--same-bar-conflict", choices=CONFLICTS)
     at_end: str = _key("keep_open", "A trade open at the last bar stays open or is closed.", flag="--at-end",

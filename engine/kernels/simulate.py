@@ -22,6 +22,9 @@ Accounting ("margin" style, as backtesting.py keeps it): `cash` is the realised 
 Fill prices move against the trader by `slippage`. Fees = commission * |size| * price + fixed fee,
 charged on each leg.
 
+The helpers an entry or an exit goes through are inlined into the loop (inline="always"): called, each
+passes a dozen arrays, and that cost the loop twice its time (docs/performance.md).
+
 Inputs are plain arrays: the bars' columns, the signals, and the options as one record of
 SIM_PARAMS_DTYPE read by field name (built from a SimConfig in one place, engine/simulation.py's
 `sim_params`), so no caller can pass two options in each other's place. Codes for the enums are the
@@ -86,6 +89,13 @@ SIM_PARAMS_DTYPE = np.dtype(
         ("leverage", np.float64),  # 1 / margin: the cash buys this many times its value
         ("maintenance", np.float64),  # equity below this fraction of the position's value liquidates it; 0 = off
         ("ruin_zero", np.bool_),  # backtesting.py: a ruined account shows equity 0 from that bar on
+        ("accumulate", np.bool_),  # an entry on the position's side adds a lot (else it is ignored)
+        ("opposite", np.int64),  # OPPOSITE_* below: what an entry against the position does
+        # vectorbt: an exit order is one trade record (its lots merged at their average entry price)
+        ("merge_exits", np.bool_),
+        # vectorbt's accumulation with a fixed size: an exit signal sells `size` units, not the position
+        ("exit_by_size", np.bool_),
+        ("extra_records", np.int64),  # room for trade records beyond one per entry signal (partial exits)
     ],
     align=True,
 )
@@ -123,7 +133,7 @@ STATUS_BANKRUPT = 1
 _BT_FRACTION = 0.9999999999999998
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _entry_units(price, cash, p):
     """Units to buy/sell at `price` (already slipped) for a new position by the run's sizing, opened while
     flat (so equity == cash); 0 means the order is cancelled. The cash buys `leverage` (1 / margin) times
@@ -187,7 +197,7 @@ def _at(a, k):
     return a[k]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _levels(orders, k, px, side, p):
     """(stop-loss level, take-profit level, trailing distance) of a trade opened at `px` by the entry
     signal at bar k: the order's price, else its distance from the fill, else the run's fraction; NaN =
@@ -216,7 +226,7 @@ def _levels(orders, k, px, side, p):
     return sl, tp, trail
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _open(price, side, k, cash, orders, size_type, p):
     """Open a position at `price` (slipped here) for the entry signal of bar k: its size and levels.
 
@@ -233,9 +243,29 @@ def _open(price, side, k, cash, orders, size_type, p):
     return units, px, fee, sl_lv, tp_lv, trail
 
 
-@njit(cache=True, nogil=True)
-def _write_trade(trades, nt, entry_bar, exit_bar, pos, entry_price, exit_price, entry_fee, exit_fee,
+# An open position is a list of lots (rows of `lots`, oldest first), each opened by one entry: without
+# `accumulate` there is at most one. Columns:
+L_SIZE = 0  # signed units
+L_PX = 1  # fill price
+L_FEE = 2  # entry fee not yet booked to a closed trade record
+L_BAR = 3  # entry bar
+L_SL = 4  # stop-loss level (NaN: none)
+L_TP = 5  # take-profit level (NaN: none)
+L_TRAIL = 6  # trailing distance (< 0: a fraction of the best price; NaN: none)
+L_BEST = 7  # best price since entry (the trailing stop's anchor)
+N_LOT_FIELDS = 8
+
+OPPOSITE_REVERSE = 0  # an entry against the position closes it and opens the other side
+OPPOSITE_CLOSE = 1  # ... only closes it
+OPPOSITE_IGNORE = 2  # ... is ignored
+
+
+def _write_trade_py(trades, nt, entry_bar, exit_bar, pos, entry_price, exit_price, entry_fee, exit_fee,
                  reason, is_open):
+    """Record trade number `nt`; past the array's end nothing is written (the caller counts the records and
+    runs again with room for them: engine/simulation.py, `simulate`)."""
+    if nt >= trades.shape[0]:
+        return
     t = trades[nt]
     t.entry_bar = entry_bar
     t.exit_bar = exit_bar
@@ -252,12 +282,203 @@ def _write_trade(trades, nt, entry_bar, exit_bar, pos, entry_price, exit_price, 
 
 
 @njit(cache=True, nogil=True)
-def _close_position(trades, nt, bar, price, pos, entry_price, entry_fee, entry_bar, cash, p, reason):
-    """Close the whole position at `price` (slipped here) and record the trade; returns new cash."""
-    px = price * (1.0 - p.slippage) if pos > 0.0 else price * (1.0 + p.slippage)
-    fee = abs(pos) * px * p.fee_rate + p.fixed_fee
-    _write_trade(trades, nt, entry_bar, bar, pos, entry_price, px, entry_fee, fee, reason, False)
-    return cash + pos * (px - entry_price) - fee
+def _add_lot(lots, nl, units, px, fee, bar, sl, tp, trail):
+    """Append a lot of `units` (signed) filled at `px`; returns the new lot count."""
+    lots[nl, L_SIZE] = units
+    lots[nl, L_PX] = px
+    lots[nl, L_FEE] = fee
+    lots[nl, L_BAR] = bar
+    lots[nl, L_SL] = sl
+    lots[nl, L_TP] = tp
+    lots[nl, L_TRAIL] = trail
+    lots[nl, L_BEST] = px
+    return nl + 1
+
+
+@njit(cache=True, nogil=True)
+def _compact(lots, nl):
+    """Drop the lots closed to size 0, keeping the order; returns the new lot count."""
+    m = 0
+    for j in range(nl):
+        if lots[j, L_SIZE] != 0.0:
+            if m != j:
+                lots[m, :] = lots[j, :]
+            m += 1
+    return m
+
+
+@njit(cache=True, nogil=True)
+def _unrealised(lots, nl, price):
+    if nl == 0:
+        return 0.0
+    if nl == 1:
+        return lots[0, L_SIZE] * (price - lots[0, L_PX])
+    u = 0.0
+    for j in range(nl):
+        u += lots[j, L_SIZE] * (price - lots[j, L_PX])
+    return u
+
+
+@njit(cache=True, nogil=True)
+def _free_cash(lots, nl, cash, price, p):
+    """What a new lot may spend: the equity at `price` less the margin the open lots hold (the cash when
+    flat); backtesting.py's margin_available. Below a billionth of the initial cash it is 0."""
+    if nl == 0:
+        return cash
+    used = 0.0
+    for j in range(nl):
+        used += abs(lots[j, L_SIZE]) * price
+    free = cash + _unrealised(lots, nl, price) - used / p.leverage
+    # what rounding leaves of a fully used margin is no cash: a lot of dust would open on it
+    return free if free > 1e-9 * p.init_cash else 0.0
+
+
+def _close_units_py(trades, nt, lots, j, units, bar, price, cash, p, reason):
+    """Close `units` (0 < units <= its size) of lot j at `price` (slipped here) and record them as a trade
+    with their share of the entry fee; the lot keeps the rest (size 0: closed). Returns the new cash."""
+    size = lots[j, L_SIZE]
+    side = 1.0 if size > 0.0 else -1.0
+    px = price * (1.0 - side * p.slippage)
+    fee = units * px * p.fee_rate + p.fixed_fee
+    entry_px = lots[j, L_PX]
+    if units >= abs(size):
+        units = abs(size)
+        efee = lots[j, L_FEE]
+    else:
+        efee = lots[j, L_FEE] * (units / abs(size))
+    if p.bt_orders:  # backtesting.py books each closed trade the commission of its own size at entry
+        efee = units * entry_px * p.fee_rate + p.fixed_fee
+    _write_trade(trades, nt, int(lots[j, L_BAR]), bar, side * units, entry_px, px, efee, fee, reason, False)
+    lots[j, L_SIZE] = size - side * units if units < abs(size) else 0.0
+    lots[j, L_FEE] = max(0.0, lots[j, L_FEE] - efee)
+    return cash + side * units * (px - entry_px) - fee
+
+
+# Closing a lot is compiled twice: inlined where a whole single lot closes on the hot path (an exit signal
+# without accumulation), and as a call everywhere else (each inlined copy costs compile time).
+_write_trade = njit(cache=True, nogil=True)(_write_trade_py)
+_close_units = njit(cache=True, nogil=True)(_close_units_py)
+_close_units_inline = njit(cache=True, nogil=True, inline="always")(_close_units_py)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _exit_lots(trades, nt, lots, nl, frac, bar, price, cash, p, reason):
+    """Close `frac` (1: all) of every lot at `price`. Returns (cash, records, lots left).
+
+    backtesting.py closes each trade's share in whole units (at least one) and books the last trade first
+    (position.close() queues its orders in front of each other); vectorbt books one exit order as one
+    trade: the lots' units, their average entry price and fees (`merge_exits`)."""
+    if nl == 0:
+        return cash, nt, nl
+    if nl == 1 and frac >= 1.0:  # the common case: one lot, all of it
+        return _close_units_inline(trades, nt, lots, 0, abs(lots[0, L_SIZE]), bar, price, cash, p, reason), nt + 1, 0
+    if p.merge_exits and nl > 1:
+        side = 1.0 if lots[0, L_SIZE] > 0.0 else -1.0
+        px = price * (1.0 - side * p.slippage)
+        units = 0.0
+        gross = 0.0
+        efee = 0.0
+        for j in range(nl):
+            u = abs(lots[j, L_SIZE]) * frac if frac < 1.0 else abs(lots[j, L_SIZE])
+            share = lots[j, L_FEE] * (u / abs(lots[j, L_SIZE]))
+            units += u
+            gross += u * lots[j, L_PX]
+            efee += share
+            lots[j, L_FEE] -= share
+            lots[j, L_SIZE] = lots[j, L_SIZE] - side * u if frac < 1.0 else 0.0
+        fee = units * px * p.fee_rate + p.fixed_fee
+        _write_trade(trades, nt, int(lots[0, L_BAR]), bar, side * units, gross / units, px, efee, fee, reason,
+                     False)
+        return cash + side * (units * px - gross) - fee, nt + 1, _compact(lots, nl)
+    for step in range(nl):
+        j = nl - 1 - step if p.bt_orders else step
+        a = abs(lots[j, L_SIZE])
+        if frac >= 1.0:
+            u = a
+        elif p.bt_orders:
+            u = min(a, max(1.0, float(np.round(a * frac))))
+        else:
+            u = a * frac
+        cash = _close_units(trades, nt, lots, j, u, bar, price, cash, p, reason)
+        nt += 1
+    return cash, nt, _compact(lots, nl)
+
+
+@njit(cache=True, nogil=True)
+def _open_records(trades, nt, lots, nl, bar, price, p):
+    """Record the open lots marked to `price` (no exit fee); returns the record count."""
+    if p.merge_exits and nl > 1:
+        units = 0.0
+        gross = 0.0
+        efee = 0.0
+        for j in range(nl):
+            units += abs(lots[j, L_SIZE])
+            gross += abs(lots[j, L_SIZE]) * lots[j, L_PX]
+            efee += lots[j, L_FEE]
+        side = 1.0 if lots[0, L_SIZE] > 0.0 else -1.0
+        _write_trade(trades, nt, int(lots[0, L_BAR]), bar, side * units, gross / units, price, efee, 0.0, EXIT_END,
+                     True)
+        return nt + 1
+    for j in range(nl):
+        efee = lots[j, L_FEE]
+        if p.bt_orders:
+            efee = abs(lots[j, L_SIZE]) * lots[j, L_PX] * p.fee_rate + p.fixed_fee
+        _write_trade(trades, nt, int(lots[j, L_BAR]), bar, lots[j, L_SIZE], lots[j, L_PX], price, efee, 0.0,
+                     EXIT_END, True)
+        nt += 1
+    return nt
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _enter(trades, nt, lots, nl, side, k, bar, price, ref_px, cash, orders, size_type, p):
+    """Fill the entry signal of bar k (side +1/-1) at `price` (slipped here): open a position when flat, add
+    a lot to one on the same side (`accumulate`; else nothing happens), or, with backtesting.py's
+    exclusive_orders=False (hedging=False), close the other side's lots oldest first by the order's size and
+    open what is left. `ref_px` values the open lots for the free cash (backtesting.py: the bar's close).
+
+    Returns (cash, records, lots, cancelled 0/1, the new lot's index or -1)."""
+    if nl > 0 and (lots[0, L_SIZE] > 0.0) == (side > 0.0) and not p.accumulate:
+        return cash, nt, nl, 0, -1
+    if nl > 0 and (lots[0, L_SIZE] > 0.0) != (side > 0.0) and not (p.accumulate and p.bt_orders):
+        return cash, nt, nl, 0, -1
+    free = _free_cash(lots, nl, cash, ref_px, p)
+    units, px, fee, sl, tp, trail = _open(price, side, k, free, orders, size_type, p)
+    if units <= 0.0:
+        return cash, nt, nl, 1, -1
+    if nl > 0 and (lots[0, L_SIZE] > 0.0) != (side > 0.0):
+        # hedging=False: the order first closes the opposite lots, oldest first, at the unslipped price
+        need = units
+        while need > 0.0 and nl > 0:
+            a = abs(lots[0, L_SIZE])
+            u = min(need, a)
+            cash = _close_units(trades, nt, lots, 0, u, bar, price, cash, p, EXIT_SIGNAL)
+            nt += 1
+            nl = _compact(lots, nl)
+            need -= u
+        if need <= 0.0:
+            return cash, nt, nl, 0, -1
+        # what is left opens if the free cash pays for it, the commission per unit taken from the whole order
+        if need * (px + (p.fixed_fee + units * px * p.fee_rate) / units) > _free_cash(lots, nl, cash, ref_px,
+                                                                                      p) * p.leverage:
+            return cash, nt, nl, 1, -1
+        units = need
+        fee = units * px * p.fee_rate + p.fixed_fee
+    cash -= fee
+    nl = _add_lot(lots, nl, side * units, px, fee, bar, sl, tp, trail)
+    return cash, nt, nl, 0, nl - 1
+
+
+@njit(cache=True, nogil=True)
+def _exit_lots_outlined(trades, nt, lots, nl, frac, bar, price, cash, p, reason):
+    """`_exit_lots` as a call, for the rare paths (stops, liquidation, the end): each inlined copy costs
+    compile time."""
+    return _exit_lots(trades, nt, lots, nl, frac, bar, price, cash, p, reason)
+
+
+@njit(cache=True, nogil=True)
+def _enter_outlined(trades, nt, lots, nl, side, k, bar, price, ref_px, cash, orders, size_type, p):
+    """`_enter` as a call, for the rare paths (a working order's fill, the end)."""
+    return _enter(trades, nt, lots, nl, side, k, bar, price, ref_px, cash, orders, size_type, p)
 
 
 @njit(cache=True, nogil=True)
@@ -279,17 +500,37 @@ def _stop_hit(side, o, h, lo, stop_px, stop_reason, tp_px, stop_first):
 
 
 @njit(cache=True, nogil=True)
+def _lot_stop(lots, j, o, h, lo, stop_first):
+    """(price, reason) at which lot j's stop, trailing stop or target closes it inside this bar; NaN: none."""
+    side = 1.0 if lots[j, L_SIZE] > 0.0 else -1.0
+    stop_px = lots[j, L_SL]
+    stop_reason = EXIT_STOP_LOSS
+    trail = lots[j, L_TRAIL]
+    if not np.isnan(trail):
+        best = lots[j, L_BEST]
+        tr_px = best * (1.0 + side * trail) if trail < 0.0 else best - side * trail
+        # the tighter stop (closer to the price) is hit first
+        if np.isnan(stop_px) or side * tr_px > side * stop_px:
+            stop_px = tr_px
+            stop_reason = EXIT_TRAILING
+    return _stop_hit(side, o, h, lo, stop_px, stop_reason, lots[j, L_TP], stop_first)
+
+
+@njit(cache=True, nogil=True)
 def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_exits, orders, params):
     """Run one backtest: the bars' columns, long and short entry/exit signals (bool arrays of the same
     length), `orders` (the named tuple of order arrays above; all empty: market orders) and `params`, one
     record of SIM_PARAMS_DTYPE.
 
-    Returns (equity[n], trades[TRADE_DTYPE], status, n_cancelled).
+    Returns (equity[n], trades[TRADE_DTYPE], status, n_cancelled, n_records): when n_records exceeds
+    len(trades), the array had no room for every record (partial exits split trades): run again with
+    `extra_records` raised by the difference.
     """
     p = params[0]
     # what the loop reads on every bar, read once
     fill_mode, warmup = p.fill, p.warmup
-    reenter, entry_wins = p.reenter, p.entry_wins
+    reenter, entry_wins, accumulate, opposite = p.reenter, p.entry_wins, p.accumulate, p.opposite
+    bt_fifo = accumulate and p.bt_orders
     has_orders = (orders.limit.shape[0] + orders.stop.shape[0] + orders.size.shape[0] + orders.sl_price.shape[0]
                   + orders.tp_price.shape[0] + orders.sl_dist.shape[0] + orders.tp_dist.shape[0]
                   + orders.trail_dist.shape[0]) > 0
@@ -298,27 +539,21 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
     n = close.shape[0]
     equity = np.empty(n, dtype=np.float64)
     # Every trade is opened by an entry signal (at once, at the next open, or by the order it placed), so
-    # there are at most as many trades as entry signals. (Growing the array inside the loop instead costs
-    # the loop half its speed: numba then reloads it on every bar.)
-    cap = 1
+    # there are at most as many trades as entry signals, plus what partial exits split off. (Growing the
+    # array inside the loop instead costs the loop half its speed: numba then reloads it on every bar.)
+    cap = 1 + p.extra_records
     for i in range(n):
         cap += entries[i] + short_entries[i]
     trades = np.empty(cap, dtype=TRADE_DTYPE)
+    lots = np.empty((cap if accumulate else 1, N_LOT_FIELDS), dtype=np.float64)
+    nl = 0
     nt = 0
     n_cancelled = 0
     status = STATUS_OK
-
     cash = p.init_cash
-    pos = 0.0  # signed units
-    entry_price = 0.0
-    entry_fee = 0.0
-    entry_bar = 0
-    best = 0.0  # best price since entry (trailing stop)
-    sl_lv = np.nan  # the open trade's stop-loss and take-profit levels, trailing distance (< 0: a fraction)
-    tp_lv = np.nan
-    trail = np.nan
 
     pend_exit = False  # a market order queued for the next open
+    pend_frac = 1.0  # the share of each lot it closes
     pend_entry = 0
     pend_k = -1  # the signal bar of the queued entry (its order details)
     work_side = 0  # a working limit/stop entry order: side, kind (1 limit, 2 stop), price, last bar, signal bar
@@ -332,44 +567,32 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
     for i in range(n):
         o_i = open_[i]
         # 1. queued market orders fill at this bar's open
-        if pend_exit and pos != 0.0:
-            cash = _close_position(trades, nt, i, o_i, pos, entry_price, entry_fee, entry_bar, cash, p, EXIT_SIGNAL)
-            nt += 1
-            pos = 0.0
-        if pend_entry != 0 and pos == 0.0:
-            units, px, fee, sl_new, tp_new, trail_new = _open(o_i, pend_entry, pend_k, cash, orders, size_type, p)
-            if units > 0.0:
-                cash -= fee
-                pos, entry_price, entry_fee, entry_bar, best = pend_entry * units, px, fee, i, px
-                sl_lv, tp_lv, trail = sl_new, tp_new, trail_new
-            else:
-                n_cancelled += 1
+        if pend_exit and nl > 0:
+            cash, nt, nl = _exit_lots(trades, nt, lots, nl, pend_frac, i, o_i, cash, p, EXIT_SIGNAL)
+        if pend_entry != 0:
+            cash, nt, nl, c, _ = _enter(trades, nt, lots, nl, float(pend_entry), pend_k, i, o_i,
+                                        close[i] if p.bt_orders else o_i, cash, orders, size_type, p)
+            n_cancelled += c
         pend_exit = False
         pend_entry = 0
 
-        # 2. the position's stops and targets against this bar's range
+        # 2. each lot's stops and targets against this bar's range
         stopped = False
-        if pos != 0.0 and (run_stops or has_orders):
-            side = 1.0 if pos > 0.0 else -1.0
-            stop_px = sl_lv
-            stop_reason = EXIT_STOP_LOSS
-            if not np.isnan(trail):
-                tr_px = best * (1.0 + side * trail) if trail < 0.0 else best - side * trail
-                # the tighter stop (closer to the price) is hit first
-                if np.isnan(stop_px) or side * tr_px > side * stop_px:
-                    stop_px = tr_px
-                    stop_reason = EXIT_TRAILING
-            exit_px, reason = _stop_hit(side, o_i, high[i], low[i], stop_px, stop_reason, tp_lv, p.stop_first)
-            if not np.isnan(exit_px):
-                cash = _close_position(trades, nt, i, exit_px, pos, entry_price, entry_fee, entry_bar, cash, p,
-                                       reason)
-                nt += 1
-                pos = 0.0
-                stopped = True
-            elif side > 0:
-                best = max(best, high[i])
-            else:
-                best = min(best, low[i])
+        if nl > 0 and (run_stops or has_orders):
+            j = 0
+            while j < nl:
+                exit_px, reason = _lot_stop(lots, j, o_i, high[i], low[i], p.stop_first)
+                if not np.isnan(exit_px):
+                    cash = _close_units(trades, nt, lots, j, abs(lots[j, L_SIZE]), i, exit_px, cash, p, reason)
+                    nt += 1
+                    nl = _compact(lots, nl)
+                    stopped = True
+                else:
+                    if lots[j, L_SIZE] > 0.0:
+                        lots[j, L_BEST] = max(lots[j, L_BEST], high[i])
+                    else:
+                        lots[j, L_BEST] = min(lots[j, L_BEST], low[i])
+                    j += 1
 
         # 3. a working limit or stop entry order against this bar's range
         if work_side != 0:
@@ -390,28 +613,25 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
                         fill_px = work_px
                 if not np.isnan(fill_px):
                     work_side = 0
-                    if pos != 0.0 and (pos > 0.0) == (ws > 0) and not reenter:
+                    same = nl > 0 and (lots[0, L_SIZE] > 0.0) == (ws > 0)
+                    if same and not reenter and not accumulate:
                         pass  # already in a position on this side: the order is dropped
                     else:
-                        if pos != 0.0:  # the other side (a reversal), or the same side with reenter
-                            cash = _close_position(trades, nt, i, fill_px, pos, entry_price, entry_fee, entry_bar,
-                                                   cash, p, EXIT_SIGNAL)
-                            nt += 1
-                            pos = 0.0
-                        units, px, fee, sl_new, tp_new, trail_new = _open(fill_px, ws, work_k, cash, orders,
-                                                                          size_type, p)
-                        if units > 0.0:
-                            cash -= fee
-                            pos, entry_price, entry_fee, entry_bar, best = ws * units, px, fee, i, px
-                            sl_lv, tp_lv, trail = sl_new, tp_new, trail_new
+                        if nl > 0 and not (same and accumulate):  # the other side (a reversal), or reenter
+                            cash, nt, nl = _exit_lots_outlined(trades, nt, lots, nl, 1.0, i, fill_px, cash, p,
+                                                               EXIT_SIGNAL)
+                        cash, nt, nl, c, j = _enter_outlined(trades, nt, lots, nl, ws, work_k, i, fill_px,
+                                                             close[i] if p.bt_orders else fill_px, cash, orders,
+                                                             size_type, p)
+                        n_cancelled += c
+                        if j >= 0 and not p.bt_orders:
                             # the rest of this bar: a level already passed closes at the fill; else the
                             # stop-loss is assumed hit if the bar's range reaches it (the take-profit is not).
                             # backtesting.py checks the new trade's levels from the next bar on.
+                            sl_lv, tp_lv = lots[j, L_SL], lots[j, L_TP]
                             ex = np.nan
                             why = EXIT_STOP_LOSS
-                            if p.bt_orders:
-                                pass
-                            elif not np.isnan(sl_lv) and ws * fill_px <= ws * sl_lv:
+                            if not np.isnan(sl_lv) and ws * fill_px <= ws * sl_lv:
                                 ex = fill_px
                             elif not np.isnan(tp_lv) and ws * fill_px >= ws * tp_lv:
                                 ex = fill_px
@@ -419,12 +639,9 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
                             elif not np.isnan(sl_lv) and ((low[i] <= sl_lv) if ws > 0 else (high[i] >= sl_lv)):
                                 ex = sl_lv
                             if not np.isnan(ex):
-                                cash = _close_position(trades, nt, i, ex, pos, entry_price, entry_fee, entry_bar,
-                                                       cash, p, why)
+                                cash = _close_units(trades, nt, lots, j, abs(lots[j, L_SIZE]), i, ex, cash, p, why)
                                 nt += 1
-                                pos = 0.0
-                        else:
-                            n_cancelled += 1
+                                nl = _compact(lots, nl)
 
         # 4. signals at this bar's close
         if i >= warmup and not (stopped and p.stop_bar_quiet):
@@ -451,24 +668,29 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
             # an exit on the side of a working entry order cancels it
             if ((work_side > 0 and x) or (work_side < 0 and sx)) and not p.bt_orders:
                 work_side = 0
+            pos_side = 0 if nl == 0 else (1 if lots[0, L_SIZE] > 0.0 else -1)
             want_exit = False
             want_entry = 0
-            if pos > 0.0:
-                if x or se:
+            full = False  # closed by an entry against it: all of it
+            if pos_side != 0:
+                same_e = e if pos_side > 0 else se  # an entry on the position's side
+                other_e = se if pos_side > 0 else e  # and against it
+                if x if pos_side > 0 else sx:
                     want_exit = True
-                if e and reenter:
+                if same_e and reenter:
                     want_exit = True
-                    want_entry = 1
-                elif se:
-                    want_entry = -1
-            elif pos < 0.0:
-                if sx or e:
-                    want_exit = True
-                if se and reenter:
-                    want_exit = True
-                    want_entry = -1
-                elif e:
-                    want_entry = 1
+                    want_entry = pos_side
+                elif same_e and accumulate:
+                    want_entry = pos_side
+                elif other_e:
+                    if bt_fifo:  # backtesting.py, exclusive_orders=False: the order nets against the lots
+                        want_entry = -pos_side
+                    elif opposite == OPPOSITE_REVERSE:
+                        want_exit = True
+                        want_entry = -pos_side
+                    elif opposite == OPPOSITE_CLOSE:
+                        want_exit = True
+                        full = True
             else:
                 if e:
                     want_entry = 1
@@ -487,46 +709,50 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
                     work_until = n if (np.isnan(valid) or valid <= 0.0) else i + int(valid)
                     work_k = i
                     want_entry = 0
-                    if not (x if pos > 0.0 else sx if pos < 0.0 else False) and not p.bt_orders:
+                    if not (x if pos_side > 0 else sx if pos_side < 0 else False) and not p.bt_orders:
                         want_exit = False  # a reversal waits for the order's fill (backtesting.py: it does not)
+            # an exit signal alone closes the share its order names (orders.exit_portion; vectorbt's
+            # accumulation: the order's size); a reversal closes everything
+            frac = 1.0
+            if want_exit and want_entry == 0 and not full:
+                portion = _at(orders.exit_portion, i)
+                if not np.isnan(portion):
+                    frac = portion
+                elif p.exit_by_size:
+                    units = 0.0
+                    for j in range(nl):
+                        units += abs(lots[j, L_SIZE])
+                    frac = min(1.0, p.size / units)
 
             if fill_mode == FILL_NEXT_OPEN:
                 pend_exit = want_exit
+                pend_frac = frac
                 pend_entry = want_entry
                 pend_k = i
             elif not (p.bt_trade_on_close and i == n - 1):
                 c_i = close[i]
-                eq_before = cash + pos * (c_i - entry_price)
-                if want_exit and pos != 0.0:
-                    cash = _close_position(trades, nt, i, c_i, pos, entry_price, entry_fee, entry_bar, cash, p,
-                                           EXIT_SIGNAL)
-                    nt += 1
-                    pos = 0.0
-                if want_entry != 0 and pos == 0.0:
-                    units, px, fee, sl_new, tp_new, trail_new = _open(c_i, want_entry, i, cash, orders, size_type, p)
-                    if units > 0.0:
-                        cash -= fee
-                        pos, entry_price, entry_fee, entry_bar, best = want_entry * units, px, fee, i, px
-                        sl_lv, tp_lv, trail = sl_new, tp_new, trail_new
-                    else:
-                        n_cancelled += 1
+                eq_before = cash + _unrealised(lots, nl, c_i)
+                if want_exit and nl > 0:
+                    cash, nt, nl = _exit_lots(trades, nt, lots, nl, frac, i, c_i, cash, p, EXIT_SIGNAL)
+                if want_entry != 0:
+                    cash, nt, nl, c, _ = _enter(trades, nt, lots, nl, float(want_entry), i, i, c_i, c_i, cash,
+                                                orders, size_type, p)
+                    n_cancelled += c
 
         # 5. mark to the close
-        eq = cash + pos * (close[i] - entry_price)
-        if pos != 0.0 and p.maintenance > 0.0 and 0.0 < eq < p.maintenance * abs(pos) * close[i]:
-            # below the maintenance margin: the position is liquidated at the close (a margin call)
-            cash = _close_position(trades, nt, i, close[i], pos, entry_price, entry_fee, entry_bar, cash, p,
-                                   EXIT_LIQUIDATED)
-            nt += 1
-            pos = 0.0
-            eq = cash
+        eq = cash + _unrealised(lots, nl, close[i])
+        if nl > 0 and p.maintenance > 0.0 and eq > 0.0:
+            held = 0.0
+            for j in range(nl):
+                held += abs(lots[j, L_SIZE])
+            if eq < p.maintenance * held * close[i]:
+                # below the maintenance margin: the position is liquidated at the close (a margin call)
+                cash, nt, nl = _exit_lots_outlined(trades, nt, lots, nl, 1.0, i, close[i], cash, p,
+                                                   EXIT_LIQUIDATED)
+                eq = cash
         equity[i] = eq_before if p.bt_trade_on_close and warmup <= i < n - 1 else eq
         if eq <= 0.0:
-            if pos != 0.0:
-                cash = _close_position(trades, nt, i, close[i], pos, entry_price, entry_fee, entry_bar, cash, p,
-                                       EXIT_BANKRUPT)
-                nt += 1
-                pos = 0.0
+            cash, nt, nl = _exit_lots_outlined(trades, nt, lots, nl, 1.0, i, close[i], cash, p, EXIT_BANKRUPT)
             if p.ruin_zero:
                 cash = 0.0
             equity[i] = cash
@@ -537,38 +763,29 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
     for j in range(last, n):
         equity[j] = cash
 
-    # backtesting.py's finalize_trades: the open trade closes at the last bar's open, then an entry queued at
-    # the last close fills there too and stays open, marked to the last close
+    # backtesting.py's finalize_trades: the open trades close at the last bar's open (oldest first), then an
+    # entry queued at the last close fills there too and stays open, marked to the last close
     if p.finalize and last == n and n > 0:
         o_last = open_[n - 1]
-        if pos != 0.0:
-            cash = _close_position(trades, nt, n - 1, o_last, pos, entry_price, entry_fee, entry_bar, cash, p,
-                                   EXIT_END)
+        for j in range(nl):
+            cash = _close_units(trades, nt, lots, j, abs(lots[j, L_SIZE]), n - 1, o_last, cash, p, EXIT_END)
             nt += 1
-            pos = 0.0
+        nl = 0
         if pend_entry != 0:
-            units, px, fee, sl_new, tp_new, trail_new = _open(o_last, pend_entry, pend_k, cash, orders, size_type, p)
-            if units > 0.0:
-                cash -= fee
-                pos, entry_price, entry_fee, entry_bar = pend_entry * units, px, fee, n - 1
-            else:
-                n_cancelled += 1
-        equity[n - 1] = cash + pos * (close[n - 1] - entry_price)
-        if pos != 0.0:
-            _write_trade(trades, nt, entry_bar, n - 1, pos, entry_price, close[n - 1], entry_fee, 0.0, EXIT_END,
-                         True)
-            nt += 1
-        pos = 0.0
+            cash, nt, nl, c, _ = _enter_outlined(trades, nt, lots, nl, float(pend_entry), pend_k, n - 1, o_last,
+                                                 close[n - 1], cash, orders, size_type, p)
+            n_cancelled += c
+        equity[n - 1] = cash + _unrealised(lots, nl, close[n - 1])
+        nt = _open_records(trades, nt, lots, nl, n - 1, close[n - 1], p)
+        nl = 0
 
-    # end of data: close at the last close, or report the open trade marked to it (no exit fee)
-    if pos != 0.0:
+    # end of data: close at the last close, or report the open lots marked to it (no exit fee)
+    if nl > 0:
         if p.close_at_end:
-            cash = _close_position(trades, nt, n - 1, close[n - 1], pos, entry_price, entry_fee,
-                                   entry_bar, cash, p, EXIT_END)
+            cash, nt, nl = _exit_lots_outlined(trades, nt, lots, nl, 1.0, n - 1, close[n - 1], cash, p,
+                                               EXIT_END)
             equity[n - 1] = cash
         else:
-            _write_trade(trades, nt, entry_bar, n - 1, pos, entry_price, close[n - 1], entry_fee, 0.0,
-                         EXIT_END, True)
-        nt += 1
+            nt = _open_records(trades, nt, lots, nl, n - 1, close[n - 1], p)
 
-    return equity, trades[:nt].copy(), status, n_cancelled
+    return equity, trades[:min(nt, cap)].copy(), status, n_cancelled, nt

@@ -68,6 +68,8 @@ class Orders:
         "value" (currency) or "risk" (fraction of equity lost if the stop-loss is hit; needs a stop-loss);
     sl_price / tp_price: stop-loss and take-profit levels; sl_dist / tp_dist: the same as a distance
         from the fill price (e.g. 2 x ATR); trail_dist: a trailing stop this far from the best price.
+    exit_portion: read on bars with an exit signal: the fraction of the position it closes, in (0, 1] (each
+        lot gives up that share); NaN or None: all of it.
     """
 
     limit: Any = None
@@ -80,6 +82,7 @@ class Orders:
     sl_dist: Any = None
     tp_dist: Any = None
     trail_dist: Any = None
+    exit_portion: Any = None
 
 
 class Signals(NamedTuple):

@@ -134,8 +134,8 @@ def test_bad_settings_exit_2_naming_file_and_line(cfg, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert err == (f"backbench: error: {cfg}:3: unknown key 'comission' in [simulation]; did you mean "
                    "'commission'? (keys: init_cash, commission, fixed_fee, slippage, fill, sizing, size, "
-                   "sl, tp, trail, direction, on_entry_while_long, same_bar_conflict, at_end, margin, maintenance, "
-                   "risk_free_rate)\n")
+                   "sl, tp, trail, direction, on_entry_while_long, accumulate, on_opposite_entry, "
+                   "same_bar_conflict, at_end, margin, maintenance, risk_free_rate)\n")
     assert main(["config", "path"]) == 0  # still works: it is how you find the broken file
     assert main(["config", "init", "--force"]) == 0
     assert main(["config", "show"]) == 0

@@ -4,9 +4,10 @@ Slow and obvious on purpose. It reads the options from the SimConfig by name, no
 record (engine/simulation.py, `sim_params`), so comparing the two also checks how the options are wired
 into the kernel (tests/engine/test_simulate_options.py). Returns the same (equity, trades, status,
 n_cancelled) shape, with trades as a list of dicts keyed like engine.kernels.simulate.TRADE_DTYPE.
-Orders (limit and stop entries, per-order sizes, stop-loss / take-profit / trailing levels) are read
-from a list of per-bar dicts (None = a market order with the run's options), as docs/simulation.md,
-"Orders", states them.
+Orders (limit and stop entries, per-order sizes, stop-loss / take-profit / trailing levels, exit portions)
+are read from a list of per-bar dicts (None = a market order with the run's options), as
+docs/simulation.md, "Orders", states them. A position is a list of lots (one per entry; several only
+with `accumulate`), oldest first.
 """
 
 from __future__ import annotations
@@ -29,22 +30,41 @@ from engine.kernels.simulate import (
 BT_FRACTION = 0.9999999999999998
 
 
+class Lot:
+    def __init__(self, size, price, fee, bar, sl, tp, trail):
+        self.size, self.price, self.fee, self.bar = size, price, fee, bar  # size: signed units
+        self.sl, self.tp, self.trail = sl, tp, trail  # trail: ("frac", f) or ("dist", d) or None
+        self.best = price
+
+
 class Broker:
     def __init__(self, cfg):
         self.cfg = cfg
+        self.bt = cfg.compat == "backtesting"
+        self.vbt = cfg.compat == "vectorbt"
         self.cash = cfg.init_cash
-        self.pos = 0.0
-        self.entry_price = 0.0
-        self.entry_fee = 0.0
-        self.entry_bar = 0
-        self.best = 0.0
-        self.sl = self.tp = self.trail = None  # this trade's levels; trail: ("frac", f) or ("dist", d)
+        self.lots: list[Lot] = []
         self.trades: list[dict] = []
         self.cancelled = 0
 
-    def units_for(self, price):
+    @property
+    def pos(self):
+        return sum(lot.size for lot in self.lots)
+
+    def side(self):
+        return 0 if not self.lots else (1 if self.lots[0].size > 0 else -1)
+
+    def free_cash(self, price):
+        """What a new lot may spend: equity at `price` less the margin the open lots hold."""
+        if not self.lots:
+            return self.cash
+        used = sum(abs(lot.size) * price for lot in self.lots)
+        free = self.equity(price) - used / (1.0 / self.cfg.margin)
+        return free if free > 1e-9 * self.cfg.init_cash else 0.0  # rounding's leftovers are no cash
+
+    def units_for(self, price, cash):
         cfg = self.cfg
-        c, f, fixed = self.cash / cfg.margin, cfg.commission, cfg.fixed_fee  # what the cash buys
+        c, f, fixed = cash / cfg.margin, cfg.commission, cfg.fixed_fee  # what the cash buys
         if cfg.sizing == "all":
             u = ((c - fixed) / (1 + f)) / price
         elif cfg.sizing == "all_units":
@@ -56,7 +76,7 @@ class Broker:
         elif cfg.sizing == "fixed":
             u = cfg.size
             if u * price * (1 + f) + fixed > c:  # the vectorbt preset buys what the cash can (allow_partial)
-                u = ((c - fixed) / (1 + f)) / price if cfg.compat == "vectorbt" else 0.0
+                u = ((c - fixed) / (1 + f)) / price if self.vbt else 0.0
         else:
             u = ((c * cfg.size - fixed) / (1 + f)) / price
         return u if u > 0 else 0.0
@@ -79,12 +99,12 @@ class Broker:
             trail = ("dist", order["trail_dist"])
         return sl, tp, trail
 
-    def order_units(self, price, size, size_type, sl):
+    def order_units(self, price, size, size_type, sl, cash):
         cfg = self.cfg
-        buy = self.cash / cfg.margin
+        buy = cash / cfg.margin
         if size_type == ORDER_SIZE_UNITS:
             u = size
-        elif size_type == ORDER_SIZE_EQUITY and cfg.compat == "backtesting":  # buy(size=fraction)
+        elif size_type == ORDER_SIZE_EQUITY and self.bt:  # buy(size=fraction)
             apc = price + (cfg.fixed_fee + size * price * cfg.commission) / size
             u = float(int((max(0.0, buy) * size) // apc))
             return u if u > 0 and u * apc <= buy else 0.0
@@ -94,53 +114,131 @@ class Broker:
             u = size / price
         else:  # risk
             risk = abs(price - sl)
-            u = self.cash * size / risk if risk > 0 else 0.0
+            u = cash * size / risk if risk > 0 else 0.0
         if not u > 0 or u * price * (1 + cfg.commission) + cfg.fixed_fee > buy * (1 + 1e-12):
             return 0.0
         return u
 
-    def open(self, side, raw_price, bar, order=None):
-        """Open at `raw_price` (slipped here); True if it opened (False: cancelled, too little cash)."""
-        price = raw_price * (1 + side * self.cfg.slippage)
+    def enter(self, side, raw_price, bar, order=None, ref_price=None):
+        """Fill an entry at `raw_price` (slipped here): open when flat; add a lot on the same side with
+        `accumulate` (else nothing); against the position only with backtesting.py's exclusive_orders=False,
+        which nets the order against the lots, oldest first. Returns the new lot or None."""
+        cfg = self.cfg
+        cur = self.side()
+        if cur == side and not cfg.accumulate:
+            return None
+        fifo = cur == -side
+        if fifo and not (cfg.accumulate and self.bt):
+            return None
+        ref = raw_price if ref_price is None else ref_price
+        cash = self.free_cash(ref)
+        price = raw_price * (1 + side * cfg.slippage)
         sl, tp, trail = self.levels(side, price, order)
         if order and order.get("size") is not None:
-            units = self.order_units(price, order["size"], order.get("size_type", ORDER_SIZE_UNITS), sl)
+            units = self.order_units(price, order["size"], order.get("size_type", ORDER_SIZE_UNITS), sl, cash)
         else:
-            units = self.units_for(price)
+            units = self.units_for(price, cash)
         if units <= 0:
             self.cancelled += 1
-            return False
-        self.sl, self.tp, self.trail = sl, tp, trail
-        self.entry_fee = units * price * self.cfg.commission + self.cfg.fixed_fee
-        self.cash -= self.entry_fee
-        self.pos = side * units
-        self.entry_price = price
-        self.entry_bar = bar
-        self.best = price
-        return True
+            return None
+        if fifo:
+            need = units
+            while need > 0 and self.lots:
+                lot = self.lots[0]
+                u = min(need, abs(lot.size))
+                self.close_units(lot, u, raw_price, bar, EXIT_SIGNAL)
+                need -= u
+            if need <= 0:
+                return None
+            per_unit = price + (cfg.fixed_fee + units * price * cfg.commission) / units
+            if need * per_unit > self.free_cash(ref) / cfg.margin:
+                self.cancelled += 1
+                return None
+            units = need
+        fee = units * price * cfg.commission + cfg.fixed_fee
+        self.cash -= fee
+        lot = Lot(side * units, price, fee, bar, sl, tp, trail)
+        self.lots.append(lot)
+        return lot
 
-    def close(self, raw_price, bar, reason):
-        side = 1 if self.pos > 0 else -1
-        price = raw_price * (1 - side * self.cfg.slippage)
-        fee = abs(self.pos) * price * self.cfg.commission + self.cfg.fixed_fee
-        self._record(bar, price, fee, reason, False)
-        self.cash += self.pos * (price - self.entry_price) - fee
-        self.pos = 0.0
+    def close_units(self, lot, units, raw_price, bar, reason):
+        """Close `units` of `lot` at `raw_price` (slipped here); the lot keeps the rest."""
+        cfg = self.cfg
+        side = 1 if lot.size > 0 else -1
+        price = raw_price * (1 - side * cfg.slippage)
+        fee = units * price * cfg.commission + cfg.fixed_fee
+        whole = units >= abs(lot.size)
+        units = min(units, abs(lot.size))
+        efee = lot.fee if whole else lot.fee * (units / abs(lot.size))
+        if self.bt:  # backtesting.py: the commission of the closed size at entry
+            efee = units * lot.price * cfg.commission + cfg.fixed_fee
+        self._record(lot.bar, bar, side * units, lot.price, price, efee, fee, reason, False)
+        self.cash += side * units * (price - lot.price) - fee
+        lot.fee = max(0.0, lot.fee - efee)
+        if whole:
+            self.lots.remove(lot)
+        else:
+            lot.size -= side * units
 
-    def _record(self, bar, price, fee, reason, is_open):
-        pnl = self.pos * (price - self.entry_price) - self.entry_fee - fee
+    def close(self, raw_price, bar, reason, frac=1.0):
+        """Close `frac` of every lot (vectorbt: as one trade at their average entry price)."""
+        if not self.lots:
+            return
+        cfg = self.cfg
+        if self.vbt and len(self.lots) > 1:
+            side = self.side()
+            price = raw_price * (1 - side * cfg.slippage)
+            parts = [(lot, abs(lot.size) * frac if frac < 1 else abs(lot.size)) for lot in self.lots]
+            units = sum(u for _, u in parts)
+            gross = sum(u * lot.price for lot, u in parts)
+            efee = 0.0
+            for lot, u in parts:
+                share = lot.fee * (u / abs(lot.size))
+                efee += share
+                lot.fee -= share
+                lot.size = lot.size - side * u if frac < 1 else 0.0
+            fee = units * price * cfg.commission + cfg.fixed_fee
+            self._record(self.lots[0].bar, bar, side * units, gross / units, price, efee, fee, reason, False)
+            self.cash += side * (units * price - gross) - fee
+            self.lots = [lot for lot in self.lots if lot.size != 0]
+            return
+        # backtesting.py's position.close() books the newest trade first
+        for lot in (list(reversed(self.lots)) if self.bt else list(self.lots)):
+            a = abs(lot.size)
+            if frac >= 1:
+                u = a
+            elif self.bt:
+                u = min(a, max(1.0, float(round(a * frac))))
+            else:
+                u = a * frac
+            self.close_units(lot, u, raw_price, bar, reason)
+
+    def record_open(self, bar, price):
+        if self.vbt and len(self.lots) > 1:
+            units = sum(abs(lot.size) for lot in self.lots)
+            gross = sum(abs(lot.size) * lot.price for lot in self.lots)
+            self._record(self.lots[0].bar, bar, self.side() * units, gross / units, price,
+                         sum(lot.fee for lot in self.lots), 0.0, EXIT_END, True)
+            return
+        for lot in self.lots:
+            efee = abs(lot.size) * lot.price * self.cfg.commission + self.cfg.fixed_fee if self.bt else lot.fee
+            self._record(lot.bar, bar, lot.size, lot.price, price, efee, 0.0, EXIT_END, True)
+
+    def _record(self, entry_bar, bar, size, entry_price, price, efee, fee, reason, is_open):
+        pnl = size * (price - entry_price) - efee - fee
         self.trades.append(dict(
-            entry_bar=self.entry_bar, exit_bar=bar, side=1 if self.pos > 0 else -1, size=abs(self.pos),
-            entry_price=self.entry_price, exit_price=price, pnl=pnl,
-            return_pct=pnl / (abs(self.pos) * self.entry_price) * 100, entry_fee=self.entry_fee,
+            entry_bar=entry_bar, exit_bar=bar, side=1 if size > 0 else -1, size=abs(size),
+            entry_price=entry_price, exit_price=price, pnl=pnl,
+            return_pct=pnl / (abs(size) * entry_price) * 100, entry_fee=efee,
             exit_fee=fee, is_open=is_open, exit_reason=reason))
 
     def equity(self, price):
-        return self.cash + self.pos * (price - self.entry_price)
+        return self.cash + sum(lot.size * (price - lot.price) for lot in self.lots)
 
 
-def decide(cfg, pos, e, x, se, sx):
-    """(close the position?, side to open or 0) for the signals read at one bar's close."""
+def decide(cfg, cur, e, x, se, sx):
+    """(close the position?, side to open or 0, closed by an opposite entry?) for the signals read at one
+    bar's close; `cur`: the position's side (0 flat)."""
     wins = cfg.same_bar_conflict == "entry_wins"
     if e and x:
         e, x = (True, False) if wins else (False, False)
@@ -151,36 +249,38 @@ def decide(cfg, pos, e, x, se, sx):
         if cfg.compat != "backtesting":
             e = False
     reenter = cfg.on_entry_while_long == "reenter"
-    if pos > 0:
-        if e and reenter:
-            return True, 1
-        if se:
-            return True, -1
-        return bool(x), 0
-    if pos < 0:
-        if se and reenter:
-            return True, -1
-        if e:
-            return True, 1
-        return bool(sx), 0
-    return False, (1 if e else (-1 if se else 0))
+    if cur == 0:
+        return False, (1 if e else (-1 if se else 0)), False
+    same, other, exit_ = (e, se, x) if cur > 0 else (se, e, sx)
+    if same and reenter:
+        return True, cur, False
+    if same and cfg.accumulate:
+        return bool(exit_), cur, False
+    if other:
+        if cfg.accumulate and cfg.compat == "backtesting":  # exclusive_orders=False: nets against the lots
+            return bool(exit_), -cur, False
+        if cfg.on_opposite_entry == "reverse":
+            return True, -cur, False
+        if cfg.on_opposite_entry == "close":
+            return True, 0, True
+    return bool(exit_), 0, False
 
 
-def stop_exit(b, o, h, l, stop_first=False):
-    """(price, reason) if the position's stop or target closes it inside this bar, else None. `stop_first`
+def stop_exit(b, lot, o, h, l, stop_first=False):
+    """(price, reason) if the lot's stop or target closes it inside this bar, else None. `stop_first`
     (the presets): a stop reached anywhere in the bar wins over the target, even one gapped through."""
-    side = 1 if b.pos > 0 else -1
+    side = 1 if lot.size > 0 else -1
     levels = []  # (price, reason) of protective stops
-    if b.sl is not None:
-        levels.append((b.sl, EXIT_STOP_LOSS))
-    if b.trail is not None:
-        kind, v = b.trail
-        levels.append((b.best * (1 - side * v) if kind == "frac" else b.best - side * v, EXIT_TRAILING))
+    if lot.sl is not None:
+        levels.append((lot.sl, EXIT_STOP_LOSS))
+    if lot.trail is not None:
+        kind, v = lot.trail
+        levels.append((lot.best * (1 - side * v) if kind == "frac" else lot.best - side * v, EXIT_TRAILING))
     stop = None
     for lv in levels:  # the stop nearest the price; sl wins a tie
         if stop is None or side * lv[0] > side * stop[0]:
             stop = lv
-    target = b.tp
+    target = lot.tp
     if stop and side * o <= side * stop[0]:
         return o, stop[1]
     if stop_first and stop and ((side > 0 and l <= stop[0]) or (side < 0 and h >= stop[0])):
@@ -208,34 +308,36 @@ def working_fill(order, o, h, l):
 
 def reference_simulate(o, h, l, c, e, x, se, sx, cfg, orders=None):
     """`orders`: None, or a list of len(c) with, per bar, None or a dict of the order fields set there
-    (limit, stop, valid, size, size_type, sl_price, tp_price, sl_dist, tp_dist, trail_dist)."""
+    (limit, stop, valid, size, size_type, sl_price, tp_price, sl_dist, tp_dist, trail_dist, exit_portion)."""
     n = len(c)
     orders = orders or [None] * n
     b = Broker(cfg)
+    bt = cfg.compat == "backtesting"
     equity = [math.nan] * n
     status = 0
-    queued = None  # (close?, side, signal bar) for the next open
+    queued = None  # (close?, share closed, side, signal bar) for the next open
     working = None  # {"side", "kind", "price", "until", "bar"}
     for i in range(n):
+        ref = c[i] if bt else None  # backtesting.py values open trades at the bar's close to size an order
         # 1. queued market orders at the open
         if queued is not None:
-            do_close, side, k = queued
-            if do_close and b.pos != 0:
-                b.close(o[i], i, EXIT_SIGNAL)
-            if side != 0 and b.pos == 0:
-                b.open(side, o[i], i, orders[k])
+            do_close, frac, side, k = queued
+            if do_close:
+                b.close(o[i], i, EXIT_SIGNAL, frac)
+            if side != 0:
+                b.enter(side, o[i], i, orders[k], ref)
             queued = None
-        # 2. the position's stops and targets
+        # 2. each lot's stops and targets
         stopped = False
-        if b.pos != 0:  # both presets check the stop-loss before the take-profit, gap or not
-            hit = stop_exit(b, o[i], h[i], l[i], stop_first=cfg.compat is not None)
+        for lot in list(b.lots):  # both presets check the stop-loss before the take-profit, gap or not
+            hit = stop_exit(b, lot, o[i], h[i], l[i], stop_first=cfg.compat is not None)
             if hit:
-                b.close(hit[0], i, hit[1])
+                b.close_units(lot, abs(lot.size), hit[0], i, hit[1])
                 stopped = True
-            elif b.pos > 0:
-                b.best = max(b.best, h[i])
+            elif lot.size > 0:
+                lot.best = max(lot.best, h[i])
             else:
-                b.best = min(b.best, l[i])
+                lot.best = min(lot.best, l[i])
         # 3. a working limit / stop entry
         if working is not None:
             if i > working["until"]:
@@ -245,29 +347,31 @@ def reference_simulate(o, h, l, c, e, x, se, sx, cfg, orders=None):
                 if px is not None:
                     side, k = working["side"], working["bar"]
                     working = None
-                    same = b.pos != 0 and (b.pos > 0) == (side > 0)
-                    if not (same and cfg.on_entry_while_long != "reenter"):
-                        if b.pos != 0:
+                    same = b.side() == side
+                    if not (same and cfg.on_entry_while_long != "reenter" and not cfg.accumulate):
+                        if b.lots and not (same and cfg.accumulate):
                             b.close(px, i, EXIT_SIGNAL)
-                        if b.open(side, px, i, orders[k]) and cfg.compat != "backtesting":  # (the peer: next bar)
-                            if b.sl is not None and side * px <= side * b.sl:
-                                b.close(px, i, EXIT_STOP_LOSS)
-                            elif b.tp is not None and side * px >= side * b.tp:
-                                b.close(px, i, EXIT_TAKE_PROFIT)
-                            elif b.sl is not None and (l[i] <= b.sl if side > 0 else h[i] >= b.sl):
-                                b.close(b.sl, i, EXIT_STOP_LOSS)
+                        lot = b.enter(side, px, i, orders[k], ref)
+                        if lot is not None and not bt:  # (the peer: from the next bar)
+                            if lot.sl is not None and side * px <= side * lot.sl:
+                                b.close_units(lot, abs(lot.size), px, i, EXIT_STOP_LOSS)
+                            elif lot.tp is not None and side * px >= side * lot.tp:
+                                b.close_units(lot, abs(lot.size), px, i, EXIT_TAKE_PROFIT)
+                            elif lot.sl is not None and (l[i] <= lot.sl if side > 0 else h[i] >= lot.sl):
+                                b.close_units(lot, abs(lot.size), lot.sl, i, EXIT_STOP_LOSS)
         # 4. signals at the close (the vectorbt preset ignores them on a bar a stop closed the trade)
         if i >= cfg.warmup_bars and not (stopped and cfg.compat == "vectorbt"):
             ee, xx, ses, sxx = bool(e[i]), bool(x[i]), bool(se[i]), bool(sx[i])
-            do_close, side = decide(cfg, b.pos, ee, xx, ses, sxx)
+            cur = b.side()
+            do_close, side, opposite_close = decide(cfg, cur, ee, xx, ses, sxx)
             wins = cfg.same_bar_conflict == "entry_wins"
             long_exit = xx and not (ee and not wins) and not (ee and wins)  # an exit that survived the conflict rule
             short_exit = sxx and not ses
-            bt = cfg.compat == "backtesting"  # exclusive_orders: only a new order cancels one, and closes the trade
             if working is not None and not bt and ((working["side"] > 0 and long_exit)
                                                    or (working["side"] < 0 and short_exit)):
                 working = None
             order = orders[i]
+            explicit_exit = long_exit if cur > 0 else short_exit if cur < 0 else False
             if side != 0:
                 working = None
                 if order and (order.get("limit") is not None or order.get("stop") is not None):
@@ -275,48 +379,55 @@ def reference_simulate(o, h, l, c, e, x, se, sx, cfg, orders=None):
                     valid = order.get("valid")
                     working = {"side": side, "kind": kind, "price": order[kind], "bar": i,
                                "until": n if not valid else i + int(valid)}
-                    explicit_exit = long_exit if b.pos > 0 else short_exit if b.pos < 0 else False
                     side = 0
                     if not explicit_exit and not bt:
                         do_close = False
-            bt_toc = cfg.compat == "backtesting" and cfg.fill == "close"  # backtesting.py's trade_on_close
+            # an exit signal alone closes the share its order names; vectorbt's accumulation with a fixed
+            # size sells that size; a reversal, or a close by an opposite entry, closes everything
+            frac = 1.0
+            if do_close and side == 0 and not opposite_close:
+                if order and order.get("exit_portion") is not None:
+                    frac = order["exit_portion"]
+                elif cfg.compat == "vectorbt" and cfg.accumulate and cfg.sizing == "fixed":
+                    frac = min(1.0, cfg.size / abs(b.pos))
+            bt_toc = bt and cfg.fill == "close"  # backtesting.py's trade_on_close
             if cfg.fill == "next_open":
-                queued = (do_close, side, i)
+                queued = (do_close, frac, side, i)
             elif not (bt_toc and i == n - 1):  # the peer never fills the last bar's orders
                 before = b.equity(c[i])  # ... and books these fills on the next bar's equity
-                if do_close and b.pos != 0:
-                    b.close(c[i], i, EXIT_SIGNAL)
-                if side != 0 and b.pos == 0:
-                    b.open(side, c[i], i, order)
+                if do_close:
+                    b.close(c[i], i, EXIT_SIGNAL, frac)
+                if side != 0:
+                    b.enter(side, c[i], i, order, c[i])
         # 5. mark to the close
-        if b.pos != 0 and cfg.maintenance and 0 < b.equity(c[i]) < cfg.maintenance * abs(b.pos) * c[i]:
+        held = sum(abs(lot.size) for lot in b.lots)
+        if b.lots and cfg.maintenance and 0 < b.equity(c[i]) < cfg.maintenance * held * c[i]:
             b.close(c[i], i, EXIT_LIQUIDATED)  # below the maintenance margin
         equity[i] = b.equity(c[i])
-        if cfg.compat == "backtesting" and cfg.fill == "close" and cfg.warmup_bars <= i < n - 1:
+        if bt and cfg.fill == "close" and cfg.warmup_bars <= i < n - 1:
             equity[i] = before
         if b.equity(c[i]) <= 0:
-            if b.pos != 0:
-                b.close(c[i], i, EXIT_BANKRUPT)
+            b.close(c[i], i, EXIT_BANKRUPT)
             for j in range(i, n):  # backtesting.py shows a ruined account as 0
-                equity[j] = 0.0 if cfg.compat == "backtesting" else b.cash
+                equity[j] = 0.0 if bt else b.cash
             status = 1
             break
-    if cfg.compat == "backtesting" and cfg.at_end == "close" and status == 0:
-        # backtesting.py's finalize_trades: close at the last open, then a queued entry fills there and stays open
-        if b.pos != 0:
-            b.close(o[n - 1], n - 1, EXIT_END)
-        if queued is not None and queued[1] != 0:
-            b.open(queued[1], o[n - 1], n - 1, orders[queued[2]])
+    if bt and cfg.at_end == "close" and status == 0:
+        # backtesting.py's finalize_trades: close at the last open, oldest first, then a queued entry fills
+        # there and stays open
+        for lot in list(b.lots):
+            b.close_units(lot, abs(lot.size), o[n - 1], n - 1, EXIT_END)
+        if queued is not None and queued[2] != 0:
+            b.enter(queued[2], o[n - 1], n - 1, orders[queued[3]], c[n - 1])
         equity[n - 1] = b.equity(c[n - 1])
-        if b.pos != 0:
-            b._record(n - 1, c[n - 1], 0.0, EXIT_END, True)
+        b.record_open(n - 1, c[n - 1])
         return equity, b.trades, status, b.cancelled
-    if b.pos != 0:
+    if b.lots:
         if cfg.at_end == "close":
             b.close(c[n - 1], n - 1, EXIT_END)
             equity[n - 1] = b.cash
         else:
-            b._record(n - 1, c[n - 1], 0.0, EXIT_END, True)
+            b.record_open(n - 1, c[n - 1])
     return equity, b.trades, status, b.cancelled
 
 

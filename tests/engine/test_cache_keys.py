@@ -25,6 +25,7 @@ CHANGED = {
     "sizing": "fixed", "size": 2.0, "sl": 0.05, "tp": 0.1, "trail": 0.05, "direction": "both",
     "on_entry_while_long": "reenter", "same_bar_conflict": "entry_wins", "at_end": "close",
     "warmup_bars": 5, "risk_free_rate": 0.03, "margin": 0.5, "maintenance": 0.1, "compat": "vectorbt",
+    "accumulate": True, "on_opposite_entry": "close",
 }
 
 

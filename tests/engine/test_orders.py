@@ -19,8 +19,14 @@ from tests.engine.test_simulate_rules import bars
 
 F, T = False, True
 
+def _config(on_entry_while_long, accumulate, **fields):
+    # accumulate and reenter are two answers to one signal (refused together)
+    return SimConfig(on_entry_while_long="ignore" if accumulate else on_entry_while_long, accumulate=accumulate,
+                     **fields)
+
+
 configs = st.builds(
-    SimConfig,
+    _config,
     init_cash=st.sampled_from([1_000.0, 10_000.0]),
     commission=st.sampled_from([0.0, 0.002]),
     fixed_fee=st.sampled_from([0.0, 1.0]),
@@ -35,6 +41,8 @@ configs = st.builds(
     on_entry_while_long=st.sampled_from(["ignore", "reenter"]),
     same_bar_conflict=st.sampled_from(["ignore", "entry_wins"]),
     at_end=st.sampled_from(["keep_open", "close"]),
+    accumulate=st.sampled_from([False, True]),
+    on_opposite_entry=st.sampled_from(["reverse", "close", "ignore"]),
 )
 
 
@@ -55,7 +63,8 @@ def _random_orders(rng, bars, size_type):
             "risk": rng.uniform(0.005, 0.05, n)}[size_type]
     sl_dist = some(c * rng.uniform(0.005, 0.05, n), 0.9 if size_type == "risk" else 0.4)
     valid = some(rng.integers(0, 6, n).astype(float)) if rng.random() < 0.5 else float(rng.integers(0, 4))
-    return Orders(limit=limit, stop=stop, valid=valid,
+    exit_portion = some(rng.choice([0.25, 0.5, 1.0], n), 0.5) if rng.random() < 0.6 else None
+    return Orders(limit=limit, stop=stop, valid=valid, exit_portion=exit_portion,
                   size=some(size, 0.6), size_type=size_type,
                   sl_price=some(c * rng.uniform(0.9, 1.1, n), 0.2) if size_type != "risk" else None,
                   tp_price=some(c * rng.uniform(0.9, 1.1, n), 0.2), sl_dist=sl_dist,

@@ -35,6 +35,8 @@ CASES = {
     "warmup_bars": ({}, 3),
     "margin": ({"sizing": "percent", "size": 0.5}, 0.5),  # 2x leverage: twice the units
     "maintenance": ({"margin": 0.2}, 0.15),  # 5x leverage, liquidated below 15 % of the position's value
+    "accumulate": ({"sizing": "percent", "size": 0.3}, True),  # entries while long add 30 % of the free cash
+    "on_opposite_entry": ({"direction": "both"}, "close"),  # a short entry only closes the long
 }
 
 
@@ -104,13 +106,14 @@ def test_one_option_changes_the_run_as_the_reference_says(bars, signals, option)
 def test_the_record_holds_each_option_under_its_own_name():
     cfg = SimConfig(init_cash=123.0, commission=0.004, fixed_fee=2.0, slippage=0.003, fill="close",
                     sizing="fixed", size=7.0, sl=0.05, tp=0.25, trail=0.125, on_entry_while_long="reenter",
-                    same_bar_conflict="entry_wins", at_end="close", warmup_bars=9)
+                    same_bar_conflict="entry_wins", at_end="close", warmup_bars=9, on_opposite_entry="ignore")
     p = sim_params(cfg)
     assert p.dtype == SIM_PARAMS_DTYPE and p.shape == (1,)
     want = dict(init_cash=123.0, fee_rate=0.004, fixed_fee=2.0, slippage=0.003, size=7.0, sl=0.05, tp=0.25,
                 trail=0.125, fill=1, sizing=2, warmup=9, reenter=True, entry_wins=True, close_at_end=True,
                 long_wins=False, finalize=False, bt_trade_on_close=False, stop_first=False, stop_bar_quiet=False,
-                partial_fills=False, bt_orders=False, leverage=1.0, maintenance=0.0, ruin_zero=False)
+                partial_fills=False, bt_orders=False, leverage=1.0, maintenance=0.0, ruin_zero=False,
+                accumulate=False, opposite=2, merge_exits=False, exit_by_size=False, extra_records=0)
     assert {name: p[0][name].item() for name in SIM_PARAMS_DTYPE.names} == want  # by name: the order is free
     off = sim_params(SimConfig())[0]
     assert (off["sl"], off["tp"], off["trail"]) == (0.0, 0.0, 0.0)  # None: off

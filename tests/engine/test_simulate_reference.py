@@ -9,8 +9,15 @@ from engine.simulation import SignalArrays, simulate
 from tests.engine.market import random_bars
 from tests.engine.reference_simulate import assert_same_run, reference_simulate
 
+
+def _config(on_entry_while_long, accumulate, **fields):
+    # accumulate and reenter are two answers to one signal (refused together)
+    return SimConfig(on_entry_while_long="ignore" if accumulate else on_entry_while_long, accumulate=accumulate,
+                     **fields)
+
+
 configs = st.builds(
-    SimConfig,
+    _config,
     init_cash=st.sampled_from([100.0, 1_000.0, 10_000.0]),
     commission=st.sampled_from([0.0, 0.001, 0.002, 0.01]),
     fixed_fee=st.sampled_from([0.0, 1.0]),
@@ -28,18 +35,25 @@ configs = st.builds(
     warmup_bars=st.integers(0, 3),
     margin=st.sampled_from([1.0, 1.0, 0.5, 0.2]),
     maintenance=st.sampled_from([0.0, 0.0, 0.1]),
+    accumulate=st.sampled_from([False, False, True]),
+    on_opposite_entry=st.sampled_from(["reverse", "reverse", "close", "ignore"]),
 )
 
 
-def _preset(compat, direction, at_end, fill, stop, sizing, **money):
+def _preset(compat, direction, at_end, fill, stop, sizing, accumulate, opposite, **money):
     if compat == "vectorbt":
         kind, size = sizing
         if (kind == "fixed" and direction != "long") or (kind == "percent" and direction == "both"):
             kind, size = "all", 1.0  # refused by the preset
-        return SimConfig.preset(compat, direction=direction, sizing=kind, size=size, **stop, **money)
+        if accumulate and (direction != "long" or kind == "percent" or stop):
+            accumulate = False  # refused by the preset
+        return SimConfig.preset(compat, direction=direction, sizing=kind, size=size, accumulate=accumulate,
+                                on_opposite_entry=opposite, **stop, **money)
     if at_end == "close" and fill == "close":  # refused by the preset
         fill = "next_open"
-    return SimConfig.preset(compat, direction=direction, at_end=at_end, fill=fill, **money)
+    if accumulate and fill == "close":  # refused by the preset
+        accumulate = False
+    return SimConfig.preset(compat, direction=direction, at_end=at_end, fill=fill, accumulate=accumulate, **money)
 
 
 # the presets, with every option they accept: their preset-only rules (the long wins a tie, finalize_trades,
@@ -49,6 +63,8 @@ presets = st.builds(_preset, compat=st.sampled_from(["backtesting", "vectorbt"])
                     at_end=st.sampled_from(["keep_open", "close"]), fill=st.sampled_from(["next_open", "close"]),
                     stop=st.sampled_from([{}, {"sl": 0.03}, {"tp": 0.04}, {"trail": 0.03}, {"sl": 0.02, "tp": 0.03}]),
                     sizing=st.sampled_from([("all", 1.0), ("fixed", 3.0), ("fixed", 500.0), ("percent", 0.5)]),
+                    accumulate=st.sampled_from([False, True]),
+                    opposite=st.sampled_from(["reverse", "close", "ignore"]),
                     init_cash=st.sampled_from([100.0, 10_000.0]), commission=st.sampled_from([0.0, 0.002]))
 
 

@@ -161,11 +161,15 @@ def test_config_rejects_bad_values_and_hash_covers_every_field():
             SimConfig(margin=margin)
     with pytest.raises(ConfigError, match="maintenance"):
         SimConfig(margin=0.2, maintenance=0.3)  # maintenance must stay below the margin
+    with pytest.raises(ConfigError, match="two answers to one signal"):
+        SimConfig(accumulate=True, on_entry_while_long="reenter")
+    with pytest.raises(ConfigError, match="on_opposite_entry"):
+        SimConfig(on_opposite_entry="flip")
     base = SimConfig()
     changed = dict(init_cash=5.0, commission=0.01, fixed_fee=1.0, slippage=0.01, fill="close", sizing="fixed",
                    size=2.0, sl=0.1, tp=0.1, trail=0.1, direction="both", on_entry_while_long="reenter",
                    same_bar_conflict="entry_wins", at_end="close", warmup_bars=3, risk_free_rate=0.02,
-                   margin=0.5, maintenance=0.1, compat="vectorbt")
+                   margin=0.5, maintenance=0.1, compat="vectorbt", accumulate=True, on_opposite_entry="ignore")
     assert set(changed) == {f.name for f in dataclasses.fields(SimConfig)}
     keys = {base.key()} | {base.replace(**{k: v}).key() for k, v in changed.items()}
     assert len(keys) == len(changed) + 1
