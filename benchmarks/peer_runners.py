@@ -21,11 +21,13 @@ def _frame(bars: Bars) -> pd.DataFrame:
 
 def backtesting_py_stats(bars: Bars, entries, exits, cash: float, commission: float, direction: str = "long",
                          finalize_trades: bool = False, trade_on_close: bool = False, sizes=None, sl=None, tp=None,
-                         limit=None, stop=None, margin: float = 1.0):
-    """Backtest(data, S, cash, commission, exclusive_orders=True, finalize_trades, trade_on_close).run(), S by
-    `direction`:
+                         limit=None, stop=None, margin: float = 1.0, exclusive_orders: bool = True,
+                         portions=None):
+    """Backtest(data, S, cash, commission, exclusive_orders, finalize_trades, trade_on_close, margin).run(), S
+    by `direction`:
     long: buy() on entry, position.close() on exit; short: sell() on entry, close on exit; both: buy() on
-    entry, else sell() on exit (a reversal, the website SmaCross's pattern).
+    entry, else sell() on exit (a reversal, the website SmaCross's pattern; with exclusive_orders=False the
+    sell nets against the open trades). `portions`: per bar, position.close(portion) on exits (NaN: all).
 
     Returns backtesting.py's stats Series (with `_equity_curve`, `_trades`, `_strategy`).
     """
@@ -44,13 +46,18 @@ def backtesting_py_stats(bars: Bars, entries, exits, cash: float, commission: fl
                                                    ("stop", stop)) if a is not None and not np.isnan(a[i])}
             if ent[i]:
                 self.sell(**kw) if direction == "short" else self.buy(**kw)
+            elif ext[i] and direction == "both":
+                self.sell(**kw)
+            elif ext[i] and portions is not None and not np.isnan(portions[i]):
+                self.position.close(float(portions[i]))
             elif ext[i]:
-                self.sell(**kw) if direction == "both" else self.position.close()
+                self.position.close()
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        bt = Backtest(_frame(bars), ArraySignals, cash=cash, commission=commission, exclusive_orders=True,
-                      finalize_trades=finalize_trades, trade_on_close=trade_on_close, margin=margin)
+        bt = Backtest(_frame(bars), ArraySignals, cash=cash, commission=commission,
+                      exclusive_orders=exclusive_orders, finalize_trades=finalize_trades,
+                      trade_on_close=trade_on_close, margin=margin)
         return bt.run()
 
 
@@ -124,10 +131,12 @@ VBT_DIRECTIONS = {"long": "longonly", "short": "shortonly", "both": "both"}
 
 def run_vectorbt(bars: Bars, entries, exits, init_cash: float, fees: float, direction: str = "long",
                  sl: float | None = None, tp: float | None = None, trail: float | None = None,
-                 sizing: str = "all", size: float = 1.0):
+                 sizing: str = "all", size: float = 1.0, accumulate: bool = False,
+                 upon_opposite_entry: str | None = None):
     """Portfolio.from_signals(close, entries, exits, init_cash, fees, direction) with defaults; with stops,
     also open/high/low (so vectorbt checks them inside each bar) and sl_stop, tp_stop, or sl_stop with
-    sl_trail=True for `trail`.
+    sl_trail=True for `trail`; `sizing` other than "all" as size / size_type (amount, percent, value);
+    accumulate and upon_opposite_entry as given.
 
     Returns (value ndarray, trade records DataFrame with status 0=open 1=closed).
     """
@@ -146,7 +155,11 @@ def run_vectorbt(bars: Bars, entries, exits, init_cash: float, fees: float, dire
     if tp:
         stops["tp_stop"] = tp
     if sizing != "all":  # our sizing -> vectorbt's size_type
-        stops.update(size=size, size_type={"fixed": "amount", "percent": "percent"}[sizing])
+        stops.update(size=size, size_type={"fixed": "amount", "percent": "percent", "value": "value"}[sizing])
+    if accumulate:
+        stops["accumulate"] = True
+    if upon_opposite_entry is not None:
+        stops["upon_opposite_entry"] = upon_opposite_entry
     pf = vbt.Portfolio.from_signals(close, np.asarray(entries, bool), np.asarray(exits, bool),
                                     init_cash=init_cash, fees=fees, freq="1D", direction=VBT_DIRECTIONS[direction],
                                     **stops)

@@ -15,7 +15,7 @@ from typing import Any
 from engine.errors import ConfigError
 
 FILLS = ("next_open", "close")
-SIZINGS = ("all", "all_units", "fixed", "percent")
+SIZINGS = ("all", "all_units", "fixed", "percent", "value")
 DIRECTIONS = ("long", "short", "both")
 ENTRY_WHILE_LONG = ("ignore", "reenter")
 CONFLICTS = ("ignore", "entry_wins")
@@ -46,7 +46,8 @@ PRESET_OPTIONS: dict[str, frozenset[str]] = {
     # accumulate: exclusive_orders=False (with hedging=False)
     "backtesting": frozenset({*PRESET_OPEN, "direction", "at_end", "fill", "margin", "accumulate"}),
     # from_signals(direction=...); sl_stop, tp_stop, sl_stop with sl_trail=True; size with size_type
-    # "amount" (sizing fixed, long only) or "percent" (long or short); accumulate=True; upon_opposite_entry
+    # "amount" (sizing fixed, long only), "value" (long only) or "percent" (long or short); accumulate=True;
+    # upon_opposite_entry
     "vectorbt": frozenset({*PRESET_OPEN, "direction", "sl", "tp", "trail", "sizing", "size", "accumulate",
                            "on_opposite_entry"}),
 }
@@ -62,7 +63,8 @@ class SimConfig:
     slippage: fraction by which every fill price moves against the trader.
     fill: "next_open" (signal at bar i's close fills at bar i+1's open) or "close" (at bar i's close).
     sizing: "all" (all cash, fractional units, fees on top), "all_units" (all cash, whole units,
-        sized as backtesting.py sizes them), "fixed" (`size` units), "percent" (`size` = fraction of equity).
+        sized as backtesting.py sizes them), "fixed" (`size` units), "percent" (`size` = fraction of equity),
+        "value" (`size` in currency: units = size / fill price).
     sl / tp / trail: stop-loss, take-profit, trailing-stop distances as fractions of the entry price
         (trail: of the best price since entry); None = off.
     direction: "long", "short" (entries open shorts) or "both" (long and short).
@@ -175,11 +177,13 @@ class SimConfig:
                 f"config: option {bad[0]!r} cannot be combined with compat={compat!r} "
                 f"(the preset allows only {', '.join(sorted(allowed))}; docs/compat.md)")
         sizing, direction = overrides.get("sizing", "all"), overrides.get("direction", "long")
-        vbt_sizes = {"all": ("long", "short", "both"), "fixed": ("long",), "percent": ("long", "short")}
+        vbt_sizes = {"all": ("long", "short", "both"), "fixed": ("long",), "percent": ("long", "short"),
+                     "value": ("long",)}
         if compat == "vectorbt" and direction not in vbt_sizes.get(sizing, ()):
             raise ConfigError(f"config: sizing={sizing!r} with direction={direction!r} cannot be combined with "
                               "compat='vectorbt': reproduced are all (the default), fixed (size_type amount, long "
-                              "only) and percent (long or short; vectorbt refuses it with both)")
+                              "only), value (size_type value, long only) and percent (long or short; vectorbt "
+                              "refuses it with both)")
         if compat == "vectorbt" and overrides.get("sl") and overrides.get("trail"):
             raise ConfigError("config: sl with trail cannot be combined with compat='vectorbt': vectorbt has one "
                               "stop-loss, fixed (sl_stop) or trailing (sl_stop with sl_trail=True)")
@@ -187,7 +191,7 @@ class SimConfig:
                 direction != "long" or sizing == "percent"
                 or any(overrides.get(k) for k in ("sl", "tp", "trail"))):
             raise ConfigError("config: accumulate with compat='vectorbt' is reproduced long only, sized all (the "
-                              "default) or fixed (size_type amount), without sl, tp or trail (docs/compat.md)")
+                              "default), fixed (size_type amount) or value, without sl, tp or trail (docs/compat.md)")
         if compat == "backtesting" and overrides.get("accumulate") and overrides.get("fill") == "close":
             raise ConfigError("config: accumulate (exclusive_orders=False) with fill='close' (trade_on_close) cannot "
                               "be combined with compat='backtesting' yet: that pair is not reproduced (docs/compat.md)")

@@ -20,6 +20,7 @@ from engine.kernels.simulate import (
     SIZE_ALL_UNITS,
     SIZE_FIXED,
     SIZE_PERCENT,
+    SIZE_VALUE,
     simulate_nb,
 )
 from engine.kernels.stats import STAT_KEYS, stats_nb
@@ -27,7 +28,8 @@ from engine.strategies.base import ORDER_SIZE_TYPES, Orders, Signals
 
 _FILL_CODES = {"next_open": FILL_NEXT_OPEN, "close": FILL_CLOSE}
 _OPPOSITE_CODES = {"reverse": OPPOSITE_REVERSE, "close": OPPOSITE_CLOSE, "ignore": OPPOSITE_IGNORE}
-_SIZING_CODES = {"all": SIZE_ALL, "all_units": SIZE_ALL_UNITS, "fixed": SIZE_FIXED, "percent": SIZE_PERCENT}
+_SIZING_CODES = {"all": SIZE_ALL, "all_units": SIZE_ALL_UNITS, "fixed": SIZE_FIXED, "percent": SIZE_PERCENT,
+                 "value": SIZE_VALUE}
 _INT_STATS = {"n_trades"}
 _SIM_FIELDS = set(SIM_PARAMS_DTYPE.names or ())
 
@@ -49,9 +51,11 @@ def simulate(bars: Bars, signals: SignalArrays | Signals, config: SimConfig):
     """
     n = len(bars)
     entries, exits, short_entries, short_exits = _directional(signals, config.direction, n)
-    if config.compat == "vectorbt" and config.direction == "both" and signals.short_entries is None:
+    if config.direction == "both" and signals.short_entries is None and (
+            config.compat == "vectorbt" or (config.compat == "backtesting" and config.accumulate)):
         # vectorbt's direction="both" reads exits as short entries and has no exits: a long ends by a short
-        # entry (reversed, closed or ignored by upon_opposite_entry) or by a stop
+        # entry (reversed, closed or ignored by upon_opposite_entry) or by a stop; so does backtesting.py's
+        # sell() on an exit with exclusive_orders=False, which nets against the open trades
         exits = short_exits = np.zeros(n, dtype=np.bool_)
     given = getattr(signals, "orders", None)
     orders = order_arrays(given, n, config)
@@ -214,7 +218,7 @@ def sim_params(config: SimConfig) -> np.ndarray:
         "accumulate": config.accumulate,
         "opposite": _OPPOSITE_CODES[config.on_opposite_entry],
         "merge_exits": config.compat == "vectorbt",
-        "exit_by_size": config.compat == "vectorbt" and config.accumulate and config.sizing == "fixed",
+        "exit_by_size": config.compat == "vectorbt" and config.accumulate and config.sizing in ("fixed", "value"),
         "extra_records": 0,
     }
     if values.keys() != _SIM_FIELDS:  # a field added to one side only

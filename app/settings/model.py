@@ -128,7 +128,8 @@ class SimulationSettings:
                            min=0.0, max=0.999999)
     fill: str = _key("next_open", "When a signal at a bar's close fills.", flag="--fill", choices=FILLS)
     sizing: str = _key("all", "How big an entry is.", flag="--sizing", choices=SIZINGS)
-    size: float = _key(1.0, "Units with sizing = \"fixed\"; fraction of equity, in (0, 1], with sizing = \"percent\".",
+    size: float = _key(1.0, "Units with sizing = \"fixed\"; fraction of equity, in (0, 1], with sizing = \"percent\"; "
+                            "currency with sizing = \"value\".",
                        flag="--size", min=1e-9, max=1e12)
     sl: float = _key(0.0, "Stop-loss, fraction below the entry price (0.05 = 5 %); 0 = off.", flag="--sl", min=0.0,
                      max=0.999999)

@@ -22,14 +22,15 @@ _REL_TOL, _ABS_TOL = 1e-9, 1e-12
 
 
 def table(ts: np.ndarray, close: np.ndarray, trades: np.ndarray, init_cash: float,
-          fee_rate: float) -> dict[str, Any]:
+          fee_rate: float, all_in: bool = True) -> dict[str, Any]:
     """The table for bars at times `ts` (int64 ns, at least 2) with closes `close` and our trade records,
     starting from `init_cash` with commission `fee_rate`. Sizes, fees and the value curve are booked
-    from our fills as vectorbt books them."""
+    from our fills as vectorbt books them: with `all_in` (from_signals' default size) its sizes and fees
+    are rebuilt from its own cash, else (a size and size_type) taken from the records."""
     n = len(ts)
     freq_ns = int(np.median(np.diff(ts)))
     ann_factor = _YEAR_NS / freq_ns if freq_ns > 0 else math.nan
-    tr = _trades(trades, close, init_cash, fee_rate)
+    tr = _trades(trades, close, init_cash, fee_rate, all_in)
     orders = _orders(tr)
     closed = ~tr["is_open"]
     cash, position = _cash_and_position(orders, n, init_cash)
@@ -86,13 +87,18 @@ def _add(a: Any, b: Any) -> np.ndarray:
     return np.where(zero, 0.0, a + b)
 
 
-def _trades(trades: np.ndarray, close: np.ndarray, init_cash: float, fee_rate: float) -> dict[str, np.ndarray]:
+def _trades(trades: np.ndarray, close: np.ndarray, init_cash: float, fee_rate: float,
+            all_in: bool) -> dict[str, np.ndarray]:
     """Our trades (bars, prices, open or closed) as vectorbt books them: sizes and fees from its own cash
-    (`sizes_and_fees`), P&L and return by its `get_trade_stats_nb` (an open trade is valued at the last
-    close, with no exit fee)."""
+    (`sizes_and_fees`) when it spends it all, else the records' own; P&L and return by its
+    `get_trade_stats_nb` (an open trade is valued at the last close, with no exit fee)."""
     is_open = trades["is_open"].astype(bool)
     entry = trades["entry_price"]
-    size, entry_fee, exit_fee = sizes_and_fees(entry, trades["exit_price"], is_open, init_cash, fee_rate)
+    if all_in:
+        size, entry_fee, exit_fee = sizes_and_fees(entry, trades["exit_price"], is_open, init_cash, fee_rate)
+    else:
+        size, entry_fee = trades["size"].astype(np.float64), trades["entry_fee"].astype(np.float64)
+        exit_fee = np.where(is_open, 0.0, trades["exit_fee"])
     exit_ = np.where(is_open, close[-1], trades["exit_price"])
     entry_val = size * entry
     with np.errstate(divide="ignore", invalid="ignore"):

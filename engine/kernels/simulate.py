@@ -60,7 +60,7 @@ SIM_PARAMS_DTYPE = np.dtype(
         ("fee_rate", np.float64),  # commission, a fraction of traded value per leg
         ("fixed_fee", np.float64),  # per order
         ("slippage", np.float64),  # fraction every fill moves against the trader
-        ("size", np.float64),  # units (SIZE_FIXED) or fraction of equity (SIZE_PERCENT)
+        ("size", np.float64),  # units (SIZE_FIXED), fraction of equity (SIZE_PERCENT) or currency (SIZE_VALUE)
         ("sl", np.float64),  # stop-loss, take-profit, trailing-stop distances; <= 0 means off
         ("tp", np.float64),
         ("trail", np.float64),
@@ -116,6 +116,7 @@ SIZE_ALL = 0
 SIZE_ALL_UNITS = 1
 SIZE_FIXED = 2
 SIZE_PERCENT = 3
+SIZE_VALUE = 4
 
 EXIT_SIGNAL = 0
 EXIT_STOP_LOSS = 1
@@ -153,6 +154,10 @@ def _entry_units(price, cash, p):
         units = size_value
         if units * price * (1.0 + fee_rate) + fixed_fee > buy:
             # vectorbt's allow_partial: as many units as the cash buys; else the order is cancelled
+            units = ((buy - fixed_fee) / (1.0 + fee_rate)) / price if p.partial_fills else 0.0
+    elif sizing == SIZE_VALUE:  # `size` in currency: vectorbt's size_type="value"
+        units = size_value / price
+        if units * price * (1.0 + fee_rate) + fixed_fee > buy:
             units = ((buy - fixed_fee) / (1.0 + fee_rate)) / price if p.partial_fills else 0.0
     else:  # SIZE_PERCENT
         units = ((buy * size_value - fixed_fee) / (1.0 + fee_rate)) / price
@@ -722,7 +727,9 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
                     units = 0.0
                     for j in range(nl):
                         units += abs(lots[j, L_SIZE])
-                    frac = min(1.0, p.size / units)
+                    amount = p.size / close[i] if p.sizing == SIZE_VALUE else p.size
+                    # vectorbt sells the whole position when the size is within 1e-9 of it
+                    frac = 1.0 if amount >= units * (1.0 - 1e-9) else amount / units
 
             if fill_mode == FILL_NEXT_OPEN:
                 pend_exit = want_exit

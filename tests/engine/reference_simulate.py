@@ -77,6 +77,10 @@ class Broker:
             u = cfg.size
             if u * price * (1 + f) + fixed > c:  # the vectorbt preset buys what the cash can (allow_partial)
                 u = ((c - fixed) / (1 + f)) / price if self.vbt else 0.0
+        elif cfg.sizing == "value":
+            u = cfg.size / price
+            if u * price * (1 + f) + fixed > c:
+                u = ((c - fixed) / (1 + f)) / price if self.vbt else 0.0
         else:
             u = ((c * cfg.size - fixed) / (1 + f)) / price
         return u if u > 0 else 0.0
@@ -388,8 +392,9 @@ def reference_simulate(o, h, l, c, e, x, se, sx, cfg, orders=None):
             if do_close and side == 0 and not opposite_close:
                 if order and order.get("exit_portion") is not None:
                     frac = order["exit_portion"]
-                elif cfg.compat == "vectorbt" and cfg.accumulate and cfg.sizing == "fixed":
-                    frac = min(1.0, cfg.size / abs(b.pos))
+                elif cfg.compat == "vectorbt" and cfg.accumulate and cfg.sizing in ("fixed", "value"):
+                    amount = cfg.size / c[i] if cfg.sizing == "value" else cfg.size  # vectorbt sells `size` again
+                    frac = 1.0 if amount >= abs(b.pos) * (1 - 1e-9) else amount / abs(b.pos)  # its tolerance
             bt_toc = bt and cfg.fill == "close"  # backtesting.py's trade_on_close
             if cfg.fill == "next_open":
                 queued = (do_close, frac, side, i)

@@ -281,3 +281,119 @@ def test_orders_the_preset_does_not_reproduce_are_refused():
 def test_trade_on_close_with_finalize_trades_is_refused():
     with pytest.raises(ConfigError, match="trade_on_close.*finalize_trades"):
         SimConfig.preset("backtesting", fill="close", at_end="close")
+
+
+# -- adding to a position and closing part of it ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+@pytest.mark.parametrize("direction", ["long", "short", "both"])
+@pytest.mark.parametrize("size", ["all", "fraction"])
+def test_backtesting_exclusive_orders_false(name, direction, size):
+    """Backtest(..., exclusive_orders=False): buy() while long adds a trade (sized on the margin still
+    available); with both, sell() on an exit nets against the open trades, oldest first (hedging=False),
+    and opens a short with what is left."""
+    from engine.strategies.base import Orders
+
+    bars, entries, exits, cash, commission = _case(name)
+    sizes = np.full(len(bars), 0.3) if size == "fraction" else None
+    orders = Orders(size=sizes, size_type="equity") if sizes is not None else None
+    cfg = SimConfig.preset("backtesting", init_cash=cash, commission=commission, direction=direction,
+                           accumulate=True)
+    equity, trades, _, _ = simulate(bars, SignalArrays(entries, exits, orders=orders), cfg)
+    stats = backtesting_py_stats(bars, entries, exits, cash, commission, direction, sizes=sizes,
+                                 exclusive_orders=False)
+    closed = _same_as_backtesting(equity, trades, stats)
+    still_open = trades[trades["is_open"]]
+    assert len(still_open) == len(stats["_strategy"].trades)
+    if name == "plain" and size == "fraction":
+        assert (closed["exit_bar"][1:] == closed["exit_bar"][:-1]).any(), "scenario must exercise added trades"
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+@pytest.mark.parametrize("direction", ["long", "short"])
+@pytest.mark.parametrize("portion", ["half", "third", "mixed"])
+@pytest.mark.parametrize("exclusive", [True, False])
+def test_backtesting_close_a_portion(name, direction, portion, exclusive):
+    """position.close(portion): each trade closes that share of its units (rounded, at least one)."""
+    from engine.strategies.base import Orders
+
+    bars, entries, exits, cash, commission = _case(name)
+    n = len(bars)
+    rng = np.random.default_rng(n)
+    portions = {"half": np.full(n, 0.5), "third": np.full(n, 1 / 3),
+                "mixed": np.where(rng.random(n) < 0.5, rng.uniform(0.1, 0.9, n), np.nan)}[portion]
+    sizes = np.full(n, 0.4)
+    orders = Orders(size=sizes, size_type="equity", exit_portion=portions)
+    cfg = SimConfig.preset("backtesting", init_cash=cash, commission=commission, direction=direction,
+                           accumulate=not exclusive)
+    equity, trades, _, _ = simulate(bars, SignalArrays(entries, exits, orders=orders), cfg)
+    stats = backtesting_py_stats(bars, entries, exits, cash, commission, direction, sizes=sizes,
+                                 exclusive_orders=exclusive, portions=portions)
+    closed = _same_as_backtesting(equity, trades, stats)
+    if name == "plain":
+        assert (closed["exit_bar"] < len(bars) - 1).any()
+        partial = closed["size"] < np.array([trades[(trades["entry_bar"] == b)]["size"].sum() for b in
+                                             closed["entry_bar"]])
+        assert partial.any(), "scenario must exercise a partial close"
+
+
+VBT_ACCUMULATE = [("all", 1.0), ("fixed", 5.0), ("fixed", 500.0), ("value", 2_000.0)]
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+@pytest.mark.parametrize(("sizing", "size"), VBT_ACCUMULATE, ids=[f"{a}-{b:g}" for a, b in VBT_ACCUMULATE])
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_vectorbt_accumulate_and_value_sizes(name, sizing, size, accumulate):
+    """from_signals(accumulate=True): each entry buys `size` more, each exit sells `size` (all of it with the
+    default size); one exit is one trade at the position's average entry price. size_type="value" too."""
+    bars, entries, exits, cash, commission = _case(name)
+    cfg = SimConfig.preset("vectorbt", init_cash=cash, commission=commission, sizing=sizing, size=size,
+                           accumulate=accumulate)
+    equity, trades, _, _ = simulate(bars, SignalArrays(entries, exits), cfg)
+    value, vt = run_vectorbt(bars, entries, exits, cash, commission, sizing=sizing, size=size,
+                             accumulate=accumulate)
+    _rel(equity, value)
+    assert len(trades) == len(vt)
+    for ours, theirs in (("entry_bar", "entry_idx"), ("exit_bar", "exit_idx"), ("size", "size"),
+                         ("entry_price", "entry_price"), ("exit_price", "exit_price"), ("pnl", "pnl"),
+                         ("entry_fee", "entry_fees"), ("exit_fee", "exit_fees")):
+        _rel(trades[ours], vt[theirs].to_numpy())
+    np.testing.assert_array_equal(trades["is_open"], vt["status"].to_numpy() == 0)
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+@pytest.mark.parametrize("opposite", ["reverse", "close", "ignore"])
+@pytest.mark.parametrize("stops", ["none", "sl_tp"])
+def test_vectorbt_upon_opposite_entry(name, opposite, stops):
+    """from_signals(direction="both", upon_opposite_entry=...): a short entry while long (an exit signal)
+    reverses the position, only closes it, or is ignored."""
+    bars, entries, exits, cash, commission = _case(name)
+    cfg = SimConfig.preset("vectorbt", init_cash=cash, commission=commission, direction="both",
+                           on_opposite_entry=opposite, **STOPS[stops])
+    equity, trades, _, _ = simulate(bars, SignalArrays(entries, exits), cfg)
+    value, vt = run_vectorbt(bars, entries, exits, cash, commission, "both", upon_opposite_entry=opposite,
+                             **STOPS[stops])
+    _rel(equity, value)
+    assert len(trades) == len(vt)
+    for ours, theirs in (("entry_bar", "entry_idx"), ("exit_bar", "exit_idx"), ("size", "size"),
+                         ("entry_price", "entry_price"), ("exit_price", "exit_price"), ("pnl", "pnl")):
+        _rel(trades[ours], vt[theirs].to_numpy())
+
+
+def test_accumulation_the_presets_do_not_reproduce_is_refused():
+    from engine.errors import StrategyError
+    from engine.strategies.base import Orders
+
+    for bad in (dict(direction="short"), dict(sizing="percent", size=0.5), dict(sl=0.02)):
+        with pytest.raises(ConfigError, match="accumulate with compat='vectorbt'"):
+            SimConfig.preset("vectorbt", accumulate=True, **bad)
+    with pytest.raises(ConfigError, match="exclusive_orders=False.*trade_on_close"):
+        SimConfig.preset("backtesting", accumulate=True, fill="close")
+    bars, entries, exits, cash, commission = _case("plain")
+    with pytest.raises(StrategyError, match="several working orders"):
+        simulate(bars, SignalArrays(entries, exits, orders=Orders(limit=bars.close * 0.99)),
+                 SimConfig.preset("backtesting", accumulate=True))
+    # exclusive_orders=False is the preset's own answer to an entry while long: adding, not re-entering
+    cfg = SimConfig.preset("backtesting", accumulate=True)
+    assert cfg.on_entry_while_long == "ignore" and SimConfig.from_dict(cfg.to_dict()) == cfg

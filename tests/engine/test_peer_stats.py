@@ -19,6 +19,7 @@ from engine.compat import indicator_warmup, peer_stats
 from engine.compat.vectorbt_stats import sizes_and_fees
 from engine.config import SimConfig
 from engine.strategies import Signals, Strategy, get_strategy
+from engine.strategies.base import Orders
 from tests.engine.market import random_bars, random_signals
 
 RTOL = 1e-8
@@ -33,11 +34,11 @@ class GivenSignals(Strategy):
 
     name = "given_signals"
 
-    def __init__(self, entries: np.ndarray, exits: np.ndarray) -> None:
-        self.entries, self.exits = entries, exits
+    def __init__(self, entries: np.ndarray, exits: np.ndarray, orders: Orders | None = None) -> None:
+        self.entries, self.exits, self.orders = entries, exits, orders
 
     def signals(self, bars: Bars, **params) -> Signals:
-        return Signals(self.entries, self.exits)
+        return Signals(self.entries, self.exits, orders=self.orders)
 
 
 def bar_times(kind: str, n: int, seed: int) -> np.ndarray:
@@ -379,3 +380,49 @@ def test_vectorbt_table_with_stops(stops):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert_same_table(peer_stats(result), pf.stats())
+
+
+@pytest.mark.peers
+@pytest.mark.parametrize("sizing", [("fixed", 5.0), ("percent", 0.5), ("value", 2_000.0)], ids=str)
+def test_vectorbt_table_with_a_size(sizing):
+    """from_signals(size=..., size_type=amount | percent | value): vectorbt's own pf.stats() (the sizes and
+    fees are the records', not rebuilt from an all-in cash)."""
+    import pandas as pd
+    import vectorbt as vbt
+
+    peers()
+    kind, size = sizing
+    bars, entries, exits, cash, commission = _generated_case(6, "daily")
+    result = run_backtest(bars, GivenSignals(entries, exits), {},
+                          SimConfig.preset("vectorbt", init_cash=cash, commission=commission, sizing=kind, size=size))
+    idx = pd.DatetimeIndex(bars.times())
+    freq = pd.Timedelta(int(np.median(np.diff(bars.ts))), "ns")
+    pf = vbt.Portfolio.from_signals(pd.Series(bars.close, index=idx), entries, exits, init_cash=cash, fees=commission,
+                                    freq=freq, size=size,
+                                    size_type={"fixed": "amount", "percent": "percent", "value": "value"}[kind])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert_same_table(peer_stats(result), pf.stats())
+
+
+def test_no_vectorbt_table_with_accumulation_yet():
+    """Several entry orders per trade: vectorbt's books are not rebuilt from merged trades: left out."""
+    bars = demo_bars_for_peer_stats()
+    result = run_backtest(bars, "sma_cross", {}, SimConfig.preset("vectorbt", accumulate=True))
+    assert peer_stats(result) is None and "peer_stats" not in result.to_json_dict()
+
+
+@pytest.mark.peers
+@pytest.mark.parametrize("exclusive", [True, False])
+def test_backtesting_table_with_added_trades_and_partial_closes(exclusive):
+    """Backtest(..., exclusive_orders=False) with buy(size=0.3) adding trades, and position.close(0.5):
+    backtesting.py's own stats Series."""
+    bars, entries, exits, cash, commission = _generated_case(3, "daily")
+    n = len(bars)
+    sizes, portions = np.full(n, 0.3), np.full(n, 0.5)
+    config = SimConfig.preset("backtesting", init_cash=cash, commission=commission, accumulate=not exclusive)
+    result = run_backtest(bars, GivenSignals(entries, exits, Orders(size=sizes, size_type="equity",
+                                                                    exit_portion=portions)), {}, config)
+    theirs = peers().backtesting_py_stats(bars, entries, exits, cash, commission, sizes=sizes, portions=portions,
+                                          exclusive_orders=exclusive)
+    assert_same_table(peer_stats(result), theirs)

@@ -23,7 +23,7 @@ configs = st.builds(
     fixed_fee=st.sampled_from([0.0, 1.0]),
     slippage=st.sampled_from([0.0, 0.0005]),
     fill=st.sampled_from(["next_open", "close"]),
-    sizing=st.sampled_from(["all", "all_units", "fixed", "percent"]),
+    sizing=st.sampled_from(["all", "all_units", "fixed", "percent", "value"]),
     size=st.sampled_from([0.5, 1.0]),
     sl=st.sampled_from([None, 0.02, 0.05]),
     tp=st.sampled_from([None, 0.03, 0.1]),
@@ -43,7 +43,7 @@ configs = st.builds(
 def _preset(compat, direction, at_end, fill, stop, sizing, accumulate, opposite, **money):
     if compat == "vectorbt":
         kind, size = sizing
-        if (kind == "fixed" and direction != "long") or (kind == "percent" and direction == "both"):
+        if (kind in ("fixed", "value") and direction != "long") or (kind == "percent" and direction == "both"):
             kind, size = "all", 1.0  # refused by the preset
         if accumulate and (direction != "long" or kind == "percent" or stop):
             accumulate = False  # refused by the preset
@@ -62,7 +62,8 @@ presets = st.builds(_preset, compat=st.sampled_from(["backtesting", "vectorbt"])
                     direction=st.sampled_from(["long", "short", "both"]),
                     at_end=st.sampled_from(["keep_open", "close"]), fill=st.sampled_from(["next_open", "close"]),
                     stop=st.sampled_from([{}, {"sl": 0.03}, {"tp": 0.04}, {"trail": 0.03}, {"sl": 0.02, "tp": 0.03}]),
-                    sizing=st.sampled_from([("all", 1.0), ("fixed", 3.0), ("fixed", 500.0), ("percent", 0.5)]),
+                    sizing=st.sampled_from([("all", 1.0), ("fixed", 3.0), ("fixed", 500.0), ("percent", 0.5),
+                                            ("value", 2_000.0)]),
                     accumulate=st.sampled_from([False, True]),
                     opposite=st.sampled_from(["reverse", "close", "ignore"]),
                     init_cash=st.sampled_from([100.0, 10_000.0]), commission=st.sampled_from([0.0, 0.002]))
