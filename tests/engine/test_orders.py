@@ -264,3 +264,43 @@ def test_backtesting_buy_size_kernel_equals_reference(seed, n, units, direction,
     reference = reference_simulate(b.open, b.high, b.low, b.close, ke, kx, kse, ksx, cfg,
                                    _reference_orders(order_arrays(orders, n, cfg), n))
     assert_same_run(simulate(b, sig, cfg), reference)
+
+
+# -- adding to a position and closing part of it (docs/simulation.md) -----------------------------------------
+
+
+def test_accumulate_adds_a_lot_sized_from_the_free_cash():
+    eq, tr, _, _ = run([T, T, F, F, F, F], [F, F, F, T, F, F], sizing="percent", size=0.5, accumulate=True)
+    assert [(t["entry_bar"], t["exit_bar"], t["entry_price"], t["exit_price"]) for t in tr] == [
+        (1, 4, 100.0, 105.0), (2, 4, 101.0, 105.0)]
+    assert tr[0]["size"] == 5.0 and tr[1]["size"] == pytest.approx(0.5 * 500 / 101)
+    assert tr[0]["pnl"] == 25.0 and tr[1]["pnl"] == pytest.approx(4 * 0.5 * 500 / 101)
+    assert len(run([T, T, F, F, F, F], [F, F, F, T, F, F], sizing="percent", size=0.5)[1]) == 1  # ignored
+
+
+def test_an_exit_portion_closes_that_share_and_keeps_the_rest_open():
+    _, tr, _, _ = run([T, F, F, F, F, F], [F, F, T, F, T, F], orders=Orders(exit_portion=at(2, 0.5)))
+    assert [(t["size"], t["exit_bar"], t["exit_price"], t["pnl"]) for t in tr] == [(5.0, 3, 103.0, 15.0),
+                                                                                   (5.0, 5, 96.0, -20.0)]
+    with pytest.raises(StrategyError, match="exit_portion"):
+        run([T, F, F, F, F, F], [F, F, T, F, F, F], orders=Orders(exit_portion=1.5))
+
+
+@pytest.mark.parametrize(("mode", "want"), [("reverse", [(1, 1, 3, 30.0), (-1, 3, 5, None)]),
+                                            ("close", [(1, 1, 3, 30.0)]), ("ignore", [(1, 1, 5, -20.0)])])
+def test_an_entry_against_the_position_reverses_closes_or_is_ignored(mode, want):
+    short = np.array([F, F, T, F, F, F])
+    _, tr, _, _ = simulate(B, SignalArrays(np.array([T, F, F, F, F, F]), np.array(NONE), short, np.array(NONE)),
+                           SimConfig(init_cash=1000.0, direction="both", on_opposite_entry=mode))
+    assert len(tr) == len(want)
+    for t, (side, entry_bar, exit_bar, pnl) in zip(tr, want, strict=True):
+        assert (t["side"], t["entry_bar"], t["exit_bar"]) == (side, entry_bar, exit_bar)
+        if pnl is not None:
+            assert t["pnl"] == pytest.approx(pnl)
+
+
+def test_value_sizing_buys_that_much_currency():
+    _, tr, _, _ = run([T, F, F, F, F, F], sizing="value", size=250.0)
+    assert tr[0]["size"] == 2.5
+    _, tr, _, cancelled = run([T, F, F, F, F, F], sizing="value", size=2_000.0)
+    assert len(tr) == 0 and cancelled == 1

@@ -19,13 +19,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.config import PRESET_OPTIONS, SimConfig
+from engine.config import COMPATS, DIRECTIONS, FILLS, PRESET_OPTIONS, SIZINGS, SimConfig
 
 PERCENT_FIELDS = {"commission": (0.0, 10.0, 0.01), "slippage": (0.0, 10.0, 0.01),
                   "sl": (0.0, 99.0, 0.5), "tp": (0.0, 1000.0, 0.5), "trail": (0.0, 99.0, 0.5),
                   "risk_free_rate": (-99.0, 99.0, 0.25)}
-CHOICES = {"fill": ("next_open", "close"), "sizing": ("all", "all_units", "fixed", "percent"),
-           "direction": ("long", "short", "both"), "compat": ("none", "backtesting", "vectorbt")}
+CHOICES = {"fill": FILLS, "sizing": SIZINGS, "direction": DIRECTIONS, "compat": ("none", *COMPATS)}
 
 
 class StrategyPanel(QWidget):
