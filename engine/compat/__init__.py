@@ -22,18 +22,17 @@ __all__ = ["indicator_warmup", "peer_stats"]
 
 def peer_stats(result: Result) -> dict[str, Any] | None:
     """The peer's stats table for `result`, or None without a compat preset (or with fewer than 2 bars, or for
-    vectorbt's short and both directions and its accumulation, whose books this table does not rebuild yet:
-    docs/compat.md)."""
+    vectorbt's accumulation, whose books this table does not rebuild yet: docs/compat.md)."""
     compat = result.config.compat
     bars = result.bars
-    if compat is None or len(bars) < 2 or (compat == "vectorbt" and (result.config.direction != "long"
-                                                                      or result.config.accumulate)):
+    if compat is None or len(bars) < 2 or (compat == "vectorbt" and result.config.accumulate):
         return None
     if compat == "backtesting":
         return backtesting_stats.table(bars.ts, bars.close, result.trade_records, result.config.init_cash,
                                        warmup=result.indicator_warmup)
     return vectorbt_stats.table(bars.ts, bars.close, result.trade_records, result.config.init_cash,
-                                result.config.commission, all_in=result.config.sizing == "all")
+                                result.config.commission,
+                                all_in=result.config.sizing == "all" and result.config.direction == "long")
 
 
 def indicator_warmup(lines: dict[str, np.ndarray]) -> int:

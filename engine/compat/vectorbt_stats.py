@@ -25,19 +25,22 @@ def table(ts: np.ndarray, close: np.ndarray, trades: np.ndarray, init_cash: floa
           fee_rate: float, all_in: bool = True) -> dict[str, Any]:
     """The table for bars at times `ts` (int64 ns, at least 2) with closes `close` and our trade records,
     starting from `init_cash` with commission `fee_rate`. Sizes, fees and the value curve are booked
-    from our fills as vectorbt books them: with `all_in` (from_signals' default size) its sizes and fees
-    are rebuilt from its own cash, else (a size and size_type) taken from the records."""
+    from our fills as vectorbt books them: with `all_in` (from_signals' default size, long only) its sizes
+    and fees are rebuilt from its own cash, else (a size and size_type, or shorts) taken from the records.
+    Shorts are booked as vectorbt books them: their value is debt, taken twice off the free cash, and the
+    gross exposure counts |position value| against the free cash."""
     n = len(ts)
     freq_ns = int(np.median(np.diff(ts)))
     ann_factor = _YEAR_NS / freq_ns if freq_ns > 0 else math.nan
     tr = _trades(trades, close, init_cash, fee_rate, all_in)
     orders = _orders(tr)
     closed = ~tr["is_open"]
-    cash, position = _cash_and_position(orders, n, init_cash)
+    cash, free_cash, position = _cash_and_position(orders, n, init_cash)
     position_value = np.where(position == 0, 0.0, close * position)
     value = cash + position_value  # vectorbt's `value`; our equity but for the last bits
-    denom = _add(position_value, cash)
-    gross_exposure = np.divide(position_value, denom, out=np.zeros(n), where=denom != 0)
+    exposure = np.abs(position_value)  # gross: a short's value counts as much as a long's
+    denom = _add(exposure, free_cash)
+    gross_exposure = np.divide(exposure, denom, out=np.zeros(n), where=denom != 0)
 
     total_profit = _total_profit(orders, float(close[-1]))
     benchmark = _returns(close / close[0] * init_cash, init_cash)
@@ -100,11 +103,14 @@ def _trades(trades: np.ndarray, close: np.ndarray, init_cash: float, fee_rate: f
         size, entry_fee = trades["size"].astype(np.float64), trades["entry_fee"].astype(np.float64)
         exit_fee = np.where(is_open, 0.0, trades["exit_fee"])
     exit_ = np.where(is_open, close[-1], trades["exit_price"])
+    side = trades["side"].astype(np.float64)
     entry_val = size * entry
+    exit_val = size * exit_
     with np.errstate(divide="ignore", invalid="ignore"):
-        pnl = _add(size * exit_, -entry_val) - entry_fee - exit_fee
+        gross = np.where(side > 0, _add(exit_val, -entry_val), _add(entry_val, -exit_val))  # a short gains falls
+        pnl = gross - entry_fee - exit_fee
         ret = pnl / entry_val
-    return {"entry_bar": trades["entry_bar"], "exit_bar": trades["exit_bar"], "size": size,
+    return {"entry_bar": trades["entry_bar"], "exit_bar": trades["exit_bar"], "size": size, "side": side,
             "entry_price": entry, "exit_price": exit_, "entry_fee": entry_fee, "exit_fee": exit_fee,
             "pnl": pnl, "return": ret, "is_open": is_open}
 
@@ -132,16 +138,18 @@ def sizes_and_fees(entry_price: np.ndarray, exit_price: np.ndarray, is_open: np.
 
 
 def _orders(tr: dict[str, np.ndarray]) -> list[tuple[int, float, float, float]]:
-    """(bar, signed size, price, fee) of every order in time order (an exit before an entry on one bar)."""
+    """(bar, signed size: + buys, - sells, price, fee) of every order in time order (a trade's exit before
+    the next trade's entry on one bar)."""
     out = []
     for k in range(len(tr["pnl"])):
-        out.append((int(tr["entry_bar"][k]), float(tr["size"][k]), float(tr["entry_price"][k]),
+        side = float(tr["side"][k])
+        out.append((int(tr["entry_bar"][k]), 2 * k, side * float(tr["size"][k]), float(tr["entry_price"][k]),
                     float(tr["entry_fee"][k])))
         if not tr["is_open"][k]:
-            out.append((int(tr["exit_bar"][k]), -float(tr["size"][k]), float(tr["exit_price"][k]),
+            out.append((int(tr["exit_bar"][k]), 2 * k + 1, -side * float(tr["size"][k]), float(tr["exit_price"][k]),
                         float(tr["exit_fee"][k])))
-    out.sort(key=lambda o: (o[0], o[1] > 0))
-    return out
+    out.sort(key=lambda o: (o[0], o[1]))  # by bar, then as the trades follow each other
+    return [(bar, size, price, fee) for bar, _, size, price, fee in out]
 
 
 def _total_profit(orders: list[tuple[int, float, float, float]], last_close: float) -> float:
@@ -153,28 +161,53 @@ def _total_profit(orders: list[tuple[int, float, float, float]], last_close: flo
     return cash + assets * last_close
 
 
+def _free_cash_flow(before: float, now: float, debt: float, price: float, fee: float) -> tuple[float, float]:
+    """`get_free_cash_diff_nb`: (new debt, free cash flow) of an order taking the position from `before` to
+    `now`: opening a short books its value as debt and takes it twice from the free cash; covering gives
+    it back at the short's average price."""
+    size = _add1(now, -before)
+    flow = -size * price - fee
+    if abs(size) <= _ABS_TOL:  # is_close_nb(size, 0)
+        return debt, 0.0
+    if size > 0:
+        if before < 0:
+            short_size = abs(size) if now < 0 else abs(before)
+            debt_diff = short_size * (debt / abs(before))
+            return _add1(debt, -debt_diff), _add1(2 * debt_diff, flow)
+        return debt, flow
+    if now < 0:
+        short_value = (abs(size) if before < 0 else abs(now)) * price
+        return debt + short_value, _add1(flow, -2 * short_value)
+    return debt, flow
+
+
 def _cash_and_position(orders: list[tuple[int, float, float, float]], n: int,
-                       init_cash: float) -> tuple[np.ndarray, np.ndarray]:
-    """Cash and units held at each bar's close, accumulated from the orders as `cash_flow_nb` and
-    `cash_nb` do (long only, so free cash is cash)."""
-    bars, cash_at, assets_at = [], [], []
-    cash = float(init_cash)
-    assets = flow = 0.0
+                       init_cash: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cash, free cash and units held at each bar's close, accumulated from the orders as `cash_flow_nb`
+    (free and not) and `cash_nb` do."""
+    bars, cash_at, free_at, assets_at = [], [], [], []
+    cash = free = float(init_cash)
+    assets = flow = free_flow = debt = 0.0
     for k, (bar, size, price, fee) in enumerate(orders):
         new_assets = _add1(assets, size)
         flow = _add1(flow, -(new_assets - assets) * price - fee)
+        debt, diff = _free_cash_flow(assets, new_assets, debt, price, fee)
+        free_flow = _add1(free_flow, diff)
         assets = new_assets
         if k + 1 == len(orders) or orders[k + 1][0] != bar:  # the bar's last order
             cash = _add1(cash, flow)
+            free = _add1(free, free_flow)
             bars.append(bar)
             cash_at.append(cash)
+            free_at.append(free)
             assets_at.append(assets)
-            flow = 0.0
-    # both hold from one order bar to the next
+            flow = free_flow = 0.0
+    # all hold from one order bar to the next
     idx = np.searchsorted(np.asarray(bars, dtype=np.int64), np.arange(n), side="right") - 1
     cash_now = np.where(idx < 0, float(init_cash), np.asarray(cash_at + [0.0])[idx])
+    free_now = np.where(idx < 0, float(init_cash), np.asarray(free_at + [0.0])[idx])
     position = np.where(idx < 0, 0.0, np.asarray(assets_at + [0.0])[idx])
-    return cash_now, position
+    return cash_now, free_now, position
 
 
 def _returns(value: np.ndarray, init_value: float) -> np.ndarray:

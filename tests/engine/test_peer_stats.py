@@ -331,13 +331,43 @@ def test_a_cache_hit_keeps_the_warmup(tmp_path):
     assert hit.to_json_dict()["peer_stats"] == miss.to_json_dict()["peer_stats"]
 
 
-def test_no_vectorbt_table_for_short_books_yet():
-    """vectorbt's table is rebuilt from long books only: for short and both it is left out, not printed wrong."""
-    bars = demo_bars_for_peer_stats()
-    for direction in ("short", "both"):
-        result = run_backtest(bars, "sma_cross", {}, SimConfig.preset("vectorbt", direction=direction))
-        assert peer_stats(result) is None and "peer_stats" not in result.to_json_dict()
-    assert peer_stats(run_backtest(bars, "sma_cross", {}, SimConfig.preset("vectorbt"))) is not None
+SHORT_CASES = [(d, x) for d in ("short", "both") for x in ("all", "percent", "sl", "trail_tp")
+               if not (d == "both" and x == "percent")]  # vectorbt refuses percent sizes with both
+EXTRA = {"all": {}, "percent": {"sizing": "percent", "size": 0.5}, "sl": {"sl": 0.03},
+         "trail_tp": {"trail": 0.02, "tp": 0.05}}
+
+
+@pytest.mark.peers
+@pytest.mark.parametrize(("direction", "extra"), SHORT_CASES, ids=["-".join(c) for c in SHORT_CASES])
+@pytest.mark.parametrize("kind", ["daily", "hourly", "business"])
+def test_vectorbt_table_short_and_both(direction, kind, extra):
+    """from_signals(direction="shortonly" | "both"): vectorbt books a short's value as debt, twice off the free
+    cash, and its gross exposure counts |short value| against that free cash; its own pf.stats()."""
+    import pandas as pd
+    import vectorbt as vbt
+
+    peers()
+    extra = EXTRA[extra]
+    bars, entries, exits, cash, commission = _generated_case(3 + len(kind), kind)
+    result = run_backtest(bars, GivenSignals(entries, exits), {},
+                          SimConfig.preset("vectorbt", init_cash=cash, commission=commission, direction=direction,
+                                           **extra))
+    assert (result.trade_records["side"] < 0).any(), "the case must trade short"
+    idx = pd.DatetimeIndex(bars.times())
+    kw: dict = {"direction": {"short": "shortonly", "both": "both"}[direction]}
+    if "sizing" in extra:
+        kw.update(size=extra["size"], size_type="percent")
+    if "sl" in extra or "trail" in extra:
+        kw.update({name: pd.Series(getattr(bars, name), index=idx) for name in ("open", "high", "low")})
+        kw.update(sl_stop=extra.get("sl") or extra.get("trail"), sl_trail="trail" in extra)
+        if "tp" in extra:
+            kw["tp_stop"] = extra["tp"]
+    freq = pd.Timedelta(int(np.median(np.diff(bars.ts))), "ns")
+    pf = vbt.Portfolio.from_signals(pd.Series(bars.close, index=idx), entries, exits, init_cash=cash, fees=commission,
+                                    freq=freq, **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert_same_table(peer_stats(result), pf.stats())
 
 
 def demo_bars_for_peer_stats():
