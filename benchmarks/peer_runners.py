@@ -22,8 +22,9 @@ def _frame(bars: Bars) -> pd.DataFrame:
 def backtesting_py_stats(bars: Bars, entries, exits, cash: float, commission: float, direction: str = "long",
                          finalize_trades: bool = False, trade_on_close: bool = False, sizes=None, sl=None, tp=None,
                          limit=None, stop=None, margin: float = 1.0, exclusive_orders: bool = True,
-                         portions=None):
-    """Backtest(data, S, cash, commission, exclusive_orders, finalize_trades, trade_on_close, margin).run(), S
+                         portions=None, spread: float = 0.0):
+    """Backtest(data, S, cash, commission, exclusive_orders, finalize_trades, trade_on_close, margin,
+    spread).run(), S
     by `direction`:
     long: buy() on entry, position.close() on exit; short: sell() on entry, close on exit; both: buy() on
     entry, else sell() on exit (a reversal, the website SmaCross's pattern; with exclusive_orders=False the
@@ -57,7 +58,7 @@ def backtesting_py_stats(bars: Bars, entries, exits, cash: float, commission: fl
         warnings.simplefilter("ignore")
         bt = Backtest(_frame(bars), ArraySignals, cash=cash, commission=commission,
                       exclusive_orders=exclusive_orders, finalize_trades=finalize_trades,
-                      trade_on_close=trade_on_close, margin=margin)
+                      trade_on_close=trade_on_close, margin=margin, spread=spread)
         return bt.run()
 
 

@@ -43,8 +43,8 @@ PRESETS: dict[str, dict[str, Any]] = {
 # What a preset lets a user set, because the peer has it and the preset reproduces it (docs/compat.md).
 PRESET_OPTIONS: dict[str, frozenset[str]] = {
     # direction: buy() / sell(); at_end="close": finalize_trades=True; fill="close": trade_on_close=True;
-    # accumulate: exclusive_orders=False (with hedging=False)
-    "backtesting": frozenset({*PRESET_OPEN, "direction", "at_end", "fill", "margin", "accumulate"}),
+    # accumulate: exclusive_orders=False (with hedging=False); slippage: spread (entries only)
+    "backtesting": frozenset({*PRESET_OPEN, "direction", "at_end", "fill", "margin", "accumulate", "slippage"}),
     # from_signals(direction=...); sl_stop, tp_stop, sl_stop with sl_trail=True; size with size_type
     # "amount" (sizing fixed, long only), "value" (long only) or "percent" (long or short); accumulate=True;
     # upon_opposite_entry

@@ -19,8 +19,8 @@ fields fall back to the run-wide options. An empty orders array means market ord
 
 Accounting ("margin" style, as backtesting.py keeps it): `cash` is the realised balance
 (initial cash + realised P&L - fees); equity = cash + size * (close - entry_price).
-Fill prices move against the trader by `slippage`. Fees = commission * |size| * price + fixed fee,
-charged on each leg.
+Fill prices move against the trader by `slippage` (the backtesting preset: entries only, as backtesting.py's
+`spread`). Fees = commission * |size| * price + fixed fee, charged on each leg.
 
 The helpers an entry or an exit goes through are inlined into the loop (inline="always"): called, each
 passes a dozen arrays, and that cost the loop twice its time (docs/performance.md).
@@ -135,17 +135,18 @@ _BT_FRACTION = 0.9999999999999998
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _entry_units(price, cash, p):
-    """Units to buy/sell at `price` (already slipped) for a new position by the run's sizing, opened while
-    flat (so equity == cash); 0 means the order is cancelled. The cash buys `leverage` (1 / margin) times
-    its value. `p`: the options record."""
+def _entry_units(price, raw, cash, p):
+    """Units to buy/sell at `price` (already slipped from `raw`) for a new position by the run's sizing, with
+    `cash` to spend (the free cash); 0 means the order is cancelled. The cash buys `leverage` (1 / margin)
+    times its value. `p`: the options record."""
     fee_rate, fixed_fee, sizing, size_value = p.fee_rate, p.fixed_fee, p.sizing, p.size
     buy = cash * p.leverage
     if sizing == SIZE_ALL:
         units = ((buy - fixed_fee) / (1.0 + fee_rate)) / price
     elif sizing == SIZE_ALL_UNITS:
         # backtesting.py: adjusted price plus commission per unit, whole units, 1-eps of the margin
-        apc = price + (fixed_fee + _BT_FRACTION * price * fee_rate) / _BT_FRACTION
+        # (backtesting.py prices the commission at the price before its spread, our slippage under the preset)
+        apc = price + (fixed_fee + _BT_FRACTION * (raw if p.bt_orders else price) * fee_rate) / _BT_FRACTION
         margin = max(0.0, buy)
         units = float(int((margin * _BT_FRACTION) // apc))
         if units * apc > margin:
@@ -167,7 +168,7 @@ def _entry_units(price, cash, p):
 
 
 @njit(cache=True, nogil=True)
-def _order_units(price, cash, p, size, size_type, sl_level):
+def _order_units(price, raw, cash, p, size, size_type, sl_level):
     """Units for an order that names its own size (`size` read as `size_type`), or 0 (cancelled) when
     the position and its fees would cost more than the cash buys (`leverage` times the cash)."""
     buy = cash * p.leverage
@@ -175,7 +176,7 @@ def _order_units(price, cash, p, size, size_type, sl_level):
         units = size
     elif size_type == ORDER_SIZE_EQUITY and p.bt_orders:  # the backtesting preset: buy(size=fraction)
         # whole units of the fraction of the margin, each costing its price and its share of the commission
-        apc = price + (p.fixed_fee + size * price * p.fee_rate) / size
+        apc = price + (p.fixed_fee + size * raw * p.fee_rate) / size
         units = float(int((max(0.0, buy) * size) // apc))
         return units if units > 0.0 and units * apc <= buy else 0.0
     elif size_type == ORDER_SIZE_EQUITY:
@@ -241,9 +242,9 @@ def _open(price, side, k, cash, orders, size_type, p):
     sl_lv, tp_lv, trail = _levels(orders, k, px, side, p)
     size = _at(orders.size, k) if k >= 0 else np.nan
     if not np.isnan(size):
-        units = _order_units(px, cash, p, size, size_type, sl_lv)
+        units = _order_units(px, price, cash, p, size, size_type, sl_lv)
     else:
-        units = _entry_units(px, cash, p)
+        units = _entry_units(px, price, cash, p)
     fee = units * px * p.fee_rate + p.fixed_fee if units > 0.0 else 0.0
     return units, px, fee, sl_lv, tp_lv, trail
 
@@ -343,7 +344,7 @@ def _close_units_py(trades, nt, lots, j, units, bar, price, cash, p, reason):
     with their share of the entry fee; the lot keeps the rest (size 0: closed). Returns the new cash."""
     size = lots[j, L_SIZE]
     side = 1.0 if size > 0.0 else -1.0
-    px = price * (1.0 - side * p.slippage)
+    px = price if p.bt_orders else price * (1.0 - side * p.slippage)  # backtesting.py's spread: entries only
     fee = units * px * p.fee_rate + p.fixed_fee
     entry_px = lots[j, L_PX]
     if units >= abs(size):
@@ -463,7 +464,7 @@ def _enter(trades, nt, lots, nl, side, k, bar, price, ref_px, cash, orders, size
         if need <= 0.0:
             return cash, nt, nl, 0, -1
         # what is left opens if the free cash pays for it, the commission per unit taken from the whole order
-        if need * (px + (p.fixed_fee + units * px * p.fee_rate) / units) > _free_cash(lots, nl, cash, ref_px,
+        if need * (px + (p.fixed_fee + units * price * p.fee_rate) / units) > _free_cash(lots, nl, cash, ref_px,
                                                                                       p) * p.leverage:
             return cash, nt, nl, 1, -1
         units = need

@@ -62,13 +62,14 @@ class Broker:
         free = self.equity(price) - used / (1.0 / self.cfg.margin)
         return free if free > 1e-9 * self.cfg.init_cash else 0.0  # rounding's leftovers are no cash
 
-    def units_for(self, price, cash):
+    def units_for(self, price, cash, raw):
         cfg = self.cfg
         c, f, fixed = cash / cfg.margin, cfg.commission, cfg.fixed_fee  # what the cash buys
         if cfg.sizing == "all":
             u = ((c - fixed) / (1 + f)) / price
         elif cfg.sizing == "all_units":
-            apc = price + (fixed + BT_FRACTION * price * f) / BT_FRACTION
+            # backtesting.py: the commission at the price before its spread (our slippage under the preset)
+            apc = price + (fixed + BT_FRACTION * (raw if self.bt else price) * f) / BT_FRACTION
             margin = max(0.0, c)
             u = float(int((margin * BT_FRACTION) // apc))
             if u * apc > margin:
@@ -103,13 +104,13 @@ class Broker:
             trail = ("dist", order["trail_dist"])
         return sl, tp, trail
 
-    def order_units(self, price, size, size_type, sl, cash):
+    def order_units(self, price, size, size_type, sl, cash, raw):
         cfg = self.cfg
         buy = cash / cfg.margin
         if size_type == ORDER_SIZE_UNITS:
             u = size
         elif size_type == ORDER_SIZE_EQUITY and self.bt:  # buy(size=fraction)
-            apc = price + (cfg.fixed_fee + size * price * cfg.commission) / size
+            apc = price + (cfg.fixed_fee + size * raw * cfg.commission) / size
             u = float(int((max(0.0, buy) * size) // apc))
             return u if u > 0 and u * apc <= buy else 0.0
         elif size_type == ORDER_SIZE_EQUITY:
@@ -139,9 +140,10 @@ class Broker:
         price = raw_price * (1 + side * cfg.slippage)
         sl, tp, trail = self.levels(side, price, order)
         if order and order.get("size") is not None:
-            units = self.order_units(price, order["size"], order.get("size_type", ORDER_SIZE_UNITS), sl, cash)
+            units = self.order_units(price, order["size"], order.get("size_type", ORDER_SIZE_UNITS), sl, cash,
+                                     raw_price)
         else:
-            units = self.units_for(price, cash)
+            units = self.units_for(price, cash, raw_price)
         if units <= 0:
             self.cancelled += 1
             return None
@@ -154,7 +156,7 @@ class Broker:
                 need -= u
             if need <= 0:
                 return None
-            per_unit = price + (cfg.fixed_fee + units * price * cfg.commission) / units
+            per_unit = price + (cfg.fixed_fee + units * raw_price * cfg.commission) / units
             if need * per_unit > self.free_cash(ref) / cfg.margin:
                 self.cancelled += 1
                 return None
@@ -169,7 +171,7 @@ class Broker:
         """Close `units` of `lot` at `raw_price` (slipped here); the lot keeps the rest."""
         cfg = self.cfg
         side = 1 if lot.size > 0 else -1
-        price = raw_price * (1 - side * cfg.slippage)
+        price = raw_price if self.bt else raw_price * (1 - side * cfg.slippage)  # backtesting.py's spread: entries
         fee = units * price * cfg.commission + cfg.fixed_fee
         whole = units >= abs(lot.size)
         units = min(units, abs(lot.size))

@@ -397,3 +397,31 @@ def test_accumulation_the_presets_do_not_reproduce_is_refused():
     # exclusive_orders=False is the preset's own answer to an entry while long: adding, not re-entering
     cfg = SimConfig.preset("backtesting", accumulate=True)
     assert cfg.on_entry_while_long == "ignore" and SimConfig.from_dict(cfg.to_dict()) == cfg
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+@pytest.mark.parametrize("direction", ["long", "short", "both"])
+@pytest.mark.parametrize("kind", ["market", "fraction", "sl_tp", "finalize", "accumulate"])
+def test_backtesting_spread(name, direction, kind):
+    """Backtest(..., spread=s): entries fill s worse (a buy at price × (1 + s)), exits at the price itself; the
+    commission of the sizing is priced before the spread, the one charged after it. Our --slippage under the
+    preset."""
+    from engine.strategies.base import Orders
+
+    bars, entries, exits, cash, commission = _case(name)
+    n, spread = len(bars), 0.002
+    short = np.full(n, direction == "short") | ((direction == "both") & exits & ~entries)
+    side = np.where(short, -1.0, 1.0)
+    sizes = np.full(n, 0.4) if kind in ("fraction", "accumulate") else None
+    sl = bars.close * (1 - side * 0.03) if kind == "sl_tp" else None
+    tp = bars.close * (1 + side * 0.05) if kind == "sl_tp" else None
+    orders = None if kind in ("market", "finalize") else Orders(size=sizes, size_type="equity", sl_price=sl,
+                                                                tp_price=tp)
+    cfg = SimConfig.preset("backtesting", init_cash=cash, commission=commission, direction=direction,
+                           slippage=spread, at_end="close" if kind == "finalize" else "keep_open",
+                           accumulate=kind == "accumulate")
+    equity, trades, _, _ = simulate(bars, SignalArrays(entries, exits, orders=orders), cfg)
+    stats = backtesting_py_stats(bars, entries, exits, cash, commission, direction, sizes=sizes, sl=sl, tp=tp,
+                                 spread=spread, finalize_trades=kind == "finalize",
+                                 exclusive_orders=kind != "accumulate")
+    _same_as_backtesting(equity, trades, stats)

@@ -53,7 +53,8 @@ def _preset(compat, direction, at_end, fill, stop, sizing, accumulate, opposite,
         fill = "next_open"
     if accumulate and fill == "close":  # refused by the preset
         accumulate = False
-    return SimConfig.preset(compat, direction=direction, at_end=at_end, fill=fill, accumulate=accumulate, **money)
+    return SimConfig.preset(compat, direction=direction, at_end=at_end, fill=fill, accumulate=accumulate,
+                            slippage=0.002 if stop else 0.0, **money)  # (its spread: drawn with the stops)
 
 
 # the presets, with every option they accept: their preset-only rules (the long wins a tie, finalize_trades,

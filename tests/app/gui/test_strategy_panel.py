@@ -14,12 +14,13 @@ def test_a_preset_locks_what_it_fixes_and_keeps_the_direction_free(qtbot):
     compat = panel.sim["compat"]
     compat.setCurrentText("backtesting")
     assert panel.sim["direction"].isEnabled() and panel.sim["commission"].isEnabled()
-    assert not panel.sim["slippage"].isEnabled() and not panel.sim["sl"].isEnabled()
+    assert panel.sim["slippage"].isEnabled() and not panel.sim["sl"].isEnabled()  # slippage: its spread
     panel.sim["direction"].setCurrentText("both")
     assert panel.config() == SimConfig.preset("backtesting", init_cash=panel.sim["init_cash"].value(),
                                               commission=panel.sim["commission"].value() / 100, direction="both")
     compat.setCurrentText("vectorbt")
     assert panel.sim["direction"].isEnabled() and not panel.sim["fill"].isEnabled()
+    assert not panel.sim["slippage"].isEnabled()  # vectorbt's from_signals: none reproduced
     assert panel.config() == SimConfig.preset("vectorbt", init_cash=panel.sim["init_cash"].value(),
                                               commission=panel.sim["commission"].value() / 100, direction="both")
     panel.sim["direction"].setCurrentText("long")
