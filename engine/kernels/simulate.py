@@ -22,8 +22,9 @@ Accounting ("margin" style, as backtesting.py keeps it): `cash` is the realised 
 Fill prices move against the trader by `slippage` (the backtesting preset: entries only, as backtesting.py's
 `spread`). Fees = commission * |size| * price + fixed fee, charged on each leg.
 
-The helpers an entry or an exit goes through are inlined into the loop (inline="always"): called, each
-passes a dozen arrays, and that cost the loop twice its time (docs/performance.md).
+The common entry (from flat) and exit (one lot, whole) are inlined into the loop (`_enter_fast`,
+`_exit_fast`); the general cases are calls. Called, the helpers pass a dozen arrays each, and that cost the
+1M-bar SMA-cross loop twice its time; inlining everything instead cost four times the compile time.
 
 Inputs are plain arrays: the bars' columns, the signals, and the options as one record of
 SIM_PARAMS_DTYPE read by field name (built from a SimConfig in one place, engine/simulation.py's
@@ -287,7 +288,7 @@ def _write_trade_py(trades, nt, entry_bar, exit_bar, pos, entry_price, exit_pric
     t.exit_reason = reason
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _add_lot(lots, nl, units, px, fee, bar, sl, tp, trail):
     """Append a lot of `units` (signed) filled at `px`; returns the new lot count."""
     lots[nl, L_SIZE] = units
@@ -367,7 +368,7 @@ _close_units = njit(cache=True, nogil=True)(_close_units_py)
 _close_units_inline = njit(cache=True, nogil=True, inline="always")(_close_units_py)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _exit_lots(trades, nt, lots, nl, frac, bar, price, cash, p, reason):
     """Close `frac` (1: all) of every lot at `price`. Returns (cash, records, lots left).
 
@@ -376,8 +377,6 @@ def _exit_lots(trades, nt, lots, nl, frac, bar, price, cash, p, reason):
     trade: the lots' units, their average entry price and fees (`merge_exits`)."""
     if nl == 0:
         return cash, nt, nl
-    if nl == 1 and frac >= 1.0:  # the common case: one lot, all of it
-        return _close_units_inline(trades, nt, lots, 0, abs(lots[0, L_SIZE]), bar, price, cash, p, reason), nt + 1, 0
     if p.merge_exits and nl > 1:
         side = 1.0 if lots[0, L_SIZE] > 0.0 else -1.0
         px = price * (1.0 - side * p.slippage)
@@ -435,7 +434,7 @@ def _open_records(trades, nt, lots, nl, bar, price, p):
     return nt
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _enter(trades, nt, lots, nl, side, k, bar, price, ref_px, cash, orders, size_type, p):
     """Fill the entry signal of bar k (side +1/-1) at `price` (slipped here): open a position when flat, add
     a lot to one on the same side (`accumulate`; else nothing happens), or, with backtesting.py's
@@ -474,17 +473,24 @@ def _enter(trades, nt, lots, nl, side, k, bar, price, ref_px, cash, orders, size
     return cash, nt, nl, 0, nl - 1
 
 
-@njit(cache=True, nogil=True)
-def _exit_lots_outlined(trades, nt, lots, nl, frac, bar, price, cash, p, reason):
-    """`_exit_lots` as a call, for the rare paths (stops, liquidation, the end): each inlined copy costs
-    compile time."""
+@njit(cache=True, nogil=True, inline="always")
+def _exit_fast(trades, nt, lots, nl, frac, bar, price, cash, p, reason):
+    """`_exit_lots` with its common case inlined into the loop: one lot, closed whole."""
+    if nl == 1 and frac >= 1.0:
+        return _close_units_inline(trades, nt, lots, 0, abs(lots[0, L_SIZE]), bar, price, cash, p, reason), nt + 1, 0
     return _exit_lots(trades, nt, lots, nl, frac, bar, price, cash, p, reason)
 
 
-@njit(cache=True, nogil=True)
-def _enter_outlined(trades, nt, lots, nl, side, k, bar, price, ref_px, cash, orders, size_type, p):
-    """`_enter` as a call, for the rare paths (a working order's fill, the end)."""
-    return _enter(trades, nt, lots, nl, side, k, bar, price, ref_px, cash, orders, size_type, p)
+@njit(cache=True, nogil=True, inline="always")
+def _enter_fast(trades, nt, lots, nl, side, k, bar, price, ref_px, cash, orders, size_type, p):
+    """`_enter` with its common case inlined into the loop: opening from flat."""
+    if nl > 0:
+        return _enter(trades, nt, lots, nl, side, k, bar, price, ref_px, cash, orders, size_type, p)
+    units, px, fee, sl, tp, trail = _open(price, side, k, cash, orders, size_type, p)
+    if units <= 0.0:
+        return cash, nt, nl, 1, -1
+    nl = _add_lot(lots, nl, side * units, px, fee, bar, sl, tp, trail)
+    return cash - fee, nt, nl, 0, nl - 1
 
 
 @njit(cache=True, nogil=True)
@@ -574,9 +580,9 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
         o_i = open_[i]
         # 1. queued market orders fill at this bar's open
         if pend_exit and nl > 0:
-            cash, nt, nl = _exit_lots(trades, nt, lots, nl, pend_frac, i, o_i, cash, p, EXIT_SIGNAL)
+            cash, nt, nl = _exit_fast(trades, nt, lots, nl, pend_frac, i, o_i, cash, p, EXIT_SIGNAL)
         if pend_entry != 0:
-            cash, nt, nl, c, _ = _enter(trades, nt, lots, nl, float(pend_entry), pend_k, i, o_i,
+            cash, nt, nl, c, _ = _enter_fast(trades, nt, lots, nl, float(pend_entry), pend_k, i, o_i,
                                         close[i] if p.bt_orders else o_i, cash, orders, size_type, p)
             n_cancelled += c
         pend_exit = False
@@ -624,9 +630,9 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
                         pass  # already in a position on this side: the order is dropped
                     else:
                         if nl > 0 and not (same and accumulate):  # the other side (a reversal), or reenter
-                            cash, nt, nl = _exit_lots_outlined(trades, nt, lots, nl, 1.0, i, fill_px, cash, p,
+                            cash, nt, nl = _exit_lots(trades, nt, lots, nl, 1.0, i, fill_px, cash, p,
                                                                EXIT_SIGNAL)
-                        cash, nt, nl, c, j = _enter_outlined(trades, nt, lots, nl, ws, work_k, i, fill_px,
+                        cash, nt, nl, c, j = _enter(trades, nt, lots, nl, ws, work_k, i, fill_px,
                                                              close[i] if p.bt_orders else fill_px, cash, orders,
                                                              size_type, p)
                         n_cancelled += c
@@ -741,9 +747,9 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
                 c_i = close[i]
                 eq_before = cash + _unrealised(lots, nl, c_i)
                 if want_exit and nl > 0:
-                    cash, nt, nl = _exit_lots(trades, nt, lots, nl, frac, i, c_i, cash, p, EXIT_SIGNAL)
+                    cash, nt, nl = _exit_fast(trades, nt, lots, nl, frac, i, c_i, cash, p, EXIT_SIGNAL)
                 if want_entry != 0:
-                    cash, nt, nl, c, _ = _enter(trades, nt, lots, nl, float(want_entry), i, i, c_i, c_i, cash,
+                    cash, nt, nl, c, _ = _enter_fast(trades, nt, lots, nl, float(want_entry), i, i, c_i, c_i, cash,
                                                 orders, size_type, p)
                     n_cancelled += c
 
@@ -755,12 +761,12 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
                 held += abs(lots[j, L_SIZE])
             if eq < p.maintenance * held * close[i]:
                 # below the maintenance margin: the position is liquidated at the close (a margin call)
-                cash, nt, nl = _exit_lots_outlined(trades, nt, lots, nl, 1.0, i, close[i], cash, p,
+                cash, nt, nl = _exit_lots(trades, nt, lots, nl, 1.0, i, close[i], cash, p,
                                                    EXIT_LIQUIDATED)
                 eq = cash
         equity[i] = eq_before if p.bt_trade_on_close and warmup <= i < n - 1 else eq
         if eq <= 0.0:
-            cash, nt, nl = _exit_lots_outlined(trades, nt, lots, nl, 1.0, i, close[i], cash, p, EXIT_BANKRUPT)
+            cash, nt, nl = _exit_lots(trades, nt, lots, nl, 1.0, i, close[i], cash, p, EXIT_BANKRUPT)
             if p.ruin_zero:
                 cash = 0.0
             equity[i] = cash
@@ -780,7 +786,7 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
             nt += 1
         nl = 0
         if pend_entry != 0:
-            cash, nt, nl, c, _ = _enter_outlined(trades, nt, lots, nl, float(pend_entry), pend_k, n - 1, o_last,
+            cash, nt, nl, c, _ = _enter(trades, nt, lots, nl, float(pend_entry), pend_k, n - 1, o_last,
                                                  close[n - 1], cash, orders, size_type, p)
             n_cancelled += c
         equity[n - 1] = cash + _unrealised(lots, nl, close[n - 1])
@@ -790,7 +796,7 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
     # end of data: close at the last close, or report the open lots marked to it (no exit fee)
     if nl > 0:
         if p.close_at_end:
-            cash, nt, nl = _exit_lots_outlined(trades, nt, lots, nl, 1.0, n - 1, close[n - 1], cash, p,
+            cash, nt, nl = _exit_lots(trades, nt, lots, nl, 1.0, n - 1, close[n - 1], cash, p,
                                                EXIT_END)
             equity[n - 1] = cash
         else:
