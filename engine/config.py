@@ -197,9 +197,6 @@ class SimConfig:
                               "be combined with compat='backtesting' yet: that pair is not reproduced (docs/compat.md)")
         if compat == "backtesting" and overrides.get("accumulate"):
             overrides = {**overrides, "on_entry_while_long": "ignore"}  # exclusive_orders=False: buy() adds a trade
-        if compat == "backtesting" and overrides.get("fill") == "close" and overrides.get("at_end") == "close":
-            raise ConfigError("config: fill='close' (trade_on_close) with at_end='close' (finalize_trades) cannot be "
-                              "combined with compat='backtesting' yet: that pair is not reproduced (docs/compat.md)")
         return cls(**{**PRESETS[compat], **overrides, "compat": compat})
 
     def replace(self, **changes: Any) -> SimConfig:

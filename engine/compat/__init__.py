@@ -28,8 +28,11 @@ def peer_stats(result: Result) -> dict[str, Any] | None:
     if compat is None or len(bars) < 2 or (compat == "vectorbt" and result.config.accumulate):
         return None
     if compat == "backtesting":
+        tr = result.trade_records
+        overlap = bool(len(tr) > 1 and (tr["entry_bar"][1:] < tr["exit_bar"][:-1]).any())  # lots, partial exits
+        own = overlap or result.config.fill == "close"  # not rebuilt: docs/compat.md
         return backtesting_stats.table(bars.ts, bars.close, result.trade_records, result.config.init_cash,
-                                       warmup=result.indicator_warmup)
+                                       warmup=result.indicator_warmup, equity=result.equity if own else None)
     return vectorbt_stats.table(bars.ts, bars.close, result.trade_records, result.config.init_cash,
                                 result.config.commission,
                                 all_in=result.config.sizing == "all" and result.config.direction == "long")

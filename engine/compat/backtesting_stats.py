@@ -21,12 +21,15 @@ _RESOLUTIONS_NS = (NS_PER_DAY, 3_600_000_000_000, 60_000_000_000, 1_000_000_000,
 
 
 def table(ts: np.ndarray, close: np.ndarray, trades: np.ndarray, init_cash: float,
-          warmup: int = 0) -> dict[str, Any]:
+          warmup: int = 0, equity: np.ndarray | None = None) -> dict[str, Any]:
     """The table for bars at times `ts` (int64 ns, at least 2) with closes `close` and our trade records,
     starting from `init_cash`; `warmup` is the strategy's indicator warm-up in bars (Buy & Hold starts
-    there). The equity curve is rebuilt from the trades as backtesting.py's broker books them."""
+    there). The equity curve is rebuilt from the trades as backtesting.py's broker books them, one trade at
+    a time; `equity`, when given, is used as it is instead (the run's own: several trades open at once,
+    or trade_on_close's booking on the next bar, which the trade records do not say)."""
     n = len(ts)
-    equity = _equity(close, trades, init_cash)
+    if equity is None:
+        equity = _equity(close, trades, init_cash)
     period_ns = int(np.median(np.diff(ts[-100:]).astype(np.float64)))  # truncated, as pandas does
     unit_ns = next(u for u in _RESOLUTIONS_NS if period_ns % u == 0)
 

@@ -738,12 +738,13 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
                     # vectorbt sells the whole position when the size is within 1e-9 of it
                     frac = 1.0 if amount >= units * (1.0 - 1e-9) else amount / units
 
-            if fill_mode == FILL_NEXT_OPEN:
+            if fill_mode == FILL_NEXT_OPEN or (p.bt_trade_on_close and i == n - 1):
+                # (trade_on_close: the last bar's orders never fill, but finalize_trades below fills them)
                 pend_exit = want_exit
                 pend_frac = frac
                 pend_entry = want_entry
                 pend_k = i
-            elif not (p.bt_trade_on_close and i == n - 1):
+            else:
                 c_i = close[i]
                 eq_before = cash + _unrealised(lots, nl, c_i)
                 if want_exit and nl > 0:
@@ -778,16 +779,19 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
         equity[j] = cash
 
     # backtesting.py's finalize_trades: the open trades close at the last bar's open (oldest first), then an
-    # entry queued at the last close fills there too and stays open, marked to the last close
+    # entry queued at the last close fills there too and stays open, marked to the last close. With
+    # trade_on_close both fill where that broker's one more pass puts its market orders: at the close before
+    # the last bar, booked on that bar.
     if p.finalize and last == n and n > 0:
-        o_last = open_[n - 1]
+        at = n - 2 if p.bt_trade_on_close and n > 1 else n - 1
+        px_end = close[at] if p.bt_trade_on_close else open_[n - 1]
         for j in range(nl):
-            cash = _close_units(trades, nt, lots, j, abs(lots[j, L_SIZE]), n - 1, o_last, cash, p, EXIT_END)
+            cash = _close_units(trades, nt, lots, j, abs(lots[j, L_SIZE]), at, px_end, cash, p, EXIT_END)
             nt += 1
         nl = 0
         if pend_entry != 0:
-            cash, nt, nl, c, _ = _enter(trades, nt, lots, nl, float(pend_entry), pend_k, n - 1, o_last,
-                                                 close[n - 1], cash, orders, size_type, p)
+            cash, nt, nl, c, _ = _enter(trades, nt, lots, nl, float(pend_entry), pend_k, at, px_end, close[n - 1],
+                                        cash, orders, size_type, p)
             n_cancelled += c
         equity[n - 1] = cash + _unrealised(lots, nl, close[n - 1])
         nt = _open_records(trades, nt, lots, nl, n - 1, close[n - 1], p)

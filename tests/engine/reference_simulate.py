@@ -398,9 +398,9 @@ def reference_simulate(o, h, l, c, e, x, se, sx, cfg, orders=None):
                     amount = cfg.size / c[i] if cfg.sizing == "value" else cfg.size  # vectorbt sells `size` again
                     frac = 1.0 if amount >= abs(b.pos) * (1 - 1e-9) else amount / abs(b.pos)  # its tolerance
             bt_toc = bt and cfg.fill == "close"  # backtesting.py's trade_on_close
-            if cfg.fill == "next_open":
-                queued = (do_close, frac, side, i)
-            elif not (bt_toc and i == n - 1):  # the peer never fills the last bar's orders
+            if cfg.fill == "next_open" or (bt_toc and i == n - 1):  # (the peer never fills the last bar's
+                queued = (do_close, frac, side, i)  # orders with trade_on_close, but finalize_trades does)
+            else:
                 before = b.equity(c[i])  # ... and books these fills on the next bar's equity
                 if do_close:
                     b.close(c[i], i, EXIT_SIGNAL, frac)
@@ -422,10 +422,12 @@ def reference_simulate(o, h, l, c, e, x, se, sx, cfg, orders=None):
     if bt and cfg.at_end == "close" and status == 0:
         # backtesting.py's finalize_trades: close at the last open, oldest first, then a queued entry fills
         # there and stays open
+        # (trade_on_close: its broker's extra pass fills both at the close before the last bar, booked there)
+        at, px = (n - 2, c[n - 2]) if cfg.fill == "close" and n > 1 else (n - 1, o[n - 1])
         for lot in list(b.lots):
-            b.close_units(lot, abs(lot.size), o[n - 1], n - 1, EXIT_END)
+            b.close_units(lot, abs(lot.size), px, at, EXIT_END)
         if queued is not None and queued[2] != 0:
-            b.enter(queued[2], o[n - 1], n - 1, orders[queued[3]], c[n - 1])
+            b.enter(queued[2], px, at, orders[queued[3]], c[n - 1])
         equity[n - 1] = b.equity(c[n - 1])
         b.record_open(n - 1, c[n - 1])
         return equity, b.trades, status, b.cancelled

@@ -62,8 +62,7 @@ def _same_as_backtesting(equity, trades, stats) -> np.ndarray:
 
 
 # direction: buy() / sell(); at_end="close": finalize_trades=True; fill="close": trade_on_close=True
-OPTIONS = [(d, a, f) for f in ("next_open", "close") for a in ("keep_open", "close") for d in ("long", "short", "both")
-           if not (a == "close" and f == "close")]  # that pair is refused (docs/compat.md)
+OPTIONS = [(d, a, f) for f in ("next_open", "close") for a in ("keep_open", "close") for d in ("long", "short", "both")]
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
@@ -101,10 +100,12 @@ def test_backtesting_preset_matches_backtesting_py(name, direction, at_end, fill
         assert np.any(closed["side"][:-1] != closed["side"][1:]), "scenario must exercise reversals"
     if fill == "close" and name == "signal_on_last_bar":  # the peer never fills the last bar's orders
         assert (entries[-1] or exits[-1]) and not (trades["entry_bar"] == len(bars) - 1).any()
-    if at_end == "close":  # finalize_trades: only an entry filled at the last bar's open may stay open
-        assert (still_open["entry_bar"] == len(bars) - 1).all()
+    if at_end == "close":  # finalize_trades: only an entry filled by its last pass may stay open (trade_on_close:
+        # at the close before the last bar, booked there)
+        assert (still_open["entry_bar"] == len(bars) - (2 if fill == "close" else 1)).all()
         if name == "plain" and direction == "both":
-            assert closed["exit_bar"][-1] == len(bars) - 1, "scenario must exercise finalize_trades"
+            assert closed["exit_bar"][-1] == len(bars) - (2 if fill == "close" else 1), \
+                "scenario must exercise finalize_trades"
 
 
 # sl_stop, tp_stop, sl_stop + sl_trail (vectorbt has one stop-loss: fixed or trailing, not both)
@@ -276,11 +277,6 @@ def test_orders_the_preset_does_not_reproduce_are_refused():
     with pytest.raises(StrategyError, match="compat='vectorbt'"):
         simulate(bars, SignalArrays(entries, exits, orders=Orders(size=0.5, size_type="equity")),
                  SimConfig.preset("vectorbt"))
-
-
-def test_trade_on_close_with_finalize_trades_is_refused():
-    with pytest.raises(ConfigError, match="trade_on_close.*finalize_trades"):
-        SimConfig.preset("backtesting", fill="close", at_end="close")
 
 
 # -- adding to a position and closing part of it ----------------------------------------------------------

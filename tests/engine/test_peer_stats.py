@@ -379,12 +379,14 @@ def demo_bars_for_peer_stats():
 @pytest.mark.peers
 @pytest.mark.parametrize("direction", ["short", "both"])
 @pytest.mark.parametrize("finalize", [False, True])
-def test_backtesting_table_with_sell_and_finalize_trades(direction, finalize):
+@pytest.mark.parametrize("on_close", [False, True])
+def test_backtesting_table_with_sell_finalize_trades_and_trade_on_close(direction, finalize, on_close):
     bars, entries, exits, cash, commission = _generated_case(3, "daily")
+    entries[-1] = True  # an order on the last bar: trade_on_close never fills it, finalize_trades does
     config = SimConfig.preset("backtesting", init_cash=cash, commission=commission, direction=direction,
-                              at_end="close" if finalize else "keep_open")
+                              at_end="close" if finalize else "keep_open", fill="close" if on_close else "next_open")
     result = run_backtest(bars, GivenSignals(entries, exits), {}, config)
-    theirs = peers().backtesting_py_stats(bars, entries, exits, cash, commission, direction, finalize)
+    theirs = peers().backtesting_py_stats(bars, entries, exits, cash, commission, direction, finalize, on_close)
     assert_same_table(peer_stats(result), theirs)
 
 
@@ -447,7 +449,7 @@ def test_no_vectorbt_table_with_accumulation_yet():
 def test_backtesting_table_with_added_trades_and_partial_closes(exclusive):
     """Backtest(..., exclusive_orders=False) with buy(size=0.3) adding trades, and position.close(0.5):
     backtesting.py's own stats Series."""
-    bars, entries, exits, cash, commission = _generated_case(3, "daily")
+    bars, entries, exits, cash, commission = _generated_case(4, "daily")
     n = len(bars)
     sizes, portions = np.full(n, 0.3), np.full(n, 0.5)
     config = SimConfig.preset("backtesting", init_cash=cash, commission=commission, accumulate=not exclusive)
@@ -456,3 +458,4 @@ def test_backtesting_table_with_added_trades_and_partial_closes(exclusive):
     theirs = peers().backtesting_py_stats(bars, entries, exits, cash, commission, sizes=sizes, portions=portions,
                                           exclusive_orders=exclusive)
     assert_same_table(peer_stats(result), theirs)
+    assert len(result.trade_records) > entries.sum(), "the case must split trades by partial closes"
