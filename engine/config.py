@@ -192,9 +192,6 @@ class SimConfig:
                 or any(overrides.get(k) for k in ("sl", "tp", "trail"))):
             raise ConfigError("config: accumulate with compat='vectorbt' is reproduced long only, sized all (the "
                               "default), fixed (size_type amount) or value, without sl, tp or trail (docs/compat.md)")
-        if compat == "backtesting" and overrides.get("accumulate") and overrides.get("fill") == "close":
-            raise ConfigError("config: accumulate (exclusive_orders=False) with fill='close' (trade_on_close) cannot "
-                              "be combined with compat='backtesting' yet: that pair is not reproduced (docs/compat.md)")
         if compat == "backtesting" and overrides.get("accumulate"):
             overrides = {**overrides, "on_entry_while_long": "ignore"}  # exclusive_orders=False: buy() adds a trade
         return cls(**{**PRESETS[compat], **overrides, "compat": compat})

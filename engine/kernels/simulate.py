@@ -750,8 +750,11 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
                 if want_exit and nl > 0:
                     cash, nt, nl = _exit_fast(trades, nt, lots, nl, frac, i, c_i, cash, p, EXIT_SIGNAL)
                 if want_entry != 0:
-                    cash, nt, nl, c, _ = _enter_fast(trades, nt, lots, nl, float(want_entry), i, i, c_i, c_i, cash,
-                                                orders, size_type, p)
+                    # (trade_on_close: backtesting.py sizes the order in the next bar's pass, valuing the open
+                    # trades at that bar's close)
+                    ref = close[i + 1] if p.bt_trade_on_close else c_i
+                    cash, nt, nl, c, _ = _enter_fast(trades, nt, lots, nl, float(want_entry), i, i, c_i, ref, cash,
+                                                     orders, size_type, p)
                     n_cancelled += c
 
         # 5. mark to the close

@@ -405,7 +405,7 @@ def reference_simulate(o, h, l, c, e, x, se, sx, cfg, orders=None):
                 if do_close:
                     b.close(c[i], i, EXIT_SIGNAL, frac)
                 if side != 0:
-                    b.enter(side, c[i], i, order, c[i])
+                    b.enter(side, c[i], i, order, c[i + 1] if bt_toc else c[i])  # (the peer sizes it a bar on)
         # 5. mark to the close
         held = sum(abs(lot.size) for lot in b.lots)
         if b.lots and cfg.maintenance and 0 < b.equity(c[i]) < cfg.maintenance * held * c[i]:

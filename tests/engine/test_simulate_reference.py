@@ -49,8 +49,6 @@ def _preset(compat, direction, at_end, fill, stop, sizing, accumulate, opposite,
             accumulate = False  # refused by the preset
         return SimConfig.preset(compat, direction=direction, sizing=kind, size=size, accumulate=accumulate,
                                 on_opposite_entry=opposite, **stop, **money)
-    if accumulate and fill == "close":  # refused by the preset
-        accumulate = False
     return SimConfig.preset(compat, direction=direction, at_end=at_end, fill=fill, accumulate=accumulate,
                             slippage=0.002 if stop else 0.0, **money)  # (its spread: drawn with the stops)
 
