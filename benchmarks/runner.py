@@ -59,6 +59,7 @@ SUITE_MODULES: dict[str, str] = {
     "cache": "benchmarks.suite_cache",
     "gui": "benchmarks.suite_gui",
     "stress": "benchmarks.suite_stress",
+    "analysis": "benchmarks.suite_analysis",
 }
 
 _MB = 1024.0 * 1024.0

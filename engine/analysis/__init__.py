@@ -1,0 +1,1 @@
+"""What a finished run says beyond its stats: Monte Carlo resampling (docs/montecarlo.md)."""
