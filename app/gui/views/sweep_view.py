@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui import theme
+from app.gui.views.empty_state import hint_label
 from app.gui.views.heatmap import SweepResultsPanel
 from engine.errors import StrategyError
 from engine.strategies.base import Param, Strategy
@@ -180,6 +181,8 @@ class SweepView(QWidget):
         self.results_stack = QStackedWidget()
         self.results_stack.addWidget(self.empty_hint)
         self.results_stack.addWidget(self.results)
+        self.error_page = hint_label("", "sweepError", error=True)
+        self.results_stack.addWidget(self.error_page)
         self._show_hint("")
         root = QHBoxLayout(self)
         root.addWidget(left)
@@ -303,6 +306,13 @@ class SweepView(QWidget):
         self.empty_hint.setText(f"No sweep yet.\n\n{grid}Press Sweep to run every combination on the "
                                 "performance cores;\nthe heatmap and the best rows appear here, and a click on a "
                                 "cell opens that run.")
+
+    def show_error(self, message: str) -> None:
+        """A failed sweep: its error where the heatmap goes, until the next sweep finishes."""
+        self.set_running(False)
+        self.error_page.setText(f"The sweep failed.\n\n{message}\n\nFix the grid, the strategy or the dataset, then "
+                                "press Sweep again.")
+        self.results_stack.setCurrentWidget(self.error_page)
 
     def set_result(self, result: SweepResult) -> None:
         """Fill heatmap and top-N table from a finished (or cancelled) sweep."""
