@@ -65,7 +65,7 @@ class MainWindow(QMainWindow):
         scroll.setWidget(self.strategy_panel)
         self.strategy_scroll = scroll
         left_layout.addWidget(scroll, 5)
-        left.setMinimumWidth(320)
+        left.setMinimumWidth(340)  # the dataset table's five columns, with dates, fit without scrolling
 
         self.results_view = ResultsView()
         self.sweep_view = SweepView()
@@ -76,11 +76,14 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.sweep_view, "Sweep")
         self.tabs.addTab(self.dashboard, "Dashboard")
         self.tabs.addTab(self.bench_tab, "Benchmarks")
+        self.left_panel = left
+        # the Benchmarks tab uses neither data nor strategy: it gets the window's width (its tables fit at 1280 px)
+        self.tabs.currentChanged.connect(lambda i: left.setVisible(self.tabs.widget(i) is not self.bench_tab))
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
         splitter.addWidget(self.tabs)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([340, 940])
+        splitter.setSizes([362, 918])
         self.setCentralWidget(splitter)
 
         self.status_label = QLabel("Ready")

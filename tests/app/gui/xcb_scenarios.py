@@ -225,3 +225,25 @@ def test_help_lists_the_keyboard_shortcuts(qtbot, open_window, store_path):
         assert keys in text and what in text, (keys, text)
     assert [a.text() for a in window.menuBar().actions()] == ["&Help"]
     window.shortcuts_dialog.grab().save(str(SCREENS / "shortcuts.png"))
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (1440, 900)])
+def test_nothing_to_read_needs_horizontal_scrolling(qtbot, open_window, store_path, tmp_path, size):
+    import shutil
+
+    from app.resources import baselines_dir
+
+    window = open_window(store_path, size=size)
+    panel = window.strategy_panel
+    assert panel.minimumSizeHint().width() <= window.strategy_scroll.viewport().width()
+    qtbot.waitUntil(lambda: window.data_panel.current() is not None)
+    assert window.data_panel.table.horizontalScrollBar().maximum() == 0
+    window.select_tab("benchmarks")
+    bench = window.bench_tab.widget()
+    baseline = next(baselines_dir().glob("*.json"))
+    bench.open_files([shutil.copy(baseline, tmp_path / "later.json")])  # a comparison: the widest figures table
+    qtbot.wait(100)
+    assert bench.against is not None
+    for table in (bench.history, bench.figures):
+        assert table.horizontalScrollBar().maximum() == 0, (type(table).__name__, size)
+    screenshot(window, f"benchmarks_{size[0]}.png")
