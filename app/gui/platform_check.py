@@ -147,7 +147,7 @@ def apt_packages() -> list[str]:
     """What the real-window tests need that this machine lacks: Xvfb, the xcb plugin's libraries, a font."""
     import shutil
 
-    need = [] if shutil.which("Xvfb") else ["xvfb", "xauth"]
+    need = [package for tool, package in (("Xvfb", "xvfb"), ("xauth", "xauth")) if shutil.which(tool) is None]
     for library in missing_libraries():
         package = LIBRARY_PACKAGES.get(library)
         if package is None:

@@ -81,3 +81,12 @@ def test_the_missing_library_is_the_loaders_not_the_one_qt_guesses():
 def test_offscreen_needs_no_probe():
     assert not needs_probe({"QT_QPA_PLATFORM": "offscreen"})
     assert needs_probe({"QT_QPA_PLATFORM": "xcb"}) and needs_probe({})
+
+
+def test_ci_lists_only_debian_packages_it_knows():
+    """`.ci/run` installs what this prints (nothing on a machine that has it all)."""
+    proc = subprocess.run([sys.executable, "-m", "app.gui.platform_check", "--apt-packages"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    known = set(LIBRARY_PACKAGES.values()) | {"xvfb", "xauth", "fonts-dejavu-core"}
+    assert set(proc.stdout.split()) <= known and proc.stdout.endswith("\n")
