@@ -65,7 +65,7 @@ class MainWindow(QMainWindow):
         scroll.setWidget(self.strategy_panel)
         self.strategy_scroll = scroll
         left_layout.addWidget(scroll, 5)
-        left.setMinimumWidth(340)  # the dataset table's five columns, with dates, fit without scrolling
+        left.setMinimumWidth(372)  # the dataset table's five columns, with dates, fit without scrolling
 
         self.results_view = ResultsView()
         self.sweep_view = SweepView()
@@ -83,7 +83,7 @@ class MainWindow(QMainWindow):
         splitter.addWidget(left)
         splitter.addWidget(self.tabs)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([362, 918])
+        splitter.setSizes([392, 888])
         self.setCentralWidget(splitter)
 
         self.status_label = QLabel("Ready")

@@ -40,7 +40,7 @@ class DataPanel(QWidget):
         self.table.verticalHeader().hide()
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
+        header.setStretchLastSection(False)  # a stretched last column keeps 100 px: with 7 rows the dates got cut
         self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.import_button = QPushButton("Import…")
         self.delete_button = QPushButton("Delete")
@@ -89,8 +89,11 @@ class DataPanel(QWidget):
         for row, d in enumerate(datasets):
             values = (d["symbol"], d["timeframe"], f"{d['rows']:,}", _date(d.get("first_ts")),
                       _date(d.get("last_ts")))
+            stamps = {3: _stamp(d.get("first_ts")), 4: _stamp(d.get("last_ts"))}
             for col, text in enumerate(values):
                 item = QTableWidgetItem(text)
+                if stamps.get(col):
+                    item.setToolTip(stamps[col])
                 if col == 2:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(row, col, item)
@@ -131,7 +134,9 @@ class DataPanel(QWidget):
 
 
 def _date(value) -> str:
-    if value is None:
-        return ""
-    text = str(value)
-    return text[:10] if text[11:19] in ("", "00:00:00") else text[:16]
+    """The day only (the column fits the panel; a minute dataset's time of day is in the tooltip)."""
+    return "" if value is None else str(value)[:10]
+
+
+def _stamp(value) -> str:
+    return "" if value is None else str(value)[:19]

@@ -23,13 +23,14 @@ from app.gui.main_window import MainWindow
 from app.workbench import Workbench
 
 WAIT_MS = 120_000
-SCREENS = Path(os.environ.get("BACKBENCH_SCREENS_DIR")
-               or Path(__file__).resolve().parents[2] / "_artifacts" / "screens" / "xcb")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "_artifacts" / "screens" / "xcb"
+SCREENS = Path(os.environ.get("BACKBENCH_SCREENS_DIR") or ARTIFACTS)
 
 
-def screenshot(window, name: str) -> Path:
+def screenshot(window, name: str, docs: bool = True) -> Path:
+    """Save `window` as `name` in SCREENS (the docs' pictures), or in the artifacts folder only (`docs` False)."""
     QApplication.processEvents()
-    return window.screenshot(SCREENS / name)
+    return window.screenshot((SCREENS if docs else ARTIFACTS) / name)
 
 
 @pytest.fixture
@@ -102,6 +103,8 @@ def test_sweep_then_a_heatmap_click_opens_that_run(qtbot, open_window, store_pat
     with qtbot.waitSignal(window.controller.sweep_done, timeout=WAIT_MS * 2):
         click(qtbot, view.sweep_button)
     assert view.results_stack.currentWidget() is view.results
+    qtbot.waitUntil(lambda: view.table.horizontalScrollBar().maximum() == 0)  # the top runs fit their column
+    assert not view.table.isColumnHidden(0) and not view.table.isColumnHidden(3)  # rank, n1, n2, the metric
     _, result = window.last_sweep
     z, xs, ys = view.heatmap_values()
     point = view.heatmap_cell_center(1, 1)
@@ -174,6 +177,8 @@ def test_an_empty_store_says_import_or_load_the_demo(qtbot, open_window, tmp_pat
         click(qtbot, panel.demo_button)
     assert panel.stack.currentWidget() is panel.table and not panel.demo_button.isVisible()
     assert "No backtest yet" in window.results_view.empty_hint.text()
+    qtbot.wait(50)
+    assert panel.table.rowCount() == 7 and panel.table.horizontalScrollBar().maximum() == 0  # dates not cut
 
 
 def test_a_failed_run_says_why_in_the_results_area(qtbot, open_window, store_path):
@@ -246,4 +251,4 @@ def test_nothing_to_read_needs_horizontal_scrolling(qtbot, open_window, store_pa
     assert bench.against is not None
     for table in (bench.history, bench.figures):
         assert table.horizontalScrollBar().maximum() == 0, (type(table).__name__, size)
-    screenshot(window, f"benchmarks_{size[0]}.png")
+    screenshot(window, f"benchmarks_{size[0]}.png", docs=False)
