@@ -37,7 +37,7 @@ class Tour(QtWidgets.QWidget):
         self.bubble = QtWidgets.QFrame(self)
         self.bubble.setObjectName("tourBubble")
         self.bubble.setStyleSheet(f"#tourBubble {{ background: {theme.PANEL}; border: 2px solid {theme.ACCENT};"
-                                  " border-radius: 6px; }} #tourBubble QLabel {{ background: transparent; }}")
+                                  " border-radius: 6px; } #tourBubble QLabel { background: transparent; }")
         self.title = QtWidgets.QLabel()
         self.title.setStyleSheet("font-weight: bold; font-size: 15px;")
         self.text = QtWidgets.QLabel(wordWrap=True)

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui import theme
-from app.gui.views.empty_state import hint_label
+from app.gui.views.empty_state import Placeholder, hint_label
 from app.gui.views.heatmap import SweepResultsPanel
 from engine.errors import StrategyError
 from engine.strategies.base import Param, Strategy
@@ -174,6 +174,8 @@ class SweepView(QWidget):
         lv.addWidget(self.results.table_title)
         lv.addWidget(self.table, 1)
         table_box.hide()
+        self.table_hint = Placeholder(self.table, "The best runs appear here after a sweep, ranked by the heatmap's "
+                                      "metric; double-click one to open it.", "topRunsHint")
         # before the first sweep the heatmap's place says what to do, instead of an empty hatched square
         self.empty_hint = _named(QLabel(wordWrap=True), "sweepEmptyHint")
         self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)

@@ -229,7 +229,8 @@ def test_help_lists_the_keyboard_shortcuts(qtbot, open_window, store_path):
     for keys, what in (("Ctrl+R", "Run"), ("Ctrl+I", "Import"), ("Esc", "Cancel"), ("F1", "Keyboard shortcuts")):
         assert keys in text and what in text, (keys, text)
     assert [a.text() for a in window.menuBar().actions()] == ["&Help"]
-    window.shortcuts_dialog.grab().save(str(SCREENS / "shortcuts.png"))
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    assert window.shortcuts_dialog.grab().save(str(ARTIFACTS / "shortcuts.png"))
 
 
 @pytest.mark.parametrize("size", [(1280, 800), (1440, 900)])
