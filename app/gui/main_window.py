@@ -7,6 +7,7 @@ controller and in each panel/view's own file.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QRect, QSettings, Qt, QTimer
@@ -153,7 +154,7 @@ class MainWindow(QMainWindow):
         c.import_done.connect(self._imported)
 
     # ------------------------------------------------------------------ actions
-    def request(self, show_error=None) -> RunRequest | None:
+    def request(self, show_error: Callable[[str], None] | None = None) -> RunRequest | None:
         """The run the panels describe; None (and the reason shown, also by `show_error`) if there is none."""
         current = self.data_panel.current()
         problem = None
@@ -165,7 +166,8 @@ class MainWindow(QMainWindow):
             except BackbenchError as exc:
                 problem = str(exc)
         if problem is not None or current is None:
-            self.show_error(problem or "")
+            problem = problem or "No dataset selected."
+            self.show_error(problem)
             if show_error is not None:
                 show_error(problem)
             return None

@@ -58,6 +58,8 @@ class Tour(QtWidgets.QWidget):
         self.skip_button.clicked.connect(self.finish)
         self.next_button.clicked.connect(self.next)
         QtGui.QShortcut(QtGui.QKeySequence(QtCore.Qt.Key.Key_Escape), self, self.finish)
+        for key in (QtCore.Qt.Key.Key_Return, QtCore.Qt.Key.Key_Enter):
+            QtGui.QShortcut(QtGui.QKeySequence(key), self, self.next)
         window.installEventFilter(self)
 
     def start(self) -> None:

@@ -216,6 +216,8 @@ def test_the_first_run_tour_points_at_each_part_once(qtbot, open_window, store_p
     assert again.tour is None  # seen: not shown again
     again.help_actions["tour"].trigger()  # Help > Show the tour
     assert again.tour is not None and again.tour.isVisible()
+    qtbot.keyClick(again.tour.next_button, Qt.Key.Key_Return)  # Enter moves on
+    assert again.tour.title.text() == "Strategy"
     qtbot.keyClick(again.tour, Qt.Key.Key_Escape)
     assert not again.tour.isVisible()
 
