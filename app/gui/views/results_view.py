@@ -62,7 +62,6 @@ STATS_HINT = "The stats of a backtest appear here: return, Sharpe ratio, drawdow
 TRADES_HINT = "The trades of a backtest appear here, one row each; double-click a trade to zoom the chart to it."
 NO_TRADES_HINT = ("No trades: the strategy never entered on these bars. Try other parameters, a longer dataset or "
                   "another strategy.")
-PEER_HINT = "Under a compat preset the peer's own stats table appears here, with its names and definitions."
 EMPTY_HINT = ("No backtest yet.\n\nPick a dataset on the left (or import one with Ctrl+I), choose a strategy and its "
               "parameters,\nthen press Run (Ctrl+R): the chart, the equity and drawdown curves, the stats and the "
               "trades appear here.")
@@ -115,7 +114,7 @@ class ResultsView(QtWidgets.QWidget):
         self.chart_stack.addWidget(self.error_page)
         self.stats_hint = Placeholder(self.stats, STATS_HINT, "statsHint")
         self.trades_hint = Placeholder(self.trades, TRADES_HINT, "tradesHint")
-        self.peer_hint = Placeholder(self.peer_stats, PEER_HINT, "peerStatsHint")
+
         self.splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         self.splitter.addWidget(self.chart_stack)
         self.splitter.addWidget(lower)

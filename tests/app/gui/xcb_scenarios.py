@@ -81,7 +81,20 @@ def test_launch_opens_a_real_x11_window_that_guides(qtbot, open_window, store_pa
     screenshot(window, "results_empty.png")
     window.select_tab("sweep")
     assert "Press Sweep" in window.sweep_view.empty_hint.text()
+    top_runs = window.sweep_view.table_hint
+    assert "The best runs appear here" in top_runs.text() and top_runs.isVisible()
     screenshot(window, "sweep_empty.png")
+    window.select_tab("dashboard")
+    assert window.dashboard.empty_hint.isVisible() and "Ctrl+R" in window.dashboard.empty_hint.text()
+    screenshot(window, "dashboard_empty.png")
+    window.select_tab("benchmarks")
+    bench = window.bench_tab.widget()
+    qtbot.waitUntil(lambda: bench.history.rowCount() > 0)  # the committed baseline
+    bench.history.selectAll()
+    click(qtbot, bench.remove_button)  # a person takes every file off the list
+    assert bench.files == [] and bench.empty_hint.isVisible()
+    assert "python -m benchmarks run --out results.json" in bench.empty_hint.text()
+    screenshot(window, "benchmarks_empty.png")
 
 
 def test_run_by_clicking_the_toolbar_button(qtbot, open_window, store_path):
