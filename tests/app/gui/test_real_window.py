@@ -80,3 +80,20 @@ def test_the_platform_check_passes_where_the_scenarios_run():
     env = dict(os.environ, QT_QPA_PLATFORM="xcb")
     assert _xcb_problem(env) is None
     assert check(dict(env, DISPLAY=":4242")) is not None  # and the same probe refuses a display with no server
+
+
+def test_backbench_gui_makes_the_docs_screenshot_in_a_real_window(tmp_path):
+    """How docs/images/results.png is made (README): the app itself, platform check included, on Xvfb with xcb."""
+    if shutil.which("xvfb-run") is None:
+        pytest.fail("xvfb-run is not installed: apt-get install xvfb xauth (.ci/run installs them)")
+    shot = tmp_path / "results.png"
+    env = dict(os.environ, QT_QPA_PLATFORM="xcb", BACKBENCH_DB=str(tmp_path / "bars.duckdb"),
+               BACKBENCH_CACHE_DIR=str(tmp_path / "cache"), BACKBENCH_CONFIG=str(tmp_path / "backbench.toml"))
+    proc = subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1920x1080x24", sys.executable, "-m", "app.cli", "gui",
+                           "--screenshot", str(shot), "--tab", "results", "--workers", "1"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    from PySide6.QtGui import QImage
+
+    image = QImage(str(shot))
+    assert (image.width(), image.height()) == (1280, 800)
