@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from engine.errors import BackbenchError
@@ -42,6 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if os.environ.get("BACKBENCH_QT_PROBE") and getattr(sys, "frozen", False):  # `backbench gui`'s probe child
+        from app.gui.platform_check import probe_child
+
+        return probe_child()
     # Settings from the file and the environment come first: thread caps and NUMBA_CACHE_DIR must be in
     # the environment before numpy/numba load (building the parser imports them).
     from app.cli_config import apply_process_settings, early_settings
@@ -66,8 +71,6 @@ def main(argv: list[str] | None = None) -> int:
         print("backbench: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
 

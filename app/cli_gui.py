@@ -34,6 +34,13 @@ def cmd_gui(args: argparse.Namespace) -> int:
         from app.cli import main
 
         return main(["run", "--demo"])
+    from app.gui import platform_check
+
+    if platform_check.needs_probe():  # Qt aborts when its platform cannot load
+        problem = platform_check.check()
+        if problem:
+            print(problem, file=sys.stderr)
+            return 2
     from app.gui.app import run_gui
 
     return run_gui(args.workbench, args.screenshot, args.tab)

@@ -14,6 +14,16 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 
 
+import pytest  # noqa: E402
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xvfb (extra 'dev'): unknown, not an error, without it
+def pytest_xvfb_disable(config):
+    """pytest-xvfb starts Xvfb only for a run on the xcb platform (the real-window tier's child run,
+    tests/app/gui/xcb_scenarios.py); the offscreen default needs no X server."""
+    return os.environ.get("QT_QPA_PLATFORM") != "xcb"
+
+
 def pytest_unconfigure(config):
     """Free what tests left referenced (DuckDB connections and relations held by failed-test tracebacks,
     fixtures' caches) before the interpreter exits: DuckDB's bindings report still-alive objects at exit

@@ -85,7 +85,7 @@ def run_gui(workbench: Workbench, screenshot: str | None = None, tab: str = "res
     if screenshot and tab == "dashboard":
         workbench = Workbench(workbench.settings, use_cache=False)
     controller = Controller(workbench)
-    window = MainWindow(controller, settings)
+    window = MainWindow(controller, settings, tour=not screenshot)
     if screenshot:
         window.resize(1280, 800)
     window.show()

@@ -55,6 +55,8 @@ class Controller(QObject):
     datasets_changed = Signal(list)
     status = Signal(str)
     error = Signal(str)
+    backtest_failed = Signal(str)  # also sent as `error`: the results area shows it
+    sweep_failed = Signal(str)  # also sent as `error`: the sweep tab shows it
     demo_progress = Signal(int, int)
     backtest_done = Signal(object)  # BacktestOutcome
     sweep_progress = Signal(object)  # engine.sweep.Progress
@@ -85,17 +87,21 @@ class Controller(QObject):
     # ---------------------------------------------------------------- startup
     def start(self, warm_pool: bool = True) -> None:
         """Fill an empty store with demo data, warm the kernels, start the sweep pool (all background)."""
-        job = Job("demo data", self._ensure_demo)
-        job.signals.progress.connect(lambda p: self.demo_progress.emit(*p))
-        job.signals.finished.connect(lambda _: self.refresh_datasets())
-        job.signals.failed.connect(self.error.emit)
-        self.jobs.start(job)
+        self.load_demo()
         self.jobs.start(Job("warm kernels", _warm_kernels))
         if warm_pool:
             pool_job = Job("start workers", self.executor)
             pool_job.signals.finished.connect(lambda ex: self.executor_ready.emit(ex.workers))
             pool_job.signals.failed.connect(self.error.emit)
             self.jobs.start(pool_job, "sweeps")
+
+    def load_demo(self) -> Job:
+        """Fill the store with the demo data if it has no bars (in the background); the list refreshes after."""
+        job = Job("demo data", self._ensure_demo)
+        job.signals.progress.connect(lambda p: self.demo_progress.emit(*p))
+        job.signals.finished.connect(lambda _: self.refresh_datasets())
+        job.signals.failed.connect(self.error.emit)
+        return self.jobs.start(job)
 
     @contextmanager
     def store(self, write: bool = False) -> Iterator[Any]:
@@ -206,6 +212,7 @@ class Controller(QObject):
     def run_backtest(self, request: RunRequest) -> Job:
         job = Job("backtest", self._backtest, request)
         job.signals.finished.connect(self.backtest_done.emit)
+        job.signals.failed.connect(self.backtest_failed.emit)
         job.signals.failed.connect(self.error.emit)
         return self.jobs.start(job)
 
@@ -228,6 +235,7 @@ class Controller(QObject):
         job = Job("sweep", self._sweep, template, grid, where)
         job.signals.progress.connect(self.sweep_progress.emit)
         job.signals.finished.connect(lambda res: self.sweep_done.emit((template, res)))
+        job.signals.failed.connect(self.sweep_failed.emit)
         job.signals.failed.connect(self.error.emit)
         self.sweep_job = job
         return self.jobs.start(job, "sweeps")

@@ -7,9 +7,10 @@ controller and in each panel/view's own file.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QRect, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QLabel,
@@ -26,8 +27,10 @@ from PySide6.QtWidgets import (
 
 from app.gui.controller import BacktestOutcome, Controller, RunRequest
 from app.gui.panels.data_panel import DataPanel
+from app.gui.panels.help_menu import build_help_menu
 from app.gui.panels.import_dialog import ImportDialog
 from app.gui.panels.strategy_panel import StrategyPanel
+from app.gui.tour import SEEN_KEY, Step, Tour
 from app.gui.views.dashboard import Dashboard
 from app.gui.views.lazy_tab import LazyTab
 from app.gui.views.results_view import ResultsView
@@ -39,7 +42,10 @@ TABS = ("results", "sweep", "dashboard", "benchmarks")
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, controller: Controller, settings: QSettings | None = None):
+    """`tour`: show the first-run tour if these settings have not seen it (the app does; tests and scripted
+    screenshots do not, unless they test it)."""
+
+    def __init__(self, controller: Controller, settings: QSettings | None = None, tour: bool = False):
         super().__init__()
         self.setWindowTitle("Backbench")
         self.controller = controller
@@ -58,8 +64,9 @@ class MainWindow(QMainWindow):
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(self.strategy_panel)
+        self.strategy_scroll = scroll
         left_layout.addWidget(scroll, 5)
-        left.setMinimumWidth(320)
+        left.setMinimumWidth(372)  # the dataset table's five columns, with dates, fit without scrolling
 
         self.results_view = ResultsView()
         self.sweep_view = SweepView()
@@ -70,11 +77,14 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.sweep_view, "Sweep")
         self.tabs.addTab(self.dashboard, "Dashboard")
         self.tabs.addTab(self.bench_tab, "Benchmarks")
+        self.left_panel = left
+        # the Benchmarks tab uses neither data nor strategy: it gets the window's width (its tables fit at 1280 px)
+        self.tabs.currentChanged.connect(lambda i: left.setVisible(self.tabs.widget(i) is not self.bench_tab))
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
         splitter.addWidget(self.tabs)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([340, 940])
+        splitter.setSizes([392, 888])
         self.setCentralWidget(splitter)
 
         self.status_label = QLabel("Ready")
@@ -86,8 +96,12 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.status_label, 1)
         self.statusBar().addPermanentWidget(self.progress)
         self._build_actions()
+        self.help_actions = build_help_menu(self, self.show_tour)
+        self.tour: Tour | None = None
         self._wire()
         self._restore()
+        if tour and not self.settings.value(SEEN_KEY, False, type=bool):
+            QTimer.singleShot(0, self.show_tour)
 
     # ------------------------------------------------------------------ construction
     def _build_actions(self) -> None:
@@ -95,6 +109,7 @@ class MainWindow(QMainWindow):
         bar.setObjectName("mainToolbar")
         bar.setMovable(False)
         self.addToolBar(bar)
+        self.toolbar = bar
         self.run_action = QAction("Run", self)
         self.run_action.setShortcut(QKeySequence("Ctrl+R"))
         self.run_action.setToolTip("Run the backtest (Ctrl+R)")
@@ -120,6 +135,7 @@ class MainWindow(QMainWindow):
         self.reload_action.triggered.connect(self.strategy_panel.reload)
         self.preferences_action.triggered.connect(self.open_preferences)
         self.data_panel.import_requested.connect(self.open_import_dialog)
+        self.data_panel.demo_requested.connect(c.load_demo)
         self.data_panel.delete_requested.connect(self._confirm_delete)
         self.strategy_panel.strategy_changed.connect(self.sweep_view.set_strategy)
         self.sweep_view.set_strategy(self.strategy_panel.strategy())
@@ -131,33 +147,42 @@ class MainWindow(QMainWindow):
         c.sweep_progress.connect(self._sweep_progress)
         c.sweep_done.connect(self._sweep_done)
         c.error.connect(self.show_error)
+        c.backtest_failed.connect(self.results_view.show_error)
+        c.sweep_failed.connect(self.sweep_view.show_error)
         c.demo_progress.connect(self._demo_progress)
         c.executor_ready.connect(self.dashboard.set_worker_count)
         c.import_done.connect(self._imported)
 
     # ------------------------------------------------------------------ actions
-    def request(self) -> RunRequest | None:
+    def request(self, show_error: Callable[[str], None] | None = None) -> RunRequest | None:
+        """The run the panels describe; None (and the reason shown, also by `show_error`) if there is none."""
         current = self.data_panel.current()
+        problem = None
         if current is None:
-            self.show_error("No dataset selected: import one or wait for the demo data.")
-            return None
-        try:
-            config = self.strategy_panel.config()
-        except BackbenchError as exc:
-            self.show_error(str(exc))
+            problem = "No dataset selected: import one (Ctrl+I) or load the demo data."
+        else:
+            try:
+                config = self.strategy_panel.config()
+            except BackbenchError as exc:
+                problem = str(exc)
+        if problem is not None or current is None:
+            problem = problem or "No dataset selected."
+            self.show_error(problem)
+            if show_error is not None:
+                show_error(problem)
             return None
         return RunRequest(current[0], current[1], self.strategy_panel.strategy().name,
                           self.strategy_panel.params(), config)
 
     def run_backtest(self) -> None:
-        req = self.request()
+        req = self.request(self.results_view.show_error)
         if req is None:
             return
         self.status_label.setText(f"Running {req.strategy} on {req.symbol} {req.timeframe}…")
         self.controller.run_backtest(req)
 
     def run_sweep(self, grid: dict, where: str) -> None:
-        req = self.request()
+        req = self.request(self.sweep_view.show_error)
         if req is None:
             return
         self.sweep_view.set_running(True)
@@ -260,6 +285,7 @@ class MainWindow(QMainWindow):
             last = self.settings.value("dataset")
             keep = tuple(json.loads(last)) if last else None
         self.data_panel.set_datasets(datasets, keep)  # type: ignore[arg-type]
+        self.results_view.set_has_data(bool(datasets))
 
     def _imported(self, reports: list) -> None:
         n = sum(r.imported for r in reports)
@@ -272,6 +298,7 @@ class MainWindow(QMainWindow):
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(done)
         self.status_label.setText("Creating demo data…" if done < total else "Demo data ready")
+        self.data_panel.set_busy(f"Creating the demo data… {100 * done // max(1, total)} %")
         if done >= total:
             self.progress.hide()
 
@@ -291,6 +318,9 @@ class MainWindow(QMainWindow):
             self.resize(1280, 800)
         # the settings' simulation defaults; the saved window state below wins
         self.strategy_panel.apply_defaults(self.controller.bench.sim_config())
+        tab = self.settings.value("tab")
+        if tab in TABS:
+            self.select_tab(str(tab))
         state = self.settings.value("strategy_state")
         if state:
             try:
@@ -301,6 +331,7 @@ class MainWindow(QMainWindow):
     def save_state(self) -> None:
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("strategy_state", json.dumps(self.strategy_panel.state()))
+        self.settings.setValue("tab", TABS[self.tabs.currentIndex()])
         current = self.data_panel.current()
         if current:
             self.settings.setValue("dataset", json.dumps(list(current)))
@@ -311,6 +342,42 @@ class MainWindow(QMainWindow):
         self.dashboard.stop()
         self.controller.shutdown()
         super().closeEvent(event)
+
+    # ------------------------------------------------------------------ first run
+    def tour_steps(self) -> list[Step]:
+        def rect_of(widget: QWidget) -> QRect:
+            return QRect(widget.mapTo(self, widget.rect().topLeft()), widget.size())
+
+        def tab_rect(name: str) -> QRect:
+            bar = self.tabs.tabBar()
+            r = bar.tabRect(TABS.index(name))
+            return QRect(bar.mapTo(self, r.topLeft()), r.size())
+
+        run_button = self.toolbar.widgetForAction(self.run_action)
+        return [
+            Step("Data", "Your datasets: one row per symbol and timeframe. Import… (Ctrl+I) adds CSV or Parquet "
+                 "bars; the demo data is there to try things.", lambda: rect_of(self.data_panel)),
+            Step("Strategy", "Pick a strategy, set its parameters and the costs (commission, slippage, stops).",
+                 lambda: rect_of(self.strategy_scroll)),
+            Step("Run", "Run the backtest (Ctrl+R): chart with trades, equity, drawdown, stats and the trade list "
+                 "appear under Results.", lambda: rect_of(run_button) if run_button else rect_of(self.toolbar)),
+            Step("Sweep", "Try a grid of parameters on every core; the heatmap's cells open their run.",
+                 lambda: tab_rect("sweep")),
+            Step("Dashboard", "What the engine is doing, live: throughput, workers, memory, cache. Help > Keyboard "
+                 "shortcuts (F1) lists the keys; Help > Show the tour brings this back.",
+                 lambda: tab_rect("dashboard")),
+        ]
+
+    def show_tour(self) -> Tour:
+        if self.tour is None:
+            self.tour = Tour(self, self.tour_steps())
+            self.tour.finished.connect(self._tour_seen)
+        self.tour.start()
+        return self.tour
+
+    def _tour_seen(self) -> None:
+        self.settings.setValue(SEEN_KEY, True)
+        self.settings.sync()
 
     def select_tab(self, name: str) -> None:
         self.tabs.setCurrentIndex(TABS.index(name))

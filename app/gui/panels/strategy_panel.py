@@ -165,6 +165,8 @@ class StrategyPanel(QWidget):
         size.setDecimals(4)
         size.setValue(1.0)
         self._add_sim("size", "Size", size)
+        for box in (cash, size):  # their ranges' widest text would make the panel wider than its column at 1280 px
+            box.setMinimumWidth(120)
         self.sim["compat"].currentTextChanged.connect(self._compat_changed)  # type: ignore[attr-defined]
 
     def apply_defaults(self, sim: SimConfig) -> None:

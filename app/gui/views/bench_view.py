@@ -35,6 +35,7 @@ from app.bench_results import (
 from app.gui import theme
 from app.gui.views.bench_figures import FiguresTable
 from app.gui.views.bench_history import HistoryPlot, HistoryPoint
+from app.gui.views.empty_state import Placeholder
 from app.resources import baselines_dir
 
 Qt = QtCore.Qt
@@ -43,6 +44,8 @@ SETTINGS_FILES = "bench/files"
 SETTINGS_DIR = "bench/last_dir"
 HISTORY_COLUMNS = ("Date (UTC)", "Commit", "File", "Figures", "Machine", "Suites")
 NO_COMPARISON = "(no comparison)"
+EMPTY_HINT = ("No benchmark results listed. Run `python -m benchmarks run --out results.json`, then Open results… "
+              "or drop the file on this tab.")
 
 
 @dataclass
@@ -135,7 +138,8 @@ class BenchView(QtWidgets.QWidget):
         self.history.verticalHeader().hide()
         self.history.verticalHeader().setDefaultSectionSize(22)
         self.history.horizontalHeader().setStretchLastSection(True)
-        self.history.setWordWrap(False)
+        self.history.setWordWrap(True)
+        self.empty_hint = Placeholder(self.history, EMPTY_HINT, "benchHint")
         self.history_plot = HistoryPlot()
         self.figures = FiguresTable()
         self.caption = QtWidgets.QLabel("")
@@ -146,7 +150,7 @@ class BenchView(QtWidgets.QWidget):
         top.addWidget(self.history_plot)
         top.setStretchFactor(0, 3)
         top.setStretchFactor(1, 2)
-        top.setSizes([540, 400])
+        top.setSizes([720, 400])
         bottom = QtWidgets.QWidget()
         bottom_layout = QtWidgets.QVBoxLayout(bottom)
         bottom_layout.setContentsMargins(0, 0, 0, 0)
@@ -291,6 +295,10 @@ class BenchView(QtWidgets.QWidget):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.history.setItem(row, col, item)
         self.history.resizeColumnsToContents()
+        # the long cells (machine, suites) wrap in a narrower column: at 1280 px the table fits its pane
+        for col, width in ((HISTORY_COLUMNS.index("Machine"), 150), (HISTORY_COLUMNS.index("Suites"), 130)):
+            self.history.setColumnWidth(col, min(width, self.history.columnWidth(col)))
+        self.history.resizeRowsToContents()
         self.history.blockSignals(False)
 
         keep = self.compare_combo.currentData()

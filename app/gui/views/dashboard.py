@@ -25,10 +25,13 @@ from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import QFormLayout, QGroupBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from app.gui import theme
+from app.gui.views.empty_state import hint_label
 from app.gui.views.rolling_plot import Ring, RollingPlot
 from engine.runtime.profiling import Registry, default_registry
 
 STAGES = ("load", "signals", "simulate", "stats")
+EMPTY_HINT = ("Live now: CPU per core, memory and the result cache. The stage bars fill after a backtest (Ctrl+R); "
+              "throughput and the worker plots move during a sweep (Sweep tab).")
 STAGE_COLORS = ("#90a4ae", "#ffb74d", theme.ACCENT, "#aed581")
 MAX_WORKERS = 32
 REDRAW_PARTS = 2  # the timer redraws one of this many groups of plots per tick
@@ -141,7 +144,11 @@ class Dashboard(QWidget):
         side_w = QWidget()
         side_w.setLayout(side)
         side_w.setMaximumHeight(180)
+        self.empty_hint = hint_label(EMPTY_HINT, "dashboardHint")  # until the first backtest
+        self.empty_hint.setStyleSheet(self.empty_hint.styleSheet().replace("15px", "13px"))
+        self.empty_hint.setMargin(4)
         root = QVBoxLayout(self)
+        root.addWidget(self.empty_hint)
         root.addWidget(self.plots, 1)
         root.addWidget(side_w)
 
@@ -312,6 +319,7 @@ class Dashboard(QWidget):
         for stage in STAGES:
             self.stage_ms[stage] = float(stage_ms.get(stage, 0.0))
         self.stage_note = note
+        self.empty_hint.hide()
         self._draw_stages()
 
     def _draw_stages(self) -> None:

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui import theme
+from app.gui.views.fit_columns import ColumnFitter
 from engine.sweep import SweepResult
 
 AGGREGATIONS = ("max", "mean", "median", "min")
@@ -43,8 +44,8 @@ COLORMAP = "viridis"
 DEFAULT_METRIC = "sharpe_ratio"
 NON_STATS = frozenset({"combo", "dataset"})
 EXTRA_COLUMNS = ("return_pct", "max_drawdown_pct", "n_trades")
-SHORT_NAMES = {"return_pct": "return %", "max_drawdown_pct": "max DD %", "n_trades": "trades",
-               "sharpe_ratio": "sharpe", "win_rate_pct": "win %"}  # table headers
+SHORT_NAMES = {"return_pct": "return %", "max_drawdown_pct": "DD %", "n_trades": "trades",
+               "sharpe_ratio": "sharpe", "win_rate_pct": "win %"}  # table headers (DD: max drawdown; narrow)
 NONE_ITEM = "(none)"
 ALL_SYMBOLS = "(all)"
 
@@ -248,9 +249,10 @@ class SweepResultsPanel(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(22)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)  # widths: the fitter
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.cellDoubleClicked.connect(self._on_table_double_click)
+        self.table_fitter = ColumnFitter(self.table, hint="widen the window")  # rank, params, metric first
         self.table_title = QLabel("Top runs")
         split = QSplitter(Qt.Orientation.Horizontal)
         for widgets, stretch in (((self.heatmap, self.hover_label), 3), ((self.table_title, self.table), 2)):
@@ -361,6 +363,7 @@ class SweepResultsPanel(QWidget):
                 item = QTableWidgetItem(format_value(row[name]))
                 item.setTextAlignment(right)
                 self.table.setItem(r, c, item)
+        self.table_fitter.fit()
         self.table_title.setText(f"Top {len(ranked)} by {metric} · double-click a row to open it")
 
     def _on_table_double_click(self, r: int, _c: int) -> None:

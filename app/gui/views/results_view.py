@@ -6,6 +6,7 @@ calls `show_result` when a backtest finishes.
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from app.gui import theme
 from app.gui.views.chart_view import ChartView
+from app.gui.views.empty_state import Placeholder, hint_label
 from app.gui.views.peer_stats_table import PEER_NAMES, PeerStatsTable
 from app.gui.views.stats_table import StatsTable
 from app.gui.views.trades_table import TradesTable
@@ -53,6 +55,13 @@ def default_indicators(result: Result) -> dict[str, np.ndarray]:
         return {}
 
 
+NO_DATA_HINT = ("No data yet.\n\nImport your bars with Import… (Ctrl+I): CSV or Parquet, one symbol per file; or "
+                "press Load demo data on the left\nfor five daily symbols and two minute ones. Then choose a "
+                "strategy and press Run (Ctrl+R).")
+STATS_HINT = "The stats of a backtest appear here: return, Sharpe ratio, drawdown, win rate… Run one with Ctrl+R."
+TRADES_HINT = "The trades of a backtest appear here, one row each; double-click a trade to zoom the chart to it."
+NO_TRADES_HINT = ("No trades: the strategy never entered on these bars. Try other parameters, a longer dataset or "
+                  "another strategy.")
 EMPTY_HINT = ("No backtest yet.\n\nPick a dataset on the left (or import one with Ctrl+I), choose a strategy and its "
               "parameters,\nthen press Run (Ctrl+R): the chart, the equity and drawdown curves, the stats and the "
               "trades appear here.")
@@ -98,9 +107,14 @@ class ResultsView(QtWidgets.QWidget):
         self.empty_hint.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
         self.empty_hint.setWordWrap(True)
         self.empty_hint.setStyleSheet(f"color: {theme.MUTED}; font-size: 15px;")
+        self.error_page = hint_label("", "runError", error=True)  # a failed run says why, where the chart was
         self.chart_stack = QtWidgets.QStackedWidget()
         self.chart_stack.addWidget(self.empty_hint)
         self.chart_stack.addWidget(self.chart)
+        self.chart_stack.addWidget(self.error_page)
+        self.stats_hint = Placeholder(self.stats, STATS_HINT, "statsHint")
+        self.trades_hint = Placeholder(self.trades, TRADES_HINT, "tradesHint")
+
         self.splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         self.splitter.addWidget(self.chart_stack)
         self.splitter.addWidget(lower)
@@ -133,6 +147,7 @@ class ResultsView(QtWidgets.QWidget):
         self.stats.set_stats(result.stats)
         self._show_peer_stats(result)
         self.trades.set_trades(result.trades)
+        self.trades_hint.set_text(NO_TRADES_HINT if result.trades.height == 0 else TRADES_HINT)
         params = ", ".join(f"{k}={v}" for k, v in result.params.items())
         bars = result.bars
         status = "" if result.status == "ok" else f'  <span style="color:{theme.DOWN}">{result.status}</span>'
@@ -162,6 +177,19 @@ class ResultsView(QtWidgets.QWidget):
             self.stats_tabs.setTabText(index, label)
         self.stats_tabs.setCurrentWidget(self.peer_stats)
 
+    def set_has_data(self, has_data: bool) -> None:
+        """Before the first result: how to get data when the store has none, else how to run."""
+        self.empty_hint.setText(EMPTY_HINT if has_data else NO_DATA_HINT)
+
+    def show_error(self, message: str) -> None:
+        """A failed run: its error where the chart was, and nothing of an older result beside it."""
+        self.clear()
+        self.error_page.setText(f"The backtest failed.\n\n{message}\n\nFix the strategy, its parameters or the "
+                                "dataset, then press Run (Ctrl+R) again.")
+        self.chart_stack.setCurrentWidget(self.error_page)
+        self.title.setText(f'<span style="color:{theme.DOWN}">Run failed</span>: '
+                           f'{html.escape(message.splitlines()[0])}')
+
     def clear(self) -> None:
         self._result = None
         self.chart.clear()
@@ -169,6 +197,7 @@ class ResultsView(QtWidgets.QWidget):
         self.stats.set_stats({})
         self._show_peer_stats(None)
         self.trades.set_trades(self.trades.trades.clear())
+        self.trades_hint.set_text(TRADES_HINT)
         self.title.setText("No result yet: run a backtest.")
         for button in (self.export_csv_button, self.export_png_button):
             button.setEnabled(False)

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui import theme
+from app.gui.views.empty_state import Placeholder, hint_label
 from app.gui.views.heatmap import SweepResultsPanel
 from engine.errors import StrategyError
 from engine.strategies.base import Param, Strategy
@@ -173,6 +174,8 @@ class SweepView(QWidget):
         lv.addWidget(self.results.table_title)
         lv.addWidget(self.table, 1)
         table_box.hide()
+        self.table_hint = Placeholder(self.table, "The best runs appear here after a sweep, ranked by the heatmap's "
+                                      "metric; double-click one to open it.", "topRunsHint")
         # before the first sweep the heatmap's place says what to do, instead of an empty hatched square
         self.empty_hint = _named(QLabel(wordWrap=True), "sweepEmptyHint")
         self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -180,6 +183,8 @@ class SweepView(QWidget):
         self.results_stack = QStackedWidget()
         self.results_stack.addWidget(self.empty_hint)
         self.results_stack.addWidget(self.results)
+        self.error_page = hint_label("", "sweepError", error=True)
+        self.results_stack.addWidget(self.error_page)
         self._show_hint("")
         root = QHBoxLayout(self)
         root.addWidget(left)
@@ -303,6 +308,13 @@ class SweepView(QWidget):
         self.empty_hint.setText(f"No sweep yet.\n\n{grid}Press Sweep to run every combination on the "
                                 "performance cores;\nthe heatmap and the best rows appear here, and a click on a "
                                 "cell opens that run.")
+
+    def show_error(self, message: str) -> None:
+        """A failed sweep: its error where the heatmap goes, until the next sweep finishes."""
+        self.set_running(False)
+        self.error_page.setText(f"The sweep failed.\n\n{message}\n\nFix the grid, the strategy or the dataset, then "
+                                "press Sweep again.")
+        self.results_stack.setCurrentWidget(self.error_page)
 
     def set_result(self, result: SweepResult) -> None:
         """Fill heatmap and top-N table from a finished (or cancelled) sweep."""

@@ -15,6 +15,7 @@ import polars as pl
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from app.gui import theme
+from app.gui.views.fit_columns import ColumnFitter
 from app.gui.views.stats_table import MISSING
 
 Qt = QtCore.Qt
@@ -38,6 +39,10 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "is_open": ("Status", "status"),
 }
 _NUMERIC = {"int", "size", "price", "pnl", "pct", "money", "days"}
+# Shown first when the table is too narrow for every column (the rest come back as it widens; the CSV export
+# always has them all): a person reads when, which way, how it went and why it ended before the bar indexes.
+PRIORITY = ("entry_time", "exit_time", "side", "return_pct", "pnl", "exit_reason", "is_open", "duration_days",
+            "entry_price", "exit_price", "size", "fees", "entry_bar", "exit_bar")
 _SIGNED = {"pnl", "return_pct"}
 
 
@@ -195,6 +200,7 @@ class TradesTable(QtWidgets.QTableView):
         self.horizontalHeader().setStretchLastSection(True)
         self.setSortingEnabled(True)
         self.doubleClicked.connect(self._on_double_clicked)
+        self.fitter = ColumnFitter(self, self._priority, "widen the table; Export CSV has every column")
 
     @property
     def trades(self) -> pl.DataFrame:
@@ -205,7 +211,20 @@ class TradesTable(QtWidgets.QTableView):
         self.trades_model.set_frame(df)
         header = self.horizontalHeader()
         self.trades_model.sort(header.sortIndicatorSection(), header.sortIndicatorOrder())
-        self.resizeColumnsToContents()
+        self.fit_columns()
+
+    def fit_columns(self) -> list[str]:
+        """Only the columns that fit the width, by PRIORITY (fit_columns.py); returns the titles left out."""
+        return self.fitter.fit()
+
+    @property
+    def hidden_titles(self) -> list[str]:
+        return self.fitter.hidden_titles
+
+    def _priority(self) -> list[int]:
+        columns = self.trades_model.frame.columns
+        return [columns.index(c) for c in PRIORITY if c in columns] + [
+            i for i, c in enumerate(columns) if c not in PRIORITY]
 
     def export_csv(self, path: str | Path) -> Path:
         """Write the trades (all columns, original order) to `path` as CSV; returns the path."""

@@ -16,6 +16,7 @@ from app.gui.views.candles import MinMaxIndex, OhlcPyramid, level_for
 from app.gui.views.chart_view import BarDateAxis, ChartView
 from app.gui.views.results_view import ResultsView, default_indicators
 from app.gui.views.stats_table import StatsTable, format_stat
+from app.gui.views.trades_table import PRIORITY
 from engine.backtest import run_backtest
 from engine.config import SimConfig
 from engine.data.demo import demo_bars, generate_bars
@@ -283,3 +284,20 @@ def test_before_the_first_run_the_results_say_what_to_do(qtbot, screenshot_dir, 
     assert v.chart_stack.currentWidget() is v.chart and not v.empty_hint.isVisible()
     v.clear()
     assert v.chart_stack.currentWidget() is v.empty_hint
+
+
+@pytest.mark.parametrize("width", [918, 1078])  # the Results tab at 1280x800 and at 1440x900
+def test_the_trades_table_shows_what_fits_and_never_scrolls_sideways(qtbot, daily_result, width):
+    view = shown(qtbot, ResultsView())
+    view.resize(width, 700)
+    view.show_result(daily_result)
+    table = view.trades
+    qtbot.waitUntil(lambda: table.horizontalScrollBar().maximum() == 0)
+    visible = [c for i, c in enumerate(table.trades.columns) if not table.isColumnHidden(i)]
+    assert set(visible) == set(PRIORITY[:len(visible)])  # the most read columns, whatever the frame's order
+    assert {"entry_time", "exit_time", "side", "return_pct"} <= set(visible)
+    assert table.hidden_titles and table.hidden_titles[0] in table.horizontalHeader().toolTip()
+    view.splitter.widget(1).setSizes([200, width - 200])  # a person drags the stats | trades divider left
+    qtbot.waitUntil(lambda: len([i for i in range(len(table.trades.columns)) if not table.isColumnHidden(i)])
+                    > len(visible))
+    assert table.horizontalScrollBar().maximum() == 0
