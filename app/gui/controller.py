@@ -63,6 +63,8 @@ class Controller(QObject):
     sweep_done = Signal(object)  # (RunRequest template, SweepResult)
     import_done = Signal(list)  # ImportReport list
     executor_ready = Signal(int)  # worker count
+    montecarlo_done = Signal(object)  # engine.analysis.montecarlo.MonteCarlo
+    montecarlo_failed = Signal(str)
 
     def __init__(self, workbench: Workbench, parent: QObject | None = None, worker_nice: int = WORKER_NICE):
         super().__init__(parent)
@@ -230,6 +232,16 @@ class Controller(QObject):
         indicators = strategy.indicators(bars, **result.params)
         stages = {"load": t_load, **result.timings}
         return BacktestOutcome(request, result, indicators, time.perf_counter() - t0, stages)
+
+    def run_montecarlo(self, result: Any, options: dict[str, Any]) -> Job:
+        """Resample a finished backtest (docs/montecarlo.md) with `options` (method, runs, seed, ruin, block)."""
+        from engine.analysis.montecarlo import run_montecarlo
+
+        job = Job("monte carlo", run_montecarlo, result.equity, result.trade_records, result.config.init_cash,
+                  **options)
+        job.signals.finished.connect(self.montecarlo_done.emit)
+        job.signals.failed.connect(self.montecarlo_failed.emit)
+        return self.jobs.start(job)
 
     def run_sweep(self, template: RunRequest, grid: dict[str, list], where: str = "") -> Job:
         job = Job("sweep", self._sweep, template, grid, where)

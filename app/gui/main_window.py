@@ -33,12 +33,13 @@ from app.gui.panels.strategy_panel import StrategyPanel
 from app.gui.tour import SEEN_KEY, Step, Tour
 from app.gui.views.dashboard import Dashboard
 from app.gui.views.lazy_tab import LazyTab
+from app.gui.views.montecarlo_view import MonteCarloView
 from app.gui.views.results_view import ResultsView
 from app.gui.views.sweep_view import SweepView
 from app.stat_labels import trade_count_text
 from engine.errors import BackbenchError
 
-TABS = ("results", "sweep", "dashboard", "benchmarks")
+TABS = ("results", "sweep", "montecarlo", "dashboard", "benchmarks")
 
 
 class MainWindow(QMainWindow):
@@ -70,11 +71,13 @@ class MainWindow(QMainWindow):
 
         self.results_view = ResultsView()
         self.sweep_view = SweepView()
+        self.montecarlo_view = MonteCarloView()
         self.dashboard = Dashboard(hz=controller.bench.settings.ui.refresh_hz)
         self.bench_tab = LazyTab(self._bench_view)  # built, and its files read, when first shown
         self.tabs = QTabWidget()
         self.tabs.addTab(self.results_view, "Results")
         self.tabs.addTab(self.sweep_view, "Sweep")
+        self.tabs.addTab(self.montecarlo_view, "Monte Carlo")
         self.tabs.addTab(self.dashboard, "Dashboard")
         self.tabs.addTab(self.bench_tab, "Benchmarks")
         self.left_panel = left
@@ -152,8 +155,17 @@ class MainWindow(QMainWindow):
         c.demo_progress.connect(self._demo_progress)
         c.executor_ready.connect(self.dashboard.set_worker_count)
         c.import_done.connect(self._imported)
+        self.montecarlo_view.resample_requested.connect(self.resample)
+        c.montecarlo_done.connect(self.montecarlo_view.show_montecarlo)
+        c.montecarlo_failed.connect(self.montecarlo_view.show_error)
 
     # ------------------------------------------------------------------ actions
+    def resample(self, options: dict) -> None:
+        """The Monte Carlo tab's Resample: the last backtest, resampled in the background."""
+        result = self.montecarlo_view.result
+        if result is not None:
+            self.controller.run_montecarlo(result, options)
+
     def request(self, show_error: Callable[[str], None] | None = None) -> RunRequest | None:
         """The run the panels describe; None (and the reason shown, also by `show_error`) if there is none."""
         current = self.data_panel.current()
@@ -252,6 +264,7 @@ class MainWindow(QMainWindow):
     def show_outcome(self, outcome: BacktestOutcome) -> None:
         self.last_outcome = outcome
         self.results_view.show_result(outcome.result, outcome.indicators)
+        self.montecarlo_view.set_result(outcome.result)
         r = outcome.result
         note = "last backtest (from cache)" if r.from_cache else "last backtest"
         self.dashboard.set_stages({k: v * 1000.0 for k, v in outcome.stages.items()}, note)
