@@ -37,7 +37,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="values of one parameter (repeatable); others keep their defaults")
     g.add_argument("--where", metavar="COND", help='constraint on params, e.g. "n1<n2 and n2<=5*n1"')
     g.add_argument("--random", type=int, metavar="N", help="sample N combos of the grid at random")
-    g.add_argument("--seed", type=int, default=0, help="seed for --random (default 0)")
+    g.add_argument("--seed", type=int, default=0, help="seed for --random and --optimize (default 0)")
+    g.add_argument("--optimize", choices=("tpe", "cmaes"),
+                   help="let Optuna's TPE or CMA-ES sampler pick --trials combos of the grid, to maximise --metric "
+                        "(minimise with --minimize); needs the 'optimize' extra (docs/optimize.md)")
+    g.add_argument("--trials", type=int, default=50, metavar="N", help="combos --optimize tries (default 50)")
     g.add_argument("--walk-forward", metavar="TRAIN:TEST[:STEP]", help="walk-forward windows, in bars")
     g.add_argument("--anchored", action="store_true", help="walk-forward training windows all start at bar 0")
     add_setting_flags(g, "sweep", "workers.count")
@@ -86,9 +90,19 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         with executor, sweep_activity(), signals_cancel(cancel, interrupted):  # no App Nap on macOS
             if args.walk_forward:
                 return _walk_forward(args, datasets[0], strategy, grid, config, executor, bar, cache)
-            result = run_sweep(datasets, strategy, grid, where=args.where, random_n=args.random, seed=args.seed,
-                               config=config, executor=executor, chunk_size=args.chunk, progress=bar.sweep,
-                               cancel=cancel, strategies_dir=bench.strategies_dir, cache=cache)
+            if args.optimize:
+                from engine.sweep.optimize import optimize
+
+                if len(datasets) != 1 or args.random:
+                    raise StrategyError("--optimize runs on one dataset, without --random")
+                result = optimize(datasets[0], strategy, grid, metric=args.sweep_metric,
+                                  minimize=args.sweep_minimize, sampler=args.optimize, trials=args.trials,
+                                  seed=args.seed, where=args.where, config=config, executor=executor, cache=cache,
+                                  progress=bar.sweep, cancel=cancel, strategies_dir=bench.strategies_dir)
+            else:
+                result = run_sweep(datasets, strategy, grid, where=args.where, random_n=args.random, seed=args.seed,
+                                   config=config, executor=executor, chunk_size=args.chunk, progress=bar.sweep,
+                                   cancel=cancel, strategies_dir=bench.strategies_dir, cache=cache)
     finally:
         bar.finish()
     if interrupted:  # Ctrl+C / SIGTERM: the rows finished so far, then exit 128 + the signal's number

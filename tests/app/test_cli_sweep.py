@@ -83,3 +83,17 @@ def test_sweep_holds_the_macos_activity_while_it_runs(capsys, monkeypatch):
     monkeypatch.setattr(activity, "_default", Recorder())
     assert main([*BASE, "--json"]) == 0
     assert [c[0] for c in calls] == ["begin", "end"] and "sweep" in calls[0][1]
+
+
+def test_optimize_gives_grid_rows_and_shares_the_cache(capsys):
+    pytest.importorskip("optuna")
+    argv = ["sweep", "--demo", "-s", "sma_cross", "-g", "n1=5:100:5", "-g", "n2=10:200:10", "--where", "n1 < n2",
+            "--workers", "1"]
+    assert main([*argv, "--optimize", "tpe", "--trials", "30", "--seed", "2", "--json"]) == 0
+    optimized = json.loads(capsys.readouterr().out)["rows"]
+    assert len(optimized) == 30 and len({(r["n1"], r["n2"]) for r in optimized}) == 30
+    assert main([*argv, "--json"]) == 0
+    grid = {(r["n1"], r["n2"]): r for r in json.loads(capsys.readouterr().out)["rows"]}
+    assert all(grid[(r["n1"], r["n2"])] == r for r in optimized)  # the grid's own rows
+    assert main([*argv, "--optimize", "cmaes", "--trials", "10", "--random", "5"]) == 2
+    assert "--optimize runs on one dataset, without --random" in capsys.readouterr().err
