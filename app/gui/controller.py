@@ -243,8 +243,11 @@ class Controller(QObject):
         job.signals.failed.connect(self.montecarlo_failed.emit)
         return self.jobs.start(job)
 
-    def run_sweep(self, template: RunRequest, grid: dict[str, list], where: str = "") -> Job:
-        job = Job("sweep", self._sweep, template, grid, where)
+    def run_sweep(self, template: RunRequest, grid: dict[str, list], where: str = "",
+                  search: dict[str, Any] | None = None) -> Job:
+        """Every combo of `grid`, or with search {"optimize": "tpe"|"cmaes", "trials", "metric"} a sampler's
+        choice of them (docs/optimize.md)."""
+        job = Job("sweep", self._sweep, template, grid, where, search or {})
         job.signals.progress.connect(self.sweep_progress.emit)
         job.signals.finished.connect(lambda res: self.sweep_done.emit((template, res)))
         job.signals.failed.connect(self.sweep_failed.emit)
@@ -252,12 +255,21 @@ class Controller(QObject):
         self.sweep_job = job
         return self.jobs.start(job, "sweeps")
 
-    def _sweep(self, template: RunRequest, grid: dict, where: str, progress, cancel):
+    def _sweep(self, template: RunRequest, grid: dict, where: str, search: dict, progress, cancel):
+        from app.gui.views.heatmap import lower_is_better
         from app.macos_activity import sweep_activity
         from engine.sweep import run_sweep
 
         bars = self.bars(template.symbol, template.timeframe, template.start, template.end)
         with sweep_activity():  # macOS: no App Nap while the workers run (a no-op elsewhere)
+            if search.get("optimize"):
+                from engine.sweep.optimize import optimize
+
+                metric = search.get("metric") or self.bench.settings.sweep.metric
+                return optimize(bars, template.strategy, grid, metric=metric, minimize=lower_is_better(metric),
+                                sampler=search["optimize"], trials=search.get("trials", 50), where=where or None,
+                                config=template.config, executor=self.executor(), cache=self.cache,
+                                progress=progress, cancel=cancel, strategies_dir=self.strategies_dir)
             return run_sweep(bars, template.strategy, grid, where=where or None, config=template.config,
                              executor=self.executor(), progress=progress, cancel=cancel,
                              strategies_dir=self.strategies_dir, cache=self.cache)

@@ -202,7 +202,7 @@ class MainWindow(QMainWindow):
         self.progress.setRange(0, 0)
         self.progress.show()
         self.status_label.setText(f"Sweeping {req.strategy} on {req.symbol} {req.timeframe}…")
-        self.controller.run_sweep(req, grid, where)
+        self.controller.run_sweep(req, grid, where, self.sweep_view.search())
 
     def cancel(self) -> None:
         self.controller.cancel_sweep()

@@ -21,6 +21,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -42,7 +43,7 @@ def optimize(bars: Bars, strategy: str | Strategy, grid: Mapping[str, Sequence[A
              minimize: bool = False, sampler: str = "tpe", trials: int = 50, seed: int = 0,
              where: str | None = None, config: SimConfig | None = None, executor: Any = None,
              cache: Any = None, batch: int | None = None, progress: Callable[[Progress], None] | None = None,
-             cancel: threading.Event | None = None, strategies_dir: str | None = None) -> SweepResult:
+             cancel: threading.Event | None = None, strategies_dir: str | Path | None = None) -> SweepResult:
     """`trials` combos of `grid` chosen by `sampler` to maximise (or minimise) `metric` on `bars`."""
     t0 = time.perf_counter()
     try:

@@ -20,6 +20,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QGraphicsRectItem,
     QHBoxLayout,
@@ -74,6 +75,24 @@ def aggregate(rows: pl.DataFrame, x: str, y: str | None, metric: str, agg: str =
     iy = np.searchsorted(np.asarray(ys), g[y].to_numpy()) if y else np.zeros(len(g), dtype=np.int64)
     z[ix, iy] = g["_v"].cast(pl.Float64).fill_null(np.nan).to_numpy()
     return xs, ys, z
+
+
+def smooth_neighbours(z: np.ndarray) -> np.ndarray:
+    """Parameter stability: each cell's mean over itself and its (up to 8) neighbours, NaN cells left out; a
+    cell without a run stays NaN. A peak that survives is a plateau, one that melts was a lone spike."""
+    z = np.asarray(z, dtype=np.float64)
+    valid = np.isfinite(z)
+    values = np.pad(np.where(valid, z, 0.0), 1)
+    counts = np.pad(valid.astype(np.float64), 1)
+    total = np.zeros_like(z)
+    n = np.zeros_like(z)
+    rows, cols = z.shape
+    for dx in (0, 1, 2):
+        for dy in (0, 1, 2):
+            total += values[dx:dx + rows, dy:dy + cols]
+            n += counts[dx:dx + rows, dy:dy + cols]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(valid, total / n, np.nan)
 
 
 def best_row(rows: pl.DataFrame, metric: str, where: dict[str, Any]) -> dict[str, Any] | None:
@@ -234,6 +253,12 @@ class SweepResultsPanel(QWidget):
             controls.addWidget(QLabel(text) if text else self.symbol_label)
             controls.addWidget(combo)
             combo.currentIndexChanged.connect(self._on_choice)
+        self.smooth_check = QCheckBox("Smooth")
+        self.smooth_check.setObjectName("smoothCheck")
+        self.smooth_check.setToolTip("Parameter stability: each cell's metric averaged with its neighbours'; a "
+                                     "peak that stays is a plateau, one that melts was luck")
+        self.smooth_check.toggled.connect(self._on_choice)
+        controls.addWidget(self.smooth_check)
         controls.addStretch(1)
         self.symbol_label.hide()
         self.symbol_combo.hide()
@@ -319,7 +344,10 @@ class SweepResultsPanel(QWidget):
         folded = len(self.swept) > (2 if y else 1) or rows["symbol"].n_unique() > 1
         self.agg_combo.setEnabled(folded)
         self.xs, self.ys, z = aggregate(rows, x, y, metric, agg)
-        self.heatmap.set_grid(z, self.xs, self.ys, x, y, f"{metric} ({agg})" if folded else metric)
+        label = f"{metric} ({agg})" if folded else metric
+        if self.smooth_check.isChecked():
+            z, label = smooth_neighbours(z), f"{label}, smoothed over neighbours"
+        self.heatmap.set_grid(z, self.xs, self.ys, x, y, label)
         self._fill_table(rows, metric)
 
     def cell_params(self, ix: int, iy: int) -> dict[str, Any] | None:

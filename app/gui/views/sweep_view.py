@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from PySide6.QtCore import QPoint, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDoubleSpinBox,
     QGridLayout,
     QGroupBox,
@@ -38,6 +39,8 @@ from engine.sweep import Progress, SweepResult, compile_where, expand_grid
 
 W = TypeVar("W", bound=QWidget)
 COUNT_CAP = 20_000  # above this many raw combos the count is estimated on a thinned grid
+# How the grid is searched: every combo, or Optuna's samplers picking --trials of them (docs/optimize.md)
+SEARCHES = {"grid": "Every combo", "tpe": "TPE (Optuna)", "cmaes": "CMA-ES (Optuna)"}
 
 
 def _decimals(p: Param) -> int:
@@ -138,6 +141,17 @@ class SweepView(QWidget):
         self.where_error.setStyleSheet(f"color: {theme.DOWN};")
         self.where_error.hide()
         self.count_label = _named(QLabel("", wordWrap=True), "comboCount")
+        self.search_combo = _named(QComboBox(), "searchMode")
+        for key, label in SEARCHES.items():
+            self.search_combo.addItem(label, key)
+        self.search_combo.setToolTip("Every combo of the grid, or let a sampler choose which to try from the results "
+                                     "so far, maximising the heatmap's metric (docs/optimize.md)")
+        self.trials_spin = _named(QSpinBox(), "trials")
+        self.trials_spin.setRange(1, 100_000)
+        self.trials_spin.setValue(50)
+        self.trials_spin.setPrefix("trials ")
+        self.search_combo.currentIndexChanged.connect(self._on_search)
+        self._on_search()
         self.sweep_button = _named(QPushButton("Sweep"), "sweepButton")
         self.cancel_button = _named(QPushButton("Cancel"), "cancelButton")
         self.sweep_button.setEnabled(False)
@@ -161,9 +175,14 @@ class SweepView(QWidget):
         left.setFixedWidth(320)
         lv = QVBoxLayout(left)
         lv.setContentsMargins(0, 0, 4, 0)
+        search = QHBoxLayout()
+        search.addWidget(QLabel("Search"))
+        search.addWidget(self.search_combo, 1)
+        search.addWidget(self.trials_spin)
         for w in (self.grid_box, QLabel("Where (constraints)"), self.where_edit, self.where_error,
                   self.count_label):
             lv.addWidget(w)
+        lv.addLayout(search)
         lv.addLayout(buttons)
         lv.addWidget(self.progress)
         lv.addWidget(self.summary)
@@ -226,6 +245,16 @@ class SweepView(QWidget):
 
     def where(self) -> str:
         return self.where_edit.text().strip()
+
+    def search(self) -> dict[str, Any]:
+        """How to search the grid: {"optimize": None (every combo) or "tpe" / "cmaes", "trials": N, "metric":
+        the heatmap's metric (what a sampler maximises, or minimises where lower is better)}."""
+        mode = self.search_combo.currentData()
+        metric = self.results.metric_combo.currentText() or None
+        return {"optimize": None if mode == "grid" else mode, "trials": self.trials_spin.value(), "metric": metric}
+
+    def _on_search(self, *_: Any) -> None:
+        self.trials_spin.setEnabled(self.search_combo.currentData() != "grid")
 
     def _on_edit(self, *_: Any) -> None:
         for row in self.rows.values():
