@@ -116,7 +116,7 @@ def datasets_from_args(args: argparse.Namespace) -> list:
     """The bars the data options ask for: one dataset, or one per --symbols entry. Stored symbols are read
     through a read-only connection; a missing or empty store is first filled with the demo data."""
     if getattr(args, "file", None):
-        return [_bars_from_file(Path(args.file))]
+        return [bars_from_file(Path(args.file))]
     symbols = [s.strip() for s in (getattr(args, "symbols", None) or "").split(",") if s.strip()]
     symbols = symbols or ([args.symbol] if getattr(args, "symbol", None) else [])
     if symbols:
@@ -141,7 +141,7 @@ def fill_demo_store(bench) -> None:
         bar.finish()
 
 
-def _bars_from_file(path: Path):
+def bars_from_file(path: Path):
     if not path.exists():
         raise DataError(f"{path}: file not found")
     if not path.is_file():

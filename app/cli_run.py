@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 
 from app.cli_options import (
@@ -25,7 +26,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_data_args(run)
     add_strategy_args(run)
     add_sim_args(run)
-    run.add_argument("--json", action="store_true", help="print one JSON object {stats, trades}")
+    run.add_argument("--benchmark", metavar="SYMBOL|FILE",
+                     help="also measure the run against this series (a stored symbol, or a CSV/Parquet file): "
+                          "alpha, beta, information ratio, tracking error, correlation (docs/stats.md)")
+    run.add_argument("--json", action="store_true", help="print one JSON object {stats, trades[, benchmark]}")
     run.add_argument("--trades", type=int, default=10, metavar="N", help="how many last trades to print")
     run.add_argument("--no-cache", action="store_true", help="always compute; neither read nor store the result cache")
     run.add_argument("--profile", action="store_true",
@@ -51,14 +55,42 @@ def cmd_run(args: argparse.Namespace) -> int:
     with timer("backtest.load"):
         bars = datasets_from_args(args)[0]
     result = run_backtest(bars, strategy, params, config, cache=bench.cache())
+    against = benchmark_of(args, bars, result.equity) if args.benchmark else None
     if args.json:
-        json.dump(result.to_json_dict(), sys.stdout, allow_nan=False)
+        out = result.to_json_dict()
+        if against is not None:
+            out["benchmark"] = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                                for k, v in against.items()}
+        json.dump(out, sys.stdout, allow_nan=False)
         sys.stdout.write("\n")
     else:
         print(format_run(result, last_trades=args.trades))
+        if against is not None:
+            name = against.pop("name")
+            print(f"\nAgainst {name}:")
+            print(format_pairs([(stat_label(k), format_stat(k, v)) for k, v in against.items()], indent="  ",
+                               value_width=18))
     if args.profile:
         print(profile_report(result), file=sys.stderr if args.json else sys.stdout)
     return 0
+
+
+def benchmark_of(args: argparse.Namespace, bars, equity) -> dict:
+    """{"name", BENCHMARK_KEYS...} of the run's `equity` against --benchmark: a file if that path exists,
+    else a stored symbol at the run's timeframe."""
+    from pathlib import Path
+
+    from app.cli_options import bars_from_file, fill_demo_store
+    from engine.analysis.benchmark import relative_stats
+
+    spec = args.benchmark
+    path = Path(spec)
+    if path.is_file() or path.suffix.lower() in (".csv", ".parquet", ".pq") or "/" in spec:
+        series, name = bars_from_file(path), path.name  # (a missing file: "file not found")
+    else:
+        fill_demo_store(args.workbench)  # as --symbol does: a missing store starts with the demo data
+        series, name = args.workbench.load_bars(spec, bars.timeframe), spec
+    return {"name": name, **relative_stats(bars.ts, equity, series.ts, series.close)}
 
 
 def format_run(result, last_trades: int = 10) -> str:

@@ -48,11 +48,22 @@ STAT_LABELS: dict[str, tuple[str, str]] = {
     "kelly": ("Kelly Criterion", "ratio"),
 }
 
+# `run --benchmark` (engine/analysis/benchmark.py, docs/stats.md)
+BENCHMARK_LABELS: dict[str, tuple[str, str]] = {
+    "bench_return_pct": ("Benchmark Return [%]", "pct"),
+    "bench_alpha_pct": ("Alpha vs Benchmark (Ann.) [%]", "pct"),
+    "bench_beta": ("Beta vs Benchmark", "ratio"),
+    "information_ratio": ("Information Ratio", "ratio"),
+    "tracking_error_pct": ("Tracking Error (Ann.) [%]", "pct"),
+    "correlation": ("Correlation", "ratio"),
+}
+_LABELS = {**STAT_LABELS, **BENCHMARK_LABELS}
+
 
 def stat_label(key: str) -> str:
     """The readable name of a stat key; unknown keys get a plain rendering ("foo_pct" -> "Foo [%]")."""
-    if key in STAT_LABELS:
-        return STAT_LABELS[key][0]
+    if key in _LABELS:
+        return _LABELS[key][0]
     if key.endswith("_pct"):
         return key[:-4].replace("_", " ").capitalize() + " [%]"
     return key.replace("_", " ").capitalize()
@@ -62,7 +73,7 @@ def format_stat(key: str, value: Any) -> str:
     """A stat value as text: days as "3,116 days" (up to 2 decimals), percentages and money with 2 decimals,
     ratios with 3, thousands separated, ISO dates without the "T"/"Z" (and without a midnight time); None
     and NaN as "—", infinities as "∞"."""
-    kind = STAT_LABELS.get(key, ("", "pct" if key.endswith("_pct") else "ratio"))[1]
+    kind = _LABELS.get(key, ("", "pct" if key.endswith("_pct") else "ratio"))[1]
     if value is None:
         return MISSING
     if isinstance(value, str):

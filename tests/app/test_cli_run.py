@@ -138,3 +138,25 @@ def test_real_command_reports_errors_without_traceback(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.startswith("backbench: error: unknown strategy 'nope'")
     assert "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+def test_run_against_a_benchmark_file(capsys, tmp_path):
+    from engine.analysis.benchmark import relative_stats
+
+    bars = demo_bars("GLOBEX")
+    path = tmp_path / "INDEX.csv"
+    rows = ["Date,Open,High,Low,Close"] + [
+        f"{str(t)[:10]},{o},{h},{lo},{c}" for t, o, h, lo, c in zip(bars.times(), bars.open, bars.high, bars.low,
+                                                                     bars.close, strict=True)]
+    path.write_text("\n".join(rows) + "\n")
+    out = run_json(capsys, "--benchmark", str(path))
+    acme = demo_bars("ACME")
+    result = run_backtest(acme, "sma_cross", {}, SimConfig())
+    want = relative_stats(acme.ts, result.equity, bars.ts, bars.close)
+    assert out["benchmark"]["name"] == "INDEX.csv"
+    assert {k: v for k, v in out["benchmark"].items() if k != "name"} == pytest.approx(want, rel=1e-9)
+    assert main(["run", "--demo", "--benchmark", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert "Against INDEX.csv:" in text and "Information Ratio" in text and "Tracking Error (Ann.) [%]" in text
+    assert main(["run", "--demo", "--benchmark", str(tmp_path / "missing.csv")]) == 2
+    assert "missing.csv: file not found" in capsys.readouterr().err
