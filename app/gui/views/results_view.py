@@ -86,7 +86,10 @@ class ResultsView(QtWidgets.QWidget):
         self.title.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         self.export_csv_button = QtWidgets.QPushButton("Export CSV…")
         self.export_png_button = QtWidgets.QPushButton("Export chart PNG…")
-        for button in (self.export_csv_button, self.export_png_button):
+        self.export_report_button = QtWidgets.QPushButton("Export report…")
+        self.export_report_button.setToolTip("One HTML page to share: settings, stats, equity and drawdown, monthly "
+                                             "returns, Monte Carlo bands and the trades (docs/report.md)")
+        for button in (self.export_csv_button, self.export_png_button, self.export_report_button):
             button.setEnabled(False)
 
         bar = QtWidgets.QHBoxLayout()
@@ -94,6 +97,7 @@ class ResultsView(QtWidgets.QWidget):
         bar.addWidget(self.title, 1)
         bar.addWidget(self.export_csv_button)
         bar.addWidget(self.export_png_button)
+        bar.addWidget(self.export_report_button)
 
         lower = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         lower.addWidget(self.stats_tabs)
@@ -132,6 +136,7 @@ class ResultsView(QtWidgets.QWidget):
         self.trades.trade_activated.connect(self.chart.focus_trade)
         self.export_csv_button.clicked.connect(self._ask_export_csv)
         self.export_png_button.clicked.connect(self._ask_export_png)
+        self.export_report_button.clicked.connect(self._ask_export_report)
 
     @property
     def result(self) -> Result | None:
@@ -155,7 +160,7 @@ class ResultsView(QtWidgets.QWidget):
         trades = trade_count_text(len(result.trade_records) - n_open, n_open)
         self.title.setText(f"<b>{result.strategy}</b>({params}) on {bars.symbol} {bars.timeframe}, "
                            f"{len(bars):,} bars, {trades}{status}")
-        for button in (self.export_csv_button, self.export_png_button):
+        for button in (self.export_csv_button, self.export_png_button, self.export_report_button):
             button.setEnabled(True)
 
     def _show_peer_stats(self, result: Result | None) -> None:
@@ -199,7 +204,7 @@ class ResultsView(QtWidgets.QWidget):
         self.trades.set_trades(self.trades.trades.clear())
         self.trades_hint.set_text(TRADES_HINT)
         self.title.setText("No result yet: run a backtest.")
-        for button in (self.export_csv_button, self.export_png_button):
+        for button in (self.export_csv_button, self.export_png_button, self.export_report_button):
             button.setEnabled(False)
 
     # -- export ----------------------------------------------------------------------------------
@@ -210,6 +215,27 @@ class ResultsView(QtWidgets.QWidget):
     def export_chart_png(self, path: str | Path) -> Path:
         """Save the chart as PNG at its current size."""
         return self.chart.export_png(path)
+
+    def export_report(self, path: str | Path, runs: int = 1000) -> Path:
+        """Write the shown result as the HTML report (with `runs` Monte Carlo runs of its trades, seed 0)."""
+        from app.report.html import run_report
+        from engine.analysis.montecarlo import run_montecarlo
+
+        r = self._result
+        if r is None:
+            raise OSError("no result to export: run a backtest first")
+        mc = None
+        if runs and (~r.trade_records["is_open"].astype(bool)).any():
+            mc = run_montecarlo(r.equity, r.trade_records, r.config.init_cash, runs=runs, seed=0)
+        out = Path(path)
+        out.write_text(run_report(r, mc), encoding="utf-8")
+        return out
+
+    def _ask_export_report(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export report", self._default_name("report.html"),
+                                                        "HTML pages (*.html)")
+        if path:
+            self._report(lambda: self.export_report(path if path.lower().endswith(".html") else path + ".html"))
 
     def _default_name(self, suffix: str) -> str:
         r = self._result

@@ -1,0 +1,56 @@
+"""`backbench report`: one backtest as a self-contained HTML page to share (docs/report.md)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from app.cli_options import (
+    add_data_args,
+    add_sim_args,
+    add_strategy_args,
+    datasets_from_args,
+    parse_params,
+    sim_config_from_args,
+)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    rep = sub.add_parser("report", help="write one backtest as a self-contained HTML report",
+                         description="Run one backtest as `run` does and write its report: settings, stats (and "
+                                     "the peer's under a preset), equity and drawdown, monthly returns, the trade "
+                                     "returns' distribution, Monte Carlo bands and the trade list, in one HTML file "
+                                     "that fetches nothing.")
+    add_data_args(rep)
+    add_strategy_args(rep)
+    add_sim_args(rep)
+    rep.add_argument("--html", required=True, metavar="OUT.html", help="where to write the report")
+    rep.add_argument("--runs", type=int, default=1000, metavar="N",
+                     help="Monte Carlo runs of the trades for the report's bands (0: none; default 1000)")
+    rep.add_argument("--seed", type=int, default=0, metavar="K", help="Monte Carlo seed (default 0)")
+    rep.set_defaults(func=cmd_report)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from app.report.html import run_report
+    from engine.analysis.montecarlo import run_montecarlo
+    from engine.backtest import run_backtest
+    from engine.errors import ConfigError
+    from engine.strategies import resolve_params
+
+    bench = args.workbench
+    config = sim_config_from_args(args)
+    strategy = bench.strategy(args.strategy)
+    params = parse_params(args.param)
+    resolve_params(strategy, params)
+    bars = datasets_from_args(args)[0]
+    result = run_backtest(bars, strategy, params, config, cache=bench.cache())
+    mc = None
+    if args.runs > 0 and (~result.trade_records["is_open"].astype(bool)).any():
+        mc = run_montecarlo(result.equity, result.trade_records, config.init_cash, runs=args.runs, seed=args.seed)
+    out = Path(args.html)
+    if not out.parent.is_dir():
+        raise ConfigError(f"--html {out}: no such folder {out.parent}")
+    out.write_text(run_report(result, mc), encoding="utf-8")
+    print(f"wrote {out} ({out.stat().st_size / 1024:,.0f} KiB)")
+    return 0

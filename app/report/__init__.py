@@ -1,0 +1,1 @@
+"""Shareable reports: one self-contained HTML file per run (docs/report.md)."""
