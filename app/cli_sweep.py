@@ -168,6 +168,7 @@ def _walk_forward(args, bars, strategy, grid, config, executor, bar, cache) -> i
     if args.json:
         out = wf.result.to_json_dict()
         out["windows"] = [_json_row(r) for r in wf.windows.iter_rows(named=True)]
+        out["efficiency"] = wf.efficiency if math.isfinite(wf.efficiency) else None
         json.dump(out, sys.stdout, allow_nan=False, default=str)
         sys.stdout.write("\n")
         return 0
@@ -178,6 +179,8 @@ def _walk_forward(args, bars, strategy, grid, config, executor, bar, cache) -> i
     keys = ("return_pct", "return_ann_pct", "sharpe_ratio", "max_drawdown_pct", "n_trades", "win_rate_pct")
     print(format_pairs([(stat_label(k), format_stat(k, wf.result.stats[k])) for k in keys], indent="  ",
                        value_width=14))
+    print(f"  Walk-forward efficiency  {wf.efficiency:.3f}  (mean annualised out-of-sample return / in-sample; "
+          "docs/guide.md)")
     return 0
 
 

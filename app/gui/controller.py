@@ -65,6 +65,8 @@ class Controller(QObject):
     executor_ready = Signal(int)  # worker count
     montecarlo_done = Signal(object)  # engine.analysis.montecarlo.MonteCarlo
     montecarlo_failed = Signal(str)
+    walk_forward_done = Signal(object)  # (WalkForwardResult, Bars)
+    walk_forward_failed = Signal(str)
 
     def __init__(self, workbench: Workbench, parent: QObject | None = None, worker_nice: int = WORKER_NICE):
         super().__init__(parent)
@@ -242,6 +244,26 @@ class Controller(QObject):
         job.signals.finished.connect(self.montecarlo_done.emit)
         job.signals.failed.connect(self.montecarlo_failed.emit)
         return self.jobs.start(job)
+
+    def run_walk_forward(self, template: RunRequest, grid: dict[str, Any], where: str,
+                         options: dict[str, Any]) -> Job:
+        """Walk `grid` forward over the template's dataset (docs/guide.md), with the hindsight curve."""
+        job = Job("walk-forward", self._walk_forward, template, grid, where, options)
+        job.signals.finished.connect(self.walk_forward_done.emit)
+        job.signals.failed.connect(self.walk_forward_failed.emit)
+        return self.jobs.start(job, "sweeps")
+
+    def _walk_forward(self, template: RunRequest, grid: dict, where: str, options: dict, progress):
+        from engine.sweep.walkforward import walk_forward
+
+        bars = self.bars(template.symbol, template.timeframe, template.start, template.end)
+        settings = self.bench.settings.sweep
+        wf = walk_forward(bars, template.strategy, grid, train=options["train"], test=options["test"],
+                          step=options.get("step"), anchored=options.get("anchored", False), metric=settings.metric,
+                          minimize=settings.minimize, where=where or None, config=template.config,
+                          executor=self.executor(), strategies_dir=self.strategies_dir, progress=progress,
+                          cache=self.cache, hindsight=True)
+        return wf, bars
 
     def run_sweep(self, template: RunRequest, grid: dict[str, list], where: str = "",
                   search: dict[str, Any] | None = None) -> Job:

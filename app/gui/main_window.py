@@ -36,10 +36,11 @@ from app.gui.views.lazy_tab import LazyTab
 from app.gui.views.montecarlo_view import MonteCarloView
 from app.gui.views.results_view import ResultsView
 from app.gui.views.sweep_view import SweepView
+from app.gui.views.walkforward_view import WalkForwardView
 from app.stat_labels import trade_count_text
 from engine.errors import BackbenchError
 
-TABS = ("results", "sweep", "montecarlo", "dashboard", "benchmarks")
+TABS = ("results", "sweep", "walkforward", "montecarlo", "dashboard", "benchmarks")
 
 
 class MainWindow(QMainWindow):
@@ -72,11 +73,13 @@ class MainWindow(QMainWindow):
         self.results_view = ResultsView()
         self.sweep_view = SweepView()
         self.montecarlo_view = MonteCarloView()
+        self.walkforward_view = WalkForwardView()
         self.dashboard = Dashboard(hz=controller.bench.settings.ui.refresh_hz)
         self.bench_tab = LazyTab(self._bench_view)  # built, and its files read, when first shown
         self.tabs = QTabWidget()
         self.tabs.addTab(self.results_view, "Results")
         self.tabs.addTab(self.sweep_view, "Sweep")
+        self.tabs.addTab(self.walkforward_view, "Walk-forward")
         self.tabs.addTab(self.montecarlo_view, "Monte Carlo")
         self.tabs.addTab(self.dashboard, "Dashboard")
         self.tabs.addTab(self.bench_tab, "Benchmarks")
@@ -158,8 +161,25 @@ class MainWindow(QMainWindow):
         self.montecarlo_view.resample_requested.connect(self.resample)
         c.montecarlo_done.connect(self.montecarlo_view.show_montecarlo)
         c.montecarlo_failed.connect(self.montecarlo_view.show_error)
+        self.walkforward_view.walk_forward_requested.connect(self.walk_forward)
+        c.walk_forward_done.connect(self._walk_forward_done)
+        c.walk_forward_failed.connect(self.walkforward_view.show_error)
 
     # ------------------------------------------------------------------ actions
+    def _walk_forward_done(self, done: tuple) -> None:
+        wf, bars = done
+        self.walkforward_view.show_walk_forward(wf, bars)
+        self.status_label.setText(f"Walk-forward on {bars.symbol} {bars.timeframe}: {len(wf.spans)} windows, "
+                                  f"out-of-sample return {wf.result.stats['return_pct']:.2f} %")
+
+    def walk_forward(self, options: dict) -> None:
+        """The Walk-forward tab's button: the Sweep tab's grid and condition, walked forward in the background."""
+        req = self.request(self.walkforward_view.show_error)
+        if req is None:
+            return
+        self.status_label.setText(f"Walking {req.strategy} forward on {req.symbol} {req.timeframe}…")
+        self.controller.run_walk_forward(req, self.sweep_view.grid(), self.sweep_view.where(), options)
+
     def resample(self, options: dict) -> None:
         """The Monte Carlo tab's Resample: the last backtest, resampled in the background."""
         result = self.montecarlo_view.result

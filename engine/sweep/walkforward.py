@@ -22,7 +22,8 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -43,6 +44,11 @@ class WalkForwardResult:
     windows: pl.DataFrame  # one row per window: ranges, chosen params, in-sample metric, OOS figures
     result: Result  # the stitched out-of-sample run: its bars, equity, drawdown, trades (indices into its bars), stats
     metric: str
+    spans: list[tuple[int, int, int, int]] = field(default_factory=list)  # (train start, end, test start, end) bars
+    # walk-forward efficiency: the mean annualised out-of-sample return over the mean annualised in-sample return
+    # of the chosen params (Pardo's WFE); about 1: the in-sample edge held out of sample, near 0 or below: it did not
+    efficiency: float = math.nan
+    hindsight: np.ndarray | None = None  # with hindsight=True: see walk_forward
 
 
 def parse_walk_forward(spec: str) -> tuple[int, int, int]:
@@ -86,10 +92,14 @@ def walk_forward(
     where: str | None = None,
     config: SimConfig | None = None,
     executor: Any = None,
-    strategies_dir: str | None = None,
+    strategies_dir: str | Path | None = None,
     progress: Callable[[Progress], None] | None = None,
     cache: Any = None,
+    hindsight: bool = False,
 ) -> WalkForwardResult:
+    """Walk-forward over `bars` (see the module's docstring). `hindsight`: also the equity, over the same
+    out-of-sample bars, of the grid's best params over all the bars (optimised with hindsight: what an
+    in-sample optimisation would have shown), rebased to the initial cash at the first out-of-sample bar."""
     config = config or SimConfig()
     strat = get_strategy(strategy, strategies_dir=strategies_dir) if isinstance(strategy, str) else strategy
     step = step or test
@@ -103,6 +113,7 @@ def walk_forward(
     oos_config = config.replace(at_end="close")
     segments: list[Run] = []
     rows: list[dict[str, Any]] = []
+    used: list[tuple[int, int, int, int]] = []
     cash = config.init_cash
     for k, (tr0, tr1, te0, te1) in enumerate(spans):
         ins = run_sweep(bars.slice(tr0, tr1), strat, combos=combos, config=config, executor=executor,
@@ -115,12 +126,27 @@ def walk_forward(
                      "test_start": _day(bars, te0), "test_end": _day(bars, te1 - 1), **best,
                      f"is_{metric}": _metric_of(ins.rows, best, metric),
                      "oos_return_pct": seg.stats["return_pct"], f"oos_{metric}": seg.stats.get(metric),
-                     "oos_trades": seg.stats["n_trades"]})
+                     "oos_trades": seg.stats["n_trades"],
+                     "is_return_ann_pct": _metric_of(ins.rows, best, "return_ann_pct"),
+                     "oos_return_ann_pct": seg.stats["return_ann_pct"]})
+        used.append((tr0, tr1, te0, te1))
         cash = float(seg.equity[-1])
         if cash <= 0.0:
             break
     stitched = _stitch(segments, bars, oos_config)
-    return WalkForwardResult(pl.DataFrame(rows), stitched.result(oos_config, strat.name, {}), metric)
+    frame = pl.DataFrame(rows)
+    mean_is = float(frame["is_return_ann_pct"].mean())  # type: ignore[arg-type]
+    efficiency = float(frame["oos_return_ann_pct"].mean()) / mean_is if mean_is > 0 else math.nan  # type: ignore
+    curve = None
+    if hindsight:
+        full = run_sweep(bars, strat, combos=combos, config=config, executor=executor, cache=cache)
+        whole = run_pipeline(bars, strat, _best(full.rows, metric, minimize, strat), config, drawdown=False)
+        at = np.concatenate([np.arange(te0, te0 + len(seg.bars)) for (_, _, te0, _), seg in zip(used, segments,
+                                                                                                strict=True)])
+        first = used[0][2]
+        base = whole.equity[first - 1] if first > 0 else config.init_cash
+        curve = whole.equity[at] / base * config.init_cash
+    return WalkForwardResult(frame, stitched.result(oos_config, strat.name, {}), metric, used, efficiency, curve)
 
 
 def _stitch(segments: list[Run], like: Bars, config: SimConfig) -> Run:

@@ -126,3 +126,28 @@ def test_a_bankrupt_segment_makes_the_stitched_run_bankrupt_and_ends_it():
     assert res.status == "bankrupt"
     assert len(wf.windows) == 1 < len(windows(n, 50, 50, 50))  # no window after the ruin
     assert res.equity[-1] <= 0.0 and res.trades["exit_reason"].to_list()[-1] == "bankrupt"
+
+
+def test_efficiency_and_the_hindsight_curve(bars):
+    """WFE = mean annualised OOS return / mean annualised in-sample return of the chosen params; the hindsight
+    curve is the grid's best over all bars, over the OOS bars, rebased to the cash at the first of them."""
+    from engine.backtest import run_backtest
+
+    wf = walk_forward(bars, "sma_cross", GRID, train=600, test=250, config=CFG, hindsight=True)
+    strat = get_strategy("sma_cross")
+    assert wf.spans == windows(len(bars), 600, 250, 250)
+    for k, (tr0, tr1, _, _) in enumerate(wf.spans):
+        row = wf.windows.row(k, named=True)
+        rows = run_sweep(bars.slice(tr0, tr1), strat, GRID, config=CFG).rows
+        chosen = rows.filter((rows["n1"] == row["n1"]) & (rows["n2"] == row["n2"]))
+        assert row["is_return_ann_pct"] == chosen["return_ann_pct"][0]
+    mean_is = np.mean(wf.windows["is_return_ann_pct"].to_numpy())
+    assert mean_is > 0
+    assert wf.efficiency == pytest.approx(np.mean(wf.windows["oos_return_ann_pct"].to_numpy()) / mean_is, rel=1e-12)
+    full = run_sweep(bars, strat, GRID, config=CFG).rows
+    best = full.sort("sharpe_ratio", descending=True, maintain_order=True).row(0, named=True)
+    whole = run_backtest(bars, "sma_cross", {"n1": best["n1"], "n2": best["n2"]}, CFG).equity
+    first = wf.spans[0][2]
+    want = whole[first:wf.spans[-1][3]] / whole[first - 1] * CFG.init_cash
+    np.testing.assert_allclose(wf.hindsight, want, rtol=1e-12)
+    assert walk_forward(bars, "sma_cross", GRID, train=600, test=250, config=CFG).hindsight is None  # on request

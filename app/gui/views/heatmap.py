@@ -258,7 +258,6 @@ class SweepResultsPanel(QWidget):
         self.smooth_check.setToolTip("Parameter stability: each cell's metric averaged with its neighbours'; a "
                                      "peak that stays is a plateau, one that melts was luck")
         self.smooth_check.toggled.connect(self._on_choice)
-        controls.addWidget(self.smooth_check)
         controls.addStretch(1)
         self.symbol_label.hide()
         self.symbol_combo.hide()
@@ -280,7 +279,12 @@ class SweepResultsPanel(QWidget):
         self.table_fitter = ColumnFitter(self.table, hint="widen the window")  # rank, params, metric first
         self.table_title = QLabel("Top runs")
         split = QSplitter(Qt.Orientation.Horizontal)
-        for widgets, stretch in (((self.heatmap, self.hover_label), 3), ((self.table_title, self.table), 2)):
+        readout = QWidget()  # under the heatmap: the hover readout and the stability switch (the controls row
+        r = QHBoxLayout(readout)  # above is as wide as 1280 px allows)
+        r.setContentsMargins(0, 0, 0, 0)
+        r.addWidget(self.hover_label, 1)
+        r.addWidget(self.smooth_check)
+        for widgets, stretch in (((self.heatmap, readout), 3), ((self.table_title, self.table), 2)):
             box = QWidget()
             v = QVBoxLayout(box)
             v.setContentsMargins(0, 0, 0, 0)

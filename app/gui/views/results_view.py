@@ -84,6 +84,7 @@ class ResultsView(QtWidgets.QWidget):
         self.trades = TradesTable()
         self.title = QtWidgets.QLabel("No result yet: run a backtest.")
         self.title.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.title.setWordWrap(True)  # a long title wraps beside the export buttons: the window stays 1280 px wide
         self.export_csv_button = QtWidgets.QPushButton("Export CSV…")
         self.export_png_button = QtWidgets.QPushButton("Export chart PNG…")
         self.export_report_button = QtWidgets.QPushButton("Export report…")
