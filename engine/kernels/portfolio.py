@@ -248,7 +248,7 @@ def portfolio_nb(close, entries, exits, score, rebalance, fee_rate, slippage, la
                     px = c * (1.0 - slippage[j])
                     proceeds = pos[j] * px
                     fee = proceeds * fee_rate[j]
-                    cash = cash + _add(proceeds, -fee)
+                    cash = (0.0 if _is_close(cash, 0.0) else cash) + _add(proceeds, -fee)
                     traded[i] += proceeds
                     nt = _sell(j, i, pos[j], px, fee, PF_EXIT_SIGNAL, pos, avg_px, entry_fee, entry_bar, trades, nt)
                 elif pos[j] == 0.0 and entries[i, j]:

@@ -26,7 +26,7 @@ class PortfolioResult:
 
     stats: the keys of a single run (docs/stats.md) on the portfolio's equity; buy_hold_return_pct is that of
         the equal-weight index (`benchmark_close`).
-    per_symbol: {symbol: {pnl, n_trades, n_open, win_rate_pct, exposure_pct, fees, traded_value}}.
+    per_symbol: {symbol: {pnl, n_trades, n_open, win_rate_pct, exposure_pct, fees}}.
     equity, cash, position_value, traded_value: per row of the aligned bars, currency.
     exposure_pct: position value / equity, in %; turnover: traded value / mean equity (times over the run).
     trade_records: PF_TRADE_DTYPE, ordered by entry row, then exit row, then symbol.
@@ -113,7 +113,7 @@ def benchmark_close(aligned: AlignedBars) -> np.ndarray:
 
 def per_symbol_figures(aligned: AlignedBars, arrays: PortfolioArrays) -> dict[str, dict[str, Any]]:
     """Each symbol's contribution: P&L (open trades marked), closed and open trades, win rate of the closed
-    ones (P&L > 0), exposure (rows with a position, % of all rows), fees and traded value."""
+    ones (P&L > 0), exposure (rows with a position, % of all rows) and fees."""
     tr = arrays.trades
     n = len(aligned.ts)
     out = {}
@@ -131,8 +131,6 @@ def per_symbol_figures(aligned: AlignedBars, arrays: PortfolioArrays) -> dict[st
             "win_rate_pct": float((closed["pnl"] > 0).mean() * 100.0) if len(closed) else math.nan,
             "exposure_pct": covered / n * 100.0 if n else 0.0,
             "fees": float((t["entry_fee"] + t["exit_fee"]).sum()),
-            "traded_value": float((t["size"] * (t["entry_price"] + np.where(t["is_open"], 0.0,
-                                                                             t["exit_price"]))).sum()),
         }
     return out
 
