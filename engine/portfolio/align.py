@@ -33,7 +33,7 @@ class AlignedBars:
 
     def scatter(self, per_symbol: list[np.ndarray], fill: float | bool, dtype: type) -> np.ndarray:
         """[n x m] array with symbol j's own per-bar values at its rows and `fill` elsewhere."""
-        out = np.full((len(self.ts), len(self.symbols)), fill, dtype=dtype)
+        out: np.ndarray = np.full((len(self.ts), len(self.symbols)), fill, dtype=dtype)
         for j, values in enumerate(per_symbol):
             out[self.rows[j], j] = values
         return out

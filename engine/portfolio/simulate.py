@@ -97,7 +97,7 @@ def simulate_portfolio(aligned: AlignedBars, entries: np.ndarray, exits: np.ndar
 
 
 def _grid(a, shape: tuple[int, int], dtype: type, name: str) -> np.ndarray:
-    arr = np.ascontiguousarray(a, dtype=dtype)
+    arr: np.ndarray = np.ascontiguousarray(a, dtype=dtype)
     if arr.shape != shape:
         raise DataError(f"portfolio: {name} has shape {arr.shape}, expected {shape} (bars x symbols)")
     return arr if arr.flags.writeable else arr.copy()
