@@ -72,7 +72,7 @@ def portfolio_datasets(args: argparse.Namespace) -> list:
             path = Path(name)
             if not path.is_file():
                 raise DataError(f"{path}: file not found")
-            out.append(load_file(path, symbol=path.name.split(".")[0]).bars)
+            out.append(load_file(path, symbol=file_symbol(path)).bars)
         return out
     if args.demo:
         from engine.data.demo import demo_bars
@@ -84,6 +84,15 @@ def portfolio_datasets(args: argparse.Namespace) -> list:
     bench = args.workbench
     fill_demo_store(bench)
     return [bench.load_bars(s, args.timeframe, args.start, args.end) for s in symbols]
+
+
+def file_symbol(path: Path) -> str:
+    """The file's name without its extension: data/SPY.csv.gz -> SPY, BRK.B.parquet -> BRK.B."""
+    name = path.name
+    for ext in (".csv.gz", ".csv", ".parquet", ".pq", ".gz"):
+        if name.lower().endswith(ext):
+            return name[: -len(ext)]
+    return path.stem
 
 
 def cmd_portfolio(args: argparse.Namespace) -> int:
@@ -99,9 +108,9 @@ def cmd_portfolio(args: argparse.Namespace) -> int:
     strategy = bench.strategy(args.strategy)
     params = resolve_params(strategy, parse_params(args.param))
     score = parse_score(args.score)
+    if not args.symbols and (args.start or args.end or args.timeframe):
+        raise DataError("--timeframe, --start and --end apply to stored symbols (--symbols)")
     datasets = portfolio_datasets(args)
-    if args.demo and (args.start or args.end):
-        raise DataError("--start/--end apply to stored symbols (--symbols)")
     result = run_portfolio(datasets, strategy, params, config, score=score, cache=bench.cache())
     if args.json:
         json.dump(result.to_json_dict(), sys.stdout, allow_nan=False)

@@ -16,6 +16,7 @@ import numpy as np
 
 from engine.compat.values import NS_PER_DAY, days, iso, nan_max, nan_min, seq_sum
 from engine.compat.vectorbt_stats import _add, _drawdowns, _return_ratios, _returns, _trade_figures
+from engine.kernels.portfolio import equal_weight_index_nb, filled_close_nb
 
 if TYPE_CHECKING:
     from engine.portfolio.align import AlignedBars
@@ -37,8 +38,7 @@ def group_table(aligned: AlignedBars, arrays: PortfolioArrays, config: Portfolio
     value = arrays.equity
     denom = _add(arrays.position_value, arrays.cash)
     exposure = np.divide(arrays.position_value, denom, out=np.zeros(n), where=denom != 0)
-    filled = _ffill_bfill(aligned.close)
-    bench_value = init_cash / filled.shape[1] * np.sum(filled / filled[0], axis=1)
+    bench_value = init_cash * equal_weight_index_nb(filled_close_nb(aligned.close))
     bench = _returns(bench_value, init_cash)
     tr = arrays.trades
     closed = ~tr["is_open"]
@@ -68,17 +68,3 @@ def group_table(aligned: AlignedBars, arrays: PortfolioArrays, config: Portfolio
     s.update(_trade_figures(t, freq_ns))
     s.update(_return_ratios(_returns(value, init_cash), ann_factor))
     return s
-
-
-def _ffill_bfill(close: np.ndarray) -> np.ndarray:
-    """Each column's NaNs filled from the last value before, then (at the start) from the first after."""
-    n = close.shape[0]
-    out = np.empty_like(close)
-    for j in range(close.shape[1]):
-        have = ~np.isnan(close[:, j])
-        idx = np.where(have, np.arange(n), -1)
-        idx = np.maximum.accumulate(idx)
-        first = int(np.argmax(have))
-        idx[idx < 0] = first
-        out[:, j] = close[idx, j]
-    return out

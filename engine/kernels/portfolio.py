@@ -138,6 +138,14 @@ def _sell(j, i, units, px, fee, reason, pos, avg_px, entry_fee, entry_bar, trade
 
 
 @njit(cache=True, nogil=True)
+def _grown(trades, need):
+    """A copy of `trades` with room for at least `need` records."""
+    out = np.empty(max(need, 2 * len(trades)), dtype=trades.dtype)
+    out[: len(trades)] = trades
+    return out
+
+
+@njit(cache=True, nogil=True)
 def _equity(cash, pos, mark):
     value = cash
     for j in range(len(pos)):
@@ -203,24 +211,15 @@ def portfolio_nb(close, entries, exits, score, rebalance, fee_rate, slippage, la
     entries, exits: bool [n x m]; score: float [n x m] or [0 x 0] (none); rebalance: bool [n] or [0];
     fee_rate, slippage: per symbol [m]; last_bar: each symbol's last row with a bar [m] (-1: none);
     params: one PF_PARAMS_DTYPE record.
-    Returns (equity [n], cash [n], position value [n], traded value [n], trades (PF_TRADE_DTYPE), n_skipped):
-    n_skipped counts entry signals that found no free slot or no cash.
+    Returns (equity [n], cash [n], position value [n], traded value [n], trades (PF_TRADE_DTYPE, by entry row,
+    exit row, symbol), n_skipped): n_skipped counts entry signals that found no free slot or no cash.
     """
     p = params[0]
     n, m = close.shape
     has_score = score.shape[0] == n and n > 0
     do_rebalance = rebalance.shape[0] == n and p.target_weight > 0.0
-    n_entries = 0
-    for i in range(n):
-        for j in range(m):
-            if entries[i, j]:
-                n_entries += 1
-    n_rebal = 0
-    if do_rebalance:
-        for i in range(n):
-            if rebalance[i]:
-                n_rebal += 1
-    trades = np.empty(n_entries + n_rebal * m + m, dtype=PF_TRADE_DTYPE)
+    # trade records grow as needed: a row closes at most 2m records (sales and rebalance splits)
+    trades = np.empty(1024 + 4 * m, dtype=PF_TRADE_DTYPE)
     equity = np.empty(n)
     cash_out = np.empty(n)
     held_value = np.empty(n)
@@ -236,13 +235,15 @@ def portfolio_nb(close, entries, exits, score, rebalance, fee_rate, slippage, la
     n_skipped = 0
     slots = p.max_positions if p.max_positions > 0 else m
     for i in range(n):
-        for j in range(m):
-            if not np.isnan(close[i, j]):
-                mark[j] = close[i, j]
+        if nt + 2 * m + 1 > len(trades):
+            trades = _grown(trades, nt + 2 * m + 1)
         if p.vbt:
             for j in range(m):
                 c = close[i, j]
-                if np.isnan(c) or (entries[i, j] and exits[i, j]):
+                if np.isnan(c):
+                    continue
+                mark[j] = c
+                if entries[i, j] == exits[i, j]:  # neither, or both: both are dropped
                     continue
                 if pos[j] > 0.0 and exits[i, j]:
                     px = c * (1.0 - slippage[j])
@@ -261,10 +262,13 @@ def portfolio_nb(close, entries, exits, score, rebalance, fee_rate, slippage, la
                     else:
                         n_skipped += 1
         else:
-            # 1. exits and delistings
+            # 1. exits and delistings (and the marks: every symbol with a bar)
             for j in range(m):
                 c = close[i, j]
-                if pos[j] == 0.0 or np.isnan(c):
+                if np.isnan(c):
+                    continue
+                mark[j] = c
+                if pos[j] == 0.0:
                     continue
                 signal = exits[i, j] and not entries[i, j]
                 delisted = p.delist_close and last_bar[j] == i and i < n - 1
@@ -348,6 +352,8 @@ def portfolio_nb(close, entries, exits, score, rebalance, fee_rate, slippage, la
         cash_out[i] = cash
         held_value[i] = held
     # what is still open at the end: closed at the last marks, or reported open there
+    if nt + m > len(trades):
+        trades = _grown(trades, nt + m)
     for j in range(m):
         if pos[j] != 0.0 and n > 0:
             c = mark[j]
@@ -377,4 +383,54 @@ def portfolio_nb(close, entries, exits, score, rebalance, fee_rate, slippage, la
         equity[n - 1] = cash
         cash_out[n - 1] = cash
         held_value[n - 1] = 0.0
-    return equity, cash_out, held_value, traded, trades[:nt], n_skipped
+    return equity, cash_out, held_value, traded, _by_entry(trades, nt, n, m), n_skipped
+
+
+@njit(cache=True, nogil=True)
+def _by_entry(trades, nt, n, m):
+    """The first `nt` records ordered by entry row, then exit row, then symbol (they are written as they close)."""
+    key = np.empty(nt, dtype=np.int64)
+    for k in range(nt):
+        t = trades[k]
+        key[k] = (t["entry_bar"] * n + t["exit_bar"]) * m + t["symbol"]
+    order = np.argsort(key, kind="mergesort")
+    out = np.empty(nt, dtype=trades.dtype)
+    for k in range(nt):
+        out[k] = trades[order[k]]
+    return out
+
+
+@njit(cache=True, nogil=True)
+def filled_close_nb(close):
+    """close [n x m] with each NaN replaced by the symbol's last close before it, and before its first bar by
+    its first close (vectorbt's fillna_close: forward, then backward)."""
+    n, m = close.shape
+    out = np.empty((n, m))
+    last = np.full(m, np.nan)
+    for i in range(n):
+        for j in range(m):
+            if np.isnan(last[j]) and not np.isnan(close[i, j]):
+                last[j] = close[i, j]
+    # `last` now holds each symbol's first close: the back-fill before its first bar
+    for i in range(n):
+        for j in range(m):
+            c = close[i, j]
+            if not np.isnan(c):
+                last[j] = c
+            out[i, j] = last[j]
+    return out
+
+
+@njit(cache=True, nogil=True)
+def equal_weight_index_nb(filled):
+    """The mean over symbols of filled close / first close, per row (1.0 for a symbol before it lists)."""
+    n, m = filled.shape
+    out = np.zeros(n)
+    if n == 0:
+        return out
+    for i in range(n):
+        s = 0.0
+        for j in range(m):
+            s += filled[i, j] / filled[0, j]
+        out[i] = s / m
+    return out

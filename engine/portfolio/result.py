@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from engine.bars import Bars
-from engine.kernels.portfolio import PF_EXIT_REASONS
+from engine.kernels.portfolio import PF_EXIT_REASONS, equal_weight_index_nb, filled_close_nb
 from engine.portfolio.align import AlignedBars
 from engine.portfolio.config import PortfolioConfig
 from engine.portfolio.simulate import PortfolioArrays
@@ -97,18 +97,7 @@ class PortfolioResult:
 def benchmark_close(aligned: AlignedBars) -> np.ndarray:
     """The equal-weight index: the mean over symbols of close / first close, each forward-filled and 1.0 before
     its listing (a late symbol joins at its listing price)."""
-    n, m = aligned.close.shape
-    rel = np.ones((n, m))
-    for j in range(m):
-        rows = aligned.rows[j]
-        c = aligned.close[rows, j]
-        filled = np.ones(n)
-        # each row takes the symbol's last close at or before it
-        k = np.searchsorted(rows, np.arange(n), side="right") - 1
-        have = k >= 0
-        filled[have] = c[k[have]] / c[0]
-        rel[:, j] = filled
-    return rel.mean(axis=1)
+    return equal_weight_index_nb(filled_close_nb(aligned.close))
 
 
 def per_symbol_figures(aligned: AlignedBars, arrays: PortfolioArrays) -> dict[str, dict[str, Any]]:

@@ -92,8 +92,7 @@ def simulate_portfolio(aligned: AlignedBars, entries: np.ndarray, exits: np.ndar
     close = np.ascontiguousarray(aligned.close, dtype=np.float64)
     equity, cash, held, traded, trades, n_skipped = portfolio_nb(
         close, entries, exits, score_arr, rebalance, fees, slips, aligned.last_bar, params)
-    order = np.lexsort((trades["symbol"], trades["exit_bar"], trades["entry_bar"]))
-    return PortfolioArrays(equity, cash, held, traded, trades[order], int(n_skipped))
+    return PortfolioArrays(equity, cash, held, traded, trades, int(n_skipped))
 
 
 def _grid(a, shape: tuple[int, int], dtype: type, name: str) -> np.ndarray:

@@ -56,12 +56,22 @@ def test_text_output_shows_stats_per_symbol_and_trades(capsys):
     assert "one cash balance" in text and "Per symbol:" in text and "trades:" in text
 
 
+def test_a_files_symbol_is_its_name_without_the_extension():
+    from pathlib import Path
+
+    from app.cli_portfolio import file_symbol
+
+    assert [file_symbol(Path(p)) for p in ("data/SPY.csv", "x/QQQ.csv.gz", "BRK.B.parquet", "a/b/IWM")] == [
+        "SPY", "QQQ", "BRK.B", "IWM"]
+
+
 @pytest.mark.parametrize("argv,message", [
     (["--demo", "--compat", "vectorbt", "--sizing", "equal"], "cannot be combined with compat='vectorbt'"),
     (["--demo", "--rebalance", "1M", "--sizing", "units"], "rebalance needs target weights"),
     (["--demo", "--rebalance", "monthly"], "is not a period"),
     (["--demo", "--score", "volume:3"], "is not one of"),
     ([], "no data given"),
+    (["--demo", "--start", "2010-01-01"], "apply to stored symbols"),
 ])
 def test_errors_are_one_line(capsys, argv, message):
     assert main(["portfolio", "--no-cache", *argv]) == 2
