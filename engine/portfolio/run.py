@@ -102,9 +102,36 @@ def build_result(aligned: AlignedBars, arrays: PortfolioArrays, config: Portfoli
                            per_symbol_figures(aligned, arrays), arrays.n_skipped, turnover, peer)
 
 
+_code_digest: list[str] = []
+
+
+def code_digest() -> str:
+    """A hash of every engine module a portfolio result is computed by (this module and what it imports,
+    found by engine.cache.keys.engine_modules), so an edit to the portfolio kernel misses the cache even
+    though the single-run engine version does not cover it."""
+    if not _code_digest:
+        import hashlib
+        from pathlib import Path
+
+        import engine
+        from engine.cache.keys import engine_modules
+
+        base = Path(engine.__file__).resolve().parent
+        h = hashlib.blake2b(digest_size=8)
+        for name in engine_modules((__name__,)):
+            rel = Path(*name.split(".")[1:])
+            path = base / rel.with_suffix(".py")
+            if not path.is_file():
+                path = base / rel / "__init__.py"
+            h.update(name.encode())
+            h.update(path.read_bytes())
+        _code_digest.append(h.hexdigest())
+    return _code_digest[0]
+
+
 def _key(datasets: list[Bars], aligned: AlignedBars, strategy: Strategy, params: dict[str, Any],
          config: PortfolioConfig) -> str:
     from engine.cache.keys import dataset_identity, make_key, strategy_identity
 
-    return make_key("portfolio", list(aligned.symbols), [dataset_identity(b) for b in datasets],
+    return make_key("portfolio", code_digest(), list(aligned.symbols), [dataset_identity(b) for b in datasets],
                     strategy_identity(strategy), params, config.key())

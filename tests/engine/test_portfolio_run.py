@@ -62,6 +62,14 @@ def test_a_cached_run_is_returned_from_the_cache(tmp_path):
     assert not other.from_cache
 
 
+def test_the_cache_key_covers_the_portfolio_code():
+    from engine.cache.keys import engine_modules
+
+    modules = engine_modules(("engine.portfolio.run",))
+    assert {"engine.kernels.portfolio", "engine.portfolio.simulate", "engine.portfolio.result",
+            "engine.compat.vectorbt_portfolio", "engine.kernels.stats"} <= set(modules)
+
+
 def _truncate(data: list[Bars], t_end: int) -> list[Bars]:
     return [b.slice(0, int(np.searchsorted(b.ts, t_end, side="right"))) for b in data]
 
