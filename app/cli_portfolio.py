@@ -57,6 +57,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="reproduce vectorbt's Portfolio.from_signals(cash_sharing=True, group_by=True) "
                         "(docs/compat.md)")
     p.add_argument("--json", action="store_true", help='print {"stats", "per_symbol", "trades", ...} as JSON')
+    p.add_argument("--series", action="store_true",
+                   help="with --json: add the equity, cash, exposure and traded value of every row")
     p.add_argument("--trades", type=int, default=10, metavar="N", help="how many last trades to print")
     p.add_argument("--no-cache", action="store_true", help="always compute; neither read nor store the result cache")
     p.set_defaults(func=cmd_portfolio)
@@ -113,7 +115,7 @@ def cmd_portfolio(args: argparse.Namespace) -> int:
     datasets = portfolio_datasets(args)
     result = run_portfolio(datasets, strategy, params, config, score=score, cache=bench.cache())
     if args.json:
-        json.dump(result.to_json_dict(), sys.stdout, allow_nan=False)
+        json.dump(result.to_json_dict(series=args.series), sys.stdout, allow_nan=False)
         sys.stdout.write("\n")
     else:
         print(format_portfolio(result, last_trades=args.trades))

@@ -77,9 +77,10 @@ class PortfolioResult:
             })
         return out
 
-    def to_json_dict(self) -> dict[str, Any]:
+    def to_json_dict(self, series: bool = False) -> dict[str, Any]:
         """The `backbench portfolio --json` object: {"stats", "per_symbol", "trades", "portfolio"}, plus
-        "peer_stats" (vectorbt's group pf.stats()) under compat="vectorbt"."""
+        "peer_stats" (vectorbt's group pf.stats()) under compat="vectorbt", and with `series` the per-row
+        {"time", "equity", "cash", "exposure_pct", "traded_value"} lists."""
         out: dict[str, Any] = {
             "stats": {k: _json_value(v) for k, v in self.stats.items()},
             "per_symbol": {s: {k: _json_value(v) for k, v in d.items()} for s, d in self.per_symbol.items()},
@@ -91,6 +92,11 @@ class PortfolioResult:
         }
         if self.peer_stats is not None:
             out["peer_stats"] = {k: _json_value(v) for k, v in self.peer_stats.items()}
+        if series:
+            times = self.ts.astype("datetime64[ns]")
+            out["series"] = {"time": [_iso(t) for t in times], "equity": self.equity.tolist(),
+                             "cash": self.cash.tolist(), "exposure_pct": self.exposure_pct.tolist(),
+                             "traded_value": self.traded_value.tolist()}
         return out
 
 

@@ -25,12 +25,14 @@ ScoreFn = Callable[[Bars], np.ndarray]
 
 
 def portfolio_signals(aligned: AlignedBars, datasets: list[Bars], strategy: Strategy, params: dict[str, Any],
-                      score: ScoreFn | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+                      score: ScoreFn | None = None, vectorbt: bool = False,
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """(entries, exits, score) [n x m]: each symbol's signals computed on its own bars (as a single run computes
     them), placed at its rows; False / NaN where it has no bar. `score`: a function of one symbol's bars
-    (default: the strategy's `score(bars, **params)` method, if it has one; else no score)."""
+    (default: the strategy's `score(bars, **params)` method, if it has one, except under compat="vectorbt" (the
+    `vectorbt` flag), whose order is column order; else no score)."""
     entries, exits, scores = [], [], []
-    if score is None and callable(getattr(strategy, "score", None)):
+    if score is None and callable(getattr(strategy, "score", None)) and not vectorbt:
         def score(bars: Bars) -> np.ndarray:
             return strategy.score(bars, **params)  # type: ignore[attr-defined]
     for bars in datasets:
@@ -75,7 +77,7 @@ def run_portfolio(datasets: list[Bars], strategy: str | Strategy, params: dict[s
         hit = lookup(cache, key, config, strat.name, resolved, aligned)
         if hit is not None:
             return hit
-    entries, exits, sc = portfolio_signals(aligned, datasets, strat, resolved, score)
+    entries, exits, sc = portfolio_signals(aligned, datasets, strat, resolved, score, config.compat == "vectorbt")
     t1 = time.perf_counter()
     arrays = simulate_portfolio(aligned, entries, exits, config, sc)
     t2 = time.perf_counter()

@@ -13,6 +13,7 @@ from engine.cache import ResultCache
 from engine.kernels.stats import STAT_KEYS
 from engine.portfolio import PortfolioConfig, align, momentum, run_portfolio
 from engine.portfolio.result import TRADE_JSON_KEYS
+from engine.strategies.builtins import SmaCross
 from tests.engine.portfolio_data import random_universe
 
 PARAMS = {"n1": 3, "n2": 8}
@@ -97,3 +98,33 @@ def test_no_look_ahead(seed, config):
         done = full.trade_records[(full.trade_records["exit_bar"] < k) & ~full.trade_records["is_open"]]
         mine = part.trade_records[(part.trade_records["exit_bar"] < k) & ~part.trade_records["is_open"]]
         np.testing.assert_array_equal(mine, done)
+
+
+class ScoredCross(SmaCross):
+    """sma_cross with a score method: the portfolio ranks its entries by it (unless compat="vectorbt")."""
+
+    name = "scored_cross"
+
+    def score(self, bars, **params):
+        return -np.asarray(bars.close)  # the cheapest first
+
+
+def test_a_strategys_score_method_ranks_entries_except_under_vectorbt():
+    data = random_universe(8, 5, 150)
+    strat = ScoredCross()
+    cfg = PortfolioConfig(sizing="equal", max_positions=1)
+    ranked = run_portfolio(data, strat, PARAMS, cfg)
+    explicit = run_portfolio(data, "sma_cross", PARAMS, cfg, score=lambda b: -np.asarray(b.close))
+    np.testing.assert_array_equal(ranked.trade_records, explicit.trade_records)
+    plain = run_portfolio(data, "sma_cross", PARAMS, cfg)
+    assert not np.array_equal(ranked.trade_records, plain.trade_records)
+    vbt = PortfolioConfig(compat="vectorbt", sizing="percent", size=0.5)
+    np.testing.assert_array_equal(run_portfolio(data, strat, PARAMS, vbt).trade_records,
+                                  run_portfolio(data, "sma_cross", PARAMS, vbt).trade_records)
+
+
+def test_series_in_json():
+    r = run_portfolio(random_universe(9, 3, 40), "sma_cross", PARAMS, PortfolioConfig(sizing="percent", size=0.3))
+    s = r.to_json_dict(series=True)["series"]
+    assert len(s["time"]) == len(s["equity"]) == len(s["cash"]) == len(s["exposure_pct"]) == len(r.ts)
+    np.testing.assert_allclose(np.array(s["equity"]), np.array(s["cash"]) + r.position_value)
