@@ -11,6 +11,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("vectorbt")
 pd = pytest.importorskip("pandas")
@@ -104,3 +106,16 @@ def test_peer_stats_are_the_groups_pf_stats(seed, sizing, size, vbt_sizing):
             assert math.isnan(ours), key
         else:
             assert math.isclose(ours, float(value), rel_tol=RTOL, abs_tol=1e-9), (key, ours, value)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 100_000), m=st.integers(1, 7), n=st.integers(2, 80),
+       sizing=st.sampled_from(SIZES), p_entry=st.floats(0.05, 0.8), size_scale=st.floats(0.1, 3.0))
+def test_values_and_trades_equal_vectorbt_hypothesis(seed, m, n, sizing, p_entry, size_scale):
+    ours, size, vbt_sizing = sizing
+    if ours != "percent":
+        size *= size_scale
+    aligned, _, arrays, pf = _case(seed, ours, size, vbt_sizing, m=m, n=n, p_entry=p_entry)
+    assert math.isclose(arrays.equity[-1], float(pf.final_value()), rel_tol=RTOL)
+    np.testing.assert_allclose(arrays.equity, pf.value().to_numpy(), rtol=RTOL)
+    assert_trades_equal(aligned, arrays, pf)
