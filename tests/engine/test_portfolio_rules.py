@@ -58,6 +58,9 @@ def test_ties_and_nan_scores_rank_in_symbol_order_nan_last():
     assert sorted(r.trades["symbol"].tolist()) == [1, 2, 3]
     r = simulate_portfolio(a, entries, exits, PortfolioConfig(sizing="equal", max_positions=1), score)
     assert r.trades["symbol"].tolist() == [1]  # B before C: a tie keeps symbol order
+    nan_first = np.array([[np.nan, np.nan, 1.0, np.nan]] * 2)
+    r = simulate_portfolio(a, entries, exits, PortfolioConfig(sizing="equal", max_positions=2), nan_first)
+    assert sorted(r.trades["symbol"].tolist()) == [0, 2]  # C, then the NaNs in symbol order: A
 
 
 def test_an_entry_the_cash_cannot_pay_is_cut_to_what_it_can_pay():
