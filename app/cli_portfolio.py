@@ -10,7 +10,7 @@ from pathlib import Path
 from app.cli_options import add_setting_flags, add_strategy_args, fill_demo_store, parse_params
 from app.stat_labels import format_stat, stat_label
 from app.tables import format_pairs, format_table
-from engine.errors import DataError
+from engine.errors import ConfigError, DataError
 
 SIZINGS = ("units", "value", "percent", "equal")
 # the daily demo symbols (engine/data/demo.py)
@@ -36,6 +36,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     a = p.add_argument_group("portfolio (docs/portfolio.md)")
     add_setting_flags(a, "simulation.init_cash", "simulation.commission", "simulation.slippage",
                       "simulation.risk_free_rate")
+    a.add_argument("--symbol-commission", action="append", default=[], metavar="SYMBOL=FRACTION",
+                   help="one symbol's commission, instead of --commission (repeatable)")
+    a.add_argument("--symbol-slippage", action="append", default=[], metavar="SYMBOL=FRACTION",
+                   help="one symbol's slippage, instead of --slippage (repeatable)")
     a.add_argument("--sizing", choices=SIZINGS, default="equal",
                    help="what --size means per entry: units, value (currency), percent (fraction of equity; of "
                         "the cash left under --compat vectorbt), equal (equity / --max-positions)")
@@ -88,6 +92,20 @@ def portfolio_datasets(args: argparse.Namespace) -> list:
     return [bench.load_bars(s, args.timeframe, args.start, args.end) for s in symbols]
 
 
+def per_symbol(pairs: list[str], flag: str) -> dict[str, float]:
+    """{symbol: fraction} from SYMBOL=FRACTION pairs."""
+    out: dict[str, float] = {}
+    for pair in pairs:
+        sym, sep, value = pair.partition("=")
+        try:
+            out[sym.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not sym.strip():
+            raise ConfigError(f"{flag} {pair!r}: expected SYMBOL=FRACTION, e.g. {flag} ACME=0.002")
+    return out
+
+
 def file_symbol(path: Path) -> str:
     """The file's name without its extension: data/SPY.csv.gz -> SPY, BRK.B.parquet -> BRK.B."""
     name = path.name
@@ -106,7 +124,9 @@ def cmd_portfolio(args: argparse.Namespace) -> int:
                              slippage=float(args.simulation_slippage), sizing=args.sizing, size=float(args.size),
                              max_positions=int(args.max_positions), rebalance=args.rebalance, at_end=args.at_end,
                              delist_close=not args.keep_delisted, risk_free_rate=float(args.simulation_risk_free_rate),
-                             compat=args.compat)
+                             compat=args.compat,
+                             commission_by_symbol=per_symbol(args.symbol_commission, "--symbol-commission"),
+                             slippage_by_symbol=per_symbol(args.symbol_slippage, "--symbol-slippage"))
     strategy = bench.strategy(args.strategy)
     params = resolve_params(strategy, parse_params(args.param))
     score = parse_score(args.score)

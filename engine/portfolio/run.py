@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from engine.bars import Bars
-from engine.errors import StrategyError
+from engine.errors import ConfigError, StrategyError
 from engine.portfolio.align import AlignedBars, align
 from engine.portfolio.config import PortfolioConfig
 from engine.portfolio.result import PortfolioResult, per_symbol_figures, portfolio_stats
@@ -69,6 +69,10 @@ def run_portfolio(datasets: list[Bars], strategy: str | Strategy, params: dict[s
     resolved = resolve_params(strat, params or {})
     t0 = time.perf_counter()
     aligned = align(datasets, symbols)
+    unknown = sorted((set(config.commission_by_symbol) | set(config.slippage_by_symbol)) - set(aligned.symbols))
+    if unknown:
+        raise ConfigError(f"portfolio: a commission or slippage is set for {unknown[0]!r}, which is not one of the "
+                          f"symbols ({', '.join(aligned.symbols)})")
     key = None
     if cache is not None and score is None:
         from engine.portfolio.cache import lookup, store

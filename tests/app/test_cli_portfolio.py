@@ -50,6 +50,17 @@ def test_each_file_is_a_symbol_named_for_the_file(capsys, tmp_path):
     assert {t["symbol"] for t in out["trades"]} <= {"s0x", "s1x", "s2x"}
 
 
+def test_per_symbol_costs(capsys):
+    out = run_json(capsys, "--demo", "--sizing", "value", "--size", "1000", "--commission", "0.001",
+                   "--symbol-commission", "ACME=0.01", "--symbol-slippage", "WAYNE=0.002")
+    api = run_portfolio([demo_bars(s) for s in DEMO], "sma_cross", {}, PortfolioConfig(
+        sizing="value", size=1000.0, commission=0.001, commission_by_symbol={"ACME": 0.01},
+        slippage_by_symbol={"WAYNE": 0.002}))
+    assert out["stats"] == json.loads(json.dumps(api.to_json_dict(), allow_nan=False))["stats"]
+    acme = [t for t in out["trades"] if t["symbol"] == "ACME" and not t["is_open"]][0]
+    assert acme["fees"] == pytest.approx(0.01 * acme["size"] * (acme["entry_price"] + acme["exit_price"]))
+
+
 def test_text_output_shows_stats_per_symbol_and_trades(capsys):
     assert main(["portfolio", "--demo", "--no-cache", "--max-positions", "3"]) == 0
     text = capsys.readouterr().out
@@ -72,6 +83,8 @@ def test_a_files_symbol_is_its_name_without_the_extension():
     (["--demo", "--score", "volume:3"], "is not one of"),
     ([], "no data given"),
     (["--demo", "--start", "2010-01-01"], "apply to stored symbols"),
+    (["--demo", "--symbol-commission", "NOPE=0.01"], "not one of the symbols"),
+    (["--demo", "--symbol-slippage", "ACME"], "expected SYMBOL=FRACTION"),
 ])
 def test_errors_are_one_line(capsys, argv, message):
     assert main(["portfolio", "--no-cache", *argv]) == 2
