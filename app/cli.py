@@ -17,8 +17,8 @@ import sys
 from engine.errors import BackbenchError
 
 # Modules that add subcommands, in the order their commands appear in --help.
-COMMAND_MODULES = ("app.cli_gui", "app.cli_run", "app.cli_sweep", "app.cli_analysis", "app.cli_report",
-                   "app.cli_data", "app.cli_cache", "app.cli_info", "app.cli_config", "app.cli_bench")
+COMMAND_MODULES = ("app.cli_gui", "app.cli_run", "app.cli_portfolio", "app.cli_sweep", "app.cli_analysis",
+                   "app.cli_report", "app.cli_data", "app.cli_cache", "app.cli_info", "app.cli_config", "app.cli_bench")
 
 
 class _Parser(argparse.ArgumentParser):

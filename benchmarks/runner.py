@@ -54,6 +54,7 @@ EXIT_OK, EXIT_REGRESSION, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
 SUITE_MODULES: dict[str, str] = {
     "backtest": "benchmarks.suite_backtest",
     "peers": "benchmarks.suite_peers",
+    "portfolio": "benchmarks.suite_portfolio",
     "sweep": "benchmarks.suite_sweep",
     "data": "benchmarks.suite_data",
     "cache": "benchmarks.suite_cache",
