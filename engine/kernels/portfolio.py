@@ -205,8 +205,10 @@ def _vbt_buy_units(cash, size, sizing, price, px, fr, min_units):
 
 
 @njit(cache=True, nogil=True)
-def portfolio_nb(close, entries, exits, score, rebalance, fee_rate, slippage, last_bar, params):
+def portfolio_nb(close, entries, exits, score, rebalance, fee_rate, slippage, last_bar, params, units_out):
     """Run the portfolio (module docstring) over `close` [n x m] (NaN: no bar).
+
+    units_out: [n x m] to receive each symbol's units held at each row's close, or [0 x m] (not wanted).
 
     entries, exits: bool [n x m]; score: float [n x m] or [0 x 0] (none); rebalance: bool [n] or [0];
     fee_rate, slippage: per symbol [m]; last_bar: each symbol's last row with a bar [m] (-1: none);
@@ -348,6 +350,9 @@ def portfolio_nb(close, entries, exits, score, rebalance, fee_rate, slippage, la
         for j in range(m):
             if pos[j] != 0.0:
                 held += pos[j] * mark[j]
+        if units_out.shape[0] == n:
+            for j in range(m):
+                units_out[i, j] = pos[j]
         equity[i] = cash + held
         cash_out[i] = cash
         held_value[i] = held

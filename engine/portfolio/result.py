@@ -49,6 +49,9 @@ class PortfolioResult:
     peer_stats: dict[str, Any] | None = None
     timings: dict[str, float] = field(default_factory=dict)
     from_cache: bool = False
+    # [rows x symbols]: each symbol's units held x its last close, at each row (run_portfolio(holdings=True));
+    # with the cash it adds up to the equity (the app's allocation chart)
+    value_by_symbol: np.ndarray | None = None
 
     @property
     def exposure_pct(self) -> np.ndarray:

@@ -11,6 +11,7 @@ import numpy as np
 
 from engine.bars import Bars
 from engine.errors import ConfigError, StrategyError
+from engine.kernels.portfolio import filled_close_nb
 from engine.portfolio.align import AlignedBars, align
 from engine.portfolio.config import PortfolioConfig
 from engine.portfolio.result import PortfolioResult, per_symbol_figures, portfolio_stats
@@ -57,12 +58,13 @@ def portfolio_signals(aligned: AlignedBars, datasets: list[Bars], strategy: Stra
 def run_portfolio(datasets: list[Bars], strategy: str | Strategy, params: dict[str, Any] | None = None,
                   config: PortfolioConfig | None = None, *, score: ScoreFn | None = None,
                   symbols: list[str] | None = None, strategies_dir: str | None = None,
-                  cache: ResultCache | None = None) -> PortfolioResult:
+                  cache: ResultCache | None = None, holdings: bool = False) -> PortfolioResult:
     """Run `strategy` with `params` on every dataset (one per symbol) sharing `config.init_cash`.
 
     symbols: names (default each Bars' symbol). With a `cache`, a result computed before for the same data,
     strategy, params and config is returned from it (from_cache=True); a custom `score` function is not
-    part of the key, so a run with one is never cached.
+    part of the key, so a run with one is never cached. `holdings`: also each symbol's value at each row
+    (`PortfolioResult.value_by_symbol`, the app's allocation chart); computed, never read from the cache.
     Raises DataError for missing or clashing data, StrategyError for bad params or signals, ConfigError."""
     config = config or PortfolioConfig()
     strat = get_strategy(strategy, strategies_dir=strategies_dir) if isinstance(strategy, str) else strategy
@@ -74,7 +76,7 @@ def run_portfolio(datasets: list[Bars], strategy: str | Strategy, params: dict[s
         raise ConfigError(f"portfolio: a commission or slippage is set for {unknown[0]!r}, which is not one of the "
                           f"symbols ({', '.join(aligned.symbols)})")
     key = None
-    if cache is not None and score is None:
+    if cache is not None and score is None and not holdings:
         from engine.portfolio.cache import lookup, store
 
         key = _key(datasets, aligned, strat, resolved, config)
@@ -83,9 +85,12 @@ def run_portfolio(datasets: list[Bars], strategy: str | Strategy, params: dict[s
             return hit
     entries, exits, sc = portfolio_signals(aligned, datasets, strat, resolved, score, config.compat == "vectorbt")
     t1 = time.perf_counter()
-    arrays = simulate_portfolio(aligned, entries, exits, config, sc)
+    units = np.zeros(aligned.close.shape) if holdings else None
+    arrays = simulate_portfolio(aligned, entries, exits, config, sc, units_out=units)
     t2 = time.perf_counter()
     result = build_result(aligned, arrays, config, strat.name, resolved)
+    if units is not None:
+        result.value_by_symbol = units * filled_close_nb(aligned.close)
     result.timings = {"align_signals": t1 - t0, "simulate": t2 - t1, "stats": time.perf_counter() - t2}
     if cache is not None and key is not None:
         store(cache, key, result)

@@ -73,9 +73,10 @@ def rebalance_rows(ts: np.ndarray, period: tuple[int, str] | None) -> np.ndarray
 
 
 def simulate_portfolio(aligned: AlignedBars, entries: np.ndarray, exits: np.ndarray, config: PortfolioConfig,
-                       score: np.ndarray | None = None) -> PortfolioArrays:
+                       score: np.ndarray | None = None, units_out: np.ndarray | None = None) -> PortfolioArrays:
     """Run the portfolio kernel: `entries`, `exits` bool [n x m] and `score` float [n x m] (higher ranks first,
-    NaN last; None: symbol order) on the rows of `aligned`. Signals where a symbol has no bar are ignored."""
+    NaN last; None: symbol order) on the rows of `aligned`. Signals where a symbol has no bar are ignored.
+    `units_out` [n x m] float64, if given, receives each symbol's units held at each row's close."""
     n, m = aligned.close.shape
     entries = _grid(entries, (n, m), np.bool_, "entries")
     exits = _grid(exits, (n, m), np.bool_, "exits")
@@ -90,8 +91,9 @@ def simulate_portfolio(aligned: AlignedBars, entries: np.ndarray, exits: np.ndar
     fees = np.array([config.fee_rate(s) for s in aligned.symbols], dtype=np.float64)
     slips = np.array([config.slippage_of(s) for s in aligned.symbols], dtype=np.float64)
     close = np.ascontiguousarray(aligned.close, dtype=np.float64)
+    units = np.empty((0, m)) if units_out is None else _grid(units_out, (n, m), np.float64, "units_out")
     equity, cash, held, traded, trades, n_skipped = portfolio_nb(
-        close, entries, exits, score_arr, rebalance, fees, slips, aligned.last_bar, params)
+        close, entries, exits, score_arr, rebalance, fees, slips, aligned.last_bar, params, units)
     return PortfolioArrays(equity, cash, held, traded, trades, int(n_skipped))
 
 
