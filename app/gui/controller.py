@@ -67,6 +67,8 @@ class Controller(QObject):
     montecarlo_failed = Signal(str)
     walk_forward_done = Signal(object)  # (WalkForwardResult, Bars)
     walk_forward_failed = Signal(str)
+    portfolio_done = Signal(object)  # engine.portfolio.PortfolioResult
+    portfolio_failed = Signal(str)
 
     def __init__(self, workbench: Workbench, parent: QObject | None = None, worker_nice: int = WORKER_NICE):
         super().__init__(parent)
@@ -244,6 +246,31 @@ class Controller(QObject):
         job.signals.finished.connect(self.montecarlo_done.emit)
         job.signals.failed.connect(self.montecarlo_failed.emit)
         return self.jobs.start(job)
+
+    def run_portfolio(self, template: RunRequest, options: dict[str, Any]) -> Job:
+        """The template's strategy, params and cash/costs on several stored symbols with one cash balance
+        (docs/portfolio.md); `options`: symbols, timeframe, sizing, size, max_positions, rebalance, score."""
+        job = Job("portfolio", self._portfolio, template, options)
+        job.signals.finished.connect(self.portfolio_done.emit)
+        job.signals.failed.connect(self.portfolio_failed.emit)
+        return self.jobs.start(job)
+
+    def _portfolio(self, template: RunRequest, options: dict[str, Any]):
+        from engine.errors import ConfigError
+        from engine.portfolio import PortfolioConfig, parse_score, run_portfolio
+
+        symbols = options["symbols"]
+        if len(symbols) < 2:
+            raise ConfigError("a portfolio needs two symbols or more: tick them in the list")
+        datasets = [self.bars(s, options["timeframe"], template.start, template.end) for s in symbols]
+        sim = template.config
+        config = PortfolioConfig(init_cash=sim.init_cash, commission=sim.commission, slippage=sim.slippage,
+                                 sizing=options["sizing"], size=options["size"],
+                                 max_positions=options["max_positions"], rebalance=options.get("rebalance"),
+                                 risk_free_rate=sim.risk_free_rate)
+        return run_portfolio(datasets, template.strategy, template.params, config,
+                             score=parse_score(options.get("score")), strategies_dir=str(self.strategies_dir),
+                             holdings=True)
 
     def run_walk_forward(self, template: RunRequest, grid: dict[str, Any], where: str,
                          options: dict[str, Any]) -> Job:

@@ -10,6 +10,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QRect, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
@@ -34,13 +35,14 @@ from app.gui.tour import SEEN_KEY, Step, Tour
 from app.gui.views.dashboard import Dashboard
 from app.gui.views.lazy_tab import LazyTab
 from app.gui.views.montecarlo_view import MonteCarloView
+from app.gui.views.portfolio_view import PortfolioView
 from app.gui.views.results_view import ResultsView
 from app.gui.views.sweep_view import SweepView
 from app.gui.views.walkforward_view import WalkForwardView
 from app.stat_labels import trade_count_text
 from engine.errors import BackbenchError
 
-TABS = ("results", "sweep", "walkforward", "montecarlo", "dashboard", "benchmarks")
+TABS = ("results", "sweep", "portfolio", "walkforward", "montecarlo", "dashboard", "benchmarks")
 
 
 class MainWindow(QMainWindow):
@@ -74,11 +76,13 @@ class MainWindow(QMainWindow):
         self.sweep_view = SweepView()
         self.montecarlo_view = MonteCarloView()
         self.walkforward_view = WalkForwardView()
+        self.portfolio_view = PortfolioView()
         self.dashboard = Dashboard(hz=controller.bench.settings.ui.refresh_hz)
         self.bench_tab = LazyTab(self._bench_view)  # built, and its files read, when first shown
         self.tabs = QTabWidget()
         self.tabs.addTab(self.results_view, "Results")
         self.tabs.addTab(self.sweep_view, "Sweep")
+        self.tabs.addTab(self.portfolio_view, "Portfolio")
         self.tabs.addTab(self.walkforward_view, "Walk-forward")
         self.tabs.addTab(self.montecarlo_view, "Monte Carlo")
         self.tabs.addTab(self.dashboard, "Dashboard")
@@ -104,6 +108,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self.help_actions = build_help_menu(self, self.show_tour)
         self.tour: Tour | None = None
+        self._focus_after_run: tuple[str, int, int] | None = None  # a portfolio trade to zoom to (its symbol's run)
         self._wire()
         self._restore()
         if tour and not self.settings.value(SEEN_KEY, False, type=bool):
@@ -164,8 +169,35 @@ class MainWindow(QMainWindow):
         self.walkforward_view.walk_forward_requested.connect(self.walk_forward)
         c.walk_forward_done.connect(self._walk_forward_done)
         c.walk_forward_failed.connect(self.walkforward_view.show_error)
+        self.portfolio_view.portfolio_requested.connect(self.run_portfolio)
+        self.portfolio_view.trade_activated.connect(self.open_portfolio_trade)
+        c.portfolio_done.connect(self._portfolio_done)
+        c.portfolio_failed.connect(self.portfolio_view.show_error)
 
     # ------------------------------------------------------------------ actions
+    def run_portfolio(self, options: dict) -> None:
+        """The Portfolio tab's button: the left panel's strategy, params, cash and costs on the ticked symbols."""
+        req = self.request(self.portfolio_view.show_error)
+        if req is None:
+            return
+        self.status_label.setText(f"Running {req.strategy} on {len(options['symbols'])} symbols…")
+        self.controller.run_portfolio(req, options)
+
+    def _portfolio_done(self, result) -> None:
+        self.portfolio_view.show_portfolio(result)
+        self.status_label.setText(f"Portfolio of {len(result.symbols)} symbols: return "
+                                  f"{result.stats['return_pct']:.2f} %, {result.stats['n_trades']} closed trades")
+
+    def open_portfolio_trade(self, symbol: str, entry_ns: int, exit_ns: int) -> None:
+        """A portfolio trade's double-click: that symbol's chart (its own backtest with the same strategy), zoomed
+        to the trade's bars."""
+        timeframe = self.portfolio_view.options()["timeframe"]
+        if not self.data_panel.select(symbol, timeframe):
+            return
+        self._focus_after_run = (symbol, entry_ns, exit_ns)
+        self.select_tab("results")
+        self.run_backtest()
+
     def _walk_forward_done(self, done: tuple) -> None:
         wf, bars = done
         self.walkforward_view.show_walk_forward(wf, bars)
@@ -285,6 +317,12 @@ class MainWindow(QMainWindow):
         self.last_outcome = outcome
         self.results_view.show_result(outcome.result, outcome.indicators)
         self.montecarlo_view.set_result(outcome.result)
+        focus = self._focus_after_run
+        if focus is not None and focus[0] == outcome.request.symbol:
+            self._focus_after_run = None
+            ts = outcome.result.bars.ts
+            first, last = (int(np.searchsorted(ts, t)) for t in focus[1:])
+            self.results_view.chart.focus_trade(min(first, len(ts) - 1), min(last, len(ts) - 1))
         r = outcome.result
         note = "last backtest (from cache)" if r.from_cache else "last backtest"
         self.dashboard.set_stages({k: v * 1000.0 for k, v in outcome.stages.items()}, note)
@@ -318,6 +356,8 @@ class MainWindow(QMainWindow):
             last = self.settings.value("dataset")
             keep = tuple(json.loads(last)) if last else None
         self.data_panel.set_datasets(datasets, keep)  # type: ignore[arg-type]
+        current = self.data_panel.current()
+        self.portfolio_view.set_datasets(datasets, current[1] if current else None)
         self.results_view.set_has_data(bool(datasets))
 
     def _imported(self, reports: list) -> None:
