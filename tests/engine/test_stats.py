@@ -117,6 +117,65 @@ def test_stats_kernel_equals_reference(seed, n, p, commission, fill, at_end, rf)
         assert got[key] == pytest.approx(want[key], rel=1e-9, abs=1e-9, nan_ok=True), key
 
 
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 5000), n=st.integers(250, 1300), p=st.sampled_from([0.02, 0.3]),
+       commission=st.sampled_from([0.0, 0.003]), rf=st.sampled_from([0.0, 0.04]))
+def test_stats_kernel_equals_reference_across_moment_blocks(seed, n, p, commission, rf):
+    """The kernel sums the returns' moments per block of MOMENTS_BLOCK bars and merges the blocks: runs
+    longer than a block (a few blocks and a partial one) equal the exact reference too."""
+    from engine.kernels.stats import MOMENTS_BLOCK
+
+    assert n < 6 * MOMENTS_BLOCK
+    bars = random_bars(seed, n)
+    e, x = random_signals(seed, n, p)
+    cfg = SimConfig(commission=commission, risk_free_rate=rf)
+    equity, trades, _, _ = simulate(bars, SignalArrays(e, x), cfg)
+    got = compute_stats(bars, equity, trades, cfg.init_cash, rf)
+    want = reference_stats(list(equity), bars.ts, bars.close, list(trades), cfg.init_cash, rf)
+    for key in STAT_KEYS:
+        assert got[key] == pytest.approx(want[key], rel=1e-9, abs=1e-9, nan_ok=True), key
+
+
+def test_stats_accurate_on_a_long_run():
+    """30,000 bars (117 blocks of moments): volatility, Sharpe, beta and alpha equal the exact reference
+    (statistics' variance and covariance are exact) to 1e-9."""
+    n = 30_000
+    bars = random_bars(77, n, vol=0.003)
+    e, x = random_signals(77, n, 0.01)
+    cfg = SimConfig(commission=0.001)
+    equity, trades, _, _ = simulate(bars, SignalArrays(e, x), cfg)
+    got = compute_stats(bars, equity, trades, cfg.init_cash, 0.02)
+    want = reference_stats(list(equity), bars.ts, bars.close, list(trades), cfg.init_cash, 0.02)
+    for key in ("volatility_ann_pct", "sharpe_ratio", "sortino_ratio", "beta", "alpha_pct", "max_drawdown_pct",
+                "avg_drawdown_pct", "max_drawdown_duration", "equity_peak"):
+        assert got[key] == pytest.approx(want[key], rel=1e-9, abs=1e-9), key
+
+
+_equity_values = st.one_of(st.floats(-5.0, 2000.0, allow_nan=False), st.sampled_from([0.0, 1000.0, math.nan,
+                                                                                      math.inf]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(equity=st.lists(_equity_values, min_size=1, max_size=700), init_cash=st.sampled_from([1000.0, 1e-3]))
+def test_stats_drawdown_nb_is_stats_nb_and_the_drawdown_curve_bit_for_bit(equity, init_cash):
+    """The pipeline's one pass (stats and curve) gives stats_nb's figures and drawdown_nb(equity) * 100, on
+    any curve: flat stretches, zeros, negatives, NaN and inf included."""
+    from engine.kernels.stats import stats_drawdown_nb, stats_nb
+
+    eq = np.asarray(equity, dtype=float)
+    n = len(eq)
+    ts = np.arange(n, dtype=np.int64) * NS_PER_DAY
+    close = np.linspace(10.0, 20.0, n)
+    none_i, none_f = np.zeros(0, dtype=np.int64), np.zeros(0)
+    args = (eq, ts, close, none_i, none_i, none_f, none_f, none_f, none_f, np.zeros(0, dtype=bool), init_cash, 0.01)
+    with np.errstate(all="ignore"):
+        values, dd_pct = stats_drawdown_nb(*args)
+        np.testing.assert_array_equal(values, stats_nb(*args))
+        np.testing.assert_array_equal(dd_pct, drawdown_nb(eq) * 100.0)
+    peak = dict(zip(STAT_KEYS, values, strict=True))["equity_peak"]
+    assert peak == np.max(eq) or (math.isnan(peak) and np.isnan(eq).any())
+
+
 def test_drawdown_curve():
     eq = np.array([100.0, 110.0, 99.0, 120.0, 60.0])
     np.testing.assert_allclose(drawdown_nb(eq), [0.0, 0.0, 99 / 110 - 1, 0.0, -0.5])
