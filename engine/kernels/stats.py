@@ -166,22 +166,77 @@ def bar_return_nb(e, prev):
     return e / prev - 1.0 if prev > 0.0 else -1.0
 
 
-# Pairs (r[i], b[i]) are buffered per block of this many bars; each block's moments are exact two-pass sums
-# over the buffer (in L1 cache), merged into the running moments with Chan et al.'s update: as accurate as
-# two passes over the whole curve, in one pass over it.
+# The equity curve is read in blocks of this many bars. Per block: the bar returns, buy and hold's returns
+# and the drawdown go into buffers by loops that vectorise (no branch, no division check: divisions are
+# most of the work); then short sequential loops over the buffers (in L1 cache) follow the peaks and the
+# drawdown periods; the returns' moments are exact two-pass sums over the block, merged into the running
+# ones with Chan et al.'s update: as accurate as two passes over the whole curve, in one pass over it.
 MOMENTS_BLOCK = 256
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _block_moments_nb(rbuf, bbuf, k):
-    """(mean r, mean b, sum (r - mean r)^2, sum (b - mean b)^2, sum (r - mean r)(b - mean b)) of k pairs.
+@njit(cache=True, nogil=True, error_model="numpy")
+def _returns_block_nb(equity, close, rbuf, bbuf):
+    """rbuf[j] = bar_return_nb(equity[j+1], equity[j]) and bbuf[j] = close[j+1] / close[j] - 1 (0 after a
+    close <= 0) for j < len(equity) - 1. Returns False if a previous close was <= 0 (or NaN).
 
-    Four partial sums of every figure, added at the end: each sum is a chain of dependent additions,
-    and four chains run side by side (as accurate: each partial sum adds fewer terms)."""
-    sr0 = sr1 = sr2 = sr3 = 0.0
-    sb0 = sb1 = sb2 = sb3 = 0.0
+    Callers pass slices, so indices start at 0: numba then needs no negative-index check and the loop
+    vectorises (no branch, no division check), which is most of the speed of the stats."""
+    ok = True
+    for j in range(equity.shape[0] - 1):
+        p = equity[j]
+        rbuf[j] = equity[j + 1] / p - 1.0 if p > 0.0 else -1.0
+        cp = close[j]
+        bbuf[j] = close[j + 1] / cp - 1.0 if cp > 0.0 else 0.0
+        ok &= cp > 0.0
+    return ok
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _drawdown_block_nb(equity, peaks, ddbuf):
+    """ddbuf[j] = equity[j] / peaks[j] - 1 (0 while the peak is <= 0): drawdown_nb's, vectorised."""
+    for j in range(equity.shape[0]):
+        p = peaks[j]
+        ddbuf[j] = equity[j] / p - 1.0 if p > 0.0 else 0.0
+
+
+@njit(cache=True, nogil=True)
+def _downside_nb(rbuf, k):
+    """(sum of min(r, 0)^2, any r <= -1) over rbuf[:k]; four partial sums, so the additions overlap."""
+    s0 = s1 = s2 = s3 = 0.0
+    bad = False
     k4 = k - k % 4
     for j in range(0, k4, 4):
+        r0 = rbuf[j]
+        r1 = rbuf[j + 1]
+        r2 = rbuf[j + 2]
+        r3 = rbuf[j + 3]
+        bad |= (r0 <= -1.0) | (r1 <= -1.0) | (r2 <= -1.0) | (r3 <= -1.0)
+        r0 = r0 if r0 < 0.0 else 0.0
+        r1 = r1 if r1 < 0.0 else 0.0
+        r2 = r2 if r2 < 0.0 else 0.0
+        r3 = r3 if r3 < 0.0 else 0.0
+        s0 += r0 * r0
+        s1 += r1 * r1
+        s2 += r2 * r2
+        s3 += r3 * r3
+    for j in range(k4, k):
+        r0 = rbuf[j]
+        bad |= r0 <= -1.0
+        r0 = r0 if r0 < 0.0 else 0.0
+        s0 += r0 * r0
+    return (s0 + s1) + (s2 + s3), bad
+
+
+@njit(cache=True, nogil=True)
+def _block_moments_nb(rbuf, bbuf, lo, k):
+    """(mean r, mean b, sum (r - mean r)^2, sum (b - mean b)^2, sum (r - mean r)(b - mean b)) of the pairs
+    lo..k-1. Four partial sums of every figure, added at the end: each sum is a chain of dependent
+    additions, and four chains run side by side (as accurate: each partial sum adds fewer terms)."""
+    m = k - lo
+    sr0 = sr1 = sr2 = sr3 = 0.0
+    sb0 = sb1 = sb2 = sb3 = 0.0
+    k4 = lo + (m - m % 4)
+    for j in range(lo, k4, 4):
         sr0 += rbuf[j]
         sr1 += rbuf[j + 1]
         sr2 += rbuf[j + 2]
@@ -193,12 +248,12 @@ def _block_moments_nb(rbuf, bbuf, k):
     for j in range(k4, k):
         sr0 += rbuf[j]
         sb0 += bbuf[j]
-    mean_r = ((sr0 + sr1) + (sr2 + sr3)) / k
-    mean_b = ((sb0 + sb1) + (sb2 + sb3)) / k
+    mean_r = ((sr0 + sr1) + (sr2 + sr3)) / m
+    mean_b = ((sb0 + sb1) + (sb2 + sb3)) / m
     vr0 = vr1 = vr2 = vr3 = 0.0
     vb0 = vb1 = vb2 = vb3 = 0.0
     c0 = c1 = c2 = c3 = 0.0
-    for j in range(0, k4, 4):
+    for j in range(lo, k4, 4):
         dr0 = rbuf[j] - mean_r
         dr1 = rbuf[j + 1] - mean_r
         dr2 = rbuf[j + 2] - mean_r
@@ -263,10 +318,7 @@ def stats_drawdown_nb(equity, ts, close, entry_bar, exit_bar, pnl, return_pct, e
 @njit(cache=True, nogil=True)
 def _stats_nb(equity, ts, close, entry_bar, exit_bar, pnl, return_pct, entry_fee, exit_fee, is_open, init_cash,
               risk_free_rate, dd_pct):
-    """stats_nb, and the drawdown curve in % written into dd_pct when it has a slot per bar (else untouched).
-
-    One pass over the equity curve computes the bar returns, buy and hold's returns, their moments (per
-    MOMENTS_BLOCK), the drawdown periods and the curve: before, six passes each divided again."""
+    """stats_nb, and the drawdown curve in % written into dd_pct when it has a slot per bar (else untouched)."""
     n = equity.shape[0]
     out = np.full(len(STAT_KEYS), np.nan)
     fees = 0.0
@@ -293,7 +345,8 @@ def _stats_nb(equity, ts, close, entry_bar, exit_bar, pnl, return_pct, entry_fee
     want_dd = dd_pct.shape[0] == n
     rbuf = np.empty(MOMENTS_BLOCK)
     bbuf = np.empty(MOMENTS_BLOCK)
-    nb = 0  # pairs in the buffers
+    peaks = np.empty(MOMENTS_BLOCK)
+    ddbuf = np.empty(MOMENTS_BLOCK)
     # moments of the pairs (r[i], b[i]), i = 1..n-1, for the variance of r and for beta and alpha
     m = 0
     mean_r = 0.0
@@ -302,10 +355,9 @@ def _stats_nb(equity, ts, close, entry_bar, exit_bar, pnl, return_pct, entry_fee
     m2_b = 0.0
     co = 0.0
     close_ok = True
-    r0 = 0.0
+    r0 = bar_return_nb(equity[0], init_cash)
     bad = init_cash <= 0.0
     sum_down2 = 0.0
-    prev = init_cash
     # the curve's running peak (drawdown_nb's: NaN never becomes the peak) and np.max(equity)'s NaN
     curve_peak = -np.inf
     saw_nan = False
@@ -318,61 +370,76 @@ def _stats_nb(equity, ts, close, entry_bar, exit_bar, pnl, return_pct, entry_fee
     sum_periods = 0.0
     n_periods = 0
     max_dur = 0.0
-    # Data-dependent choices below are selects (x if c else y), not branches: an equity curve in the market
-    # moves up and down at random, and mispredicted branches cost more here than the divisions.
-    for i in range(n):
-        e = equity[i]
-        ri = bar_return_nb(e, prev)
-        prev = e
-        bad |= ri <= -1.0
-        rn = ri if ri < 0.0 else 0.0
-        sum_down2 += rn * rn
-        if i == 0:
-            r0 = ri
-        else:
-            cp = close[i - 1]
-            if cp > 0.0:
-                bi = close[i] / cp - 1.0
-            else:
-                close_ok = False
-                bi = 0.0
-            rbuf[nb] = ri
-            bbuf[nb] = bi
-            nb += 1
-            if nb == MOMENTS_BLOCK:
-                mr, mb, vr, vb, cv = _block_moments_nb(rbuf, bbuf, nb)
-                m, mean_r, mean_b, m2_r, m2_b, co = _merge_moments_nb(m, mean_r, mean_b, m2_r, m2_b, co,
-                                                                      nb, mr, mb, vr, vb, cv)
-                nb = 0
+    for start in range(0, n, MOMENTS_BLOCK):
+        stop = min(start + MOMENTS_BLOCK, n)
+        k = stop - start
+        lo = 1 if start == 0 else 0  # bar 0's return is against the initial cash and has no pair
+        if lo:
+            rbuf[0] = r0
+            bbuf[0] = 0.0
+        close_ok &= _returns_block_nb(equity[start + lo - 1:stop], close[start + lo - 1:stop], rbuf[lo:], bbuf[lo:])
+        s2, any_bad = _downside_nb(rbuf, k)
+        sum_down2 += s2
+        bad |= any_bad
+        if k > lo:
+            mr, mb, vr, vb, cv = _block_moments_nb(rbuf, bbuf, lo, k)
+            m, mean_r, mean_b, m2_r, m2_b, co = _merge_moments_nb(m, mean_r, mean_b, m2_r, m2_b, co,
+                                                                  k - lo, mr, mb, vr, vb, cv)
         # the curve: drawdown_nb's e / running peak - 1 (0 while the peak is <= 0)
-        curve_peak = e if e > curve_peak else curve_peak
-        saw_nan |= e != e
-        dd = 0.0
+        eq = equity[start:stop]
+        tracks = 0.0 < peak < np.inf and peak == curve_peak
+        block_nan = False
+        for j in range(k):
+            e = eq[j]
+            curve_peak = e if e > curve_peak else curve_peak
+            block_nan |= e != e
+            peaks[j] = curve_peak
+        saw_nan |= block_nan
+        _drawdown_block_nb(eq, peaks, ddbuf)
         if want_dd:
-            dd = e / curve_peak - 1.0 if curve_peak > 0.0 else 0.0
-            dd_pct[i] = dd * 100.0
-        # drawdown periods; below the peak, the stats' peak is the curve's, so is the division
-        if peak > 0.0:
-            d = dd if want_dd and peak == curve_peak else e / peak - 1.0
-        else:
-            d = -1.0
-        at_peak = e >= peak
-        if at_peak and in_dd:  # a period ends: once per period
-            sum_periods += period_min
-            n_periods += 1
-            dur = (ts[i] - ts[peak_i]) / NS_PER_DAY
-            max_dur = dur if dur > max_dur else max_dur
-            period_min = 0.0
-        peak = e if at_peak else peak
-        peak_i = i if at_peak else peak_i
-        in_dd = not at_peak
-        d = 0.0 if at_peak else d
-        period_min = d if d < period_min else period_min
-        max_dd = d if d < max_dd else max_dd
-    if nb > 0:
-        mr, mb, vr, vb, cv = _block_moments_nb(rbuf, bbuf, nb)
-        m, mean_r, mean_b, m2_r, m2_b, co = _merge_moments_nb(m, mean_r, mean_b, m2_r, m2_b, co,
-                                                              nb, mr, mb, vr, vb, cv)
+            dd_out = dd_pct[start:stop]
+            for j in range(k):
+                dd_out[j] = ddbuf[j] * 100.0
+        # Drawdown periods. Data-dependent choices are selects (x if c else y), not branches: an equity curve
+        # in the market goes up and down at random, and mispredicted branches would cost more than the rest.
+        if tracks and not block_nan and curve_peak < np.inf:
+            # The usual block: the periods' peak is the curve's at every bar (finite, > 0, no NaN), so the
+            # drawdown is ddbuf's, and a bar is at the peak exactly when it is 0 (e < peak gives e/peak < 1).
+            for j in range(k):
+                d = ddbuf[j]
+                at_peak = d == 0.0
+                if at_peak and in_dd:  # a period ends: once per period
+                    sum_periods += period_min
+                    n_periods += 1
+                    dur = (ts[start + j] - ts[peak_i]) / NS_PER_DAY
+                    max_dur = dur if dur > max_dur else max_dur
+                    period_min = 0.0
+                peak_i = start + j if at_peak else peak_i
+                in_dd = not at_peak
+                period_min = d if d < period_min else period_min
+                max_dd = d if d < max_dd else max_dd
+            peak = curve_peak
+            continue
+        for j in range(k):
+            e = eq[j]
+            if peak > 0.0:
+                # below the peak, the periods' peak is the curve's, so is the division
+                d = ddbuf[j] if peak == peaks[j] else e / peak - 1.0
+            else:
+                d = -1.0
+            at_peak = e >= peak
+            if at_peak and in_dd:  # a period ends: once per period
+                sum_periods += period_min
+                n_periods += 1
+                dur = (ts[start + j] - ts[peak_i]) / NS_PER_DAY
+                max_dur = dur if dur > max_dur else max_dur
+                period_min = 0.0
+            peak = e if at_peak else peak
+            peak_i = start + j if at_peak else peak_i
+            in_dd = not at_peak
+            d = 0.0 if at_peak else d
+            period_min = d if d < period_min else period_min
+            max_dd = d if d < max_dd else max_dd
     if in_dd:
         sum_periods += period_min
         n_periods += 1

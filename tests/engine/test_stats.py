@@ -151,6 +151,22 @@ def test_stats_accurate_on_a_long_run():
         assert got[key] == pytest.approx(want[key], rel=1e-9, abs=1e-9), key
 
 
+@settings(max_examples=100, deadline=None)
+@given(levels=st.lists(st.sampled_from([900.0, 1000.0, 1000.5, 1100.0, 1250.0, 800.0, 950.0, 1000.25]),
+                       min_size=1, max_size=12),
+       picks=st.lists(st.integers(0, 11), min_size=260, max_size=900))
+def test_drawdown_periods_equal_the_reference_on_ties_and_long_curves(levels, picks):
+    """Curves longer than a block, drawn from a few levels so bars often return exactly to the peak (a
+    tie ends a period) or stay flat under it: the drawdown figures equal the plain-Python reading."""
+    equity = [levels[i % len(levels)] for i in picks]
+    n = len(equity)
+    s = _stats_of(equity, np.linspace(10.0, 20.0, n))
+    ts = np.round(np.linspace(0.0, 365.25 * NS_PER_DAY, n)).astype(np.int64)
+    want = reference_stats(equity, ts, np.linspace(10.0, 20.0, n), [], 1000.0)
+    for key in ("max_drawdown_pct", "avg_drawdown_pct", "max_drawdown_duration", "equity_peak", "calmar_ratio"):
+        assert s[key] == pytest.approx(want[key], rel=1e-12, abs=1e-12, nan_ok=True), key
+
+
 _equity_values = st.one_of(st.floats(-5.0, 2000.0, allow_nan=False), st.sampled_from([0.0, 1000.0, math.nan,
                                                                                       math.inf]))
 
