@@ -228,6 +228,31 @@ def _downside_nb(rbuf, k):
 
 
 @njit(cache=True, nogil=True)
+def _block_min_nb(ddbuf, k):
+    """(min of ddbuf[:k], whether any of them is 0); four partial minima, so the comparisons overlap."""
+    m0 = m1 = m2 = m3 = 0.0
+    zero = False
+    k4 = k - k % 4
+    for j in range(0, k4, 4):
+        d0 = ddbuf[j]
+        d1 = ddbuf[j + 1]
+        d2 = ddbuf[j + 2]
+        d3 = ddbuf[j + 3]
+        zero |= (d0 == 0.0) | (d1 == 0.0) | (d2 == 0.0) | (d3 == 0.0)
+        m0 = d0 if d0 < m0 else m0
+        m1 = d1 if d1 < m1 else m1
+        m2 = d2 if d2 < m2 else m2
+        m3 = d3 if d3 < m3 else m3
+    for j in range(k4, k):
+        d0 = ddbuf[j]
+        zero |= d0 == 0.0
+        m0 = d0 if d0 < m0 else m0
+    m0 = m1 if m1 < m0 else m0
+    m2 = m3 if m3 < m2 else m2
+    return (m2 if m2 < m0 else m0), zero
+
+
+@njit(cache=True, nogil=True)
 def _block_moments_nb(rbuf, bbuf, lo, k):
     """(mean r, mean b, sum (r - mean r)^2, sum (b - mean b)^2, sum (r - mean r)(b - mean b)) of the pairs
     lo..k-1. Four partial sums of every figure, added at the end: each sum is a chain of dependent
@@ -405,6 +430,14 @@ def _stats_nb(equity, ts, close, entry_bar, exit_bar, pnl, return_pct, entry_fee
         if tracks and not block_nan and curve_peak < np.inf:
             # The usual block: the periods' peak is the curve's at every bar (finite, > 0, no NaN), so the
             # drawdown is ddbuf's, and a bar is at the peak exactly when it is 0 (e < peak gives e/peak < 1).
+            lowest, touches = _block_min_nb(ddbuf, k)
+            if not touches:
+                # Every bar below the peak (most blocks: a curve spends most of its time under its peak):
+                # one period runs on (or starts) through the block, and only its minimum matters.
+                in_dd = True
+                period_min = lowest if lowest < period_min else period_min
+                max_dd = lowest if lowest < max_dd else max_dd
+                continue
             for j in range(k):
                 d = ddbuf[j]
                 at_peak = d == 0.0

@@ -167,6 +167,25 @@ def test_drawdown_periods_equal_the_reference_on_ties_and_long_curves(levels, pi
         assert s[key] == pytest.approx(want[key], rel=1e-12, abs=1e-12, nan_ok=True), key
 
 
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), under=st.integers(1, 1200), depth=st.floats(0.01, 0.5))
+def test_a_drawdown_spanning_whole_blocks_equals_the_reference(seed, under, depth):
+    """A period under the peak that covers whole blocks (the kernel then takes each block's minimum at once),
+    ends exactly at the old peak and is followed by a second one: the figures equal the reference."""
+    rng = np.random.default_rng(seed)
+    shape = np.sin(np.pi * np.arange(1, under + 1) / (under + 1))  # down and back up, never to the peak
+    dip = 1000.0 * (1.0 - depth * shape * (0.9 + 0.1 * rng.random(under)))
+    tail = 1000.0 * (1.0 - 0.05 * rng.random(300))
+    equity = [990.0, 1000.0, *dip, 1000.0, *tail]
+    n = len(equity)
+    close = np.linspace(10.0, 20.0, n)
+    s = _stats_of(equity, close)
+    ts = np.round(np.linspace(0.0, 365.25 * NS_PER_DAY, n)).astype(np.int64)
+    want = reference_stats(equity, ts, close, [], 1000.0)
+    for key in ("max_drawdown_pct", "avg_drawdown_pct", "max_drawdown_duration", "equity_peak", "calmar_ratio"):
+        assert s[key] == pytest.approx(want[key], rel=1e-12, abs=1e-12, nan_ok=True), key
+
+
 _equity_values = st.one_of(st.floats(-5.0, 2000.0, allow_nan=False), st.sampled_from([0.0, 1000.0, math.nan,
                                                                                       math.inf]))
 
