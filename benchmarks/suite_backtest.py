@@ -94,9 +94,9 @@ def _register_warm(key: str) -> None:
 
     @benchmark(suite=SUITE, name=f"sma_cross_{key}_stats", unit="bars/s")
     def _stats(ctx: Context):
-        """compute_stats + drawdown on a finished run's equity and trades"""
-        from engine.kernels.stats import drawdown_nb
-        from engine.simulation import compute_stats, simulate
+        """the stats and the drawdown curve of a finished run (the pipeline's measure step)"""
+        from engine.pipeline import measure
+        from engine.simulation import simulate
         from engine.strategies import get_strategy
 
         bars, cfg = bars_for(ctx), config()
@@ -104,8 +104,7 @@ def _register_warm(key: str) -> None:
         equity, trades, _, _ = simulate(bars, signals, cfg)
 
         def work() -> int:
-            compute_stats(bars, equity, trades, cfg.init_cash)
-            drawdown_nb(equity)
+            measure(bars, equity, trades, cfg)
             return len(bars)
         return work, {"bars": len(bars)}
 

@@ -16,8 +16,7 @@ import numpy as np
 
 from engine.bars import Bars
 from engine.config import SimConfig
-from engine.kernels.stats import drawdown_nb
-from engine.simulation import compute_stats, simulate
+from engine.simulation import simulate, stats_and_drawdown
 from engine.strategies.base import Signals, Strategy, call_signals
 
 if TYPE_CHECKING:
@@ -78,8 +77,7 @@ def measure(bars: Bars, equity: np.ndarray, trades: np.ndarray, config: SimConfi
             drawdown: bool = True) -> tuple[dict[str, Any], np.ndarray | None]:
     """The stats (docs/stats.md) of a finished run that started with `config.init_cash`, with its risk-free
     rate, and, if asked, its drawdown in % of the running peak (<= 0)."""
-    stats = compute_stats(bars, equity, trades, config.init_cash, config.risk_free_rate)
-    return stats, (drawdown_nb(equity) * 100.0 if drawdown else None)
+    return stats_and_drawdown(bars, equity, trades, config.init_cash, config.risk_free_rate, drawdown=drawdown)
 
 
 def _cut(signals: Signals, start: int) -> Signals:

@@ -23,7 +23,7 @@ from engine.kernels.simulate import (
     SIZE_VALUE,
     simulate_nb,
 )
-from engine.kernels.stats import STAT_KEYS, stats_nb
+from engine.kernels.stats import STAT_KEYS, stats_drawdown_nb, stats_nb
 from engine.strategies.base import ORDER_SIZE_TYPES, Orders, Signals
 
 _FILL_CODES = {"next_open": FILL_NEXT_OPEN, "close": FILL_CLOSE}
@@ -233,17 +233,30 @@ def sim_params(config: SimConfig) -> np.ndarray:
 def compute_stats(bars: Bars, equity: np.ndarray, trades: np.ndarray, init_cash: float,
                   risk_free_rate: float = 0.0) -> dict[str, Any]:
     """Stats dict (engine/kernels/stats.py defines every figure; risk_free_rate: annual, a fraction)."""
-    values = stats_nb(equity, bars.ts, bars.close, trades["entry_bar"], trades["exit_bar"], trades["pnl"],
-                      trades["return_pct"], trades["entry_fee"], trades["exit_fee"], trades["is_open"],
-                      float(init_cash), float(risk_free_rate))
+    return stats_and_drawdown(bars, equity, trades, init_cash, risk_free_rate, drawdown=False)[0]
+
+
+def stats_and_drawdown(bars: Bars, equity: np.ndarray, trades: np.ndarray, init_cash: float,
+                       risk_free_rate: float = 0.0, *, drawdown: bool = True
+                       ) -> tuple[dict[str, Any], np.ndarray | None]:
+    """compute_stats, and if asked the drawdown curve in % of the running peak (<= 0; drawdown_nb * 100),
+    from one pass of the stats kernel over the equity curve."""
+    args = (equity, bars.ts, bars.close, trades["entry_bar"], trades["exit_bar"], trades["pnl"],
+            trades["return_pct"], trades["entry_fee"], trades["exit_fee"], trades["is_open"], float(init_cash),
+            float(risk_free_rate))
+    drawdown_pct = None
+    if drawdown:
+        values, drawdown_pct = stats_drawdown_nb(*args)
+    else:
+        values = stats_nb(*args)
     times = bars.times()
     stats: dict[str, Any] = {
         "start": str(np.datetime_as_string(times[0], unit="s")) + "Z" if len(bars) else None,
         "end": str(np.datetime_as_string(times[-1], unit="s")) + "Z" if len(bars) else None,
     }
-    for key, v in zip(STAT_KEYS, values, strict=True):
-        stats[key] = int(v) if key in _INT_STATS else float(v)
-    return stats
+    for key, v in zip(STAT_KEYS, values.tolist(), strict=True):
+        stats[key] = int(v) if key in _INT_STATS else v
+    return stats, drawdown_pct
 
 
 def _directional(signals: SignalArrays | Signals, direction: str, n: int):

@@ -51,69 +51,81 @@ import numpy as np
 from numba import njit
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _neumaier_add_nb(s, c, v):
+    """(s + v, c plus the rounding error of that sum): one step of Neumaier's compensated sum."""
+    t = s + v
+    if abs(s) >= abs(v):
+        c += (s - t) + v
+    else:
+        c += (v - t) + s
+    return t, c
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _sma_step_nb(x, i, n, resum_every, s, c, n_nan, n_pinf, n_ninf, k):
+    """Bar i of sma_nb's running window over x: x[i] joins, x[i-n] leaves.
+
+    State: s + c is the compensated sum of the finite values in the window; n_nan, n_pinf, n_ninf count
+    the others; k counts bars since the last re-add. Returns the new state and sma[i]. Shared by sma_nb
+    and the fused sma_cross_nb (engine/kernels/signals.py), so both give the same bits."""
+    v = x[i]
+    if abs(v) < np.inf:  # one compare for the common case; NaN and +-inf are counted apart
+        s, c = _neumaier_add_nb(s, c, v)
+    elif np.isnan(v):
+        n_nan += 1
+    elif v > 0.0:
+        n_pinf += 1
+    else:
+        n_ninf += 1
+    if i >= n:
+        old = x[i - n]
+        if abs(old) < np.inf:
+            s, c = _neumaier_add_nb(s, c, -old)
+        elif np.isnan(old):
+            n_nan -= 1
+        elif old > 0.0:
+            n_pinf -= 1
+        else:
+            n_ninf -= 1
+    k += 1
+    if k == resum_every:  # a counter, not (i + 1) % resum_every: an integer division per bar cost ~20 %
+        # Re-add the window from scratch: drops error carried over from far-away magnitudes.
+        k = 0
+        s = 0.0
+        c = 0.0
+        for j in range(max(0, i - n + 1), i + 1):
+            w = x[j]
+            if np.isfinite(w):
+                s, c = _neumaier_add_nb(s, c, w)
+    value = np.nan
+    if i >= n - 1 and n_nan == 0:
+        if n_pinf == 0 and n_ninf == 0:
+            value = (s + c) / n
+        elif n_pinf > 0 and n_ninf > 0:
+            value = np.nan
+        elif n_pinf > 0:
+            value = np.inf
+        else:
+            value = -np.inf
+    return s, c, n_nan, n_pinf, n_ninf, k, value
+
+
 @njit(cache=True, nogil=True)
 def sma_nb(x, n):
     """Rolling mean of the last `n` values; NaN until defined or when the window holds a NaN."""
     size = x.shape[0]
-    out = np.full(size, np.nan)
+    out = np.empty(size)
     s = 0.0  # running sum of the finite values in the window
     c = 0.0  # Neumaier compensation: the rounding error lost from `s` so far
     n_nan = 0
     n_pinf = 0
     n_ninf = 0
+    k = 0
     resum_every = max(n, 64)
     for i in range(size):
-        v = x[i]
-        if np.isnan(v):
-            n_nan += 1
-        elif v == np.inf:
-            n_pinf += 1
-        elif v == -np.inf:
-            n_ninf += 1
-        else:
-            t = s + v
-            if abs(s) >= abs(v):
-                c += (s - t) + v
-            else:
-                c += (v - t) + s
-            s = t
-        if i >= n:
-            old = x[i - n]
-            if np.isnan(old):
-                n_nan -= 1
-            elif old == np.inf:
-                n_pinf -= 1
-            elif old == -np.inf:
-                n_ninf -= 1
-            else:
-                t = s - old
-                if abs(s) >= abs(old):
-                    c += (s - t) - old
-                else:
-                    c += (-old - t) + s
-                s = t
-        if (i + 1) % resum_every == 0:
-            # Re-add the window from scratch: drops error carried over from far-away magnitudes.
-            s = 0.0
-            c = 0.0
-            for j in range(max(0, i - n + 1), i + 1):
-                w = x[j]
-                if np.isfinite(w):
-                    t = s + w
-                    if abs(s) >= abs(w):
-                        c += (s - t) + w
-                    else:
-                        c += (w - t) + s
-                    s = t
-        if i >= n - 1 and n_nan == 0:
-            if n_pinf > 0 and n_ninf > 0:
-                out[i] = np.nan
-            elif n_pinf > 0:
-                out[i] = np.inf
-            elif n_ninf > 0:
-                out[i] = -np.inf
-            else:
-                out[i] = (s + c) / n
+        s, c, n_nan, n_pinf, n_ninf, k, value = _sma_step_nb(x, i, n, resum_every, s, c, n_nan, n_pinf, n_ninf, k)
+        out[i] = value
     return out
 
 

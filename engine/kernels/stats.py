@@ -25,6 +25,9 @@ Y = that span in years, rf the annual risk-free rate (a fraction) and rf_bar = (
   fraction) and R = mean pnl of winning trades / |mean pnl of losing trades| (pnl < 0)
 - exposure_time_pct: share of bars with a position (open trade included), entry to exit bar inclusive
 Durations are in days (float). Undefined figures are NaN.
+
+stats_nb reads the equity curve once (stats_drawdown_nb also writes the drawdown curve in the same pass):
+the returns' moments are exact two-pass sums per block of MOMENTS_BLOCK bars, merged block by block.
 """
 
 import numpy as np
@@ -163,41 +166,184 @@ def bar_return_nb(e, prev):
     return e / prev - 1.0 if prev > 0.0 else -1.0
 
 
-@njit(cache=True, nogil=True)
-def beta_alpha_nb(equity, close, rf_bar):
-    """(beta, alpha per bar) of the bar returns r[1..n-1] against buy and hold's b[i] = close[i]/close[i-1] - 1.
+# The equity curve is read in blocks of this many bars. Per block: the bar returns, buy and hold's returns
+# and the drawdown go into buffers by loops that vectorise (no branch, no division check: divisions are
+# most of the work); then short sequential loops over the buffers (in L1 cache) follow the peaks and the
+# drawdown periods; the returns' moments are exact two-pass sums over the block, merged into the running
+# ones with Chan et al.'s update: as accurate as two passes over the whole curve, in one pass over it.
+MOMENTS_BLOCK = 256
 
-    beta = cov(r, b) / var(b); alpha = mean(r - rf_bar) - beta * mean(b - rf_bar) (the intercept of the
-    least-squares line). NaN, NaN with fewer than two pairs, a close <= 0, or b without variance."""
-    n = equity.shape[0]
-    m = n - 1
-    if m < 2:
-        return np.nan, np.nan
-    sum_r = 0.0
-    sum_b = 0.0
-    for i in range(1, n):
-        if not close[i - 1] > 0.0:
-            return np.nan, np.nan
-        sum_r += bar_return_nb(equity[i], equity[i - 1])
-        sum_b += close[i] / close[i - 1] - 1.0
-    mean_r = sum_r / m
-    mean_b = sum_b / m
-    cov = 0.0  # two-pass, like the variance of r: exact
-    var_b = 0.0
-    for i in range(1, n):
-        db = close[i] / close[i - 1] - 1.0 - mean_b
-        cov += (bar_return_nb(equity[i], equity[i - 1]) - mean_r) * db
-        var_b += db * db
-    if not var_b > 0.0:
-        return np.nan, np.nan
-    beta = cov / var_b
-    return beta, (mean_r - rf_bar) - beta * (mean_b - rf_bar)
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _returns_block_nb(equity, close, rbuf, bbuf):
+    """rbuf[j] = bar_return_nb(equity[j+1], equity[j]) and bbuf[j] = close[j+1] / close[j] - 1 (0 after a
+    close <= 0) for j < len(equity) - 1. Returns False if a previous close was <= 0 (or NaN).
+
+    Callers pass slices, so indices start at 0: numba then needs no negative-index check and the loop
+    vectorises (no branch, no division check), which is most of the speed of the stats."""
+    ok = True
+    for j in range(equity.shape[0] - 1):
+        p = equity[j]
+        rbuf[j] = equity[j + 1] / p - 1.0 if p > 0.0 else -1.0
+        cp = close[j]
+        bbuf[j] = close[j + 1] / cp - 1.0 if cp > 0.0 else 0.0
+        ok &= cp > 0.0
+    return ok
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _drawdown_block_nb(equity, peaks, ddbuf):
+    """ddbuf[j] = equity[j] / peaks[j] - 1 (0 while the peak is <= 0): drawdown_nb's, vectorised."""
+    for j in range(equity.shape[0]):
+        p = peaks[j]
+        ddbuf[j] = equity[j] / p - 1.0 if p > 0.0 else 0.0
+
+
+@njit(cache=True, nogil=True)
+def _downside_nb(rbuf, k):
+    """(sum of min(r, 0)^2, any r <= -1) over rbuf[:k]; four partial sums, so the additions overlap."""
+    s0 = s1 = s2 = s3 = 0.0
+    bad = False
+    k4 = k - k % 4
+    for j in range(0, k4, 4):
+        r0 = rbuf[j]
+        r1 = rbuf[j + 1]
+        r2 = rbuf[j + 2]
+        r3 = rbuf[j + 3]
+        bad |= (r0 <= -1.0) | (r1 <= -1.0) | (r2 <= -1.0) | (r3 <= -1.0)
+        r0 = r0 if r0 < 0.0 else 0.0
+        r1 = r1 if r1 < 0.0 else 0.0
+        r2 = r2 if r2 < 0.0 else 0.0
+        r3 = r3 if r3 < 0.0 else 0.0
+        s0 += r0 * r0
+        s1 += r1 * r1
+        s2 += r2 * r2
+        s3 += r3 * r3
+    for j in range(k4, k):
+        r0 = rbuf[j]
+        bad |= r0 <= -1.0
+        r0 = r0 if r0 < 0.0 else 0.0
+        s0 += r0 * r0
+    return (s0 + s1) + (s2 + s3), bad
+
+
+@njit(cache=True, nogil=True)
+def _block_min_nb(ddbuf, k):
+    """(min of ddbuf[:k], whether any of them is 0); four partial minima, so the comparisons overlap."""
+    m0 = m1 = m2 = m3 = 0.0
+    zero = False
+    k4 = k - k % 4
+    for j in range(0, k4, 4):
+        d0 = ddbuf[j]
+        d1 = ddbuf[j + 1]
+        d2 = ddbuf[j + 2]
+        d3 = ddbuf[j + 3]
+        zero |= (d0 == 0.0) | (d1 == 0.0) | (d2 == 0.0) | (d3 == 0.0)
+        m0 = d0 if d0 < m0 else m0
+        m1 = d1 if d1 < m1 else m1
+        m2 = d2 if d2 < m2 else m2
+        m3 = d3 if d3 < m3 else m3
+    for j in range(k4, k):
+        d0 = ddbuf[j]
+        zero |= d0 == 0.0
+        m0 = d0 if d0 < m0 else m0
+    m0 = m1 if m1 < m0 else m0
+    m2 = m3 if m3 < m2 else m2
+    return (m2 if m2 < m0 else m0), zero
+
+
+@njit(cache=True, nogil=True)
+def _block_moments_nb(rbuf, bbuf, lo, k):
+    """(mean r, mean b, sum (r - mean r)^2, sum (b - mean b)^2, sum (r - mean r)(b - mean b)) of the pairs
+    lo..k-1. Four partial sums of every figure, added at the end: each sum is a chain of dependent
+    additions, and four chains run side by side (as accurate: each partial sum adds fewer terms)."""
+    m = k - lo
+    sr0 = sr1 = sr2 = sr3 = 0.0
+    sb0 = sb1 = sb2 = sb3 = 0.0
+    k4 = lo + (m - m % 4)
+    for j in range(lo, k4, 4):
+        sr0 += rbuf[j]
+        sr1 += rbuf[j + 1]
+        sr2 += rbuf[j + 2]
+        sr3 += rbuf[j + 3]
+        sb0 += bbuf[j]
+        sb1 += bbuf[j + 1]
+        sb2 += bbuf[j + 2]
+        sb3 += bbuf[j + 3]
+    for j in range(k4, k):
+        sr0 += rbuf[j]
+        sb0 += bbuf[j]
+    mean_r = ((sr0 + sr1) + (sr2 + sr3)) / m
+    mean_b = ((sb0 + sb1) + (sb2 + sb3)) / m
+    vr0 = vr1 = vr2 = vr3 = 0.0
+    vb0 = vb1 = vb2 = vb3 = 0.0
+    c0 = c1 = c2 = c3 = 0.0
+    for j in range(lo, k4, 4):
+        dr0 = rbuf[j] - mean_r
+        dr1 = rbuf[j + 1] - mean_r
+        dr2 = rbuf[j + 2] - mean_r
+        dr3 = rbuf[j + 3] - mean_r
+        db0 = bbuf[j] - mean_b
+        db1 = bbuf[j + 1] - mean_b
+        db2 = bbuf[j + 2] - mean_b
+        db3 = bbuf[j + 3] - mean_b
+        vr0 += dr0 * dr0
+        vr1 += dr1 * dr1
+        vr2 += dr2 * dr2
+        vr3 += dr3 * dr3
+        vb0 += db0 * db0
+        vb1 += db1 * db1
+        vb2 += db2 * db2
+        vb3 += db3 * db3
+        c0 += dr0 * db0
+        c1 += dr1 * db1
+        c2 += dr2 * db2
+        c3 += dr3 * db3
+    for j in range(k4, k):
+        dr0 = rbuf[j] - mean_r
+        db0 = bbuf[j] - mean_b
+        vr0 += dr0 * dr0
+        vb0 += db0 * db0
+        c0 += dr0 * db0
+    return (mean_r, mean_b, (vr0 + vr1) + (vr2 + vr3), (vb0 + vb1) + (vb2 + vb3), (c0 + c1) + (c2 + c3))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _merge_moments_nb(n_a, mr_a, mb_a, m2r_a, m2b_a, co_a, n_b, mr_b, mb_b, m2r_b, m2b_b, co_b):
+    """The moments of two sets of pairs joined (Chan, Golub & LeVeque's pairwise update)."""
+    if n_a == 0:
+        return n_b, mr_b, mb_b, m2r_b, m2b_b, co_b
+    n = n_a + n_b
+    dr = mr_b - mr_a
+    db = mb_b - mb_a
+    w = n_a * n_b / n
+    return (n, mr_a + dr * (n_b / n), mb_a + db * (n_b / n), m2r_a + m2r_b + dr * dr * w,
+            m2b_a + m2b_b + db * db * w, co_a + co_b + dr * db * w)
 
 
 @njit(cache=True, nogil=True)
 def stats_nb(equity, ts, close, entry_bar, exit_bar, pnl, return_pct, entry_fee, exit_fee, is_open, init_cash,
              risk_free_rate):
     """The figures of STAT_KEYS, in that order (the module docstring defines them)."""
+    return _stats_nb(equity, ts, close, entry_bar, exit_bar, pnl, return_pct, entry_fee, exit_fee, is_open,
+                     init_cash, risk_free_rate, np.empty(0))
+
+
+@njit(cache=True, nogil=True)
+def stats_drawdown_nb(equity, ts, close, entry_bar, exit_bar, pnl, return_pct, entry_fee, exit_fee, is_open,
+                      init_cash, risk_free_rate):
+    """(stats_nb(...), drawdown_nb(equity) * 100): the figures and the drawdown curve in % from the same pass
+    over the equity curve."""
+    dd_pct = np.empty(equity.shape[0])
+    out = _stats_nb(equity, ts, close, entry_bar, exit_bar, pnl, return_pct, entry_fee, exit_fee, is_open,
+                    init_cash, risk_free_rate, dd_pct)
+    return out, dd_pct
+
+
+@njit(cache=True, nogil=True)
+def _stats_nb(equity, ts, close, entry_bar, exit_bar, pnl, return_pct, entry_fee, exit_fee, is_open, init_cash,
+              risk_free_rate, dd_pct):
+    """stats_nb, and the drawdown curve in % written into dd_pct when it has a slot per bar (else untouched)."""
     n = equity.shape[0]
     out = np.full(len(STAT_KEYS), np.nan)
     fees = 0.0
@@ -215,36 +361,133 @@ def stats_nb(equity, ts, close, entry_bar, exit_bar, pnl, return_pct, entry_fee,
     out[I_EXPOSURE] = held_bars_nb(entry_bar, exit_bar, n) / n * 100.0
 
     out[I_EQUITY_FINAL] = equity[n - 1]
-    out[I_EQUITY_PEAK] = np.max(equity)
     out[I_RETURN] = (equity[n - 1] / init_cash - 1.0) * 100.0
     out[I_BUY_HOLD] = (close[n - 1] / close[0] - 1.0) * 100.0
     if span > 0:
         years = span / NS_PER_YEAR
         out[I_CAGR] = np.expm1(np.log(equity[n - 1] / init_cash) / years) * 100.0 if equity[n - 1] > 0.0 else -100.0
 
-    # bar returns: the product of (1 + r) telescopes to e[n-1]/c, so the geometric mean needs no logs;
-    # the variance is two-pass (exact): annualising raises it to the power A, which magnifies any error
-    prev = init_cash
-    sum_r = 0.0
-    sum_down2 = 0.0
+    want_dd = dd_pct.shape[0] == n
+    rbuf = np.empty(MOMENTS_BLOCK)
+    bbuf = np.empty(MOMENTS_BLOCK)
+    peaks = np.empty(MOMENTS_BLOCK)
+    ddbuf = np.empty(MOMENTS_BLOCK)
+    # moments of the pairs (r[i], b[i]), i = 1..n-1, for the variance of r and for beta and alpha
+    m = 0
+    mean_r = 0.0
+    mean_b = 0.0
+    m2_r = 0.0
+    m2_b = 0.0
+    co = 0.0
+    close_ok = True
+    r0 = bar_return_nb(equity[0], init_cash)
     bad = init_cash <= 0.0
-    for i in range(n):
-        ri = bar_return_nb(equity[i], prev)
-        if ri <= -1.0:
-            bad = True
-        sum_r += ri
-        if ri < 0.0:
-            sum_down2 += ri * ri
-        prev = equity[i]
+    sum_down2 = 0.0
+    # the curve's running peak (drawdown_nb's: NaN never becomes the peak) and np.max(equity)'s NaN
+    curve_peak = -np.inf
+    saw_nan = False
+    # drawdown periods: a period runs from a peak to the bar that regains it
+    peak = equity[0]
+    peak_i = 0
+    max_dd = 0.0
+    in_dd = False
+    period_min = 0.0
+    sum_periods = 0.0
+    n_periods = 0
+    max_dur = 0.0
+    for start in range(0, n, MOMENTS_BLOCK):
+        stop = min(start + MOMENTS_BLOCK, n)
+        k = stop - start
+        lo = 1 if start == 0 else 0  # bar 0's return is against the initial cash and has no pair
+        if lo:
+            rbuf[0] = r0
+            bbuf[0] = 0.0
+        close_ok &= _returns_block_nb(equity[start + lo - 1:stop], close[start + lo - 1:stop], rbuf[lo:], bbuf[lo:])
+        s2, any_bad = _downside_nb(rbuf, k)
+        sum_down2 += s2
+        bad |= any_bad
+        if k > lo:
+            mr, mb, vr, vb, cv = _block_moments_nb(rbuf, bbuf, lo, k)
+            m, mean_r, mean_b, m2_r, m2_b, co = _merge_moments_nb(m, mean_r, mean_b, m2_r, m2_b, co,
+                                                                  k - lo, mr, mb, vr, vb, cv)
+        # the curve: drawdown_nb's e / running peak - 1 (0 while the peak is <= 0)
+        eq = equity[start:stop]
+        tracks = 0.0 < peak < np.inf and peak == curve_peak
+        block_nan = False
+        for j in range(k):
+            e = eq[j]
+            curve_peak = e if e > curve_peak else curve_peak
+            block_nan |= e != e
+            peaks[j] = curve_peak
+        saw_nan |= block_nan
+        _drawdown_block_nb(eq, peaks, ddbuf)
+        if want_dd:
+            dd_out = dd_pct[start:stop]
+            for j in range(k):
+                dd_out[j] = ddbuf[j] * 100.0
+        # Drawdown periods. Data-dependent choices are selects (x if c else y), not branches: an equity curve
+        # in the market goes up and down at random, and mispredicted branches would cost more than the rest.
+        if tracks and not block_nan and curve_peak < np.inf:
+            # The usual block: the periods' peak is the curve's at every bar (finite, > 0, no NaN), so the
+            # drawdown is ddbuf's, and a bar is at the peak exactly when it is 0 (e < peak gives e/peak < 1).
+            lowest, touches = _block_min_nb(ddbuf, k)
+            if not touches:
+                # Every bar below the peak (most blocks: a curve spends most of its time under its peak):
+                # one period runs on (or starts) through the block, and only its minimum matters.
+                in_dd = True
+                period_min = lowest if lowest < period_min else period_min
+                max_dd = lowest if lowest < max_dd else max_dd
+                continue
+            for j in range(k):
+                d = ddbuf[j]
+                at_peak = d == 0.0
+                if at_peak and in_dd:  # a period ends: once per period
+                    sum_periods += period_min
+                    n_periods += 1
+                    dur = (ts[start + j] - ts[peak_i]) / NS_PER_DAY
+                    max_dur = dur if dur > max_dur else max_dur
+                    period_min = 0.0
+                peak_i = start + j if at_peak else peak_i
+                in_dd = not at_peak
+                period_min = d if d < period_min else period_min
+                max_dd = d if d < max_dd else max_dd
+            peak = curve_peak
+            continue
+        for j in range(k):
+            e = eq[j]
+            if peak > 0.0:
+                # below the peak, the periods' peak is the curve's, so is the division
+                d = ddbuf[j] if peak == peaks[j] else e / peak - 1.0
+            else:
+                d = -1.0
+            at_peak = e >= peak
+            if at_peak and in_dd:  # a period ends: once per period
+                sum_periods += period_min
+                n_periods += 1
+                dur = (ts[start + j] - ts[peak_i]) / NS_PER_DAY
+                max_dur = dur if dur > max_dur else max_dur
+                period_min = 0.0
+            peak = e if at_peak else peak
+            peak_i = start + j if at_peak else peak_i
+            in_dd = not at_peak
+            d = 0.0 if at_peak else d
+            period_min = d if d < period_min else period_min
+            max_dd = d if d < max_dd else max_dd
+    if in_dd:
+        sum_periods += period_min
+        n_periods += 1
+        dur = (ts[n - 1] - ts[peak_i]) / NS_PER_DAY
+        if dur > max_dur:
+            max_dur = dur
+    out[I_EQUITY_PEAK] = np.nan if saw_nan else curve_peak
+
+    # the product of (1 + r) telescopes to e[n-1]/c, so the geometric mean needs no logs; the variance is
+    # as exact as a two-pass one: annualising raises it to the power A, which magnifies any error
     g = 0.0 if bad else (equity[n - 1] / init_cash) ** (1.0 / n) - 1.0
-    mean_r = sum_r / n
     var = 0.0
-    if n > 1:
-        prev = init_cash
-        for i in range(n):
-            var += (bar_return_nb(equity[i], prev) - mean_r) ** 2
-            prev = equity[i]
-        var /= n - 1
+    if n > 1:  # r[0] joins the pairs' r: a set of one with no spread
+        delta = mean_r - r0
+        var = (m2_r + delta * delta * (m / n)) / (n - 1)
     # (var + (1+g)^2)^A - (1+g)^(2A), rewritten so it does not cancel catastrophically:
     # (1+g)^(2A) * expm1(A * log1p(var / (1+g)^2))
     ann_ret = np.expm1(A * np.log1p(g)) if g > -1.0 else -1.0
@@ -258,47 +501,15 @@ def stats_nb(equity, ts, close, entry_bar, exit_bar, pnl, return_pct, entry_fee,
     down = np.sqrt(sum_down2 / n) * np.sqrt(A)
     if down > 0.0:
         out[I_SORTINO] = (ann_ret - rf) / down
-    beta, alpha = beta_alpha_nb(equity, close, rf_bar)
-    out[I_BETA] = beta
-    if alpha > -1.0:
-        out[I_ALPHA] = np.expm1(A * np.log1p(alpha)) * 100.0
+    # beta = cov(r, b) / var(b), alpha the least-squares intercept of r - rf_bar on b - rf_bar (per bar);
+    # undefined with fewer than two pairs, a close <= 0 or b without variance
+    if m >= 2 and close_ok and m2_b > 0.0:
+        beta = co / m2_b
+        alpha = (mean_r - rf_bar) - beta * (mean_b - rf_bar)
+        out[I_BETA] = beta
+        if alpha > -1.0:
+            out[I_ALPHA] = np.expm1(A * np.log1p(alpha)) * 100.0
 
-    # drawdown periods
-    peak = equity[0]
-    peak_i = 0
-    max_dd = 0.0
-    in_dd = False
-    period_min = 0.0
-    sum_periods = 0.0
-    n_periods = 0
-    max_dur = 0.0
-    for i in range(n):
-        e = equity[i]
-        if e >= peak:
-            if in_dd:
-                sum_periods += period_min
-                n_periods += 1
-                dur = (ts[i] - ts[peak_i]) / NS_PER_DAY
-                if dur > max_dur:
-                    max_dur = dur
-                in_dd = False
-            peak = e
-            peak_i = i
-        else:
-            d = e / peak - 1.0 if peak > 0.0 else -1.0
-            if not in_dd:
-                in_dd = True
-                period_min = 0.0
-            if d < period_min:
-                period_min = d
-            if d < max_dd:
-                max_dd = d
-    if in_dd:
-        sum_periods += period_min
-        n_periods += 1
-        dur = (ts[n - 1] - ts[peak_i]) / NS_PER_DAY
-        if dur > max_dur:
-            max_dur = dur
     out[I_MAX_DD] = max_dd * 100.0
     out[I_AVG_DD] = sum_periods / n_periods * 100.0 if n_periods > 0 else 0.0
     out[I_MAX_DD_DURATION] = max_dur

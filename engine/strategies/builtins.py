@@ -12,9 +12,9 @@ import numpy as np
 
 from engine.bars import Bars
 from engine.kernels.indicators import atr_nb, bollinger_nb, donchian_nb, ema_nb, macd_nb, rsi_nb, sma_nb
-from engine.kernels.signals import crossover_level_nb, crossover_nb, crossunder_nb
+from engine.kernels.signals import cross_nb, crossover_level_nb, crossover_nb, crossunder_nb, sma_cross_nb
 from engine.strategies.base import Orders, Param, Signals, Strategy, resolve_params
-from engine.strategies.memo import memo
+from engine.strategies.memo import memo, memo_active
 
 
 def _shift1(x: np.ndarray) -> np.ndarray:
@@ -47,8 +47,12 @@ class SmaCross(Strategy):
         return p, memo(sma_nb, bars.close, p["n1"]), memo(sma_nb, bars.close, p["n2"])
 
     def signals(self, bars: Bars, **params: Any) -> Signals:
-        _, fast, slow = self._lines(bars, params)
-        return Signals(crossover_nb(fast, slow), crossunder_nb(fast, slow))
+        if memo_active():  # a sweep: each SMA is computed once for every combo that uses it
+            _, fast, slow = self._lines(bars, params)
+            return Signals(*cross_nb(fast, slow))
+        # one backtest: both SMAs and both crosses in one pass, bit for bit the same signals (no SMA arrays)
+        p = resolve_params(self, params)
+        return Signals(*sma_cross_nb(bars.close, p["n1"], p["n2"]))
 
     def indicators(self, bars: Bars, **params: Any) -> dict[str, np.ndarray]:
         p, fast, slow = self._lines(bars, params)
@@ -72,7 +76,7 @@ class EmaCross(Strategy):
 
     def signals(self, bars: Bars, **params: Any) -> Signals:
         _, fast, slow = self._lines(bars, params)
-        return Signals(crossover_nb(fast, slow), crossunder_nb(fast, slow))
+        return Signals(*cross_nb(fast, slow))
 
     def indicators(self, bars: Bars, **params: Any) -> dict[str, np.ndarray]:
         p, fast, slow = self._lines(bars, params)
@@ -194,7 +198,7 @@ class Macd(Strategy):
     def signals(self, bars: Bars, **params: Any) -> Signals:
         p = resolve_params(self, params)
         line, signal_line, _ = memo(macd_nb, bars.close, p["fast"], p["slow"], p["signal"])
-        return Signals(crossover_nb(line, signal_line), crossunder_nb(line, signal_line))
+        return Signals(*cross_nb(line, signal_line))
 
 
 BUILTIN_CLASSES: tuple[type[Strategy], ...] = (

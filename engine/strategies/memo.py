@@ -100,6 +100,12 @@ def memo_scope(table: IndicatorMemo) -> Iterator[IndicatorMemo]:
         _current.reset(token)
 
 
+def memo_active() -> bool:
+    """True inside `indicator_memo()` / `memo_scope()`: a strategy may then prefer memoised indicators
+    (shared by the sweep's combos) to a fused kernel that would recompute them for every combo."""
+    return _current.get() is not None
+
+
 def memo(kernel: Callable, *args: Any) -> Any:
     table = _current.get()
     if table is None:

@@ -19,10 +19,12 @@ from engine.kernels.indicators import (
     sma_nb,
 )
 from engine.kernels.signals import (
+    cross_nb,
     crossover_level_nb,
     crossover_nb,
     crossunder_level_nb,
     crossunder_nb,
+    sma_cross_nb,
 )
 from tests.engine import reference_indicators as ref
 
@@ -187,6 +189,38 @@ def test_sma_accurate_on_a_million_bars():
             assert got[i] == pytest.approx(want, rel=1e-12, abs=0.0), (n, i)
 
 
+@st.composite
+def series_with_infinities(draw) -> list[float]:
+    """series() with some values replaced by +inf or -inf."""
+    x = draw(series(max_size=200))
+    for i in draw(st.lists(st.integers(0, len(x) - 1), max_size=6)):
+        x[i] = draw(st.sampled_from([math.inf, -math.inf]))
+    return x
+
+
+def direct_mean(window: list[float]) -> float:
+    """The window's mean as the definition reads: NaN with a NaN (or with +inf and -inf), +-inf with one sign
+    of infinity, else the exactly rounded sum / n."""
+    if any(math.isnan(v) for v in window) or (math.inf in window and -math.inf in window):
+        return NAN
+    if math.inf in window or -math.inf in window:
+        return math.inf if math.inf in window else -math.inf
+    return math.fsum(window) / len(window)
+
+
+@PROPS
+@given(series_with_infinities(), st.integers(1, 80))
+def test_sma_with_infinities_is_the_direct_mean(x, n):
+    """The running sum counts infinities apart (the finite sum stays exact), and re-adds its window every
+    max(n, 64) bars: windows up to 80 over up to 200 bars cross several re-adds."""
+    want = [NAN if i < n - 1 else direct_mean(x[i - n + 1 : i + 1]) for i in range(len(x))]
+    got = sma_nb(arr(x), n)
+    inf_want = np.isinf(want)
+    np.testing.assert_array_equal(got[inf_want], np.asarray(want)[inf_want])
+    finite = ~inf_want
+    assert_same(got[finite], list(np.asarray(want)[finite]))
+
+
 # ---- signals ----------------------------------------------------------------------------------
 
 tie_values = st.lists(st.sampled_from([NAN, 0.0, 1.0, 2.0, 3.0]), min_size=1, max_size=300)
@@ -237,3 +271,37 @@ def test_crossover_nan_gives_false():
 def test_first_bar_never_fires():
     assert crossover_nb(arr([3.0]), arr([2.0])).tolist() == [False]
     assert crossover_nb(arr([]), arr([])).tolist() == []
+
+
+@PROPS
+@given(st.data())
+def test_cross_nb_is_crossover_and_crossunder_in_one_pass(data):
+    a = data.draw(tie_values)
+    b = data.draw(st.lists(st.sampled_from([NAN, 0.0, 1.0, 2.0, 3.0]), min_size=len(a), max_size=len(a)))
+    up, down = cross_nb(arr(a), arr(b))
+    assert up.tolist() == ref.crossover(a, b)
+    assert down.tolist() == ref.crossunder(a, b)
+    assert up.dtype == down.dtype == np.bool_
+
+
+@PROPS
+@given(st.one_of(series(max_size=400), series_with_infinities()), st.integers(1, 90), st.integers(1, 90))
+def test_sma_cross_nb_is_the_crosses_of_two_smas_bit_for_bit(x, n1, n2):
+    """The fused kernel runs sma_nb's own step for both windows: its crosses are those of the two SMAs
+    sma_nb gives (the references' crosses of them), with NaN, infinities, flat stretches (exact ties) and
+    windows past the 64-bar re-add."""
+    fast, slow = sma_nb(arr(x), n1), sma_nb(arr(x), n2)
+    up, down = sma_cross_nb(arr(x), n1, n2)
+    assert up.tolist() == ref.crossover(list(fast), list(slow))
+    assert down.tolist() == ref.crossunder(list(fast), list(slow))
+
+
+def test_sma_cross_nb_on_a_million_bars_equals_the_separate_kernels():
+    rng = np.random.default_rng(20240601)
+    x = 100.0 * np.exp(np.cumsum(rng.normal(0.0, 0.001, 1_000_000)))
+    for n1, n2 in ((10, 30), (5, 200), (64, 65)):
+        fast, slow = sma_nb(x, n1), sma_nb(x, n2)
+        up, down = sma_cross_nb(x, n1, n2)
+        np.testing.assert_array_equal(up, crossover_nb(fast, slow))
+        np.testing.assert_array_equal(down, crossunder_nb(fast, slow))
+        assert up.sum() > 1000

@@ -117,6 +117,100 @@ def test_stats_kernel_equals_reference(seed, n, p, commission, fill, at_end, rf)
         assert got[key] == pytest.approx(want[key], rel=1e-9, abs=1e-9, nan_ok=True), key
 
 
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 5000), n=st.integers(250, 1300), p=st.sampled_from([0.02, 0.3]),
+       commission=st.sampled_from([0.0, 0.003]), rf=st.sampled_from([0.0, 0.04]))
+def test_stats_kernel_equals_reference_across_moment_blocks(seed, n, p, commission, rf):
+    """The kernel sums the returns' moments per block of MOMENTS_BLOCK bars and merges the blocks: runs
+    longer than a block (a few blocks and a partial one) equal the exact reference too."""
+    from engine.kernels.stats import MOMENTS_BLOCK
+
+    assert n < 6 * MOMENTS_BLOCK
+    bars = random_bars(seed, n)
+    e, x = random_signals(seed, n, p)
+    cfg = SimConfig(commission=commission, risk_free_rate=rf)
+    equity, trades, _, _ = simulate(bars, SignalArrays(e, x), cfg)
+    got = compute_stats(bars, equity, trades, cfg.init_cash, rf)
+    want = reference_stats(list(equity), bars.ts, bars.close, list(trades), cfg.init_cash, rf)
+    for key in STAT_KEYS:
+        assert got[key] == pytest.approx(want[key], rel=1e-9, abs=1e-9, nan_ok=True), key
+
+
+def test_stats_accurate_on_a_long_run():
+    """30,000 bars (117 blocks of moments): volatility, Sharpe, beta and alpha equal the exact reference
+    (statistics' variance and covariance are exact) to 1e-9."""
+    n = 30_000
+    bars = random_bars(77, n, vol=0.003)
+    e, x = random_signals(77, n, 0.01)
+    cfg = SimConfig(commission=0.001)
+    equity, trades, _, _ = simulate(bars, SignalArrays(e, x), cfg)
+    got = compute_stats(bars, equity, trades, cfg.init_cash, 0.02)
+    want = reference_stats(list(equity), bars.ts, bars.close, list(trades), cfg.init_cash, 0.02)
+    for key in ("volatility_ann_pct", "sharpe_ratio", "sortino_ratio", "beta", "alpha_pct", "max_drawdown_pct",
+                "avg_drawdown_pct", "max_drawdown_duration", "equity_peak"):
+        assert got[key] == pytest.approx(want[key], rel=1e-9, abs=1e-9), key
+
+
+@settings(max_examples=100, deadline=None)
+@given(levels=st.lists(st.sampled_from([900.0, 1000.0, 1000.5, 1100.0, 1250.0, 800.0, 950.0, 1000.25]),
+                       min_size=1, max_size=12),
+       picks=st.lists(st.integers(0, 11), min_size=260, max_size=900))
+def test_drawdown_periods_equal_the_reference_on_ties_and_long_curves(levels, picks):
+    """Curves longer than a block, drawn from a few levels so bars often return exactly to the peak (a
+    tie ends a period) or stay flat under it: the drawdown figures equal the plain-Python reading."""
+    equity = [levels[i % len(levels)] for i in picks]
+    n = len(equity)
+    s = _stats_of(equity, np.linspace(10.0, 20.0, n))
+    ts = np.round(np.linspace(0.0, 365.25 * NS_PER_DAY, n)).astype(np.int64)
+    want = reference_stats(equity, ts, np.linspace(10.0, 20.0, n), [], 1000.0)
+    for key in ("max_drawdown_pct", "avg_drawdown_pct", "max_drawdown_duration", "equity_peak", "calmar_ratio"):
+        assert s[key] == pytest.approx(want[key], rel=1e-12, abs=1e-12, nan_ok=True), key
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), under=st.integers(1, 1200), depth=st.floats(0.01, 0.5))
+def test_a_drawdown_spanning_whole_blocks_equals_the_reference(seed, under, depth):
+    """A period under the peak that covers whole blocks (the kernel then takes each block's minimum at once),
+    ends exactly at the old peak and is followed by a second one: the figures equal the reference."""
+    rng = np.random.default_rng(seed)
+    shape = np.sin(np.pi * np.arange(1, under + 1) / (under + 1))  # down and back up, never to the peak
+    dip = 1000.0 * (1.0 - depth * shape * (0.9 + 0.1 * rng.random(under)))
+    tail = 1000.0 * (1.0 - 0.05 * rng.random(300))
+    equity = [990.0, 1000.0, *dip, 1000.0, *tail]
+    n = len(equity)
+    close = np.linspace(10.0, 20.0, n)
+    s = _stats_of(equity, close)
+    ts = np.round(np.linspace(0.0, 365.25 * NS_PER_DAY, n)).astype(np.int64)
+    want = reference_stats(equity, ts, close, [], 1000.0)
+    for key in ("max_drawdown_pct", "avg_drawdown_pct", "max_drawdown_duration", "equity_peak", "calmar_ratio"):
+        assert s[key] == pytest.approx(want[key], rel=1e-12, abs=1e-12, nan_ok=True), key
+
+
+_equity_values = st.one_of(st.floats(-5.0, 2000.0, allow_nan=False), st.sampled_from([0.0, 1000.0, math.nan,
+                                                                                      math.inf]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(equity=st.lists(_equity_values, min_size=1, max_size=700), init_cash=st.sampled_from([1000.0, 1e-3]))
+def test_stats_drawdown_nb_is_stats_nb_and_the_drawdown_curve_bit_for_bit(equity, init_cash):
+    """The pipeline's one pass (stats and curve) gives stats_nb's figures and drawdown_nb(equity) * 100, on
+    any curve: flat stretches, zeros, negatives, NaN and inf included."""
+    from engine.kernels.stats import stats_drawdown_nb, stats_nb
+
+    eq = np.asarray(equity, dtype=float)
+    n = len(eq)
+    ts = np.arange(n, dtype=np.int64) * NS_PER_DAY
+    close = np.linspace(10.0, 20.0, n)
+    none_i, none_f = np.zeros(0, dtype=np.int64), np.zeros(0)
+    args = (eq, ts, close, none_i, none_i, none_f, none_f, none_f, none_f, np.zeros(0, dtype=bool), init_cash, 0.01)
+    with np.errstate(all="ignore"):
+        values, dd_pct = stats_drawdown_nb(*args)
+        np.testing.assert_array_equal(values, stats_nb(*args))
+        np.testing.assert_array_equal(dd_pct, drawdown_nb(eq) * 100.0)
+    peak = dict(zip(STAT_KEYS, values, strict=True))["equity_peak"]
+    assert peak == np.max(eq) or (math.isnan(peak) and np.isnan(eq).any())
+
+
 def test_drawdown_curve():
     eq = np.array([100.0, 110.0, 99.0, 120.0, 60.0])
     np.testing.assert_allclose(drawdown_nb(eq), [0.0, 0.0, 99 / 110 - 1, 0.0, -0.5])

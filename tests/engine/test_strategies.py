@@ -95,6 +95,28 @@ def test_sma_cross_hand_checked_example():
     assert np.flatnonzero(signals.exits).tolist() == [9]
 
 
+@pytest.mark.parametrize("name", ["sma_cross", "ema_cross", "macd"])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_signals_are_the_same_inside_and_outside_an_indicator_memo(name, seed):
+    """A sweep (memo active) shares each indicator between combos; one backtest may use a fused kernel
+    (sma_cross does): both must give the same signals, or a sweep's row would not be run_backtest's."""
+    from engine.strategies.memo import indicator_memo
+
+    bars = random_bars(3_000, seed)
+    strategy = get_strategy(name)
+    for params in ({}, {"n1": 3, "n2": 90} if name != "macd" else {"fast": 3, "slow": 90, "signal": 4}):
+        if name == "ema_cross" and params:
+            params = {"n1": 3, "n2": 90}
+        alone = strategy.signals(bars, **params)
+        with indicator_memo():
+            memoised = strategy.signals(bars, **params)
+            again = strategy.signals(bars, **params)  # from the memo
+        for got in (memoised, again):
+            np.testing.assert_array_equal(got.entries, alone.entries)
+            np.testing.assert_array_equal(got.exits, alone.exits)
+        assert alone.entries.any() and alone.exits.any()
+
+
 def test_donchian_does_not_include_the_current_bar():
     # A close above every previous high: the channel of the previous 3 bars is 11, so bar 4 enters.
     close = np.array([10, 10.5, 10, 10, 12, 12], dtype=float)
