@@ -15,6 +15,7 @@ from typing import Any
 
 from app.cli_options import (
     add_data_args,
+    add_metrics_args,
     add_setting_flags,
     add_sim_args,
     add_strategy_args,
@@ -56,6 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     out.add_argument("--parquet", metavar="OUT", help="write every row to a Parquet file")
     p.add_argument("--json", action="store_true", help='print {"rows": [...]} (or the walk-forward result)')
     add_sim_args(p)
+    add_metrics_args(p)
     p.set_defaults(func=cmd_sweep)
 
 
