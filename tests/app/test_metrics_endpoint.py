@@ -184,3 +184,39 @@ def test_without_the_extra_a_one_line_error(tmp_path):
     assert proc.stderr.strip().splitlines() == [
         "backbench: error: --metrics-port needs prometheus_client, the 'metrics' extra: "
         "pip install 'backbench[metrics]'"]
+
+
+@pytest.mark.slow
+def test_a_dask_sweep_labels_metrics_by_worker_address(tmp_path):
+    pytest.importorskip("distributed")
+    out = tmp_path / "dask.prom"
+    proc = subprocess.run([sys.executable, "-m", "app.cli", "sweep", "--demo", "-g", "n1=5:40:5", "-g", "n2=50:100:10",
+                           "--executor", "dask", "--workers", "2", "--chunk", "2", "--no-cache", "--metrics-file",
+                           str(out)], capture_output=True, text=True, timeout=DEADLINE_S)
+    assert proc.returncode == 0, proc.stderr
+    total, computed, _ = reported(proc.stdout)
+    values = samples(out.read_text())
+    per_worker = {dict(k[1])["worker"]: v for k, v in values.items() if k[0] == "backbench_worker_combos_total"}
+    assert len(per_worker) == 2 and sum(per_worker.values()) == computed == total
+    assert all(re.fullmatch(r"tls://127\.0\.0\.1:\d+", w) for w in per_worker), per_worker
+    rss = {dict(k[1])["worker"] for k in values if k[0] == "backbench_worker_rss_bytes"}
+    assert rss == set(per_worker)
+    assert combos(values, "computed") == total
+
+
+def test_import_counts_its_rows(tmp_path):
+    import polars as pl
+
+    from engine.data.demo import demo_bars
+
+    bars = demo_bars("ACME")
+    csv = tmp_path / "myco.csv"
+    pl.DataFrame({"Date": bars.times(), "Open": bars.open, "High": bars.high, "Low": bars.low, "Close": bars.close,
+                  "Volume": bars.volume}).write_csv(csv)
+    out = tmp_path / "import.prom"
+    proc = subprocess.run([sys.executable, "-m", "app.cli", "import", str(csv), "--store", str(tmp_path / "s.duckdb"),
+                           "--metrics-file", str(out)], capture_output=True, text=True, timeout=DEADLINE_S)
+    assert proc.returncode == 0, proc.stderr
+    values = samples(out.read_text())
+    assert values[("backbench_import_rows_total", frozenset())] == len(bars)
+    assert values[("backbench_import_files_total", frozenset())] == 1
