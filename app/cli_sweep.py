@@ -80,7 +80,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     config = sim_config_from_args(args)
     strategy = bench.strategy(args.strategy)
     grid = parse_grid(args.grid)
-    datasets = datasets_from_args(args)
+    from engine.runtime.profiling import timer
+
+    with timer("sweep.load"):  # the sweep's load stage (docs/metrics.md): its bars, read once in this process
+        datasets = datasets_from_args(args)
     cache = bench.cache()
     bar = ProgressBar("sweep", unit="combos")
     cancel = threading.Event()

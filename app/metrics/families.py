@@ -49,9 +49,10 @@ GAUGES: dict[str, tuple[str, str, dict[str, str]]] = {
 }
 TIMERS: dict[str, tuple[str, str, dict[str, str]]] = {
     **{f"backtest.{s}": ("stage_seconds", "Time per backtest stage (load, signals, simulate, stats; cache: the "
-                         "lookup), in this process (kind=backtest) or in sweep workers (kind=sweep).",
+                         "lookup), of backtests in this process (kind=backtest) or of sweep combos (kind=sweep).",
                          {"stage": s, "kind": "backtest"}) for s in ("load", "signals", "simulate", "stats", "cache")},
-    **{f"sweep.{s}": ("stage_seconds", "", {"stage": s, "kind": "sweep"}) for s in ("signals", "simulate", "stats")},
+    **{f"sweep.{s}": ("stage_seconds", "", {"stage": s, "kind": "sweep"})
+       for s in ("load", "signals", "simulate", "stats")},
     "backtest.total": ("backtest_seconds", "Time per computed backtest, all stages.", {}),
     "worker.task": ("chunk_seconds", "Time per sweep chunk in a worker, all workers.", {}),
     "worker.compile": ("worker_compile_seconds", "Numba compile time reported by workers.", {}),

@@ -109,6 +109,7 @@ def test_sweep_metrics_mid_sweep_and_at_the_end_equal_the_sweeps_counts(tmp_path
                                      for w in workers) == total
     assert final[("backbench_stage_seconds_count", frozenset({("stage", "simulate"), ("kind", "sweep")}))] == total
     assert ("backbench_chunk_seconds", frozenset({("quantile", "0.95")})) in final
+    assert final[("backbench_stage_seconds_count", frozenset({("stage", "load"), ("kind", "sweep")}))] == 1
     from tests.app.test_metrics_families import grafana_metric_names
 
     exported = {name for name, _ in final}
