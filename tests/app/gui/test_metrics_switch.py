@@ -52,3 +52,40 @@ def test_the_preferences_switch_serves_metrics(qtbot, tmp_path, store_path, monk
     finally:
         stop_app_server()
         win.close()
+
+
+def test_backbench_gui_takes_metrics_port(tmp_path):
+    """The app run as a command (its headless screenshot run) serves /metrics, lingers, then closes it."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    port = free_port()
+    env = {**os.environ, "BACKBENCH_CACHE_DIR": str(tmp_path / "cache"), "BACKBENCH_DB": str(tmp_path / "s.duckdb"),
+           "QT_QPA_PLATFORM": "offscreen"}
+    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "gui", "--screenshot", str(tmp_path / "shot.png"),
+                             "--metrics-port", str(port), "--metrics-linger", "5"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    computed = 0.0
+    try:
+        deadline = time.monotonic() + 180
+        while proc.poll() is None and time.monotonic() < deadline and not computed:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+                    text = resp.read().decode()
+            except OSError:
+                text = ""
+            for fam in text_string_to_metric_families(text):
+                computed += sum(s.value for s in fam.samples
+                                if s.name == "backbench_backtests_total" and s.labels.get("source") == "computed")
+            time.sleep(0.1)
+        _, err = proc.communicate(timeout=180)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert computed >= 1 and f"metrics at http://127.0.0.1:{port}/metrics" in err
+    assert not answers(port)
