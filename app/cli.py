@@ -60,6 +60,11 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(["gui"])
     try:
         _apply_settings(args, settings_error)
+        if hasattr(args, "metrics_port"):  # sweep, run, import, gui: /metrics and --metrics-file (docs/metrics.md)
+            from app.metrics.exporter import command_metrics
+
+            with command_metrics(args):
+                return int(args.func(args) or 0)
         return int(args.func(args) or 0)
     except BackbenchError as exc:
         print(f"backbench: error: {exc}", file=sys.stderr)

@@ -21,8 +21,8 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
                         "report: render a results JSON (RESULTS) as text or --html")
     p.add_argument("results", nargs="?", metavar="RESULTS", help="report: the results JSON to render")
     p.add_argument("--suite", action="extend", nargs="+", metavar="NAME",
-                   help="suites: backtest, peers, sweep, data, cache, gui, stress (default: all; with report: "
-                        "the suites to show)")
+                   help="suites: backtest, peers, sweep, data, cache, gui, stress, analysis, metrics (default: all; "
+                        "with report: the suites to show)")
     p.add_argument("--filter", action="append", metavar="PATTERN",
                    help="only benchmarks whose name contains PATTERN or matches it as a glob (repeatable)")
     p.add_argument("--quick", action="store_true",
@@ -36,6 +36,9 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
                    help="compare with a results JSON; run: exit 1 on a regression; report: show it beside")
     p.add_argument("--threshold", default="10%", help="regression threshold for --compare (default 10%%)")
     p.add_argument("--html", metavar="FILE", help="write the HTML report here (run or report)")
+    p.add_argument("--metrics-file", metavar="OUT.prom",
+                   help="run: also write the results in the Prometheus text format (docs/metrics.md; needs the "
+                        "'metrics' extra)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -67,7 +70,8 @@ def bench_argv(args: argparse.Namespace) -> list[str]:
         out += ["--filter", pattern]
     out += [flag for flag, on in (("--quick", args.quick), ("--tiny", args.tiny),
                                   ("--save-baseline", args.save_baseline)) if on]
-    for flag, value in (("--out", args.out), ("--compare", args.compare), ("--html", args.html)):
+    for flag, value in (("--out", args.out), ("--compare", args.compare), ("--html", args.html),
+                        ("--metrics-file", args.metrics_file)):
         if value:
             out += [flag, value]
     if args.threshold != "10%":

@@ -10,7 +10,7 @@ import argparse
 import sys
 import time
 
-from app.cli_options import add_setting_flags, fill_demo_store
+from app.cli_options import add_metrics_args, add_setting_flags, fill_demo_store
 from app.tables import format_table
 from engine.data.store import Store
 from engine.errors import DataError
@@ -28,6 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="use COLUMN for FIELD (ts, open, high, low, close, volume); repeatable")
     p.add_argument("--check", action="store_true", help="validate only; write nothing")
     add_setting_flags(p, "store.path")
+    add_metrics_args(p)
     p.set_defaults(func=cmd_import)
 
     d = subparsers.add_parser("data", help="list, show, delete datasets; vacuum the store")
@@ -69,6 +70,11 @@ def cmd_import(args: argparse.Namespace) -> int:
     reports = import_files(store, args.paths, args.symbol, args.timeframe, args.tz, columns, check=args.check,
                            limits=limits)
     took = time.perf_counter() - t0
+    from engine.runtime.profiling import default_registry
+
+    registry = default_registry()
+    registry.counter("import.rows").inc(sum(r.rows_read for r in reports))
+    registry.counter("import.files").inc(len(reports))
     for r in reports:
         name = r.path.name
         if r.checked_only:

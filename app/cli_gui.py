@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from app.cli_options import add_setting_flags
+from app.cli_options import add_metrics_args, add_setting_flags
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,6 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--screenshot", metavar="FILE", help="save a screenshot of the window and exit")
     p.add_argument("--tab", choices=("results", "sweep", "dashboard", "benchmarks"), default="results",
                    help="tab to show in the screenshot (benchmarks: the committed baseline results)")
+    add_metrics_args(p)
     p.set_defaults(func=cmd_gui)
 
 

@@ -77,6 +77,15 @@ def sim_config_from_args(args: argparse.Namespace):
     return settings.sim_config(getattr(args, "compat", None), **given)
 
 
+# -- metrics -------------------------------------------------------------------------------------------------
+def add_metrics_args(parser: argparse.ArgumentParser) -> None:
+    """--metrics-port/--metrics-host/--metrics-linger (settings metrics.*) and --metrics-file (docs/metrics.md)."""
+    g = parser.add_argument_group("metrics (docs/metrics.md; needs the 'metrics' extra)")
+    add_setting_flags(g, "metrics")
+    g.add_argument("--metrics-file", metavar="OUT.prom",
+                   help="at exit, write the final figures here in the Prometheus text format")
+
+
 # -- strategies ----------------------------------------------------------------------------------------------
 def add_strategy_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strategy", "-s", default="sma_cross", help="strategy name (see `backbench strategies`)")

@@ -9,6 +9,7 @@ import sys
 
 from app.cli_options import (
     add_data_args,
+    add_metrics_args,
     add_setting_flags,
     add_sim_args,
     add_strategy_args,
@@ -34,6 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--no-cache", action="store_true", help="always compute; neither read nor store the result cache")
     run.add_argument("--profile", action="store_true",
                      help="print the stage timings (load, signals, simulate, stats) after the result")
+    add_metrics_args(run)
     run.set_defaults(func=cmd_run)
 
     strategies = sub.add_parser("strategies", help="list strategies and their parameters")

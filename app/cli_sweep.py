@@ -15,6 +15,7 @@ from typing import Any
 
 from app.cli_options import (
     add_data_args,
+    add_metrics_args,
     add_setting_flags,
     add_sim_args,
     add_strategy_args,
@@ -56,6 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     out.add_argument("--parquet", metavar="OUT", help="write every row to a Parquet file")
     p.add_argument("--json", action="store_true", help='print {"rows": [...]} (or the walk-forward result)')
     add_sim_args(p)
+    add_metrics_args(p)
     p.set_defaults(func=cmd_sweep)
 
 
@@ -78,7 +80,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     config = sim_config_from_args(args)
     strategy = bench.strategy(args.strategy)
     grid = parse_grid(args.grid)
-    datasets = datasets_from_args(args)
+    from engine.runtime.profiling import timer
+
+    with timer("sweep.load"):  # the sweep's load stage (docs/metrics.md): its bars, read once in this process
+        datasets = datasets_from_args(args)
     cache = bench.cache()
     bar = ProgressBar("sweep", unit="combos")
     cancel = threading.Event()

@@ -61,6 +61,7 @@ SUITE_MODULES: dict[str, str] = {
     "gui": "benchmarks.suite_gui",
     "stress": "benchmarks.suite_stress",
     "analysis": "benchmarks.suite_analysis",
+    "metrics": "benchmarks.suite_metrics",
 }
 
 _MB = 1024.0 * 1024.0
@@ -766,6 +767,8 @@ def run_args(args: argparse.Namespace, registry: Registry | None = None) -> int:
         if args.results:
             raise UsageError(f"unexpected argument {args.results!r} (a results file goes with `report`)")
         baseline = _load_json(args.compare, "baseline") if args.compare else None
+        if args.metrics_file:
+            _check_metrics_client()
         if args.action == "list":
             return _list(registry, args.suite)
         doc = run(registry, args.suite, quick=args.quick, tiny=args.tiny, patterns=args.filter)
@@ -796,6 +799,11 @@ def run_args(args: argparse.Namespace, registry: Registry | None = None) -> int:
         print(f"wrote {out}")
     if args.html:
         _write_html(args.html, doc, baseline, None, threshold)
+    if args.metrics_file:
+        from app.metrics.bench import write_bench_file
+
+        write_bench_file(doc, args.metrics_file)
+        print(f"wrote {args.metrics_file}")
 
     failed = [f"{r['suite']}/{r['name']}" for r in doc["results"] if "error" in r]
     for r in doc["results"]:
@@ -813,6 +821,17 @@ def run_args(args: argparse.Namespace, registry: Registry | None = None) -> int:
             print(f"REGRESSION past {threshold * 100:g}%: {', '.join(regressed)}")
             code = code or EXIT_REGRESSION
     return code
+
+
+def _check_metrics_client() -> None:
+    """--metrics-file needs prometheus_client: say so before any benchmark runs."""
+    from app.metrics.exporter import require_client
+    from engine.errors import BackbenchError
+
+    try:
+        require_client("--metrics-file")
+    except BackbenchError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _report(args: argparse.Namespace, threshold: float) -> int:

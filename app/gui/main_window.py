@@ -306,6 +306,21 @@ class MainWindow(QMainWindow):
             self.strategy_panel.strategies_dir = bench.strategies_dir
             self.strategy_panel.reload()
         self.dashboard.set_rate(bench.settings.ui.refresh_hz)
+        self._sync_metrics(bench.settings)
+
+    def _sync_metrics(self, settings) -> None:
+        """The Preferences switch metrics.app starts or stops the app's /metrics server (docs/metrics.md)."""
+        from app.metrics.exporter import require_client, sync_app_server
+
+        try:
+            if settings.metrics.app:
+                require_client("metrics.app")
+            url = sync_app_server(settings)
+        except BackbenchError as exc:
+            self.show_error(f"metrics: {exc}")
+            return
+        if url:
+            self.status_label.setText(f"metrics at {url}")
 
     def _confirm_delete(self, symbol: str, timeframe: str) -> None:
         answer = QMessageBox.question(self, "Delete dataset", f"Delete {symbol} {timeframe} from the store?")

@@ -197,6 +197,20 @@ class UISettings:
 
 
 @dataclass(frozen=True)
+class MetricsSettings:
+    """The /metrics endpoint for Prometheus (docs/metrics.md)."""
+
+    port: int = _key(9464, "Port of the /metrics endpoint. Giving --metrics-port turns it on for sweep, run, import "
+                           "or gui; the app also serves it when metrics.app is on.", flag="--metrics-port", min=1,
+                     max=65535)
+    host: str = _key("127.0.0.1", "Address the /metrics endpoint listens on. Anything but loopback lets other "
+                                  "machines read it, and the command warns.", flag="--metrics-host")
+    linger_s: float = _key(0.0, "Seconds /metrics stays up after the command's work ends, so a scraper's last "
+                                "scrape sees the final figures.", flag="--metrics-linger", min=0.0, max=86400.0)
+    app: bool = _key(False, "The desktop app serves /metrics while it runs (on metrics.host and metrics.port).")
+
+
+@dataclass(frozen=True)
 class KeySpec:
     """One settings key, as the loader, the docs and the Preferences form see it."""
 
@@ -247,6 +261,7 @@ class Settings:
     sweep: SweepSettings = field(default_factory=SweepSettings)
     strategies: StrategySettings = field(default_factory=StrategySettings)
     ui: UISettings = field(default_factory=UISettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
     sources: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
     config_file: Path | None = field(default=None, compare=False)
 

@@ -18,7 +18,11 @@ Names used by the engine: backtest.{load,signals,simulate,stats,total,cache} (ti
 backtest.runs, backtest.cached, bar_steps, tasks.done (counters), worker.task and
 worker.<id>.task (timers), worker.<id>.rss_bytes (gauges), numba.compile (timer, top-level
 compilations only), cache.{l1,l2}.* (collected from the result cache), cache.l2.{read,write}
-(timers), store.read / store.write (timers, recorded by the data store).
+(timers), store.read / store.write (timers, recorded by the data store); a sweep adds
+sweep.combos.{computed,cached,failed}, sweep.chunks, sweep.errors (counters), sweep.workers and
+sweep.workers_busy (gauges), sweep.{signals,simulate,stats} (timers of the combos, sent by the workers) and
+the app sweep.load, import.rows / import.files and errors.command. app/metrics/ exports all of them for
+Prometheus (docs/metrics.md).
 """
 
 from __future__ import annotations

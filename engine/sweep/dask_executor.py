@@ -26,7 +26,14 @@ from engine.sweep.task import ChunkResult, ChunkTask, run_chunk
 
 
 def _run_on_worker(task: ChunkTask, bars: Bars) -> ChunkResult:
-    return run_chunk(task, bars)
+    res = run_chunk(task, bars)
+    try:
+        from distributed import get_worker
+
+        res.worker = str(get_worker().address)  # pids repeat across machines; the address names the worker
+    except (ImportError, ValueError):  # not on a Dask worker (called directly)
+        pass
+    return res
 
 
 @dataclass(frozen=True)

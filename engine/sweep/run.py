@@ -277,6 +277,7 @@ def run_sweep(
     workers = max(1, getattr(executor, "workers", 1))
     size = chunk_size or _auto_chunk(computed, workers)
     done = [len(rows)]
+    gauges = _SweepGauges(workers, len(rows))
 
     def on_done(res: ChunkResult) -> None:
         rows.extend(res.rows)
@@ -284,6 +285,7 @@ def run_sweep(
         if cache is not None and res.rows:
             cache.put_many({keys[(r["dataset"], r["combo"])]: _cacheable(r) for r in res.rows})
         _record_chunk(res)
+        gauges.chunk_done()
         done[0] += len(res.rows) + len(res.errors)
         if progress is not None:
             elapsed = time.perf_counter() - t0
@@ -304,8 +306,10 @@ def run_sweep(
                 start += length
                 tasks.append(ChunkTask(len(tasks), ref, shipped, None, config.to_dict(), chunk, d,
                                        memo_bytes))
+        gauges.start(len(tasks))
         executor.map_chunks(tasks, on_done, cancel)
     finally:
+        gauges.start(0)
         for ref in refs:
             executor.release(ref)
     if progress is not None and computed == 0:
@@ -344,8 +348,46 @@ def _cacheable(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _record_chunk(res: ChunkResult) -> None:
-    profiling.record_worker_report(res.worker_pid, res.seconds, res.rss_bytes, res.bar_steps,
-                                   tasks=len(res.rows) + len(res.errors))
+    """What a worker sent back with its chunk, into this process's registry (the dashboard, /metrics)."""
+    reg = profiling.default_registry()
+    if not reg.enabled:
+        return
+    reg.record_worker_report(res.worker or res.worker_pid, res.seconds, res.rss_bytes, res.bar_steps,
+                             tasks=len(res.rows) + len(res.errors))
+    reg.counter("sweep.chunks").inc()
+    reg.counter("sweep.combos.computed").inc(len(res.rows))
+    if res.errors:
+        reg.counter("sweep.combos.failed").inc(len(res.errors))
+        reg.counter("sweep.errors").inc(len(res.errors))
+    for stage, seconds in res.stage_seconds.items():
+        timer = reg.timer(f"sweep.{stage}")
+        for s in seconds:
+            timer.record(s)
+
+
+class _SweepGauges:
+    """sweep.workers and sweep.workers_busy (min(workers, chunks not finished): a worker is busy while a
+    chunk is left for it), and sweep.combos.cached, in the default registry."""
+
+    def __init__(self, workers: int, cached: int) -> None:
+        self.reg = profiling.default_registry()
+        self.workers = workers
+        self.left = 0
+        if self.reg.enabled and cached:
+            self.reg.counter("sweep.combos.cached").inc(cached)
+
+    def start(self, chunks: int) -> None:
+        self.left = chunks
+        self._set()
+
+    def chunk_done(self) -> None:
+        self.left = max(0, self.left - 1)
+        self._set()
+
+    def _set(self) -> None:
+        if self.reg.enabled:
+            self.reg.gauge("sweep.workers").set(float(self.workers if self.left else 0))
+            self.reg.gauge("sweep.workers_busy").set(float(min(self.workers, self.left)))
 
 
 def _frame(rows: list[dict[str, Any]]) -> pl.DataFrame:

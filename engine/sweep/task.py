@@ -43,6 +43,10 @@ class ChunkResult:
     seconds: float = 0.0
     bar_steps: int = 0
     rss_bytes: int = 0
+    worker: str = ""  # a label for the worker when its pid says little (a Dask worker's address)
+    # Per combo, seconds in each pipeline stage: {"signals": [...], "simulate": [...], "stats": [...]}, for the
+    # parent's profiling registry (sweep.<stage> timers); a few floats per combo.
+    stage_seconds: dict[str, list[float]] = field(default_factory=dict)
 
 
 def run_chunk(task: ChunkTask, bars: Bars | None = None, memo: IndicatorMemo | None = None) -> ChunkResult:
@@ -65,10 +69,11 @@ def run_chunk(task: ChunkTask, bars: Bars | None = None, memo: IndicatorMemo | N
     rows: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
     n = len(bars)
+    stages: dict[str, list[float]] = {}
     with (memo_scope(memo) if memo is not None else indicator_memo(task.memo_bytes)):
         for combo_index, params in task.combos:
             try:
-                stats = _combo_stats(bars, strategy, params, config)
+                stats = _combo_stats(bars, strategy, params, config, stages)
             except Exception as exc:  # user strategy code can raise anything: report, go on
                 errors.append({"combo": combo_index, "dataset": task.dataset_index, "params": params,
                                "error": f"{type(exc).__name__}: {exc}"})
@@ -76,7 +81,7 @@ def run_chunk(task: ChunkTask, bars: Bars | None = None, memo: IndicatorMemo | N
             rows.append({"combo": combo_index, "dataset": task.dataset_index, "symbol": bars.symbol,
                          **params, **stats})
     return ChunkResult(task.task_id, rows, errors, os.getpid(), time.perf_counter() - t0,
-                       n * len(task.combos), _rss())
+                       n * len(task.combos), _rss(), stage_seconds=stages)
 
 
 def check_engine_version(task: ChunkTask) -> None:
@@ -88,11 +93,16 @@ def check_engine_version(task: ChunkTask) -> None:
                             "the engine's files changed during the sweep; run it again")
 
 
-def _combo_stats(bars: Bars, strategy: Any, params: dict[str, Any], config: SimConfig) -> dict[str, Any]:
+def _combo_stats(bars: Bars, strategy: Any, params: dict[str, Any], config: SimConfig,
+                 stages: dict[str, list[float]] | None = None) -> dict[str, Any]:
     """One combo's stats. Its arrays (signals, equity, trades: 8 MB each per million bars) live inside
     run_pipeline and the Run it returns, freed on return, so the next combo never allocates while they
     are alive."""
-    return run_pipeline(bars, strategy, params, config, drawdown=False).stats
+    run = run_pipeline(bars, strategy, params, config, drawdown=False)
+    if stages is not None:
+        for stage, seconds in run.timings.items():
+            stages.setdefault(stage, []).append(seconds)
+    return run.stats
 
 
 def _rss() -> int:
