@@ -22,9 +22,10 @@ Accounting ("margin" style, as backtesting.py keeps it): `cash` is the realised 
 Fill prices move against the trader by `slippage` (the backtesting preset: entries only, as backtesting.py's
 `spread`). Fees = commission * |size| * price + fixed fee, charged on each leg.
 
-The common entry (from flat) and exit (one lot, whole) are inlined into the loop (`_enter_fast`,
-`_exit_fast`); the general cases are calls. Called, the helpers pass a dozen arrays each, and that cost the
-1M-bar SMA-cross loop twice its time; inlining everything instead cost four times the compile time.
+The common entry (from flat, without per-bar orders) and exit (one lot, whole) are inlined into the loop
+(`_enter_fast`, `_exit_fast`); the general cases are calls. Called with the order arrays, a helper passes a
+dozen arrays each time, and that cost the 1M-bar SMA-cross loop twice its time; inlining the general helpers
+instead cost three times the compile time (docs/performance.md).
 
 Inputs are plain arrays: the bars' columns, the signals, and the options as one record of
 SIM_PARAMS_DTYPE read by field name (built from a SimConfig in one place, engine/simulation.py's
@@ -135,7 +136,7 @@ STATUS_BANKRUPT = 1
 _BT_FRACTION = 0.9999999999999998
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _entry_units(price, raw, cash, p):
     """Units to buy/sell at `price` (already slipped from `raw`) for a new position by the run's sizing, with
     `cash` to spend (the free cash); 0 means the order is cancelled. The cash buys `leverage` (1 / margin)
@@ -204,7 +205,7 @@ def _at(a, k):
     return a[k]
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _levels(orders, k, px, side, p):
     """(stop-loss level, take-profit level, trailing distance) of a trade opened at `px` by the entry
     signal at bar k: the order's price, else its distance from the fill, else the run's fraction; NaN =
@@ -233,7 +234,7 @@ def _levels(orders, k, px, side, p):
     return sl, tp, trail
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _open(price, side, k, cash, orders, size_type, p):
     """Open a position at `price` (slipped here) for the entry signal of bar k: its size and levels.
 
@@ -473,6 +474,19 @@ def _enter(trades, nt, lots, nl, side, k, bar, price, ref_px, cash, orders, size
     return cash, nt, nl, 0, nl - 1
 
 
+@njit(cache=True, nogil=True)
+def _open_plain(price, side, cash, p):
+    """`_open` for a run without orders: the run's sizing and its stop-loss, take-profit and trailing
+    fractions (scalars only: a cheap call)."""
+    px = price * (1.0 + side * p.slippage)
+    sl = px * (1.0 - side * p.sl) if p.sl > 0.0 else np.nan
+    tp = px * (1.0 + side * p.tp) if p.tp > 0.0 else np.nan
+    trail = -p.trail if p.trail > 0.0 else np.nan
+    units = _entry_units(px, price, cash, p)
+    fee = units * px * p.fee_rate + p.fixed_fee if units > 0.0 else 0.0
+    return units, px, fee, sl, tp, trail
+
+
 @njit(cache=True, nogil=True, inline="always")
 def _exit_fast(trades, nt, lots, nl, frac, bar, price, cash, p, reason):
     """`_exit_lots` with its common case inlined into the loop: one lot, closed whole."""
@@ -482,11 +496,12 @@ def _exit_fast(trades, nt, lots, nl, frac, bar, price, cash, p, reason):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _enter_fast(trades, nt, lots, nl, side, k, bar, price, ref_px, cash, orders, size_type, p):
-    """`_enter` with its common case inlined into the loop: opening from flat."""
-    if nl > 0:
+def _enter_fast(trades, nt, lots, nl, side, k, bar, price, ref_px, cash, orders, size_type, p, has_orders):
+    """`_enter` with its common case inlined into the loop: opening from flat with the run's own sizing and
+    stops (no per-bar orders), which needs no order arrays."""
+    if nl > 0 or has_orders:
         return _enter(trades, nt, lots, nl, side, k, bar, price, ref_px, cash, orders, size_type, p)
-    units, px, fee, sl, tp, trail = _open(price, side, k, cash, orders, size_type, p)
+    units, px, fee, sl, tp, trail = _open_plain(price, side, cash, p)
     if units <= 0.0:
         return cash, nt, nl, 1, -1
     nl = _add_lot(lots, nl, side * units, px, fee, bar, sl, tp, trail)
@@ -583,7 +598,7 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
             cash, nt, nl = _exit_fast(trades, nt, lots, nl, pend_frac, i, o_i, cash, p, EXIT_SIGNAL)
         if pend_entry != 0:
             cash, nt, nl, c, _ = _enter_fast(trades, nt, lots, nl, float(pend_entry), pend_k, i, o_i,
-                                        close[i] if p.bt_orders else o_i, cash, orders, size_type, p)
+                                        close[i] if p.bt_orders else o_i, cash, orders, size_type, p, has_orders)
             n_cancelled += c
         pend_exit = False
         pend_entry = 0
@@ -754,7 +769,7 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
                     # trades at that bar's close)
                     ref = close[i + 1] if p.bt_trade_on_close else c_i
                     cash, nt, nl, c, _ = _enter_fast(trades, nt, lots, nl, float(want_entry), i, i, c_i, ref, cash,
-                                                     orders, size_type, p)
+                                                     orders, size_type, p, has_orders)
                     n_cancelled += c
 
         # 5. mark to the close
