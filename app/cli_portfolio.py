@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from app.cli_options import add_setting_flags, add_strategy_args, fill_demo_store, parse_params
+from app.cli_report import write_report
 from app.stat_labels import format_stat, stat_label
 from app.tables import format_pairs, format_table
 from engine.errors import ConfigError, DataError
@@ -63,6 +64,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help='print {"stats", "per_symbol", "trades", ...} as JSON')
     p.add_argument("--series", action="store_true",
                    help="with --json: add the equity, cash, exposure and traded value of every row")
+    p.add_argument("--html", metavar="OUT.html", help="also write the run as a self-contained HTML report, with the "
+                                                     "allocation by symbol (docs/report.md)")
     p.add_argument("--trades", type=int, default=10, metavar="N", help="how many last trades to print")
     p.add_argument("--no-cache", action="store_true", help="always compute; neither read nor store the result cache")
     p.set_defaults(func=cmd_portfolio)
@@ -133,7 +136,12 @@ def cmd_portfolio(args: argparse.Namespace) -> int:
     if not args.symbols and (args.start or args.end or args.timeframe):
         raise DataError("--timeframe, --start and --end apply to stored symbols (--symbols)")
     datasets = portfolio_datasets(args)
-    result = run_portfolio(datasets, strategy, params, config, score=score, cache=bench.cache())
+    result = run_portfolio(datasets, strategy, params, config, score=score, cache=bench.cache(),
+                           holdings=bool(args.html))
+    if args.html:
+        from app.report.pages import portfolio_report
+
+        write_report(args.html, portfolio_report(result))
     if args.json:
         json.dump(result.to_json_dict(series=args.series), sys.stdout, allow_nan=False)
         sys.stdout.write("\n")

@@ -35,7 +35,6 @@ def cmd_report(args: argparse.Namespace) -> int:
     from app.report.html import run_report
     from engine.analysis.montecarlo import run_montecarlo
     from engine.backtest import run_backtest
-    from engine.errors import ConfigError
     from engine.strategies import resolve_params
 
     bench = args.workbench
@@ -48,9 +47,19 @@ def cmd_report(args: argparse.Namespace) -> int:
     mc = None
     if args.runs > 0 and (~result.trade_records["is_open"].astype(bool)).any():
         mc = run_montecarlo(result.equity, result.trade_records, config.init_cash, runs=args.runs, seed=args.seed)
-    out = Path(args.html)
+    write_report(args.html, run_report(result, mc))
+    return 0
+
+
+def write_report(path: str, text: str) -> Path:
+    """Write an HTML report (its folder must exist) and say where, on stderr (stdout may be JSON)."""
+    import sys
+
+    from engine.errors import ConfigError
+
+    out = Path(path)
     if not out.parent.is_dir():
         raise ConfigError(f"--html {out}: no such folder {out.parent}")
-    out.write_text(run_report(result, mc), encoding="utf-8")
-    print(f"wrote {out} ({out.stat().st_size / 1024:,.0f} KiB)")
-    return 0
+    out.write_text(text, encoding="utf-8")
+    print(f"wrote {out} ({out.stat().st_size / 1024:,.0f} KiB)", file=sys.stderr)
+    return out

@@ -56,6 +56,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     out.add_argument("--csv", metavar="OUT", help="write every row to a CSV file")
     out.add_argument("--parquet", metavar="OUT", help="write every row to a Parquet file")
     p.add_argument("--json", action="store_true", help='print {"rows": [...]} (or the walk-forward result)')
+    p.add_argument("--html", metavar="OUT.html", help="also write a self-contained HTML report: the settings, the "
+                                                     "metric's heat table and the top rows (walk-forward: its windows "
+                                                     "and out-of-sample equity) (docs/report.md)")
     add_sim_args(p)
     add_metrics_args(p)
     p.set_defaults(func=cmd_sweep)
@@ -123,6 +126,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     rows = result.rows
     if args.sweep_metric not in rows.columns and not rows.is_empty():
         raise StrategyError(f"--metric {args.sweep_metric!r}: not a stat (one of: {', '.join(rows.columns)})")
+    if args.html:
+        from app.cli_report import write_report
+        from app.report.pages import sweep_report
+
+        write_report(args.html, sweep_report(result, strategy.name, [p.name for p in strategy.params],
+                                             args.sweep_metric, args.sweep_minimize, _settings(args, config)))
     if args.csv:
         _public(rows).write_csv(Path(args.csv))
     if args.parquet:
@@ -168,8 +177,13 @@ def _walk_forward(args, bars, strategy, grid, config, executor, bar, cache) -> i
     wf = walk_forward(bars, strategy, grid, train=train, test=test, step=step, anchored=args.anchored,
                       metric=args.sweep_metric, minimize=args.sweep_minimize, where=args.where, config=config,
                       executor=executor, strategies_dir=args.workbench.strategies_dir, progress=bar.sweep,
-                      cache=cache)
+                      cache=cache, hindsight=bool(args.html))
     bar.finish()
+    if args.html:
+        from app.cli_report import write_report
+        from app.report.pages import walkforward_report
+
+        write_report(args.html, walkforward_report(wf, bars, strategy.name, _settings(args, config)))
     if args.json:
         out = wf.result.to_json_dict()
         out["windows"] = [_json_row(r) for r in wf.windows.iter_rows(named=True)]
@@ -187,6 +201,16 @@ def _walk_forward(args, bars, strategy, grid, config, executor, bar, cache) -> i
     print(f"  Walk-forward efficiency  {wf.efficiency:.3f}  (mean annualised out-of-sample return / in-sample; "
           "docs/guide.md)")
     return 0
+
+
+def _settings(args: argparse.Namespace, config) -> dict[str, Any]:
+    """What a report says of the sweep: the grid, the condition, the windows, and every simulation option."""
+    out: dict[str, Any] = {"grid": " ".join(args.grid) or "(defaults)"}
+    if args.where:
+        out["where"] = args.where
+    if args.walk_forward:
+        out["walk-forward"] = args.walk_forward + (" anchored" if args.anchored else "")
+    return {**out, **{k: v for k, v in config.to_dict().items() if v is not None}}
 
 
 def _public(rows):

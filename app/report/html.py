@@ -32,6 +32,16 @@ td.l, th.l { text-align: left; } .cols { display: flex; gap: 32px; flex-wrap: wr
 """
 
 
+def page(title: str, subtitle: str, parts: list[str]) -> str:
+    """A whole report page: the title, a line under it, then `parts` (HTML) in order."""
+    return "\n".join([
+        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{html.escape(title)} · Backbench report</title><style>{STYLE}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+        f'<p class="muted">Backbench report, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC · {html.escape(subtitle)}</p>',
+        *parts, "</body></html>"])
+
+
 def run_report(result: Result, mc: MonteCarlo | None = None, title: str | None = None) -> str:
     """The report of `result` (with its Monte Carlo, if given) as one HTML document."""
     from engine.compat import peer_stats
@@ -41,11 +51,6 @@ def run_report(result: Result, mc: MonteCarlo | None = None, title: str | None =
     times = bars.times()
     labels = _date_labels(times)
     parts = [
-        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{html.escape(name)} · Backbench report</title><style>{STYLE}</style></head><body>",
-        f"<h1>{html.escape(name)}</h1>",
-        f'<p class="muted">Backbench report, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC · {len(bars):,} bars, '
-        f"{_date(times[0])} to {_date(times[-1])}</p>",
         "<h2>Settings</h2>", _settings_table(result),
         "<h2>Equity and drawdown</h2>",
         line_chart([("equity", result.equity, "#2563eb")], labels, title="equity"),
@@ -64,8 +69,8 @@ def run_report(result: Result, mc: MonteCarlo | None = None, title: str | None =
                  else '<p class="muted">No closed trade.</p>')
     if mc is not None:
         parts += ["<h2>Monte Carlo</h2>", _montecarlo(mc)]
-    parts += ["<h2>Trades</h2>", _trades_table(result), "</body></html>"]
-    return "\n".join(parts)
+    parts += ["<h2>Trades</h2>", _trades_table(result)]
+    return page(name, f"{len(bars):,} bars, {_date(times[0])} to {_date(times[-1])}", parts)
 
 
 def _date(t: np.datetime64) -> str:

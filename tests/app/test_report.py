@@ -79,3 +79,26 @@ def test_export_report_from_the_results_view(qtbot, tmp_path):
     out = view.export_report(tmp_path / "globex.html", runs=200)
     page = out.read_text(encoding="utf-8")
     assert "<h1>sma_cross on GLOBEX 1d</h1>" in page and not FETCH.search(page)
+
+
+@pytest.mark.parametrize("kind", ["sweep", "walk_forward", "portfolio"])
+def test_sweep_walk_forward_and_portfolio_reports(kind, tmp_path, capsys):
+    """--html on sweep (heat table and top rows), on a walk-forward (windows, OOS equity against the hindsight
+    optimum, efficiency) and on portfolio (allocation by symbol, per symbol): each self-contained."""
+    out = tmp_path / f"{kind}.html"
+    grid = ["-g", "n1=5:30:5", "-g", "n2=20:100:20", "--where", "n1 < n2"]
+    argv = {"sweep": ["sweep", "--demo", *grid, "--workers", "1"],
+            "walk_forward": ["sweep", "--demo", *grid, "--walk-forward", "1500:500", "--workers", "1"],
+            "portfolio": ["portfolio", "--demo", "--max-positions", "2", "--rebalance", "1M"]}[kind]
+    assert main([*argv, "--html", str(out)]) == 0
+    assert f"wrote {out}" in capsys.readouterr().err
+    page = out.read_text(encoding="utf-8")
+    assert not FETCH.search(page) and "http" not in page and "<script" not in page
+    want = {"sweep": ["<h1>Sweep of sma_cross</h1>", "sharpe_ratio over n1 and n2", "Top ", 'class="heat"'],
+            "walk_forward": ["<h1>Walk-forward of sma_cross on ACME 1d</h1>", "Walk-forward efficiency", "Windows",
+                             "in-sample: the grid&#x27;s best over all bars", "Stitched out-of-sample stats"],
+            "portfolio": ["<h1>Portfolio of sma_cross on 5 symbols</h1>", "Allocation by symbol", "Per symbol",
+                          "Monthly returns [%]", "WAYNE"]}[kind]
+    for part in want:
+        assert part in page, part
+    assert page.count("<svg") == {"sweep": 0, "walk_forward": 1, "portfolio": 3}[kind]
