@@ -169,12 +169,34 @@ class MainWindow(QMainWindow):
         self.walkforward_view.walk_forward_requested.connect(self.walk_forward)
         c.walk_forward_done.connect(self._walk_forward_done)
         c.walk_forward_failed.connect(self.walkforward_view.show_error)
+        self.results_view.benchmark_combo.currentIndexChanged.connect(lambda _: self.apply_benchmark())
         self.portfolio_view.portfolio_requested.connect(self.run_portfolio)
         self.portfolio_view.trade_activated.connect(self.open_portfolio_trade)
         c.portfolio_done.connect(self._portfolio_done)
         c.portfolio_failed.connect(self.portfolio_view.show_error)
 
     # ------------------------------------------------------------------ actions
+    def apply_benchmark(self) -> None:
+        """The Results tab's benchmark choice: the shown run against that stored symbol (same timeframe), its
+        close as of each bar rebased to the initial cash beside the equity (engine/analysis/benchmark.py)."""
+        from engine.analysis.benchmark import aligned_close, relative_stats
+
+        view = self.results_view
+        result, symbol = view.result, view.benchmark_combo.currentData()
+        if result is None or not symbol:
+            view.show_benchmark(None)
+            return
+        try:
+            bench = self.controller.bars(symbol, result.bars.timeframe)
+            stats = relative_stats(result.bars.ts, result.equity, bench.ts, bench.close)
+        except BackbenchError as exc:
+            view.show_benchmark(None)
+            self.show_error(f"benchmark {symbol}: {exc}")
+            return
+        close = aligned_close(result.bars.ts, bench.ts, bench.close)
+        first = close[np.isfinite(close)][0]
+        view.show_benchmark(symbol, stats, close / first * result.config.init_cash)
+
     def run_portfolio(self, options: dict) -> None:
         """The Portfolio tab's button: the left panel's strategy, params, cash and costs on the ticked symbols."""
         req = self.request(self.portfolio_view.show_error)
@@ -332,6 +354,7 @@ class MainWindow(QMainWindow):
         self.last_outcome = outcome
         self.results_view.show_result(outcome.result, outcome.indicators)
         self.montecarlo_view.set_result(outcome.result)
+        self.apply_benchmark()
         focus = self._focus_after_run
         if focus is not None and focus[0] == outcome.request.symbol:
             self._focus_after_run = None
@@ -373,6 +396,7 @@ class MainWindow(QMainWindow):
         self.data_panel.set_datasets(datasets, keep)  # type: ignore[arg-type]
         current = self.data_panel.current()
         self.portfolio_view.set_datasets(datasets, current[1] if current else None)
+        self.results_view.set_benchmark_symbols(sorted({d["symbol"] for d in datasets}))
         self.results_view.set_has_data(bool(datasets))
 
     def _imported(self, reports: list) -> None:

@@ -210,6 +210,11 @@ class ChartView(QtWidgets.QWidget):
         dd_fill = pg.mkBrush(_blend(QtGui.QColor(theme.DRAWDOWN).darker(125).name(), 0.45))
         self.drawdown_curve = _curve(pg.mkPen(theme.DRAWDOWN, width=1), fillLevel=0.0, brush=dd_fill)
         self.drawdown_plot.addItem(self.drawdown_curve)
+        # a benchmark, rebased to the initial cash (ResultsView.show_benchmark); hidden without one
+        self.benchmark_curve = _curve(pg.mkPen(theme.INDICATOR_COLORS[0], width=1, style=thin))
+        self._benchmark_y: np.ndarray | None = None
+        self.benchmark_curve.setVisible(False)
+        self.equity_plot.addItem(self.benchmark_curve)
         self.legends[1].addItem(self.equity_curve, "Equity")
         self.legends[2].addItem(self.drawdown_curve, "Drawdown [%]")
 
@@ -286,6 +291,23 @@ class ChartView(QtWidgets.QWidget):
             self.legends[0].addItem(self._entries, "entry")
             self.legends[0].addItem(self._exits, "exit")
 
+    def set_benchmark(self, values: np.ndarray | None, name: str = "") -> None:
+        """Draw `values` (one per bar, in the equity's currency) beside the equity, or remove it (None)."""
+        legend = self.legends[1]
+        legend.removeItem(self.benchmark_curve)
+        if values is None:
+            self._benchmark_y = None
+            self.benchmark_curve.setData([], [])
+            self.benchmark_curve.setVisible(False)
+            self._on_x_range_changed()
+            return
+        y = np.asarray(values, dtype=np.float64)
+        self._benchmark_y = y
+        self.benchmark_curve.setData(np.arange(len(y), dtype=np.float64), y, connect="finite")
+        self.benchmark_curve.setVisible(True)
+        legend.addItem(self.benchmark_curve, f"Benchmark: {name}")
+        self._on_x_range_changed()
+
     def clear(self) -> None:
         """Empty every pane."""
         self._result = None
@@ -333,6 +355,12 @@ class ChartView(QtWidgets.QWidget):
         if price:
             _fit_y(self.price_plot, min(r[0] for r in price), max(r[1] for r in price), 0.05)
         eq = self._equity_index.min_max(start, stop) if self._equity_index else None
+        bench = self._benchmark_y
+        if eq is not None and bench is not None:  # the benchmark beside the equity stays in view too
+            part = bench[max(int(start), 0):max(int(stop), 0)]
+            part = part[np.isfinite(part)]
+            if part.size:
+                eq = (min(eq[0], float(part.min())), max(eq[1], float(part.max())))
         if eq is not None:
             _fit_y(self.equity_plot, eq[0], eq[1], 0.08)
         dd = self._dd_index.min_max(start, stop) if self._dd_index else None

@@ -81,6 +81,15 @@ class ResultsView(QtWidgets.QWidget):
         self.stats_tabs = QtWidgets.QTabWidget()
         self.stats_tabs.setObjectName("statsTabs")
         self.stats_tabs.addTab(self.stats, "Stats")
+        # measure the run against another stored symbol (docs/stats.md, "Against a benchmark")
+        self.benchmark_combo = QtWidgets.QComboBox()
+        self.benchmark_combo.setObjectName("benchmarkCombo")
+        self.benchmark_combo.setToolTip("Against a benchmark: alpha, beta, information ratio, tracking error and "
+                                        "correlation under the stats, and its curve beside the equity")
+        self.benchmark_combo.addItem("No benchmark", "")
+        self.benchmark_combo.setMaximumWidth(150)
+        self.stats_tabs.setCornerWidget(self.benchmark_combo)
+        self._benchmark_rows: list = []
         self.trades = TradesTable()
         self.title = QtWidgets.QLabel("No result yet: run a backtest.")
         self.title.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -142,6 +151,29 @@ class ResultsView(QtWidgets.QWidget):
     @property
     def result(self) -> Result | None:
         return self._result
+
+    def set_benchmark_symbols(self, symbols: list[str]) -> None:
+        """The stored symbols the benchmark choice offers (the current choice kept when still there)."""
+        keep = self.benchmark_combo.currentData()
+        self.benchmark_combo.blockSignals(True)
+        self.benchmark_combo.clear()
+        self.benchmark_combo.addItem("No benchmark", "")
+        for sym in symbols:
+            self.benchmark_combo.addItem(f"vs {sym}", sym)
+        index = self.benchmark_combo.findData(keep)
+        self.benchmark_combo.setCurrentIndex(max(index, 0))
+        self.benchmark_combo.blockSignals(False)
+
+    def show_benchmark(self, name: str | None, stats: dict | None = None, curve: np.ndarray | None = None) -> None:
+        """The run against `name`: its BENCHMARK_KEYS under the stats and `curve` beside the equity (None:
+        remove both)."""
+        self.chart.set_benchmark(curve, name or "")
+        if self._result is None:
+            return
+        rows = dict(self._result.stats)
+        if name and stats:
+            rows.update(stats)
+        self.stats.set_stats(rows)
 
     def show_result(self, result: Result, indicators: dict[str, np.ndarray] | None = None) -> None:
         """Show `result`; `indicators` default to the strategy's own lines (`Strategy.indicators`)."""
