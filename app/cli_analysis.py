@@ -10,9 +10,7 @@ from app.cli_options import (
     add_data_args,
     add_sim_args,
     add_strategy_args,
-    datasets_from_args,
-    parse_params,
-    sim_config_from_args,
+    backtest_from_args,
 )
 from app.tables import format_table
 
@@ -48,18 +46,10 @@ def _positive_int(text: str) -> int:
 
 def cmd_montecarlo(args: argparse.Namespace) -> int:
     from engine.analysis.montecarlo import run_montecarlo
-    from engine.backtest import run_backtest
-    from engine.strategies import resolve_params
 
-    bench = args.workbench
-    config = sim_config_from_args(args)
-    strategy = bench.strategy(args.strategy)
-    params = parse_params(args.param)
-    resolve_params(strategy, params)
-    bars = datasets_from_args(args)[0]
-    result = run_backtest(bars, strategy, params, config, cache=bench.cache())
-    mc = run_montecarlo(result.equity, result.trade_records, config.init_cash, method=args.method, runs=args.runs,
-                        seed=args.seed, ruin=args.ruin, block=args.block)
+    bars, result = backtest_from_args(args)
+    mc = run_montecarlo(result.equity, result.trade_records, result.config.init_cash, method=args.method,
+                        runs=args.runs, seed=args.seed, ruin=args.ruin, block=args.block)
     if args.json:
         json.dump(mc.to_json_dict(), sys.stdout, allow_nan=False)
         sys.stdout.write("\n")

@@ -158,3 +158,20 @@ def bars_from_file(path: Path):
     from engine.data.importers import load_file
 
     return load_file(path).bars
+
+
+def backtest_from_args(args: argparse.Namespace):
+    """The one backtest `run`, `montecarlo` and `report` make of their options: (bars, result). Bad params
+    fail before any data is read; the result cache serves a run made before."""
+    from engine.backtest import run_backtest
+    from engine.runtime.profiling import timer
+    from engine.strategies import resolve_params
+
+    bench = args.workbench
+    config = sim_config_from_args(args)
+    strategy = bench.strategy(args.strategy)
+    params = parse_params(args.param)
+    resolve_params(strategy, params)
+    with timer("backtest.load"):
+        bars = datasets_from_args(args)[0]
+    return bars, run_backtest(bars, strategy, params, config, cache=bench.cache())

@@ -9,9 +9,7 @@ from app.cli_options import (
     add_data_args,
     add_sim_args,
     add_strategy_args,
-    datasets_from_args,
-    parse_params,
-    sim_config_from_args,
+    backtest_from_args,
 )
 
 
@@ -34,19 +32,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_report(args: argparse.Namespace) -> int:
     from app.report.html import run_report
     from engine.analysis.montecarlo import run_montecarlo
-    from engine.backtest import run_backtest
-    from engine.strategies import resolve_params
 
-    bench = args.workbench
-    config = sim_config_from_args(args)
-    strategy = bench.strategy(args.strategy)
-    params = parse_params(args.param)
-    resolve_params(strategy, params)
-    bars = datasets_from_args(args)[0]
-    result = run_backtest(bars, strategy, params, config, cache=bench.cache())
+    _, result = backtest_from_args(args)
     mc = None
     if args.runs > 0 and (~result.trade_records["is_open"].astype(bool)).any():
-        mc = run_montecarlo(result.equity, result.trade_records, config.init_cash, runs=args.runs, seed=args.seed)
+        mc = run_montecarlo(result.equity, result.trade_records, result.config.init_cash, runs=args.runs,
+                            seed=args.seed)
     write_report(args.html, run_report(result, mc))
     return 0
 

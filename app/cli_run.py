@@ -13,9 +13,7 @@ from app.cli_options import (
     add_setting_flags,
     add_sim_args,
     add_strategy_args,
-    datasets_from_args,
-    parse_params,
-    sim_config_from_args,
+    backtest_from_args,
 )
 from app.stat_labels import format_stat, stat_label, trade_count_text
 from app.tables import format_pairs, format_table
@@ -45,18 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from app.cli_cache import profile_report
-    from engine.backtest import run_backtest
-    from engine.runtime.profiling import timer
-    from engine.strategies import resolve_params
 
-    bench = args.workbench
-    config = sim_config_from_args(args)
-    strategy = bench.strategy(args.strategy)
-    params = parse_params(args.param)
-    resolve_params(strategy, params)  # bad params fail before any data is read
-    with timer("backtest.load"):
-        bars = datasets_from_args(args)[0]
-    result = run_backtest(bars, strategy, params, config, cache=bench.cache())
+    bars, result = backtest_from_args(args)
     against = benchmark_of(args, bars, result.equity) if args.benchmark else None
     if args.json:
         out = result.to_json_dict()
