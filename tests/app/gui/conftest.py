@@ -24,6 +24,14 @@ def _pyqtgraph_theme():
     configure_pyqtgraph()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _kernels_compiled_in_the_main_thread():
+    """Before any window: compile the kernels the app's jobs call (tests/app/gui/_warm.py says why)."""
+    from tests.app.gui._warm import warm_app_kernels
+
+    warm_app_kernels()
+
+
 @pytest.fixture
 def store_path(tmp_path):
     """A store with two daily symbols, ACME (1,500 bars) and GLOBEX (800)."""
