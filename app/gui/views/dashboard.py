@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import queue
 import re
 import threading
 import time
@@ -63,6 +64,10 @@ class Dashboard(QWidget):
         self.hardware: Any = None
         self._detecting = False
         self.hardware_detected.connect(self._hardware_arrived)
+        self._hardware_box: queue.SimpleQueue = queue.SimpleQueue()
+        self._hardware_poll = QTimer(self)
+        self._hardware_poll.setInterval(50)
+        self._hardware_poll.timeout.connect(self._poll_hardware)
         self._proc = psutil.Process()
         self._children: list[psutil.Process] = []
         self._samples = 0
@@ -166,21 +171,26 @@ class Dashboard(QWidget):
             self._detecting = True
             # detect() globs sysfs, asks threadpoolctl for the BLAS libraries and numba for its
             # threading layer: tens of ms of Python, off the UI thread; the result comes back queued.
-            threading.Thread(target=self._detect_hardware, name="backbench-hardware", daemon=True).start()
+            # The thread never touches this widget (it may be deleted before the thread ends, and a signal
+            # emitted on a deleted object from another thread crashes the interpreter): it fills a plain
+            # box, which a timer on the UI thread reads.
+            box: queue.SimpleQueue = queue.SimpleQueue()
+            threading.Thread(target=_detect_into, args=(box,), name="backbench-hardware", daemon=True).start()
+            self._hardware_box = box
+            self._hardware_poll.start()
         self.start()
 
     def hideEvent(self, event: QHideEvent) -> None:
         self.stop()
         super().hideEvent(event)
 
-    def _detect_hardware(self) -> None:
-        from engine.runtime.hardware import detect
-
-        info = detect()
+    def _poll_hardware(self) -> None:
         try:
-            self.hardware_detected.emit(info)
-        except RuntimeError:  # the window was closed and deleted meanwhile
-            pass
+            info = self._hardware_box.get_nowait()
+        except queue.Empty:
+            return
+        self._hardware_poll.stop()
+        self.hardware_detected.emit(info)
 
     def _hardware_arrived(self, info: Any) -> None:
         if self.hardware is None:  # a set_hardware() call that came first wins
@@ -370,3 +380,10 @@ def _num(v: float, digits: int) -> str:
 def _delta(new: float, old: float) -> float:
     """Growth of a counter; one that went down was reset (registry reset, a new cache) and restarted at 0."""
     return new - old if new >= old else new
+
+
+def _detect_into(box: queue.SimpleQueue) -> None:
+    """The hardware facts (engine.runtime.hardware.detect), put into `box` (off the UI thread)."""
+    from engine.runtime.hardware import detect
+
+    box.put(detect())
