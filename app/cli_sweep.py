@@ -21,6 +21,7 @@ from app.cli_options import (
     datasets_from_args,
     sim_config_from_args,
 )
+from app.cli_sweep_portfolio import add_portfolio_args, portfolio_inputs, single_file
 from app.progress import ProgressBar
 from app.stat_labels import format_stat, stat_label
 from app.tables import format_pairs, format_table
@@ -56,6 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     out.add_argument("--parquet", metavar="OUT", help="write every row to a Parquet file")
     p.add_argument("--json", action="store_true", help='print {"rows": [...]} (or the walk-forward result)')
     add_sim_args(p)
+    add_portfolio_args(p)
     p.set_defaults(func=cmd_sweep)
 
 
@@ -75,10 +77,16 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from engine.sweep import run_sweep
 
     bench = args.workbench
-    config = sim_config_from_args(args)
     strategy = bench.strategy(args.strategy)
     grid = parse_grid(args.grid)
-    datasets = datasets_from_args(args)
+    portfolio = None
+    if args.portfolio:
+        datasets, portfolio = portfolio_inputs(args)
+        config = None
+    else:
+        single_file(args)
+        config = sim_config_from_args(args)
+        datasets = datasets_from_args(args)
     cache = bench.cache()
     bar = ProgressBar("sweep", unit="combos")
     cancel = threading.Event()
@@ -89,6 +97,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
         with executor, sweep_activity(), signals_cancel(cancel, interrupted):  # no App Nap on macOS
             if args.walk_forward:
+                if portfolio is not None:
+                    from app.cli_sweep_portfolio import walk_forward_portfolio
+
+                    return walk_forward_portfolio(args, datasets, strategy, grid, portfolio, executor, bar, cache)
                 return _walk_forward(args, datasets[0], strategy, grid, config, executor, bar, cache)
             if args.optimize:
                 from engine.sweep.optimize import optimize
@@ -102,7 +114,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             else:
                 result = run_sweep(datasets, strategy, grid, where=args.where, random_n=args.random, seed=args.seed,
                                    config=config, executor=executor, chunk_size=args.chunk, progress=bar.sweep,
-                                   cancel=cancel, strategies_dir=bench.strategies_dir, cache=cache)
+                                   cancel=cancel, strategies_dir=bench.strategies_dir, cache=cache,
+                                   portfolio=portfolio, score=args.score if portfolio is not None else None)
     finally:
         bar.finish()
     if interrupted:  # Ctrl+C / SIGTERM: the rows finished so far, then exit 128 + the signal's number
@@ -127,6 +140,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                   allow_nan=False)
         sys.stdout.write("\n")
     else:
+        if portfolio is not None:
+            print(f"portfolio of {len(datasets)} symbols ({', '.join(b.symbol for b in datasets)}), one cash balance")
         print(f"{result.total} combos ({result.computed} computed, {result.total - result.computed} from cache) "
               f"in {result.elapsed_s:.2f} s on {getattr(executor, 'workers', 1)} worker(s)")
         if not rows.is_empty():
