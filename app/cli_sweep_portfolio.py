@@ -88,7 +88,6 @@ def walk_forward_portfolio(args, datasets, strategy, grid, config, executor, bar
     import math
     import sys
 
-    from app.cli_sweep import _json_row
     from app.stat_labels import format_stat, stat_label
     from app.tables import format_pairs, format_table
     from engine.sweep.portfolio_walkforward import walk_forward_portfolio as run_wf
@@ -102,7 +101,8 @@ def walk_forward_portfolio(args, datasets, strategy, grid, config, executor, bar
     bar.finish()
     if args.json:
         out = wf.result.to_json_dict()
-        out["windows"] = [_json_row(r) for r in wf.windows.iter_rows(named=True)]
+        out["windows"] = [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()}
+                          for r in wf.windows.iter_rows(named=True)]
         out["efficiency"] = wf.efficiency if math.isfinite(wf.efficiency) else None
         json.dump(out, sys.stdout, allow_nan=False, default=str)
         sys.stdout.write("\n")
