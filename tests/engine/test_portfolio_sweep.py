@@ -95,3 +95,16 @@ def test_one_symbol_is_a_portfolio_of_one():
 def test_bad_options_fail_before_any_work(kwargs, message):
     with pytest.raises(BackbenchError, match=message):
         run_sweep(random_universe(1, 3, 50), "sma_cross", GRID, **kwargs)
+
+
+@pytest.mark.slow
+def test_rows_are_identical_on_dask():
+    pytest.importorskip("distributed")
+    from engine.sweep.dask_executor import DaskExecutor
+
+    datasets = random_universe(6, 4, 250)
+    config = PortfolioConfig(max_positions=2, rebalance="1W")
+    serial = run_sweep(datasets, "sma_cross", GRID, portfolio=config)
+    with DaskExecutor(None, workers=2) as dask:
+        rows = run_sweep(datasets, "sma_cross", GRID, portfolio=config, executor=dask, chunk_size=2).rows
+    assert rows.equals(serial.rows)
