@@ -105,12 +105,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             if args.optimize:
                 from engine.sweep.optimize import optimize
 
-                if len(datasets) != 1 or args.random:
-                    raise StrategyError("--optimize runs on one dataset, without --random")
-                result = optimize(datasets[0], strategy, grid, metric=args.sweep_metric,
+                if (len(datasets) != 1 and portfolio is None) or args.random:
+                    raise StrategyError("--optimize runs on one dataset (or one --portfolio), without --random")
+                data = datasets if portfolio is not None else datasets[0]
+                result = optimize(data, strategy, grid, metric=args.sweep_metric,
                                   minimize=args.sweep_minimize, sampler=args.optimize, trials=args.trials,
                                   seed=args.seed, where=args.where, config=config, executor=executor, cache=cache,
-                                  progress=bar.sweep, cancel=cancel, strategies_dir=bench.strategies_dir)
+                                  progress=bar.sweep, cancel=cancel, strategies_dir=bench.strategies_dir,
+                                  portfolio=portfolio, score=args.score if portfolio is not None else None)
             else:
                 result = run_sweep(datasets, strategy, grid, where=args.where, random_n=args.random, seed=args.seed,
                                    config=config, executor=executor, chunk_size=args.chunk, progress=bar.sweep,

@@ -74,8 +74,6 @@ def portfolio_inputs(args: argparse.Namespace) -> tuple[list, Any]:
                           f"{' and '.join(sources)}")
     if args.symbol:  # one stored symbol: a portfolio of one
         args.symbols = args.symbol
-    if args.optimize:
-        raise ConfigError("--optimize does not run portfolios yet: use a grid or --random with --portfolio")
     config = portfolio_config(args, getattr(args, "raw_simulation_sizing", None) or "equal",
                               float(getattr(args, "raw_simulation_size", None) or 1.0),
                               getattr(args, "raw_simulation_at_end", None) or "keep_open", args.compat)

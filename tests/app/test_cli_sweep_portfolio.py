@@ -47,6 +47,13 @@ def test_files_are_symbols(capsys, tmp_path):
     assert len(json.loads(capsys.readouterr().out)["rows"]) == 2
 
 
+def test_optimize_picks_trials_among_portfolios(capsys):
+    pytest.importorskip("optuna")
+    assert main([*BASE, "--max-positions", "2", "--optimize", "tpe", "--trials", "3", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert len(rows) == 3 and {r["symbol"] for r in rows} == {"portfolio"}
+
+
 def test_walk_forward_json(capsys):
     assert main([*BASE, "--max-positions", "2", "--walk-forward", "1500:500", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
@@ -60,7 +67,7 @@ def test_walk_forward_json(capsys):
     ([*BASE, "--compat", "backtesting"], "--compat backtesting does not apply to --portfolio"),
     ([*BASE, "--symbol-commission", "XX=0.1"], "'XX', which is not one of the symbols"),
     ([*BASE, "--sizing", "units", "--rebalance", "1M"], "rebalance needs target weights"),
-    ([*BASE, "--optimize", "tpe"], "--optimize does not run portfolios yet"),
+    ([*BASE, "--optimize", "tpe", "--random", "3"], "--optimize runs on one dataset (or one --portfolio)"),
     ([*BASE, "--symbols", "ACME"], "not --symbols and --demo"),
     (["sweep", "--demo", "--sizing", "equal"], "--sizing equal: a portfolio's sizing; add --portfolio"),
     (["sweep", "--demo", "--max-positions", "2"], "--max-positions applies to a portfolio: add --portfolio"),

@@ -79,6 +79,18 @@ def test_a_cached_rerun_computes_nothing_and_a_changed_option_computes_again(tmp
     assert single.computed == 6
 
 
+def test_optimize_runs_portfolios():
+    pytest.importorskip("optuna")
+    from engine.sweep.optimize import optimize
+
+    datasets = random_universe(2, 4, 250)
+    config = PortfolioConfig(max_positions=2)
+    result = optimize(datasets, "sma_cross", GRID, metric="sharpe_ratio", trials=4, seed=1, portfolio=config,
+                      score="momentum:10")
+    assert result.rows.height == 4
+    assert_rows_are_direct_runs(result, datasets, config, "momentum:10")
+
+
 def test_one_symbol_is_a_portfolio_of_one():
     bars = demo_bars("ACME")
     config = PortfolioConfig(sizing="percent", size=0.5)
