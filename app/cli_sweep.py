@@ -106,7 +106,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                 from engine.sweep.optimize import optimize
 
                 if (len(datasets) != 1 and portfolio is None) or args.random:
-                    raise StrategyError("--optimize runs on one dataset (or one --portfolio), without --random")
+                    raise StrategyError("--optimize runs on one dataset, without --random (a --portfolio is one)")
                 data = datasets if portfolio is not None else datasets[0]
                 result = optimize(data, strategy, grid, metric=args.sweep_metric,
                                   minimize=args.sweep_minimize, sampler=args.optimize, trials=args.trials,

@@ -67,7 +67,7 @@ def test_walk_forward_json(capsys):
     ([*BASE, "--compat", "backtesting"], "--compat backtesting does not apply to --portfolio"),
     ([*BASE, "--symbol-commission", "XX=0.1"], "'XX', which is not one of the symbols"),
     ([*BASE, "--sizing", "units", "--rebalance", "1M"], "rebalance needs target weights"),
-    ([*BASE, "--optimize", "tpe", "--random", "3"], "--optimize runs on one dataset (or one --portfolio)"),
+    ([*BASE, "--optimize", "tpe", "--random", "3"], "--optimize runs on one dataset, without --random"),
     ([*BASE, "--symbols", "ACME"], "not --symbols and --demo"),
     (["sweep", "--demo", "--sizing", "equal"], "--sizing equal: a portfolio's sizing; add --portfolio"),
     (["sweep", "--demo", "--max-positions", "2"], "--max-positions applies to a portfolio: add --portfolio"),
