@@ -37,27 +37,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     a = p.add_argument_group("portfolio (docs/portfolio.md)")
     add_setting_flags(a, "simulation.init_cash", "simulation.commission", "simulation.slippage",
                       "simulation.risk_free_rate")
-    a.add_argument("--symbol-commission", action="append", default=[], metavar="SYMBOL=FRACTION",
-                   help="one symbol's commission, instead of --commission (repeatable)")
-    a.add_argument("--symbol-slippage", action="append", default=[], metavar="SYMBOL=FRACTION",
-                   help="one symbol's slippage, instead of --slippage (repeatable)")
-    a.add_argument("--sizing", choices=SIZINGS, default="equal",
-                   help="what --size means per entry: units, value (currency), percent (fraction of equity; of "
-                        "the cash left under --compat vectorbt), equal (equity / --max-positions)")
+    add_portfolio_options(a)
+    a.add_argument("--sizing", choices=SIZINGS, default="equal", help=SIZING_HELP)
     a.add_argument("--size", type=float, default=1.0, metavar="X", help="the size per entry (default 1)")
-    a.add_argument("--max-positions", type=int, default=0, metavar="K",
-                   help="open positions at most; further entries are skipped, best --score first (default: no "
-                        "limit)")
-    a.add_argument("--rebalance", metavar="PERIOD",
-                   help="resize open positions to their target weight on each period's first bar: 1D, 1W, 1M, 1Q, "
-                        "1Y (with --sizing equal or percent)")
-    a.add_argument("--score", metavar="NAME:N",
-                   help="rank entries by a score, best first, e.g. momentum:63 (N-bar return); default: the "
-                        "strategy's own score if it has one, else symbol order")
     a.add_argument("--at-end", choices=("keep_open", "close"), default="keep_open",
                    help="positions open at the last bar stay open (marked) or are closed there")
-    a.add_argument("--keep-delisted", action="store_true",
-                   help="do not close a position at its symbol's last bar when the data goes on")
     a.add_argument("--compat", choices=("vectorbt",),
                    help="reproduce vectorbt's Portfolio.from_signals(cash_sharing=True, group_by=True) "
                         "(docs/compat.md)")
@@ -69,6 +53,44 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--trades", type=int, default=10, metavar="N", help="how many last trades to print")
     p.add_argument("--no-cache", action="store_true", help="always compute; neither read nor store the result cache")
     p.set_defaults(func=cmd_portfolio)
+
+
+SIZING_HELP = ("what --size means per entry: units, value (currency), percent (fraction of equity; of the cash left "
+               "under --compat vectorbt), equal (equity / --max-positions)")
+
+
+def add_portfolio_options(a) -> None:
+    """The portfolio's own options, shared by `portfolio` and `sweep --portfolio` (which has --sizing, --size,
+    --at-end and --compat already, as simulation options, and gives them the portfolio's meaning)."""
+    a.add_argument("--symbol-commission", action="append", default=[], metavar="SYMBOL=FRACTION",
+                   help="one symbol's commission, instead of --commission (repeatable)")
+    a.add_argument("--symbol-slippage", action="append", default=[], metavar="SYMBOL=FRACTION",
+                   help="one symbol's slippage, instead of --slippage (repeatable)")
+    a.add_argument("--max-positions", type=int, default=0, metavar="K",
+                   help="open positions at most; further entries are skipped, best --score first (default: no "
+                        "limit)")
+    a.add_argument("--rebalance", metavar="PERIOD",
+                   help="resize open positions to their target weight on each period's first bar: 1D, 1W, 1M, 1Q, "
+                        "1Y (with --sizing equal or percent)")
+    a.add_argument("--score", metavar="NAME:N",
+                   help="rank entries by a score, best first, e.g. momentum:63 (N-bar return); default: the "
+                        "strategy's own score if it has one, else symbol order")
+    a.add_argument("--keep-delisted", action="store_true",
+                   help="do not close a position at its symbol's last bar when the data goes on")
+
+
+def portfolio_config(args: argparse.Namespace, sizing: str, size: float, at_end: str, compat: str | None):
+    """The PortfolioConfig of the options: cash, commission, slippage and risk-free rate from the settings
+    flags, the rest from `add_portfolio_options` and the arguments."""
+    from engine.portfolio import PortfolioConfig
+
+    return PortfolioConfig(init_cash=float(args.simulation_init_cash), commission=float(args.simulation_commission),
+                           slippage=float(args.simulation_slippage), sizing=sizing, size=float(size),
+                           max_positions=int(args.max_positions), rebalance=args.rebalance, at_end=at_end,
+                           delist_close=not args.keep_delisted, risk_free_rate=float(args.simulation_risk_free_rate),
+                           compat=compat,
+                           commission_by_symbol=per_symbol(args.symbol_commission, "--symbol-commission"),
+                           slippage_by_symbol=per_symbol(args.symbol_slippage, "--symbol-slippage"))
 
 
 def portfolio_datasets(args: argparse.Namespace) -> list:
@@ -119,17 +141,11 @@ def file_symbol(path: Path) -> str:
 
 
 def cmd_portfolio(args: argparse.Namespace) -> int:
-    from engine.portfolio import PortfolioConfig, parse_score, run_portfolio
+    from engine.portfolio import parse_score, run_portfolio
     from engine.strategies import resolve_params
 
     bench = args.workbench
-    config = PortfolioConfig(init_cash=float(args.simulation_init_cash), commission=float(args.simulation_commission),
-                             slippage=float(args.simulation_slippage), sizing=args.sizing, size=float(args.size),
-                             max_positions=int(args.max_positions), rebalance=args.rebalance, at_end=args.at_end,
-                             delist_close=not args.keep_delisted, risk_free_rate=float(args.simulation_risk_free_rate),
-                             compat=args.compat,
-                             commission_by_symbol=per_symbol(args.symbol_commission, "--symbol-commission"),
-                             slippage_by_symbol=per_symbol(args.symbol_slippage, "--symbol-slippage"))
+    config = portfolio_config(args, args.sizing, args.size, args.at_end, args.compat)
     strategy = bench.strategy(args.strategy)
     params = resolve_params(strategy, parse_params(args.param))
     score = parse_score(args.score)

@@ -22,6 +22,7 @@ from app.cli_options import (
     datasets_from_args,
     sim_config_from_args,
 )
+from app.cli_sweep_portfolio import add_portfolio_args, portfolio_inputs, single_file
 from app.progress import ProgressBar
 from app.stat_labels import format_stat, stat_label
 from app.tables import format_pairs, format_table
@@ -61,6 +62,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                      "and out-of-sample equity) (docs/report.md)")
     add_sim_args(p)
     add_metrics_args(p)
+    add_portfolio_args(p)
     p.set_defaults(func=cmd_sweep)
 
 
@@ -80,13 +82,19 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from engine.sweep import run_sweep
 
     bench = args.workbench
-    config = sim_config_from_args(args)
     strategy = bench.strategy(args.strategy)
     grid = parse_grid(args.grid)
     from engine.runtime.profiling import timer
 
+    portfolio = None
     with timer("sweep.load"):  # the sweep's load stage (docs/metrics.md): its bars, read once in this process
-        datasets = datasets_from_args(args)
+        if args.portfolio:
+            datasets, portfolio = portfolio_inputs(args)
+            config = None
+        else:
+            single_file(args)
+            config = sim_config_from_args(args)
+            datasets = datasets_from_args(args)
     cache = bench.cache()
     bar = ProgressBar("sweep", unit="combos")
     cancel = threading.Event()
@@ -97,20 +105,27 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
         with executor, sweep_activity(), signals_cancel(cancel, interrupted):  # no App Nap on macOS
             if args.walk_forward:
+                if portfolio is not None:
+                    from app.cli_sweep_portfolio import walk_forward_portfolio
+
+                    return walk_forward_portfolio(args, datasets, strategy, grid, portfolio, executor, bar, cache)
                 return _walk_forward(args, datasets[0], strategy, grid, config, executor, bar, cache)
             if args.optimize:
                 from engine.sweep.optimize import optimize
 
-                if len(datasets) != 1 or args.random:
-                    raise StrategyError("--optimize runs on one dataset, without --random")
-                result = optimize(datasets[0], strategy, grid, metric=args.sweep_metric,
+                if (len(datasets) != 1 and portfolio is None) or args.random:
+                    raise StrategyError("--optimize runs on one dataset, without --random (a --portfolio is one)")
+                data = datasets if portfolio is not None else datasets[0]
+                result = optimize(data, strategy, grid, metric=args.sweep_metric,
                                   minimize=args.sweep_minimize, sampler=args.optimize, trials=args.trials,
                                   seed=args.seed, where=args.where, config=config, executor=executor, cache=cache,
-                                  progress=bar.sweep, cancel=cancel, strategies_dir=bench.strategies_dir)
+                                  progress=bar.sweep, cancel=cancel, strategies_dir=bench.strategies_dir,
+                                  portfolio=portfolio, score=args.score if portfolio is not None else None)
             else:
                 result = run_sweep(datasets, strategy, grid, where=args.where, random_n=args.random, seed=args.seed,
                                    config=config, executor=executor, chunk_size=args.chunk, progress=bar.sweep,
-                                   cancel=cancel, strategies_dir=bench.strategies_dir, cache=cache)
+                                   cancel=cancel, strategies_dir=bench.strategies_dir, cache=cache,
+                                   portfolio=portfolio, score=args.score if portfolio is not None else None)
     finally:
         bar.finish()
     if interrupted:  # Ctrl+C / SIGTERM: the rows finished so far, then exit 128 + the signal's number
@@ -141,6 +156,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                   allow_nan=False)
         sys.stdout.write("\n")
     else:
+        if portfolio is not None:
+            print(f"portfolio of {len(datasets)} symbols ({', '.join(b.symbol for b in datasets)}), one cash balance")
         print(f"{result.total} combos ({result.computed} computed, {result.total - result.computed} from cache) "
               f"in {result.elapsed_s:.2f} s on {getattr(executor, 'workers', 1)} worker(s)")
         if not rows.is_empty():
@@ -210,6 +227,9 @@ def _settings(args: argparse.Namespace, config) -> dict[str, Any]:
         out["where"] = args.where
     if args.walk_forward:
         out["walk-forward"] = args.walk_forward + (" anchored" if args.anchored else "")
+    if args.portfolio:
+        out["portfolio"] = "one cash balance over the symbols (docs/portfolio.md)"
+        return out
     return {**out, **{k: v for k, v in config.to_dict().items() if v is not None}}
 
 

@@ -44,6 +44,7 @@ _INTEGRATION_FILES = {
     "tests/engine/test_dask_executor.py", "tests/engine/test_lifecycle.py", "tests/engine/test_threads.py",
     "tests/engine/test_executor_nice.py", "tests/engine/test_cache_stale_code.py",
     "tests/engine/test_bars_read_only.py", "tests/engine/test_walkforward.py", "tests/engine/data/test_crash.py",
+    "tests/engine/test_portfolio_sweep.py", "tests/engine/test_portfolio_walkforward.py",
     "tests/engine/data/test_store.py", "tests/engine/data/test_broken_files.py", "tests/engine/data/test_import.py",
 }
 _INTEGRATION_DIRS = ("tests/app/", "tests/benchmarks/", "tests/packaging/")

@@ -7,6 +7,8 @@
     engine.sweep.shared_bars    bars in shared memory for the pool's workers
     engine.sweep.worker_memo    a worker's indicator memo from chunk to chunk
     engine.sweep.walkforward    rolling or anchored walk-forward on top of sweeps
+    engine.sweep.portfolio      sweeps whose combos are portfolios (run_sweep(portfolio=...)); portfolio_task.py
+                                is a worker's side, portfolio_walkforward.py their walk-forward
 
 How the processes work together: docs/architecture.md, "The sweep's process model".
 """

@@ -29,6 +29,7 @@ import polars as pl
 from engine.bars import Bars
 from engine.config import SimConfig
 from engine.errors import ConfigError, StrategyError
+from engine.portfolio.config import PortfolioConfig
 from engine.strategies import Strategy, get_strategy
 from engine.sweep.run import Progress, SweepResult, compile_where, run_sweep
 
@@ -39,12 +40,14 @@ SAMPLERS = ("tpe", "cmaes")
 BATCH = 8
 
 
-def optimize(bars: Bars, strategy: str | Strategy, grid: Mapping[str, Sequence[Any]], *, metric: str,
+def optimize(bars: Bars | Sequence[Bars], strategy: str | Strategy, grid: Mapping[str, Sequence[Any]], *, metric: str,
              minimize: bool = False, sampler: str = "tpe", trials: int = 50, seed: int = 0,
              where: str | None = None, config: SimConfig | None = None, executor: Any = None,
              cache: Any = None, batch: int | None = None, progress: Callable[[Progress], None] | None = None,
-             cancel: threading.Event | None = None, strategies_dir: str | Path | None = None) -> SweepResult:
-    """`trials` combos of `grid` chosen by `sampler` to maximise (or minimise) `metric` on `bars`."""
+             cancel: threading.Event | None = None, strategies_dir: str | Path | None = None,
+             portfolio: PortfolioConfig | None = None, score: str | None = None) -> SweepResult:
+    """`trials` combos of `grid` chosen by `sampler` to maximise (or minimise) `metric` on `bars`; with
+    `portfolio`, of the portfolio of the datasets `bars` (run_sweep's `portfolio` and `score`)."""
     t0 = time.perf_counter()
     try:
         import optuna
@@ -119,7 +122,7 @@ def optimize(bars: Bars, strategy: str | Strategy, grid: Mapping[str, Sequence[A
         if not asked:
             break  # the grid's valid combos are used up
         result = run_sweep(bars, strat, combos=[p for _, p in asked], config=config, executor=executor,
-                           cache=cache, cancel=cancel)
+                           cache=cache, cancel=cancel, portfolio=portfolio, score=score)
         computed += result.computed
         elapsed = time.perf_counter() - t0
         errors.extend(result.errors)

@@ -29,6 +29,7 @@ import polars as pl
 from engine.bars import Bars
 from engine.config import SimConfig
 from engine.errors import StrategyError
+from engine.portfolio.config import PortfolioConfig
 from engine.runtime import profiling
 from engine.strategies import Strategy, get_strategy, resolve_params
 from engine.strategies.memo import memo_bound
@@ -227,8 +228,14 @@ def run_sweep(
     strategies_dir: str | None = None,
     cache: Any = None,
     memo_bytes: int | None = None,
+    portfolio: PortfolioConfig | None = None,
+    score: str | None = None,
 ) -> SweepResult:
     """Run every combo of `grid` (or the given `combos`) on each dataset in `bars`.
+
+    `portfolio`: run each combo as one portfolio of all the datasets (one per symbol) under this config,
+    ranking entries by `score` (a spec such as "momentum:63"), one row per combo with symbol "portfolio"
+    (engine/sweep/portfolio.py); `config` is then unused.
 
     `cache` (engine.cache.ResultCache) serves combos computed before; only misses are computed.
     `cancel` stops within one chunk and returns the rows finished so far (`cancelled=True`).
@@ -238,6 +245,12 @@ def run_sweep(
     t0 = time.perf_counter()
     config = config or SimConfig()
     datasets = [bars] if isinstance(bars, Bars) else list(bars)
+    pf = None
+    if portfolio is not None:
+        from engine.sweep.portfolio import PortfolioSweep
+
+        pf = PortfolioSweep(datasets, portfolio, score)
+        datasets = [pf.stacked]
     strat = get_strategy(strategy, strategies_dir=strategies_dir) if isinstance(strategy, str) else strategy
     if combos is None:
         combos = expand_grid(strat, grid or {}, where, random_n, seed)
@@ -253,8 +266,8 @@ def run_sweep(
         if cache is not None:
             from engine.cache import backtest_keys
 
-            ds_keys = dict(zip(range(len(combos)), backtest_keys(ds, strat, combos, config, kind="stats"),
-                               strict=True))
+            found_keys = pf.keys(strat, combos) if pf else backtest_keys(ds, strat, combos, config, kind="stats")
+            ds_keys = dict(zip(range(len(combos)), found_keys, strict=True))
             found = cache.get_many(list(ds_keys.values()))
             still = []
             for i, c in missing:
@@ -305,7 +318,7 @@ def run_sweep(
                 chunk = tuple(missing[start:start + length])
                 start += length
                 tasks.append(ChunkTask(len(tasks), ref, shipped, None, config.to_dict(), chunk, d,
-                                       memo_bytes))
+                                       memo_bytes, portfolio=pf.spec if pf else None))
         gauges.start(len(tasks))
         executor.map_chunks(tasks, on_done, cancel)
     finally:

@@ -18,6 +18,7 @@ from engine.pipeline import run_pipeline
 from engine.strategies import Strategy, get_strategy
 from engine.strategies.memo import IndicatorMemo, indicator_memo, memo_scope
 from engine.strategies.shipping import StrategyRef, unship
+from engine.sweep.portfolio import PortfolioSpec
 from engine.sweep.shared_bars import SharedBarsRef, attach
 
 
@@ -32,6 +33,7 @@ class ChunkTask:
     dataset_index: int = 0
     memo_bytes: int | None = None  # the chunk's indicator memo bound (None: memo.DEFAULT_MAX_BYTES)
     engine_version: str = field(default_factory=lambda: engine_version())  # the code the parent keyed
+    portfolio: PortfolioSpec | None = None  # each combo is a portfolio of the stacked symbols (sweep/portfolio.py)
 
 
 @dataclass
@@ -65,20 +67,30 @@ def run_chunk(task: ChunkTask, bars: Bars | None = None, memo: IndicatorMemo | N
         strategy = task.strategy
     else:
         strategy = get_strategy(task.strategy, strategies_dir=task.strategies_dir)
-    config = SimConfig.from_dict(task.config)
     rows: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
     n = len(bars)
     stages: dict[str, list[float]] = {}
     with (memo_scope(memo) if memo is not None else indicator_memo(task.memo_bytes)):
+        if task.portfolio is not None:
+            from engine.sweep.portfolio_task import combo_runner
+
+            stats_of, symbol = combo_runner(bars, task.portfolio, strategy), "portfolio"
+        else:
+            config = SimConfig.from_dict(task.config)
+
+            def stats_of(params: dict[str, Any]) -> dict[str, Any]:
+                return _combo_stats(bars, strategy, params, config, stages)
+
+            symbol = bars.symbol
         for combo_index, params in task.combos:
             try:
-                stats = _combo_stats(bars, strategy, params, config, stages)
+                stats = stats_of(params)
             except Exception as exc:  # user strategy code can raise anything: report, go on
                 errors.append({"combo": combo_index, "dataset": task.dataset_index, "params": params,
                                "error": f"{type(exc).__name__}: {exc}"})
                 continue
-            rows.append({"combo": combo_index, "dataset": task.dataset_index, "symbol": bars.symbol,
+            rows.append({"combo": combo_index, "dataset": task.dataset_index, "symbol": symbol,
                          **params, **stats})
     return ChunkResult(task.task_id, rows, errors, os.getpid(), time.perf_counter() - t0,
                        n * len(task.combos), _rss(), stage_seconds=stages)

@@ -16,6 +16,7 @@ import threading
 import time
 
 from engine.strategies.memo import IndicatorMemo
+from engine.sweep.portfolio_task import forget as forget_portfolio
 from engine.sweep.shared_bars import SharedBarsRef, drop_released
 from engine.sweep.task import ChunkResult, ChunkTask, run_chunk
 
@@ -51,6 +52,7 @@ class WorkerMemo:
             self.table.clear()
         self.table = None
         self.key = None
+        forget_portfolio()  # its symbols' views of the old block
 
     def tidy_if_idle(self, now: float | None = None) -> bool:
         """Empty the memo, unmap released bars and trim the heap if idle long enough; True if done."""
