@@ -12,6 +12,8 @@ size_type percent 0.2 (a fifth of the cash left per entry).
 - ours: `simulate_portfolio` (compat="vectorbt": equity, cash, trades), and, for "full", `build_result`
   (our stats, per-symbol figures and vectorbt's group pf.stats() table).
 Before anything is timed the two are checked equal: final value to 1e-9 relative and the same trade count.
+- portfolio_sweep_500: `sweep --portfolio`, 500 sma_cross combos each a whole 20-symbol x 2,520-row portfolio, on a
+  local pool of every core (combos per second).
 Memory: the peak tracemalloc of one call, which counts numpy's, Python's and numba's (NRT) allocations; the inputs
 (our arrays, vectorbt's DataFrames) are built before and not counted. The RSS growth of one call is no measure
 here: the runner's process already holds freed pages the call reuses (it reads ~0 MB for both).
@@ -188,3 +190,33 @@ def _ratios(shape: str, stage: str) -> None:
 
 for _shape in SHAPES:
     _register(_shape)
+
+
+# ----------------------------------------------------------------------------------------------- sweeps
+
+SWEEP_GRID = {"n1": list(range(2, 52, 2)), "n2": list(range(60, 260, 10))}  # 25 x 20 = 500 combos
+
+
+@benchmark(suite=SUITE, name="portfolio_sweep_500", unit="combos/s", repeats=3, quick_repeats=1, warmup=1,
+           tracemalloc=False, memory="none")
+def _portfolio_sweep(ctx: Context):
+    """sweep --portfolio: 500 sma_cross combos, each a whole 20-symbol x 2,520-row portfolio (one cash balance),
+    on a local pool of every core, no cache (docs/portfolio.md, "Sweeps")"""
+    from engine.data.demo import generate_bars
+    from engine.portfolio import PortfolioConfig
+    from engine.runtime.hardware import default_worker_count
+    from engine.sweep import run_sweep
+    from engine.sweep.executors import LocalExecutor
+
+    symbols, rows = ctx.size(20, 3), ctx.size(2_520, 300)
+    grid = SWEEP_GRID if not ctx.tiny else {"n1": [2, 4], "n2": [60, 70]}
+    datasets = [generate_bars(f"S{k:02d}", rows, "1d", seed=k) for k in range(symbols)]
+    config = PortfolioConfig(init_cash=INIT_CASH, commission=FEES, sizing="equal", max_positions=5)
+    pool = LocalExecutor(default_worker_count())
+    pool.__enter__()
+    ctx.at_suite_end(lambda: pool.__exit__(None, None, None))
+
+    def work() -> int:
+        return run_sweep(datasets, "sma_cross", grid, portfolio=config, executor=pool).total
+    return work, {"combos": len(grid["n1"]) * len(grid["n2"]), "symbols": symbols, "rows": rows,
+                  "workers": pool.workers}
