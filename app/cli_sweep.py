@@ -201,13 +201,11 @@ def _walk_forward(args, bars, strategy, grid, config, executor, bar, cache) -> i
         from app.report.pages import walkforward_report
 
         write_report(args.html, walkforward_report(wf, bars, strategy.name, _settings(args, config)))
-    if args.json:
-        out = wf.result.to_json_dict()
-        out["windows"] = [_json_row(r) for r in wf.windows.iter_rows(named=True)]
-        out["efficiency"] = wf.efficiency if math.isfinite(wf.efficiency) else None
-        json.dump(out, sys.stdout, allow_nan=False, default=str)
-        sys.stdout.write("\n")
-        return 0
+    from app.wf_output import print_walk_forward
+
+    return print_walk_forward(wf, f"walk-forward {args.walk_forward} ({'anchored' if args.anchored else 'rolling'}), "
+                                  f"optimising {args.sweep_metric}: {len(wf.windows)} windows",
+                              "stitched out-of-sample", args.json)
     print(f"walk-forward {args.walk_forward} ({'anchored' if args.anchored else 'rolling'}), "
           f"optimising {args.sweep_metric}: {len(wf.windows)} windows")
     print(format_table(wf.windows.iter_rows(named=True), wf.windows.columns))

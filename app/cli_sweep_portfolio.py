@@ -82,12 +82,7 @@ def portfolio_inputs(args: argparse.Namespace) -> tuple[list, Any]:
 
 def walk_forward_portfolio(args, datasets, strategy, grid, config, executor, bar, cache) -> int:
     """`sweep --portfolio --walk-forward`: windows over the aligned rows (engine/sweep/portfolio_walkforward.py)."""
-    import json
-    import math
-    import sys
 
-    from app.stat_labels import format_stat, stat_label
-    from app.tables import format_pairs, format_table
     from engine.sweep.portfolio_walkforward import walk_forward_portfolio as run_wf
     from engine.sweep.walkforward import parse_walk_forward
 
@@ -97,21 +92,9 @@ def walk_forward_portfolio(args, datasets, strategy, grid, config, executor, bar
                 score=args.score, executor=executor, strategies_dir=args.workbench.strategies_dir,
                 progress=bar.sweep, cache=cache)
     bar.finish()
-    if args.json:
-        out = wf.result.to_json_dict()
-        out["windows"] = [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()}
-                          for r in wf.windows.iter_rows(named=True)]
-        out["efficiency"] = wf.efficiency if math.isfinite(wf.efficiency) else None
-        json.dump(out, sys.stdout, allow_nan=False, default=str)
-        sys.stdout.write("\n")
-        return 0
-    print(f"portfolio walk-forward {args.walk_forward} ({'anchored' if args.anchored else 'rolling'}, in rows of "
-          f"the {len(datasets)} aligned symbols), optimising {args.sweep_metric}: {len(wf.windows)} windows")
-    print(format_table(wf.windows.iter_rows(named=True), wf.windows.columns))
-    print("\nstitched out-of-sample portfolio:")
-    keys = ("return_pct", "return_ann_pct", "sharpe_ratio", "max_drawdown_pct", "n_trades", "win_rate_pct")
-    print(format_pairs([(stat_label(k), format_stat(k, wf.result.stats[k])) for k in keys], indent="  ",
-                       value_width=14))
-    print(f"  Walk-forward efficiency  {wf.efficiency:.3f}  (mean annualised out-of-sample return / in-sample; "
-          "docs/guide.md)")
-    return 0
+    from app.wf_output import print_walk_forward
+
+    return print_walk_forward(wf, f"portfolio walk-forward {args.walk_forward} "
+                                  f"({'anchored' if args.anchored else 'rolling'}, in rows of the {len(datasets)} "
+                                  f"aligned symbols), optimising {args.sweep_metric}: {len(wf.windows)} windows",
+                              "stitched out-of-sample portfolio", args.json)
