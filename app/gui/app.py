@@ -35,6 +35,7 @@ def create_app(argv: list[str] | None = None):
     if style.exists():
         qapp.setStyleSheet(style.read_text(encoding="utf-8"))
     configure_pyqtgraph()
+    collect_on_the_main_thread(qapp)
     global _teardown_registered
     if not _teardown_registered:  # registered after PySide's own exit hook, so atexit runs it first
         atexit.register(delete_widgets)
@@ -43,6 +44,17 @@ def create_app(argv: list[str] | None = None):
 
 
 _teardown_registered = False
+
+
+def collect_on_the_main_thread(qapp) -> None:
+    """Python's garbage collector, run only on the UI thread (pyqtgraph's GarbageCollector: automatic
+    collection off, a 1 s timer collects): left automatic, it runs in whatever thread allocates, and a job or
+    sweep thread destroying Qt objects deadlocked (a Qt mutex held, the GIL wanted) or crashed the
+    interpreter (seen in fresh CI runs). Once per application."""
+    if getattr(qapp, "_backbench_gc", None) is None:
+        from pyqtgraph.util.garbage_collector import GarbageCollector
+
+        qapp._backbench_gc = GarbageCollector(interval=1.0)
 
 
 def delete_widgets() -> None:

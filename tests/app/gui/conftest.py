@@ -24,6 +24,20 @@ def _pyqtgraph_theme():
     configure_pyqtgraph()
 
 
+@pytest.fixture(autouse=True)
+def _qt_garbage_collected_on_the_main_thread():
+    """Python's collector only on the main thread during a GUI test, as the app has it (app/gui/app.py,
+    `collect_on_the_main_thread`): automatic collection off, then the test's garbage collected here. Left
+    automatic, it runs in any thread that allocates: a sweep or job thread destroying Qt objects deadlocked (a Qt
+    mutex held, the GIL wanted) or crashed the interpreter in fresh CI runs. The tests after these get it back."""
+    import gc
+
+    gc.disable()
+    yield
+    gc.collect()
+    gc.enable()
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _kernels_compiled_in_the_main_thread():
     """Before any window: compile the kernels the app's jobs call (tests/app/gui/_warm.py says why)."""
