@@ -78,23 +78,30 @@ def engine_modules(roots: Iterable[str] = RESULT_ROOTS) -> list[str]:
     return sorted(seen)
 
 
+def modules_digest(roots: Iterable[str] = RESULT_ROOTS) -> str:
+    """A hash of the names and sources of every engine module reachable from `roots` (`engine_modules`)."""
+    from pathlib import Path
+
+    import engine
+
+    base = Path(engine.__file__).resolve().parent
+    h = hashlib.blake2b(digest_size=8)
+    for name in engine_modules(roots):
+        rel = Path(*name.split(".")[1:])
+        path = base / rel.with_suffix(".py")
+        if not path.is_file():
+            path = base / rel / "__init__.py"
+        h.update(name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
 def engine_version() -> str:
     """engine.__version__ plus a hash of every engine module results depend on (computed once per process)."""
     if not _engine_version:
-        from pathlib import Path
-
         import engine
 
-        base = Path(engine.__file__).resolve().parent
-        h = hashlib.blake2b(digest_size=8)
-        for name in engine_modules():
-            rel = Path(*name.split(".")[1:])
-            path = base / rel.with_suffix(".py")
-            if not path.is_file():
-                path = base / rel / "__init__.py"
-            h.update(name.encode())
-            h.update(path.read_bytes())
-        _engine_version.append(f"{engine.__version__}+{h.hexdigest()}")
+        _engine_version.append(f"{engine.__version__}+{modules_digest()}")
     return _engine_version[0]
 
 

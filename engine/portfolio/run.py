@@ -121,22 +121,9 @@ def code_digest() -> str:
     found by engine.cache.keys.engine_modules), so an edit to the portfolio kernel misses the cache even
     though the single-run engine version does not cover it."""
     if not _code_digest:
-        import hashlib
-        from pathlib import Path
+        from engine.cache.keys import modules_digest
 
-        import engine
-        from engine.cache.keys import engine_modules
-
-        base = Path(engine.__file__).resolve().parent
-        h = hashlib.blake2b(digest_size=8)
-        for name in engine_modules((__name__,)):
-            rel = Path(*name.split(".")[1:])
-            path = base / rel.with_suffix(".py")
-            if not path.is_file():
-                path = base / rel / "__init__.py"
-            h.update(name.encode())
-            h.update(path.read_bytes())
-        _code_digest.append(h.hexdigest())
+        _code_digest.append(modules_digest((__name__,)))
     return _code_digest[0]
 
 
