@@ -268,7 +268,8 @@ OPPOSITE_CLOSE = 1  # ... only closes it
 OPPOSITE_IGNORE = 2  # ... is ignored
 
 
-def _write_trade_py(trades, nt, entry_bar, exit_bar, pos, entry_price, exit_price, entry_fee, exit_fee,
+@njit(cache=True, nogil=True)
+def _write_trade(trades, nt, entry_bar, exit_bar, pos, entry_price, exit_price, entry_fee, exit_fee,
                  reason, is_open):
     """Record trade number `nt`; past the array's end nothing is written (the caller counts the records and
     runs again with room for them: engine/simulation.py, `simulate`)."""
@@ -364,7 +365,6 @@ def _close_units_py(trades, nt, lots, j, units, bar, price, cash, p, reason):
 
 # Closing a lot is compiled twice: inlined where a whole single lot closes on the hot path (an exit signal
 # without accumulation), and as a call everywhere else (each inlined copy costs compile time).
-_write_trade = njit(cache=True, nogil=True)(_write_trade_py)
 _close_units = njit(cache=True, nogil=True)(_close_units_py)
 _close_units_inline = njit(cache=True, nogil=True, inline="always")(_close_units_py)
 
