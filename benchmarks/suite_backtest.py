@@ -115,9 +115,10 @@ for _key in SIZES:
 
 def _limit_atr_strategy():
     """SMA cross whose entries are limit orders 0.2 % under the signal close, valid 3 bars, with a stop-loss
-    2 ATRs from the fill: the same signals as sma_cross, through the order machinery."""
-    from engine.kernels.indicators import atr_nb, sma_nb
-    from engine.kernels.signals import crossover_nb, crossunder_nb
+    2 ATRs from the fill: the same signals as sma_cross (from the same fused kernel, so that the figure
+    prices the orders and the ATR, not two ways of writing the crossing), through the order machinery."""
+    from engine.kernels.indicators import atr_nb
+    from engine.kernels.signals import sma_cross_nb
     from engine.strategies.base import Orders, Param, Signals, Strategy
 
     class LimitAtr(Strategy):
@@ -125,10 +126,10 @@ def _limit_atr_strategy():
         params = (Param("n1", int, 10, 1, 500, 1), Param("n2", int, 30, 2, 1000, 1))
 
         def signals(self, bars, n1=10, n2=30):
-            fast, slow = sma_nb(bars.close, n1), sma_nb(bars.close, n2)
+            up, down = sma_cross_nb(bars.close, n1, n2)  # the builtin's signals, by the same kernel
             atr = atr_nb(bars.high, bars.low, bars.close, 14)
             orders = Orders(limit=bars.close * 0.998, valid=3.0, sl_dist=2.0 * atr)
-            return Signals(crossover_nb(fast, slow) & ~np.isnan(atr), crossunder_nb(fast, slow), orders=orders)
+            return Signals(up & ~np.isnan(atr), down, orders=orders)
 
     return LimitAtr()
 

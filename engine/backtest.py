@@ -51,7 +51,7 @@ def run_backtest(
             profiling.record_backtest(hit.timings, len(bars), from_cache=True)
             hit.indicator_warmup = warmup
             return hit
-    result = run_pipeline(bars, strat, resolved, config).result(config, strat.name, resolved)
+    result = run_pipeline(bars, strat, resolved, config, drawdown=False).result(config, strat.name, resolved)
     result.indicator_warmup = warmup
     if cache is not None:
         store_backtest(cache, key, result)

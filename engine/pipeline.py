@@ -37,13 +37,11 @@ class Run:
     timings: dict[str, float]  # seconds per stage: signals, simulate, stats
 
     def result(self, config: SimConfig, strategy: str, params: dict[str, Any]) -> Result:
-        """This run as a `Result` (it must have been run with drawdown=True)."""
+        """This run as a `Result` (its drawdown curve, if the run made none, is made when first read)."""
         from engine.result import Result, status_name  # not at the top: a sweep worker never loads polars
 
-        if self.drawdown_pct is None:
-            raise ValueError("a Result needs the drawdown: run the pipeline with drawdown=True")
         return Result(config=config, strategy=strategy, params=params, bars=self.bars, equity=self.equity,
-                      drawdown_pct=self.drawdown_pct, trade_records=self.trades, stats=self.stats,
+                      drawdown=self.drawdown_pct, trade_records=self.trades, stats=self.stats,
                       status=status_name(self.status), n_cancelled_orders=self.n_cancelled,
                       timings=self.timings)
 

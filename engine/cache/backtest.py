@@ -32,7 +32,7 @@ def lookup_backtest(cache: ResultCache, bars: Bars, strategy: Strategy, params: 
     if entry is None or not _valid(entry, len(bars)):
         return key, None
     return key, Result(config=config, strategy=strategy.name, params=params, bars=bars,
-                       equity=entry["equity"], drawdown_pct=entry["drawdown_pct"],
+                       equity=entry["equity"], drawdown=entry["drawdown_pct"],
                        trade_records=entry["trades"], stats=dict(entry["stats"]), status=entry["status"],
                        n_cancelled_orders=int(entry["n_cancelled"]),
                        timings={"cache": time.perf_counter() - t0}, from_cache=True)

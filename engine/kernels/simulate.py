@@ -23,7 +23,7 @@ Fill prices move against the trader by `slippage` (the backtesting preset: entri
 `spread`). Fees = commission * |size| * price + fixed fee, charged on each leg.
 
 The common entry (from flat, without per-bar orders) and exit (one lot, whole) are inlined into the loop
-(`_enter_fast`, `_exit_fast`); the general cases are calls. Called with the order arrays, a helper passes a
+(`_enter_plain`, `_exit_fast`); the general cases are calls. Called with the order arrays, a helper passes a
 dozen arrays each time, and that cost the 1M-bar SMA-cross loop twice its time; inlining the general helpers
 instead cost three times the compile time (docs/performance.md).
 
@@ -316,7 +316,7 @@ def _compact(lots, nl):
     return m
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _unrealised(lots, nl, price):
     if nl == 0:
         return 0.0
@@ -496,16 +496,16 @@ def _exit_fast(trades, nt, lots, nl, frac, bar, price, cash, p, reason):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _enter_fast(trades, nt, lots, nl, side, k, bar, price, ref_px, cash, orders, size_type, p, has_orders):
-    """`_enter` with its common case inlined into the loop: opening from flat with the run's own sizing and
-    stops (no per-bar orders), which needs no order arrays."""
-    if nl > 0 or has_orders:
-        return _enter(trades, nt, lots, nl, side, k, bar, price, ref_px, cash, orders, size_type, p)
+def _enter_plain(lots, nl, side, bar, price, cash, p):
+    """`_enter`'s common case, inlined into the loop: opening from flat with the run's own sizing and stops
+    (no per-bar orders). It takes no order arrays: an inlined helper that binds them costs an atomic
+    reference-count increment and decrement per array on every call (docs/performance.md). Returns (cash,
+    nl, cancelled)."""
     units, px, fee, sl, tp, trail = _open_plain(price, side, cash, p)
     if units <= 0.0:
-        return cash, nt, nl, 1, -1
+        return cash, nl, 1
     nl = _add_lot(lots, nl, side * units, px, fee, bar, sl, tp, trail)
-    return cash - fee, nt, nl, 0, nl - 1
+    return cash - fee, nl, 0
 
 
 @njit(cache=True, nogil=True)
@@ -597,8 +597,11 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
         if pend_exit and nl > 0:
             cash, nt, nl = _exit_fast(trades, nt, lots, nl, pend_frac, i, o_i, cash, p, EXIT_SIGNAL)
         if pend_entry != 0:
-            cash, nt, nl, c, _ = _enter_fast(trades, nt, lots, nl, float(pend_entry), pend_k, i, o_i,
-                                        close[i] if p.bt_orders else o_i, cash, orders, size_type, p, has_orders)
+            if nl == 0 and not has_orders:
+                cash, nl, c = _enter_plain(lots, nl, float(pend_entry), i, o_i, cash, p)
+            else:
+                cash, nt, nl, c, _ = _enter(trades, nt, lots, nl, float(pend_entry), pend_k, i, o_i,
+                                            close[i] if p.bt_orders else o_i, cash, orders, size_type, p)
             n_cancelled += c
         pend_exit = False
         pend_entry = 0
@@ -768,8 +771,11 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
                     # (trade_on_close: backtesting.py sizes the order in the next bar's pass, valuing the open
                     # trades at that bar's close)
                     ref = close[i + 1] if p.bt_trade_on_close else c_i
-                    cash, nt, nl, c, _ = _enter_fast(trades, nt, lots, nl, float(want_entry), i, i, c_i, ref, cash,
-                                                     orders, size_type, p, has_orders)
+                    if nl == 0 and not has_orders:
+                        cash, nl, c = _enter_plain(lots, nl, float(want_entry), i, c_i, cash, p)
+                    else:
+                        cash, nt, nl, c, _ = _enter(trades, nt, lots, nl, float(want_entry), i, i, c_i, ref, cash,
+                                                    orders, size_type, p)
                     n_cancelled += c
 
         # 5. mark to the close

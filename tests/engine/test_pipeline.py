@@ -67,7 +67,12 @@ def test_run_backtest_and_a_sweep_row_are_the_pipeline_run(bars):
         assert row[k] == pytest.approx(v, nan_ok=True), k
 
 
-def test_a_run_without_its_drawdown_cannot_become_a_result(bars):
-    run = run_pipeline(bars, get_strategy("sma_cross"), PARAMS, CFG, drawdown=False)
-    with pytest.raises(ValueError, match="drawdown=True"):
-        run.result(CFG, "sma_cross", PARAMS)
+def test_a_result_makes_its_drawdown_curve_on_first_read_with_the_pipelines_bits(bars):
+    lazy = run_pipeline(bars, get_strategy("sma_cross"), PARAMS, CFG, drawdown=False).result(CFG, "sma_cross",
+                                                                                              PARAMS)
+    eager = run_pipeline(bars, get_strategy("sma_cross"), PARAMS, CFG).result(CFG, "sma_cross", PARAMS)
+    assert lazy.drawdown is None  # nothing made until read
+    curve = lazy.drawdown_pct
+    np.testing.assert_array_equal(curve, eager.drawdown_pct)  # the stats kernel's curve, bit for bit
+    assert lazy.drawdown_pct is curve  # made once
+    assert run_backtest(bars, "sma_cross", PARAMS, CFG).drawdown is None
