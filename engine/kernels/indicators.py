@@ -42,7 +42,9 @@ atr_nb(high, low, close, n)
     Wilder's ATR. A bar is valid when high, low and close are all valid; others output NaN and are
     skipped. TR at the first valid bar = high - low; later TR = max(high - low, |high - c_prev|,
     |low - c_prev|) with c_prev the previous valid close. ATR at the n-th valid bar (index n - 1
-    without NaNs) = mean of the first n TRs; then atr = (atr_prev * (n - 1) + TR) / n.
+    without NaNs) = mean of the first n TRs; then atr = (atr_prev * (n - 1) + TR) / n, computed as
+    atr_prev * ((n - 1) / n) + TR * (1 / n): within a few ulps of the division, and ~3x faster (a
+    division on the loop's dependency chain took ~5 ms per 1M bars, docs/performance.md).
 """
 
 from __future__ import annotations
@@ -271,6 +273,8 @@ def atr_nb(high, low, close, n):
     prev_close = np.nan
     count = 0
     atr = 0.0
+    keep = (n - 1) / n
+    inv_n = 1.0 / n
     for i in range(size):
         h = high[i]
         lo = low[i]
@@ -288,6 +292,6 @@ def atr_nb(high, low, close, n):
                 continue
             atr /= n
         else:
-            atr = (atr * (n - 1) + tr) / n
+            atr = atr * keep + tr * inv_n
         out[i] = atr
     return out
