@@ -62,13 +62,24 @@ def simulate(bars: Bars, signals: SignalArrays | Signals, config: SimConfig):
     if given is not None and config.compat is not None:
         _check_preset_orders(orders, config.compat, config.accumulate)
     params = sim_params(config)
-    equity, trades, status, n_cancelled, n_records = simulate_nb(
-        bars.open, bars.high, bars.low, bars.close, entries, exits, short_entries, short_exits, orders, params)
+    # Every array goes in read-only: numba compiles the kernel (~12 s with an empty cache) once per
+    # combination of writable and read-only inputs, and callers hand it both (docs/performance.md).
+    args = (*(frozen(a) for a in (bars.open, bars.high, bars.low, bars.close, entries, exits, short_entries,
+                                  short_exits)),
+            OrderArrays(*(frozen(a) for a in orders)))
+    equity, trades, status, n_cancelled, n_records = simulate_nb(*args, params)
     if n_records > len(trades):  # partial exits split more trades than there were entries: again, with room
         params["extra_records"] = n_records
-        equity, trades, status, n_cancelled, n_records = simulate_nb(
-            bars.open, bars.high, bars.low, bars.close, entries, exits, short_entries, short_exits, orders, params)
+        equity, trades, status, n_cancelled, n_records = simulate_nb(*args, params)
     return equity, trades, status, n_cancelled
+
+
+def frozen(a: np.ndarray) -> np.ndarray:
+    """`a`, or a read-only view of it (the data is not copied)."""
+    if a.flags.writeable:
+        a = a.view()
+        a.flags.writeable = False
+    return a
 
 
 class OrderArrays(NamedTuple):

@@ -76,3 +76,43 @@ def test_a_result_makes_its_drawdown_curve_on_first_read_with_the_pipelines_bits
     np.testing.assert_array_equal(curve, eager.drawdown_pct)  # the stats kernel's curve, bit for bit
     assert lazy.drawdown_pct is curve  # made once
     assert run_backtest(bars, "sma_cross", PARAMS, CFG).drawdown is None
+
+
+SIGNATURES_SCRIPT = """
+import numpy as np
+from engine.bars import Bars
+from engine.config import SimConfig
+from engine.data.demo import generate_bars
+from engine.kernels.simulate import simulate_nb
+from engine.simulation import simulate
+from engine.strategies.base import Orders, Signals
+
+b = generate_bars("SIG", 300, "1d", seed=3)
+writable = Bars(*(np.array(a) for a in (b.ts, b.open, b.high, b.low, b.close, b.volume)), "SIG", "1d")
+up = np.zeros(300, dtype=bool)
+up[[20, 120]] = True
+down = np.zeros(300, dtype=bool)
+down[[60, 200]] = True
+locked = up.copy()
+locked.flags.writeable = False
+limit = b.close * 0.99
+limit.flags.writeable = False
+for bars in (b, writable):
+    for sig in (Signals(up, down), Signals(locked, down), Signals(up, down, orders=Orders(limit=limit)),
+                Signals(up, down, orders=Orders(sl_dist=np.full(300, 2.0)))):
+        simulate(bars, sig, SimConfig())
+print(len(simulate_nb.overloads))
+"""
+
+
+def test_the_simulate_kernel_is_compiled_once_whatever_the_inputs_writability(tmp_path):
+    """Writable and read-only bars, signals and order arrays all reach the kernel as one signature: each
+    other one would cost ~12 s of compiling with an empty numba cache (docs/performance.md)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    out = subprocess.run([sys.executable, "-c", SIGNATURES_SCRIPT], capture_output=True, text=True, env=env,
+                         timeout=600, check=True).stdout
+    assert out.split()[-1] == "1"
