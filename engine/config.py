@@ -187,11 +187,9 @@ class SimConfig:
         if compat == "vectorbt" and overrides.get("sl") and overrides.get("trail"):
             raise ConfigError("config: sl with trail cannot be combined with compat='vectorbt': vectorbt has one "
                               "stop-loss, fixed (sl_stop) or trailing (sl_stop with sl_trail=True)")
-        if compat == "vectorbt" and overrides.get("accumulate") and (
-                direction != "long" or sizing == "percent"
-                or any(overrides.get(k) for k in ("sl", "tp", "trail"))):
+        if compat == "vectorbt" and overrides.get("accumulate") and (direction != "long" or sizing == "percent"):
             raise ConfigError("config: accumulate with compat='vectorbt' is reproduced long only, sized all (the "
-                              "default), fixed (size_type amount) or value, without sl, tp or trail (docs/compat.md)")
+                              "default), fixed (size_type amount) or value (docs/compat.md)")
         if compat == "backtesting" and overrides.get("accumulate"):
             overrides = {**overrides, "on_entry_while_long": "ignore"}  # exclusive_orders=False: buy() adds a trade
         return cls(**{**PRESETS[compat], **overrides, "compat": compat})

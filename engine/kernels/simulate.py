@@ -471,6 +471,14 @@ def _enter(trades, nt, lots, nl, side, k, bar, price, ref_px, cash, orders, size
         fee = units * px * p.fee_rate + p.fixed_fee
     cash -= fee
     nl = _add_lot(lots, nl, side * units, px, fee, bar, sl, tp, trail)
+    if p.merge_exits and nl > 1:
+        # vectorbt keeps one set of stops per position: an entry that adds to it moves them to its own levels
+        # (from_signals' default upon_stop_update="override"), so every lot carries the newest lot's
+        for m in range(nl - 1):
+            lots[m, L_SL] = sl
+            lots[m, L_TP] = tp
+            lots[m, L_TRAIL] = trail
+            lots[m, L_BEST] = px
     return cash, nt, nl, 0, nl - 1
 
 
@@ -612,7 +620,11 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
             while j < nl:
                 exit_px, reason = _lot_stop(lots[j, L_SIZE], lots[j, L_SL], lots[j, L_TRAIL], lots[j, L_BEST],
                                             lots[j, L_TP], o_i, high[i], low[i], p.stop_first)
-                if not np.isnan(exit_px):
+                if not np.isnan(exit_px) and p.merge_exits and nl > 1:
+                    # vectorbt: the position's stop closes all of it, as one exit order (one trade)
+                    cash, nt, nl = _exit_lots(trades, nt, lots, nl, 1.0, i, exit_px, cash, p, reason)
+                    stopped = True
+                elif not np.isnan(exit_px):
                     cash = _close_units(trades, nt, lots, j, abs(lots[j, L_SIZE]), i, exit_px, cash, p, reason)
                     nt += 1
                     nl = _compact(lots, nl)

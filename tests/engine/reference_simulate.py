@@ -164,6 +164,9 @@ class Broker:
         fee = units * price * cfg.commission + cfg.fixed_fee
         self.cash -= fee
         lot = Lot(side * units, price, fee, bar, sl, tp, trail)
+        if self.vbt:  # one set of stops per position: an added lot moves them all to its levels
+            for other in self.lots:
+                other.sl, other.tp, other.trail, other.best = sl, tp, trail, price
         self.lots.append(lot)
         return lot
 
@@ -337,6 +340,10 @@ def reference_simulate(o, h, l, c, e, x, se, sx, cfg, orders=None):
         stopped = False
         for lot in list(b.lots):  # both presets check the stop-loss before the take-profit, gap or not
             hit = stop_exit(b, lot, o[i], h[i], l[i], stop_first=cfg.compat is not None)
+            if hit and b.vbt and len(b.lots) > 1:  # vectorbt: the position's stop closes all of it at once
+                b.close(hit[0], i, hit[1])
+                stopped = True
+                break
             if hit:
                 b.close_units(lot, abs(lot.size), hit[0], i, hit[1])
                 stopped = True

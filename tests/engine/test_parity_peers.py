@@ -9,6 +9,7 @@ import pytest
 
 from engine.config import SimConfig
 from engine.errors import ConfigError
+from engine.kernels.simulate import EXIT_SIGNAL
 from engine.simulation import SignalArrays, simulate
 from tests.engine.market import random_bars, random_signals
 
@@ -360,6 +361,30 @@ def test_vectorbt_accumulate_and_value_sizes(name, sizing, size, accumulate):
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
+@pytest.mark.parametrize(("sizing", "size"), VBT_ACCUMULATE[:2] + VBT_ACCUMULATE[3:],
+                         ids=[f"{a}-{b:g}" for a, b in VBT_ACCUMULATE[:2] + VBT_ACCUMULATE[3:]])
+@pytest.mark.parametrize("stops", ["sl", "tp", "sl_tp", "trail", "trail_tp"])
+def test_vectorbt_accumulate_with_stops(name, sizing, size, stops):
+    """from_signals(accumulate=True, sl_stop/tp_stop/sl_trail): one set of stops per position, moved to each
+    added entry's levels (upon_stop_update="override"); a stop closes the whole position as one trade."""
+    bars, entries, exits, cash, commission = _case(name)
+    cfg = SimConfig.preset("vectorbt", init_cash=cash, commission=commission, sizing=sizing, size=size,
+                           accumulate=True, **STOPS[stops])
+    equity, trades, _, _ = simulate(bars, SignalArrays(entries, exits), cfg)
+    value, vt = run_vectorbt(bars, entries, exits, cash, commission, sizing=sizing, size=size, accumulate=True,
+                             **STOPS[stops])
+    _rel(equity, value)
+    assert len(trades) == len(vt)
+    for ours, theirs in (("entry_bar", "entry_idx"), ("exit_bar", "exit_idx"), ("size", "size"),
+                         ("entry_price", "entry_price"), ("exit_price", "exit_price"), ("pnl", "pnl"),
+                         ("entry_fee", "entry_fees"), ("exit_fee", "exit_fees")):
+        _rel(trades[ours], vt[theirs].to_numpy())
+    if name == "random_9" and sizing != "all":  # exercised: stops closing positions of several entries
+        averaged = trades["entry_price"] != bars.close[trades["entry_bar"]]
+        assert ((trades["exit_reason"] != EXIT_SIGNAL) & averaged).any()
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
 @pytest.mark.parametrize("opposite", ["reverse", "close", "ignore"])
 @pytest.mark.parametrize("stops", ["none", "sl_tp"])
 def test_vectorbt_upon_opposite_entry(name, opposite, stops):
@@ -382,7 +407,7 @@ def test_accumulation_the_presets_do_not_reproduce_is_refused():
     from engine.errors import StrategyError
     from engine.strategies.base import Orders
 
-    for bad in (dict(direction="short"), dict(sizing="percent", size=0.5), dict(sl=0.02)):
+    for bad in (dict(direction="short"), dict(sizing="percent", size=0.5)):
         with pytest.raises(ConfigError, match="accumulate with compat='vectorbt'"):
             SimConfig.preset("vectorbt", accumulate=True, **bad)
     bars, entries, exits, cash, commission = _case("plain")
