@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-WATCHED = ("numba", "duckdb", "pyarrow", "pandas", "polars", "scipy")
+WATCHED = ("numba", "duckdb", "pyarrow", "pandas", "polars", "scipy", "app.cli_sweep", "app.cli_gui")
 
 _CHILD = f"""\
 import json, sys
@@ -75,6 +75,7 @@ def test_import_never_loads_numba_or_pandas(tmp_path, files, kind):
     assert "60 rows read, 60 imported" in out
     assert _stored_rows(db, files[kind].stem.upper()) == 60  # the bars really landed
     assert "numba" not in loaded and "pandas" not in loaded and "scipy" not in loaded, loaded
+    assert "app.cli_sweep" not in loaded and "app.cli_gui" not in loaded, loaded  # only its own command's parser
     assert "duckdb" in loaded  # the command did its work in that process
 
 
@@ -118,3 +119,28 @@ def test_run_file_never_loads_duckdb(tmp_path, files, cache):
     assert "duckdb" not in loaded and "pyarrow" not in loaded, loaded
     assert "numba" in loaded or cache  # a computed run loads its kernels (a cached one may not)
     assert not (tmp_path / "untouched.duckdb").exists()
+
+
+def test_command_table_names_the_module_that_registers_each_command():
+    """app.cli.COMMANDS (one module's parser per command line) must match what the modules register."""
+    import argparse
+    import importlib
+
+    from app.cli import COMMAND_MODULES, COMMANDS
+
+    registered = {}
+    for name in COMMAND_MODULES:
+        sub = argparse.ArgumentParser().add_subparsers()
+        importlib.import_module(name).register(sub)
+        registered.update(dict.fromkeys(sub.choices, name))
+    assert registered == COMMANDS
+
+
+def test_help_and_unknown_commands_still_list_every_command():
+    from app.cli import COMMANDS, build_parser
+
+    for argv in ([], ["--help"], ["runn"]):
+        text = build_parser(argv).format_help()
+        assert all(cmd in text for cmd in COMMANDS), argv
+    sub = next(a for a in build_parser(["import", "x.csv"])._actions if a.dest == "command")
+    assert set(sub.choices) == {"import", "data"}
