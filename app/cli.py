@@ -19,6 +19,14 @@ from engine.errors import BackbenchError
 # Modules that add subcommands, in the order their commands appear in --help.
 COMMAND_MODULES = ("app.cli_gui", "app.cli_run", "app.cli_portfolio", "app.cli_sweep", "app.cli_analysis",
                    "app.cli_report", "app.cli_data", "app.cli_cache", "app.cli_info", "app.cli_config", "app.cli_bench")
+# The module that registers each command. A command line that starts with one of them builds only that
+# module's parser, so a fresh `backbench import` does not import the option code of the sweep, the
+# portfolio or the GUI (docs/performance.md#fresh-process-commands); anything else (no command, --help,
+# a misspelt command) builds them all. tests/app/test_import_graph.py checks this table against them.
+COMMANDS = {"gui": "app.cli_gui", "run": "app.cli_run", "strategies": "app.cli_run", "portfolio": "app.cli_portfolio",
+            "sweep": "app.cli_sweep", "montecarlo": "app.cli_analysis", "report": "app.cli_report",
+            "import": "app.cli_data", "data": "app.cli_data", "cache": "app.cli_cache", "info": "app.cli_info",
+            "config": "app.cli_config", "bench": "app.cli_bench"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -28,10 +36,12 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"backbench: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The `backbench` parser: every command, or only the command `argv` starts with (see COMMANDS)."""
     parser = _Parser(prog="backbench", description="Backtesting workbench: run, sweep, import, inspect.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in COMMAND_MODULES:
+    first = argv[0] if argv else None
+    for name in (COMMANDS[first],) if first in COMMANDS else COMMAND_MODULES:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:  # a command group not built yet
@@ -54,10 +64,12 @@ def main(argv: list[str] | None = None) -> int:
     early, settings_error = early_settings()
     apply_process_settings(early)
     _terminate_cleanly()
-    parser = build_parser()
+    if argv is None:
+        argv = sys.argv[1:]
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):  # plain `backbench`: the app (headless demo where there is no screen)
-        args = parser.parse_args(["gui"])
+        args = build_parser(["gui"]).parse_args(["gui"])
     try:
         _apply_settings(args, settings_error)
         if hasattr(args, "metrics_port"):  # sweep, run, import, gui: /metrics and --metrics-file (docs/metrics.md)

@@ -9,11 +9,17 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from app.cli_options import add_metrics_args, add_setting_flags, fill_demo_store
 from app.tables import format_table
-from engine.data.store import Store
 from engine.errors import DataError
+
+if TYPE_CHECKING:
+    from engine.data.store import Store
+
+# DuckDB, pyarrow, polars (and numba) are imported by the command that uses them, not here: every
+# command's parser is built from this module, and `backbench run --file` never opens the store.
 
 
 # -- commands ----------------------------------------------------------------------------------------
@@ -97,6 +103,8 @@ def _fmt_ts(value: object) -> str:
 
 
 def _open_reader(args: argparse.Namespace) -> Store:
+    from engine.data.store import Store
+
     fill_demo_store(args.workbench)
     return Store(args.store_path, read_only=True)
 
@@ -133,6 +141,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
+    from engine.data.store import Store
+
     with Store(args.store_path) as store:
         n = store.delete(args.symbol, args.timeframe)
     print(f"deleted {args.symbol}{' ' + args.timeframe if args.timeframe else ''}: {n:,} bars")
@@ -143,6 +153,8 @@ def cmd_vacuum(args: argparse.Namespace) -> int:
     path = args.store_path
     if not path.exists():
         raise DataError(f"store {path}: no such file")
+    from engine.data.store import Store
+
     with Store(path) as store:
         before, after = store.vacuum()
     print(f"vacuumed {path}: {before / 1e6:.1f} MB -> {after / 1e6:.1f} MB")

@@ -66,3 +66,7 @@ def _pq_vs_naive(get) -> float:
 def _read(get) -> float:
     """Store.load of 1M bars into numpy"""
     return _rate(get, "read_1m")
+
+
+# Whole-process figures (issue 17): `backbench import` against DuckDB's own loader, command to exit.
+from benchmarks import fresh_import  # noqa: E402, F401  (registers its benchmarks in this suite)

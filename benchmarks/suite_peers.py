@@ -362,3 +362,7 @@ def _vs_vbt_cold(get) -> float:
 def _cold_s(get) -> float:
     """our first backtest in a fresh process (imports included), seconds"""
     return get("ours_cold_start_10k")["median_s"]
+
+
+# Whole-process figure (issue 17): `backbench run --file GOOG.csv` against backtesting.py, command to exit.
+from benchmarks import fresh_backtest  # noqa: E402, F401  (registers its benchmarks in this suite)

@@ -20,13 +20,13 @@ import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import polars as pl
 
 from engine.bars import Bars
-from engine.data.store import Store
 from engine.data.timeframes import infer_timeframe, normalize_timeframe
 from engine.data.validate import (
     FIELDS,
@@ -38,6 +38,9 @@ from engine.data.validate import (
     parse_timestamps,
     sort_and_dedupe,
 )
+
+if TYPE_CHECKING:
+    from engine.data.store import Store
 from engine.errors import DataError
 
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -378,6 +381,8 @@ def write_prepared(store: Store | str | Path | None, prepared: list[Prepared],
     reports = reports_of(prepared)
     if store is None:
         raise DataError("no store to import into")
+    from engine.data.store import Store  # DuckDB only where something is written: `load_file` never needs it
+
     if not isinstance(store, Store):
         with Store(store) as opened:
             return _write_all(opened, prepared, reports, stage)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import math
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -272,15 +273,24 @@ _default: Registry | None = None
 _default_lock = threading.Lock()
 
 
+_listening = False
+
+
 def default_registry() -> Registry:
-    """The process-wide registry (numba compile times are recorded into it from its creation on)."""
-    global _default
+    """The process-wide registry. Numba compile times are recorded into it once numba is loaded: the
+    listener is installed by the first call after numba's import (engine.backtest and the sweep call this
+    when they load), never by importing numba here, so commands that run no kernel (`backbench import`,
+    `backbench data`) never load it (tests/engine/test_import_graph.py)."""
+    global _default, _listening
     if _default is None:
         with _default_lock:
             if _default is None:
-                reg = Registry()
-                install_numba_compile_listener(reg)
-                _default = reg
+                _default = Registry()
+    if not _listening and "numba" in sys.modules:
+        with _default_lock:
+            if not _listening:
+                install_numba_compile_listener(_default)
+                _listening = True
     return _default
 
 
