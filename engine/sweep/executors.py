@@ -160,7 +160,8 @@ STOP_GRACE_S = 2.0  # how long cancel and close wait for running chunks before k
 
 
 class LocalExecutor:
-    """A long-lived spawn process pool. Use as a context manager or call close().
+    """A long-lived spawn process pool, started at its first chunk (or by `start()`). Use as a context
+    manager or call close().
 
     Nothing it starts outlives it or its process: workers exit when the parent dies (`watch_parent`);
     a chunk running longer than `chunk_timeout_s` has its workers killed and its combos reported as
@@ -194,7 +195,9 @@ class LocalExecutor:
         self._tokens = itertools.count()
         self._token_of: dict[Future, int] = {}
         self._started_at: dict[int, float] = {}
-        self._pool: ProcessPoolExecutor | None = self._new_pool()
+        # Lazy: no worker starts until a chunk needs one, so a sweep served entirely from the result cache
+        # (or a command that never sweeps) pays neither the pool's start nor its close (docs/performance.md).
+        self._pool: ProcessPoolExecutor | None = None
 
     def _new_pool(self) -> ProcessPoolExecutor:
         # A new queue per pool: a worker killed while writing to the old one may have left it locked.
@@ -212,6 +215,16 @@ class LocalExecutor:
         if self._pool is None:
             self._pool = self._new_pool()
         return self._pool
+
+    def start(self) -> LocalExecutor:
+        """Start (and warm) the workers now rather than at the first chunk; returns self."""
+        _ = self.pool
+        return self
+
+    @property
+    def started(self) -> bool:
+        """Whether worker processes are up (a pool exists)."""
+        return self._pool is not None
 
     def run_in_worker(self, fn: Callable, *args: Any) -> Any:
         """Run a picklable top-level function in one worker and return its result (diagnostics)."""
