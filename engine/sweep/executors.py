@@ -192,6 +192,7 @@ class LocalExecutor:
         self.restarts = 0
         self.kills = 0  # times workers were killed (a chunk over its limit, cancel or close past the grace)
         self._warm = warm
+        self._warming: list[Future] = []  # the pool's start-up pings (prestart does not wait for them)
         self._tokens = itertools.count()
         self._token_of: dict[Future, int] = {}
         self._started_at: dict[int, float] = {}
@@ -199,14 +200,15 @@ class LocalExecutor:
         # (or a command that never sweeps) pays neither the pool's start nor its close (docs/performance.md).
         self._pool: ProcessPoolExecutor | None = None
 
-    def _new_pool(self) -> ProcessPoolExecutor:
+    def _new_pool(self, wait: bool = True) -> ProcessPoolExecutor:
         # A new queue per pool: a worker killed while writing to the old one may have left it locked.
         self._starts = self._ctx.SimpleQueue()
         with _worker_environment(self.threads_per_worker):
             pool = ProcessPoolExecutor(self.workers, mp_context=self._ctx, initializer=_worker_start,
                                        initargs=(self.threads_per_worker, self.nice, self._starts))
             if self._warm:  # start every worker now, not at the first task
-                for f in [pool.submit(_ping) for _ in range(self.workers)]:
+                self._warming = [pool.submit(_ping) for _ in range(self.workers)]
+                for f in self._warming if wait else ():
                     f.result()
         return pool
 
@@ -220,6 +222,13 @@ class LocalExecutor:
         """Start (and warm) the workers now rather than at the first chunk; returns self."""
         _ = self.pool
         return self
+
+    def prestart(self) -> None:
+        """Start the workers in the background and return at once: they import the engine and load its
+        kernels while the caller goes on (reading bars, say), and the first chunk waits only for what is
+        left of their start. For a caller that knows it will compute (a sweep without the cache)."""
+        if self._pool is None:
+            self._pool = self._new_pool(wait=False)
 
     @property
     def started(self) -> bool:
