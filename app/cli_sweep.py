@@ -87,18 +87,27 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from engine.runtime.profiling import timer
 
     portfolio = None
-    with timer("sweep.load"):  # the sweep's load stage (docs/metrics.md): its bars, read once in this process
-        if args.portfolio:
-            datasets, portfolio = portfolio_inputs(args)
-            config = None
-        else:
-            single_file(args)
-            config = sim_config_from_args(args)
-            datasets = datasets_from_args(args)
+    executor = bench.executor(insecure=args.insecure)
+    if args.no_cache and hasattr(executor, "prestart"):
+        # Every combo will be computed: the workers start (in the background) while this process reads
+        # the bars, instead of after (docs/performance.md, "2-worker scaling"). With the cache on, the
+        # pool waits for the lookup, so a sweep served entirely from the cache starts no worker.
+        executor.prestart()
+    try:
+        with timer("sweep.load"):  # the sweep's load stage (docs/metrics.md): its bars, read once in this process
+            if args.portfolio:
+                datasets, portfolio = portfolio_inputs(args)
+                config = None
+            else:
+                single_file(args)
+                config = sim_config_from_args(args)
+                datasets = datasets_from_args(args)
+    except BaseException:
+        executor.close()
+        raise
     cache = bench.cache()
     bar = ProgressBar("sweep", unit="combos")
     cancel = threading.Event()
-    executor = bench.executor(insecure=args.insecure)
     interrupted: list[int] = []
     try:
         from app.macos_activity import sweep_activity

@@ -301,3 +301,8 @@ def _peak_vbt(get) -> float:
     """vectorbt's peak RSS (one process) for the same sweep"""
     return get("vectorbt_100k")["peak_rss_mb"]
 
+
+
+# The whole-process figures of issue 17 (command to exit: cached vs computed, 2-worker scaling against the
+# machine's own side-by-side efficiency) live in their own module; importing it registers them here.
+from benchmarks import sweep_process  # noqa: E402,F401

@@ -160,7 +160,8 @@ STOP_GRACE_S = 2.0  # how long cancel and close wait for running chunks before k
 
 
 class LocalExecutor:
-    """A long-lived spawn process pool. Use as a context manager or call close().
+    """A long-lived spawn process pool, started at its first chunk (or by `start()`). Use as a context
+    manager or call close().
 
     Nothing it starts outlives it or its process: workers exit when the parent dies (`watch_parent`);
     a chunk running longer than `chunk_timeout_s` has its workers killed and its combos reported as
@@ -191,19 +192,23 @@ class LocalExecutor:
         self.restarts = 0
         self.kills = 0  # times workers were killed (a chunk over its limit, cancel or close past the grace)
         self._warm = warm
+        self._warming: list[Future] = []  # the pool's start-up pings (prestart does not wait for them)
         self._tokens = itertools.count()
         self._token_of: dict[Future, int] = {}
         self._started_at: dict[int, float] = {}
-        self._pool: ProcessPoolExecutor | None = self._new_pool()
+        # Lazy: no worker starts until a chunk needs one, so a sweep served entirely from the result cache
+        # (or a command that never sweeps) pays neither the pool's start nor its close (docs/performance.md).
+        self._pool: ProcessPoolExecutor | None = None
 
-    def _new_pool(self) -> ProcessPoolExecutor:
+    def _new_pool(self, wait: bool = True) -> ProcessPoolExecutor:
         # A new queue per pool: a worker killed while writing to the old one may have left it locked.
         self._starts = self._ctx.SimpleQueue()
         with _worker_environment(self.threads_per_worker):
             pool = ProcessPoolExecutor(self.workers, mp_context=self._ctx, initializer=_worker_start,
                                        initargs=(self.threads_per_worker, self.nice, self._starts))
             if self._warm:  # start every worker now, not at the first task
-                for f in [pool.submit(_ping) for _ in range(self.workers)]:
+                self._warming = [pool.submit(_ping) for _ in range(self.workers)]
+                for f in self._warming if wait else ():
                     f.result()
         return pool
 
@@ -212,6 +217,23 @@ class LocalExecutor:
         if self._pool is None:
             self._pool = self._new_pool()
         return self._pool
+
+    def start(self) -> LocalExecutor:
+        """Start (and warm) the workers now rather than at the first chunk; returns self."""
+        _ = self.pool
+        return self
+
+    def prestart(self) -> None:
+        """Start the workers in the background and return at once: they import the engine and load its
+        kernels while the caller goes on (reading bars, say), and the first chunk waits only for what is
+        left of their start. For a caller that knows it will compute (a sweep without the cache)."""
+        if self._pool is None:
+            self._pool = self._new_pool(wait=False)
+
+    @property
+    def started(self) -> bool:
+        """Whether worker processes are up (a pool exists)."""
+        return self._pool is not None
 
     def run_in_worker(self, fn: Callable, *args: Any) -> Any:
         """Run a picklable top-level function in one worker and return its result (diagnostics)."""

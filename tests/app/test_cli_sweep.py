@@ -97,3 +97,42 @@ def test_optimize_gives_grid_rows_and_shares_the_cache(capsys):
     assert all(grid[(r["n1"], r["n2"])] == r for r in optimized)  # the grid's own rows
     assert main([*argv, "--optimize", "cmaes", "--trials", "10", "--random", "5"]) == 2
     assert "--optimize runs on one dataset, without --random" in capsys.readouterr().err
+
+
+def _workers_seen(cmd: list[str], env: dict[str, str]) -> tuple[int, str]:
+    """Run the real command to its exit, polling its spawn-pool workers (not the resource tracker)."""
+    import subprocess
+    import time
+
+    import psutil
+
+    seen: set[int] = set()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    parent = psutil.Process(proc.pid)
+    while proc.poll() is None:
+        try:
+            for child in parent.children(recursive=True):
+                if "spawn_main" in " ".join(child.cmdline()):
+                    seen.add(child.pid)
+        except psutil.Error:
+            pass
+        time.sleep(0.02)
+    out = proc.stdout.read() if proc.stdout else ""
+    assert proc.returncode == 0
+    return len(seen), out
+
+
+@pytest.mark.slow  # two whole commands, ~15 s on a shared 2-core machine
+def test_a_fully_cached_sweep_command_starts_no_worker_process(tmp_path):
+    import os
+    import sys
+    from pathlib import Path
+
+    exe = str(Path(sys.executable).with_name("backbench"))
+    env = {**os.environ, "BACKBENCH_CACHE_DIR": str(tmp_path / "cache")}
+    cmd = [exe, "sweep", "--demo", "-g", "n1=5:20:5", "-g", "n2=20:60:20", "--workers", "2", "--json"]
+    computed, first = _workers_seen(cmd, env)
+    assert computed == 2  # the first run computes: it does start its two workers (the poll sees them)
+    cached, again = _workers_seen(cmd, env)
+    assert cached == 0  # every combo is in the cache: no worker was started
+    assert json.loads(again)["rows"] == json.loads(first)["rows"]

@@ -155,8 +155,9 @@ def hung(tmp_path):
 def test_cancel_returns_within_the_grace_with_a_hung_chunk_and_no_worker_left(hung):
     folder, log, bars = hung
     cancel = threading.Event()
-    with LocalExecutor(2, grace_s=1.0) as ex:
+    with LocalExecutor(2, grace_s=1.0).start() as ex:  # the pool is lazy: start it to know its workers
         pids = ex.worker_pids()
+        assert len(pids) == 2
         cancelled_at = []
 
         def progress(p):

@@ -181,3 +181,12 @@ def test_progress_is_monotonic_and_complete(bars):
     done = [p.done for p in seen]
     assert done == sorted(done) and done[-1] == seen[-1].total
     assert seen[-1].eta_s == 0.0 and seen[-1].combos_per_s > 0
+
+
+def test_prestart_starts_the_workers_in_the_background_and_the_sweep_is_unchanged(bars, serial_rows):
+    with LocalExecutor(2) as ex:
+        ex.prestart()  # returns while the workers still import the engine (about a second or more each)
+        assert ex.started and len(ex.worker_pids()) == 2
+        assert not all(f.done() for f in ex._warming)  # it did not wait for them to be up
+        res = run_sweep(bars, "sma_cross", GRID, where="n1 < n2", executor=ex)
+    assert res.errors == [] and res.rows.equals(serial_rows)
