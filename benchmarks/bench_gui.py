@@ -164,6 +164,7 @@ def bench_show(bars_n: int = 1_000_000, cap_s: float = 20.0) -> dict[str, float]
 
     create_app()
     first, second = _show_outcomes(bars_n)
+    n_trades = len(second.result.trade_records)
     tmp = tempfile.mkdtemp()
     controller = Controller(Workbench.from_values({"store.path": os.path.join(tmp, "bars.duckdb"),
                                                    "workers.count": 1}, use_cache=False))
@@ -188,7 +189,7 @@ def bench_show(bars_n: int = 1_000_000, cap_s: float = 20.0) -> dict[str, float]
             raise RuntimeError(f"the result was not shown within {cap_s} s")
         out["shown_s"] = shown_s
         out["bars"] = bars_n
-        out["trades"] = len(second.result.trade_records)
+        out["trades"] = n_trades
     finally:
         window.close()
         controller.shutdown()

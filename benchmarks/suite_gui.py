@@ -18,6 +18,7 @@ QApplication; each reports its own time figures, and the peak RSS of its process
 from __future__ import annotations
 
 import importlib.util
+from typing import Any
 
 from benchmarks.child import ChildServer
 from benchmarks.runner import Context, FigureRow, Sample, benchmark, ratio, requires
@@ -53,7 +54,7 @@ def _child(ctx: Context) -> ChildServer:
     return ctx.shared("gui:child", make)
 
 
-CHILD = dict(unit="s", latency=True, tracemalloc=False, memory="reported", min_time=0.0, warmup=0)
+CHILD: dict[str, Any] = dict(unit="s", latency=True, tracemalloc=False, memory="reported", min_time=0.0, warmup=0)
 
 
 FIRST_WINDOW_TRIES = 6
