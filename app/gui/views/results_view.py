@@ -10,6 +10,8 @@ same at once, on the calling (UI) thread.
 from __future__ import annotations
 
 import html
+import logging
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,7 +20,6 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from app.gui import theme
-from app.gui.jobs import Job
 from app.gui.views.chart_view import ChartView
 from app.gui.views.empty_state import Placeholder, hint_label
 from app.gui.views.peer_stats_table import PEER_NAMES, PeerStatsTable
@@ -26,9 +27,12 @@ from app.gui.views.result_prep import ResultPrep, default_indicators, prepare_re
 from app.gui.views.stats_table import StatsTable
 from app.gui.views.trades_table import TradesTable
 from app.stat_labels import trade_count_text
+from engine.errors import BackbenchError
 
 if TYPE_CHECKING:
     from engine.result import Result
+
+log = logging.getLogger(__name__)
 
 
 def dark_palette() -> QtGui.QPalette:
@@ -64,11 +68,30 @@ EMPTY_HINT = ("No backtest yet.\n\nPick a dataset on the left (or import one wit
 __all__ = ["ResultsView", "default_indicators", "dark_palette"]
 
 
-def _prepare_here(result: Result, indicators: dict[str, np.ndarray] | None) -> tuple[str, ResultPrep]:
-    """`prepare_result` in `present`'s worker, with the name of the thread that ran it."""
-    import threading
+class _PrepSignals(QtCore.QObject):
+    """`present`'s worker reports here (a child of the view, living in the UI thread: queued delivery)."""
 
-    return threading.current_thread().name, prepare_result(result, indicators)
+    ready = QtCore.Signal(int, object)  # generation, (thread name, ResultPrep)
+    failed = QtCore.Signal(int, str)  # generation, message
+
+
+def _prepare_in_worker(signals: _PrepSignals, generation: int, result: Result,
+                       indicators: dict[str, np.ndarray] | None) -> None:
+    """`prepare_result` in `present`'s worker thread; the outcome goes back through `signals`. It holds no
+    reference to the view: a closure or connection that did kept a closed window and its arrays alive."""
+    try:
+        prep = prepare_result(result, indicators)
+    except BackbenchError as exc:
+        outcome: tuple = (signals.failed, generation, str(exc))
+    except Exception as exc:  # a bug or a broken user strategy's indicators: say so, keep the app alive
+        log.exception("preparing a result failed")
+        outcome = (signals.failed, generation, f"showing the result failed: {type(exc).__name__}: {exc}")
+    else:
+        outcome = (signals.ready, generation, (threading.current_thread().name, prep))
+    try:
+        outcome[0].emit(*outcome[1:])
+    except RuntimeError:  # the view was deleted meanwhile: nobody to show it to
+        pass
 
 
 class ResultsView(QtWidgets.QWidget):
@@ -85,8 +108,20 @@ class ResultsView(QtWidgets.QWidget):
         # `present`'s worker: one thread (a newer result waits for the older's arrays, then wins)
         self._prep_pool = QtCore.QThreadPool(self)
         self._prep_pool.setMaxThreadCount(1)
-        self._prep_jobs: set[Job] = set()
+        self._prep_signals = _PrepSignals(self)
+        self._prep_signals.ready.connect(self._prepared)
+        self._prep_signals.failed.connect(self._prep_failed)
+        self._in_flight = 0  # preparations started and not yet reported back
         self._generation = 0  # bumped by every present/show/clear/error: only the latest prep is shown
+        # the swap's remaining steps, one per turn of the event loop (no closure holds them: a lambda given to
+        # QTimer.singleShot kept a whole prepared result, ~160 MB at 1M bars, alive after the window closed).
+        # A 1 ms timer, not a zero one: Qt runs zero timers and posted events back to back, before due timers;
+        # a real timer queues behind those already due (a repaint, the user's input).
+        self._steps: Iterator[None] | None = None
+        self._step_timer = QtCore.QTimer(self)
+        self._step_timer.setSingleShot(True)
+        self._step_timer.setInterval(1)
+        self._step_timer.timeout.connect(self._step)
         self.prepared_in: list[str] = []  # thread names of the preparations shown (a test probe)
         self.chart = ChartView()
         self.stats = StatsTable()
@@ -192,38 +227,38 @@ class ResultsView(QtWidgets.QWidget):
         """Show `result` now, prepared on this thread; `indicators` default to the strategy's own lines
         (`Strategy.indicators`). A `present` still preparing is dropped."""
         self._generation += 1
+        self._steps = None
         self.apply_prepared(prepare_result(result, indicators))
 
-    def present(self, result: Result, indicators: dict[str, np.ndarray] | None = None) -> Job:
+    def present(self, result: Result, indicators: dict[str, np.ndarray] | None = None) -> None:
         """Show `result` once a worker thread has prepared it (`result_shown` is emitted then). The widgets
         keep what they show until the swap; a later present, show_result, show_error or clear wins."""
         self._generation += 1
-        generation = self._generation
-        job = Job("prepare result", _prepare_here, result, indicators)
-        self._prep_jobs.add(job)
-        job.signals.finished.connect(lambda prep, g=generation: self._prepared(g, prep))
-        job.signals.failed.connect(lambda message, g=generation: self._prep_failed(g, message))
-        job.signals.done.connect(lambda j=job: self._prep_jobs.discard(j))
-        self._prep_pool.start(job)
-        return job
+        self._steps = None
+        self._in_flight += 1
+        signals, generation = self._prep_signals, self._generation
+        self._prep_pool.start(lambda: _prepare_in_worker(signals, generation, result, indicators))
 
     @property
     def preparing(self) -> bool:
         """A result handed to `present` is still being prepared."""
-        return bool(self._prep_jobs)
+        return self._in_flight > 0
 
     def wait_prepared(self, timeout_ms: int = 30_000) -> bool:
         """Block until the preparing thread is idle (its results still arrive as queued signals)."""
         return self._prep_pool.waitForDone(timeout_ms)
 
     def _prepared(self, generation: int, prep: tuple[str, ResultPrep]) -> None:
+        self._in_flight -= 1
         if generation != self._generation:
             return  # a newer result, error or clear came meanwhile: it wins
         thread, ready = prep
         self.prepared_in.append(thread)
-        self._step(generation, self.apply_steps(ready))
+        self._steps = self.apply_steps(ready)
+        self._step()
 
     def _prep_failed(self, generation: int, message: str) -> None:
+        self._in_flight -= 1
         if generation == self._generation:
             self.show_error(message)
             self.prepare_failed.emit(message)
@@ -257,16 +292,16 @@ class ResultsView(QtWidgets.QWidget):
         self._result = result
         self.result_shown.emit(result)
 
-    def _step(self, generation: int, steps: Iterator[None]) -> None:
-        if generation != self._generation:
+    def _step(self) -> None:
+        steps = self._steps
+        if steps is None:
             return  # a newer result, error or clear came meanwhile: it has cleared and redrawn the panes
         try:
             next(steps)
         except StopIteration:
+            self._steps = None
             return
-        # a 1 ms timer, not a zero one: Qt runs zero timers and posted events back to back, before due
-        # timers; a real timer queues behind those already due (a 16 ms repaint, the user's input)
-        QtCore.QTimer.singleShot(1, self, lambda: self._step(generation, steps))
+        self._step_timer.start()
 
     def _show_peer_stats(self, result: Result | None) -> None:
         """Under a compat preset, a second tab with the peer's own table (its names, its definitions)."""
@@ -302,6 +337,7 @@ class ResultsView(QtWidgets.QWidget):
 
     def clear(self) -> None:
         self._generation += 1  # a result still being prepared is not shown after this
+        self._steps = None
         self._result = None
         self.chart.clear()
         self.chart_stack.setCurrentWidget(self.empty_hint)
