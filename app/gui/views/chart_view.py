@@ -241,8 +241,9 @@ class ChartView(QtWidgets.QWidget):
             pass
 
     def apply_steps(self, result: Result, prep: ChartPrep) -> Iterator[None]:
-        """`apply_prepared` in two steps (a generator: the caller may run each in its own event-loop turn,
-        so the UI thread is never blocked for both): the price pane, then the equity and drawdown panes."""
+        """`apply_prepared` in steps (a generator: the caller may run each in its own event-loop turn, so the
+        UI thread is never blocked for all of them): candles and ranges, each indicator line, the equity,
+        the drawdown."""
         self.clear()
         n = prep.n
         self._result = result
@@ -268,11 +269,13 @@ class ChartView(QtWidgets.QWidget):
             item.setData(line.x, line.y, skipFiniteCheck=line.finite)
             self.legends[0].addItem(item, line.name)
             self._indicator_items.append(item)
+            yield  # pyqtgraph downsamples each 1M-point curve as it is set (~5-10 ms): one per step
         if prep.markers.count:
             self.legends[0].addItem(self._entries, "entry")
             self.legends[0].addItem(self._exits, "exit")
         yield
         self.equity_curve.setData(prep.x, prep.equity)
+        yield
         # An array `connect` makes pyqtgraph fill with one path instead of one path per 50 points
         # (hundreds of fillPath calls a frame); the raster engine fills one simple polygon faster.
         self.drawdown_curve.setData(prep.x, prep.drawdown_pct, connect=prep.drawdown_connect)

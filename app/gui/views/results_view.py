@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -117,7 +117,7 @@ class ResultsView(QtWidgets.QWidget):
         # QTimer.singleShot kept a whole prepared result, ~160 MB at 1M bars, alive after the window closed).
         # A 1 ms timer, not a zero one: Qt runs zero timers and posted events back to back, before due timers;
         # a real timer queues behind those already due (a repaint, the user's input).
-        self._steps: Iterator[None] | None = None
+        self._steps: Generator[None, None, None] | None = None
         self._step_timer = QtCore.QTimer(self)
         self._step_timer.setSingleShot(True)
         self._step_timer.setInterval(1)
@@ -227,14 +227,14 @@ class ResultsView(QtWidgets.QWidget):
         """Show `result` now, prepared on this thread; `indicators` default to the strategy's own lines
         (`Strategy.indicators`). A `present` still preparing is dropped."""
         self._generation += 1
-        self._steps = None
+        self._drop_steps()
         self.apply_prepared(prepare_result(result, indicators))
 
     def present(self, result: Result, indicators: dict[str, np.ndarray] | None = None) -> None:
         """Show `result` once a worker thread has prepared it (`result_shown` is emitted then). The widgets
         keep what they show until the swap; a later present, show_result, show_error or clear wins."""
         self._generation += 1
-        self._steps = None
+        self._drop_steps()
         self._in_flight += 1
         signals, generation = self._prep_signals, self._generation
         self._prep_pool.start(lambda: _prepare_in_worker(signals, generation, result, indicators))
@@ -254,6 +254,7 @@ class ResultsView(QtWidgets.QWidget):
             return  # a newer result, error or clear came meanwhile: it wins
         thread, ready = prep
         self.prepared_in.append(thread)
+        self._drop_steps()
         self._steps = self.apply_steps(ready)
         self._step()
 
@@ -268,12 +269,18 @@ class ResultsView(QtWidgets.QWidget):
         for _ in self.apply_steps(prep):
             pass
 
-    def apply_steps(self, prep: ResultPrep) -> Iterator[None]:
-        """`apply_prepared` as a generator of short steps (the chart's panes, then stats, trades and title):
+    def apply_steps(self, prep: ResultPrep) -> Generator[None, None, None]:
+        """`apply_prepared` as a generator of short steps (the chart's curves, then stats, trades and title):
         `present` runs one per event-loop turn, so timers, input and paints get in between. `result` and
         `result_shown` change at the last step."""
         result = prep.result
-        yield from self.chart.apply_steps(result, prep.chart)
+        # the chart keeps its last frame on screen until every pane holds the new result: no half-swapped
+        # chart is ever painted, however the steps fall between repaints
+        self.chart.graphics.setUpdatesEnabled(False)
+        try:
+            yield from self.chart.apply_steps(result, prep.chart)
+        finally:
+            self.chart.graphics.setUpdatesEnabled(True)
         self.chart_stack.setCurrentWidget(self.chart)
         yield
         self.stats.set_stats(result.stats)
@@ -291,6 +298,12 @@ class ResultsView(QtWidgets.QWidget):
             button.setEnabled(True)
         self._result = result
         self.result_shown.emit(result)
+
+    def _drop_steps(self) -> None:
+        """Abandon a swap in progress (its `finally` lets the chart repaint again)."""
+        steps, self._steps = self._steps, None
+        if steps is not None:
+            steps.close()
 
     def _step(self) -> None:
         steps = self._steps
@@ -337,7 +350,7 @@ class ResultsView(QtWidgets.QWidget):
 
     def clear(self) -> None:
         self._generation += 1  # a result still being prepared is not shown after this
-        self._steps = None
+        self._drop_steps()
         self._result = None
         self.chart.clear()
         self.chart_stack.setCurrentWidget(self.empty_hint)

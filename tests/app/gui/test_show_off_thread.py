@@ -187,3 +187,19 @@ def test_a_closed_view_frees_the_result_it_presented(qtbot, minute_result):
     del view
     gc.collect()
     assert index() is None
+
+
+def test_a_clear_in_the_middle_of_a_swap_wins_and_leaves_the_chart_painting(qtbot, daily_result, minute_result):
+    """The chart keeps its last frame (updates off) while the swap's steps run; a clear between two steps
+    stops the swap, and the chart paints again."""
+    view = _view(qtbot)
+    view._step_timer.setInterval(60_000)  # hold the swap after its first step
+    view.present(minute_result)
+    qtbot.waitUntil(lambda: view._steps is not None, timeout=WAIT_MS)
+    assert not view.chart.graphics.updatesEnabled() and view.result is None
+    view.clear()
+    assert view.chart.graphics.updatesEnabled()
+    assert view.result is None and view.chart_stack.currentWidget() is view.empty_hint
+    view._step_timer.setInterval(1)
+    _present(qtbot, view, daily_result)  # and the next result shows whole
+    assert view.chart.graphics.updatesEnabled() and len(view.chart.candles.pyramid) == len(daily_result.bars)
