@@ -254,14 +254,16 @@ class ChartView(QtWidgets.QWidget):
         self._price_index = list(prep.price_index)
         self._equity_index = prep.equity_index
         self._dd_index = prep.dd_index
-        self._markers = prep.markers
-        self._entry_bars = prep.markers.entry_bars
         # the new x range first, while the curves are empty: each 1M-point curve then downsamples once,
         # for the view it will be drawn in, not once for the old view and again for the new one
         pad = max(5.0, n * 0.02)
         for plot in self.plots:
             plot.vb.setLimits(xMin=-pad, xMax=n - 1 + pad, minXRange=min(8.0, n + 1.0))
         self.price_plot.setXRange(-0.5, n - 0.5, padding=0.01)
+        # the markers after the range: the limits above pass the view through a narrow range first
+        # (a fresh chart's), where they would be shown, and so handed to pyqtgraph, for nothing
+        self._markers = prep.markers
+        self._entry_bars = prep.markers.entry_bars
         for k, line in enumerate(prep.indicators):
             item = _curve(pg.mkPen(theme.INDICATOR_COLORS[k % len(theme.INDICATOR_COLORS)], width=1))
             item.setZValue(3)
