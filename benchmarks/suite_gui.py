@@ -9,6 +9,8 @@
 - show_result_1m_ui_block: the main window (1280x800, Results tab) shown a finished backtest of 1,000,000
   minute bars through the controller's `backtest_done` signal, a 5 ms QTimer ticking meanwhile
   (bench_gui.bench_show); the figure is the latest tick: the longest the UI thread was blocked. Aim < 50 ms.
+  Beside it, the same probe over the idle window just before (show_result_1m_idle_block): what the load
+  from other processes alone does to the tick.
 - sweep: a full-core sweep (300 combos x 200k bars) in the app's background job while the dashboard
   samples at 10 Hz, same probe (bench_gui.bench_sweep).
 pan and sweep run in a child process (benchmarks/gui_child.py), offscreen, so the runner never holds a
@@ -148,7 +150,10 @@ _pan_width(200_000, "200k")
 
 
 @benchmark(suite=SUITE, name="show_result_1m_ui_block", repeats=5, quick_repeats=2,
-           rows=(FigureRow("shown_s", "show_result_1m_shown", description="1M-bar result: signal to shown"),), **CHILD)
+           rows=(FigureRow("shown_s", "show_result_1m_shown", description="1M-bar result: signal to shown"),
+                 FigureRow("idle_max_ms", "show_result_1m_idle_block", 1e-3,
+                           description="the same window idle just before: latest 5 ms tick (the machine's floor)")),
+           **CHILD)
 def _show(ctx: Context):
     """the main window shows a finished 1M-bar backtest: the longest UI-thread stall (a 5 ms timer's
     latest tick)"""

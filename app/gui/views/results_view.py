@@ -279,6 +279,7 @@ class ResultsView(QtWidgets.QWidget):
         self.chart.graphics.setUpdatesEnabled(False)
         try:
             yield from self.chart.apply_steps(result, prep.chart)
+            yield  # the repaint of every pane then runs in a turn of its own, not after the last curve's step
         finally:
             self.chart.graphics.setUpdatesEnabled(True)
         self.chart_stack.setCurrentWidget(self.chart)
