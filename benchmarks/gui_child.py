@@ -35,5 +35,9 @@ def sweep(seconds_cap: float) -> dict[str, Any]:
     return _measured(bench_gui.bench_sweep, seconds_cap)
 
 
+def show(bars: int = 1_000_000) -> dict[str, Any]:
+    return _measured(bench_gui.bench_show, bars)
+
+
 if __name__ == "__main__":
-    serve({"pan": pan, "sweep": sweep})
+    serve({"pan": pan, "sweep": sweep, "show": show})

@@ -6,6 +6,11 @@
   QTimer records how late each tick fires (bench_gui.bench_pan); rows: the ticks' p95 and max
   lateness, and the chart's setup time on 1M bars. Aim: p95 < 16 ms, max < 50 ms. Back to back (the
   worst case: the UI thread never idles) and at 60 steps/s (pan_drag60: a mouse drag's rate).
+- show_result_1m_ui_block: the main window (1280x800, Results tab) shown a finished backtest of 1,000,000
+  minute bars through the controller's `backtest_done` signal, a 5 ms QTimer ticking meanwhile
+  (bench_gui.bench_show); the figure is the latest tick: the longest the UI thread was blocked. Aim < 50 ms.
+  Beside it, the same probe over the idle window just before (show_result_1m_idle_block): what the load
+  from other processes alone does to the tick.
 - sweep: a full-core sweep (300 combos x 200k bars) in the app's background job while the dashboard
   samples at 10 Hz, same probe (bench_gui.bench_sweep).
 pan and sweep run in a child process (benchmarks/gui_child.py), offscreen, so the runner never holds a
@@ -15,6 +20,7 @@ QApplication; each reports its own time figures, and the peak RSS of its process
 from __future__ import annotations
 
 import importlib.util
+from typing import Any
 
 from benchmarks.child import ChildServer
 from benchmarks.runner import Context, FigureRow, Sample, benchmark, ratio, requires
@@ -24,6 +30,7 @@ PAN_SECONDS = 4.0
 SWEEP_CAP_S = 120.0
 TARGET_P95_MS = 16.0
 TARGET_MAX_MS = 50.0
+TARGET_SHOW_BLOCK_MS = 50.0
 TARGET_FIRST_WINDOW_S = 2.0
 SWEEP_BARS = 200_000
 SWEEP_COMBOS = 300
@@ -49,7 +56,7 @@ def _child(ctx: Context) -> ChildServer:
     return ctx.shared("gui:child", make)
 
 
-CHILD = dict(unit="s", latency=True, tracemalloc=False, memory="reported", min_time=0.0, warmup=0)
+CHILD: dict[str, Any] = dict(unit="s", latency=True, tracemalloc=False, memory="reported", min_time=0.0, warmup=0)
 
 
 FIRST_WINDOW_TRIES = 6
@@ -142,6 +149,22 @@ _pan_width(200, "200")
 _pan_width(200_000, "200k")
 
 
+@benchmark(suite=SUITE, name="show_result_1m_ui_block", repeats=5, quick_repeats=2,
+           rows=(FigureRow("shown_s", "show_result_1m_shown", description="1M-bar result: signal to shown"),
+                 FigureRow("idle_max_ms", "show_result_1m_idle_block", 1e-3,
+                           description="the same window idle just before: latest 5 ms tick (the machine's floor)")),
+           **CHILD)
+def _show(ctx: Context):
+    """the main window shows a finished 1M-bar backtest: the longest UI-thread stall (a 5 ms timer's
+    latest tick)"""
+    child = _child(ctx)
+
+    def work() -> Sample:
+        r = child.call("show", bars=1_000_000)
+        return Sample(None, r["max_ms"] / 1e3, r)
+    return work, {"bars": 1_000_000}
+
+
 @benchmark(suite=SUITE, name="sweep_timer_late_p95", repeats=3, quick_repeats=1,
            rows=(FigureRow("max_ms", "sweep_timer_late_max", 1e-3, description="sweep in the app: latest tick"),
                  FigureRow("sweep_s", "sweep_in_app", unit="bar-steps/s", work=float(SWEEP_BARS * SWEEP_COMBOS),
@@ -180,6 +203,8 @@ for _args in (
     ("sweep_late_p95_ms", "sweep_timer_late_p95", TARGET_P95_MS,
      "5 ms UI timer, p95 lateness while a full-core sweep runs in the app"),
     ("sweep_late_max_ms", "sweep_timer_late_max", TARGET_MAX_MS, "5 ms UI timer, latest tick while the sweep runs"),
+    ("show_result_1m_ui_block_ms", "show_result_1m_ui_block", TARGET_SHOW_BLOCK_MS,
+     "longest UI-thread stall while the main window shows a finished 1M-bar backtest (median over repeats)"),
 ):
     _lateness_ratio(*_args)
 

@@ -158,7 +158,7 @@ class ScreenshotDriver:
 
         c = self.window.controller
         c.datasets_changed.connect(self._datasets)
-        c.backtest_done.connect(self._backtest_done)
+        self.window.outcome_shown.connect(self._backtest_done)  # on screen, not only computed
         c.sweep_done.connect(lambda _: QTimer.singleShot(800 if self.tab == "dashboard" else 200, self._shoot))
         c.error.connect(lambda msg: self._finish(msg))
         self.timeout.start(SCREENSHOT_TIMEOUT_MS)

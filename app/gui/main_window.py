@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QRect, QSettings, Qt, QTimer
+from PySide6.QtCore import QRect, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QLabel,
@@ -48,6 +48,9 @@ TABS = ("results", "sweep", "portfolio", "walkforward", "montecarlo", "dashboard
 class MainWindow(QMainWindow):
     """`tour`: show the first-run tour if these settings have not seen it (the app does; tests and scripted
     screenshots do not, unless they test it)."""
+
+    # a finished backtest (BacktestOutcome) is on screen: Results, Monte Carlo, dashboard and status bar
+    outcome_shown = Signal(object)
 
     def __init__(self, controller: Controller, settings: QSettings | None = None, tour: bool = False):
         super().__init__()
@@ -155,6 +158,7 @@ class MainWindow(QMainWindow):
         self.sweep_view.cell_clicked.connect(self.open_sweep_cell)
         c.datasets_changed.connect(self._datasets)
         c.backtest_done.connect(self.show_outcome)
+        self.results_view.result_shown.connect(self._outcome_shown)
         c.sweep_progress.connect(self._sweep_progress)
         c.sweep_done.connect(self._sweep_done)
         c.error.connect(self.show_error)
@@ -351,8 +355,14 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ results
     def show_outcome(self, outcome: BacktestOutcome) -> None:
+        """A finished backtest: the Results view prepares it off the UI thread, then `_outcome_shown` runs."""
         self.last_outcome = outcome
-        self.results_view.show_result(outcome.result, outcome.indicators)
+        self.results_view.present(outcome.result, outcome.indicators)
+
+    def _outcome_shown(self, result) -> None:
+        outcome = self.last_outcome
+        if outcome is None or outcome.result is not result:
+            return  # shown by someone else (a test, the view's own show_result)
         self.montecarlo_view.set_result(outcome.result)
         self.apply_benchmark()
         focus = self._focus_after_run
@@ -371,6 +381,7 @@ class MainWindow(QMainWindow):
             f"{trade_count_text(len(r.trade_records) - n_open, n_open)}, "
             f"return {r.stats['return_pct']:.2f} % — "
             f"{outcome.seconds * 1000:.0f} ms ({source})")
+        self.outcome_shown.emit(outcome)
 
     def _sweep_progress(self, p) -> None:
         self.sweep_view.set_progress(p)

@@ -117,16 +117,19 @@ class CandlestickItem(pg.GraphicsObject):
 
     # -- data ------------------------------------------------------------------------------------
     def set_data(self, open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray) -> None:
+        self.set_pyramid(OhlcPyramid(open_, high, low, close) if len(close) else None)
+
+    def set_pyramid(self, pyramid: OhlcPyramid | None) -> None:
+        """Show the bars of `pyramid` (built by OhlcPyramid in any thread; None: no candles)."""
         self.prepareGeometryChange()
         self._pictures.clear()
-        if len(close) == 0:
-            self._pyramid = None
+        self._pyramid = pyramid
+        if pyramid is None:
             self._bounds = QtCore.QRectF()
         else:
-            self._pyramid = OhlcPyramid(open_, high, low, close)
-            top = self._pyramid.levels[-1]
+            top = pyramid.levels[-1]
             lo, hi = float(top[2][0]), float(top[1][0])
-            self._bounds = QtCore.QRectF(-0.5, lo, float(len(close)), max(hi - lo, 1e-9))
+            self._bounds = QtCore.QRectF(-0.5, lo, float(len(pyramid)), max(hi - lo, 1e-9))
         self.update_lod()
         self.update()
 

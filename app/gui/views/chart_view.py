@@ -9,6 +9,7 @@ so the mouse wheel zooms and dragging pans along x only.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +20,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from app.gui import theme
 from app.gui.views.candles import CandlestickItem, MinMaxIndex
+from app.gui.views.result_prep import ChartPrep, TradeMarkers, prepare_chart
 from app.gui.views.trades_table import format_price
 
 if TYPE_CHECKING:
@@ -93,14 +95,6 @@ def _curve(pen, **kwargs) -> pg.PlotDataItem:
     return item
 
 
-def _trimmed(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
-    """x, y without the leading NaNs (indicator warm-up), and whether the rest is all finite."""
-    finite = np.isfinite(y)
-    first = int(np.argmax(finite)) if finite.any() else len(y)
-    x = np.arange(first, len(y), dtype=np.float64)
-    return x, y[first:], bool(finite[first:].all())
-
-
 def _blend(color: str, alpha: float, background: str = theme.BACKGROUND) -> str:
     """`color` at `alpha` over the background, as an opaque colour: translucent pens and fills are
     software-blended on every frame (a translucent pane border alone cost ~0.7 ms a frame)."""
@@ -135,6 +129,7 @@ class ChartView(QtWidgets.QWidget):
         self._equity_index: MinMaxIndex | None = None
         self._dd_index: MinMaxIndex | None = None
         self._entry_bars = np.empty(0, dtype=np.int64)
+        self._markers: TradeMarkers | None = None  # not yet handed to the marker items (_load_markers)
         self._indicator_items: list[pg.PlotDataItem] = []
 
         self.readout = QtWidgets.QLabel(" ")
@@ -237,59 +232,74 @@ class ChartView(QtWidgets.QWidget):
     def set_result(self, result: Result, indicators: dict[str, np.ndarray] | None = None) -> None:
         """Show `result`'s bars, trades, equity and drawdown; `indicators` (name -> array per bar)
         are drawn over the price. The view starts on the whole range."""
+        self.apply_prepared(result, prepare_chart(result, indicators))
+
+    def apply_prepared(self, result: Result, prep: ChartPrep) -> None:
+        """Show `result` from its arrays made ready by `prepare_chart` (off the UI thread): only handing
+        arrays to the items happens here."""
+        for _ in self.apply_steps(result, prep):
+            pass
+
+    def apply_steps(self, result: Result, prep: ChartPrep) -> Iterator[None]:
+        """`apply_prepared` in steps (a generator: the caller may run each in its own event-loop turn, so the
+        UI thread is never blocked for all of them): candles and ranges, each indicator line, the equity,
+        the drawdown."""
         self.clear()
-        bars = result.bars
-        n = len(bars)
+        n = prep.n
         self._result = result
-        self._ts_s = bars.ts // 1_000_000_000
+        self._ts_s = prep.ts_s
         for axis in self.date_axes:
             axis.set_timestamps(self._ts_s)
-        self.candles.set_data(bars.open, bars.high, bars.low, bars.close)
-        self._price_index = [MinMaxIndex(bars.low), MinMaxIndex(bars.high)]
-        for k, (name, values) in enumerate((indicators or {}).items()):
-            x, y, finite = _trimmed(np.asarray(values, dtype=np.float64))
-            item = _curve(pg.mkPen(theme.INDICATOR_COLORS[k % len(theme.INDICATOR_COLORS)], width=1))
-            item.setZValue(3)
-            self.price_plot.addItem(item)  # before setData: pyqtgraph clips to the scene's view otherwise
-            item.setData(x, y, skipFiniteCheck=finite)
-            self.legends[0].addItem(item, name)
-            self._indicator_items.append(item)
-            self._price_index.append(MinMaxIndex(values))
-        self._set_trades(result)
-        x = np.arange(n, dtype=np.float64)
-        self.equity_curve.setData(x, result.equity)
-        # An array `connect` makes pyqtgraph fill with one path instead of one path per 50 points
-        # (hundreds of fillPath calls a frame); the raster engine fills one simple polygon faster.
-        self.drawdown_curve.setData(x, result.drawdown_pct, connect=np.ones(n, dtype=np.int32))
-        self._equity_index = MinMaxIndex(result.equity)
-        self._dd_index = MinMaxIndex(result.drawdown_pct)
-        self._cash_line.setPos(float(result.config.init_cash))
-        self._cash_line.setVisible(True)
+        self.candles.set_pyramid(prep.pyramid)
+        self._price_index = list(prep.price_index)
+        self._equity_index = prep.equity_index
+        self._dd_index = prep.dd_index
+        # the new x range first, while the curves are empty: each 1M-point curve then downsamples once,
+        # for the view it will be drawn in, not once for the old view and again for the new one
         pad = max(5.0, n * 0.02)
         for plot in self.plots:
             plot.vb.setLimits(xMin=-pad, xMax=n - 1 + pad, minXRange=min(8.0, n + 1.0))
         self.price_plot.setXRange(-0.5, n - 0.5, padding=0.01)
+        # the markers after the range: the limits above pass the view through a narrow range first
+        # (a fresh chart's), where they would be shown, and so handed to pyqtgraph, for nothing
+        self._markers = prep.markers
+        self._entry_bars = prep.markers.entry_bars
+        for k, line in enumerate(prep.indicators):
+            item = _curve(pg.mkPen(theme.INDICATOR_COLORS[k % len(theme.INDICATOR_COLORS)], width=1))
+            item.setZValue(3)
+            self.price_plot.addItem(item)  # before setData: pyqtgraph clips to the scene's view otherwise
+            item.setData(line.x, line.y, skipFiniteCheck=line.finite)
+            self.legends[0].addItem(item, line.name)
+            self._indicator_items.append(item)
+            yield  # pyqtgraph downsamples each 1M-point curve as it is set (~5-10 ms): one per step
+        if prep.markers.count:
+            self.legends[0].addItem(self._entries, "entry")
+            self.legends[0].addItem(self._exits, "exit")
+        yield
+        self.equity_curve.setData(prep.x, prep.equity)
+        yield
+        # An array `connect` makes pyqtgraph fill with one path instead of one path per 50 points
+        # (hundreds of fillPath calls a frame); the raster engine fills one simple polygon faster.
+        self.drawdown_curve.setData(prep.x, prep.drawdown_pct, connect=prep.drawdown_connect)
+        self._cash_line.setPos(prep.init_cash)
+        self._cash_line.setVisible(True)
         self._on_x_range_changed()
         self.show_crosshair_at(n - 1)
         for line in (*self._vlines, *self._hlines):
             line.setVisible(False)
 
-    def _set_trades(self, result: Result) -> None:
-        rec = result.trade_records
-        entry_bar = rec["entry_bar"].astype(np.int64)
-        exit_bar = rec["exit_bar"].astype(np.int64)
-        self._entry_bars = np.sort(entry_bar)
-        self._entries.setData(entry_bar.astype(float), rec["entry_price"])
-        closed = ~rec["is_open"].astype(bool)
-        self._exits.setData(exit_bar[closed].astype(float), rec["exit_price"][closed])
-        for item, mask in ((self._win_lines, rec["pnl"] > 0), (self._loss_lines, rec["pnl"] <= 0)):
-            xs = np.column_stack((entry_bar[mask], exit_bar[mask])).ravel().astype(float)
-            ys = np.column_stack((rec["entry_price"][mask], rec["exit_price"][mask])).ravel()
-            connect = np.tile(np.array([1, 0], dtype=np.int32), int(mask.sum()))
+    def _load_markers(self) -> None:
+        """Hand the trade markers to their items the first time they are shown: above MAX_VISIBLE_TRADES
+        in view they are hidden, so a result opened on its whole range (thousands of trades) skips
+        pyqtgraph's per-point scatter setup (~15 ms for 7,000 trades) until the view is zoomed in."""
+        m = self._markers
+        if m is None:
+            return
+        self._markers = None
+        self._entries.setData(m.entry_x, m.entry_y)
+        self._exits.setData(m.exit_x, m.exit_y)
+        for item, (xs, ys, connect) in ((self._win_lines, m.win), (self._loss_lines, m.loss)):
             item.setData(xs, ys, connect=connect)
-        if len(rec):
-            self.legends[0].addItem(self._entries, "entry")
-            self.legends[0].addItem(self._exits, "exit")
 
     def set_benchmark(self, values: np.ndarray | None, name: str = "") -> None:
         """Draw `values` (one per bar, in the equity's currency) beside the equity, or remove it (None)."""
@@ -322,6 +332,7 @@ class ChartView(QtWidgets.QWidget):
             curve.setData([], [])
         self._price_index, self._equity_index, self._dd_index = [], None, None
         self._entry_bars = np.empty(0, dtype=np.int64)
+        self._markers = None
         self._focus.setVisible(False)
         self._cash_line.setVisible(False)
         for line in (*self._vlines, *self._hlines):
@@ -369,6 +380,8 @@ class ChartView(QtWidgets.QWidget):
             _fit_y(self.drawdown_plot, lo if lo < -1e-9 else -1.0, 0.0, 0.08)
         n_visible = int(np.searchsorted(self._entry_bars, x1) - np.searchsorted(self._entry_bars, x0))
         show = n_visible <= MAX_VISIBLE_TRADES
+        if show:
+            self._load_markers()
         for item in (self._entries, self._exits, self._win_lines, self._loss_lines):
             item.setVisible(show)
         self.candles.update_lod()

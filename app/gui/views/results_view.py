@@ -1,12 +1,18 @@
 """One backtest's results: the chart on top, stats and trades beneath, export buttons.
 
 Double-clicking a trade zooms the chart to it. The main window embeds this view in its result tab and
-calls `show_result` when a backtest finishes.
+calls `present` when a backtest finishes: the result is made ready in a worker thread (result_prep.py: plain
+numpy and polars, no Qt object) and swapped into the widgets on the UI thread in one short step; a newer
+result, an error or a clear started meanwhile wins over one still being prepared. `show_result` does the
+same at once, on the calling (UI) thread.
 """
 
 from __future__ import annotations
 
 import html
+import logging
+import threading
+from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,12 +23,16 @@ from app.gui import theme
 from app.gui.views.chart_view import ChartView
 from app.gui.views.empty_state import Placeholder, hint_label
 from app.gui.views.peer_stats_table import PEER_NAMES, PeerStatsTable
+from app.gui.views.result_prep import ResultPrep, default_indicators, prepare_result
 from app.gui.views.stats_table import StatsTable
 from app.gui.views.trades_table import TradesTable
 from app.stat_labels import trade_count_text
+from engine.errors import BackbenchError
 
 if TYPE_CHECKING:
     from engine.result import Result
+
+log = logging.getLogger(__name__)
 
 
 def dark_palette() -> QtGui.QPalette:
@@ -43,18 +53,6 @@ def dark_palette() -> QtGui.QPalette:
     return pal
 
 
-def default_indicators(result: Result) -> dict[str, np.ndarray]:
-    """The strategy's own indicator lines for `result`, or none if the strategy can't be found."""
-    from engine.errors import StrategyError
-    from engine.strategies import get_strategy
-
-    try:
-        strategy = get_strategy(result.strategy)
-        return strategy.indicators(result.bars, **result.params)
-    except (StrategyError, TypeError, ValueError):
-        return {}
-
-
 NO_DATA_HINT = ("No data yet.\n\nImport your bars with Import… (Ctrl+I): CSV or Parquet, one symbol per file; or "
                 "press Load demo data on the left\nfor five daily symbols and two minute ones. Then choose a "
                 "strategy and press Run (Ctrl+R).")
@@ -67,14 +65,64 @@ EMPTY_HINT = ("No backtest yet.\n\nPick a dataset on the left (or import one wit
               "trades appear here.")
 
 
+__all__ = ["ResultsView", "default_indicators", "dark_palette"]
+
+
+class _PrepSignals(QtCore.QObject):
+    """`present`'s worker reports here (a child of the view, living in the UI thread: queued delivery)."""
+
+    ready = QtCore.Signal(int, object)  # generation, (thread name, ResultPrep)
+    failed = QtCore.Signal(int, str)  # generation, message
+
+
+def _prepare_in_worker(signals: _PrepSignals, generation: int, result: Result,
+                       indicators: dict[str, np.ndarray] | None) -> None:
+    """`prepare_result` in `present`'s worker thread; the outcome goes back through `signals`. It holds no
+    reference to the view: a closure or connection that did kept a closed window and its arrays alive."""
+    try:
+        prep = prepare_result(result, indicators)
+    except BackbenchError as exc:
+        outcome: tuple = (signals.failed, generation, str(exc))
+    except Exception as exc:  # a bug or a broken user strategy's indicators: say so, keep the app alive
+        log.exception("preparing a result failed")
+        outcome = (signals.failed, generation, f"showing the result failed: {type(exc).__name__}: {exc}")
+    else:
+        outcome = (signals.ready, generation, (threading.current_thread().name, prep))
+    try:
+        outcome[0].emit(*outcome[1:])
+    except RuntimeError:  # the view was deleted meanwhile: nobody to show it to
+        pass
+
+
 class ResultsView(QtWidgets.QWidget):
     """Chart (stretches) above a splitter of stats | trades; "Export CSV…" and "Export chart PNG…"."""
+
+    result_shown = QtCore.Signal(object)  # the Result now on screen (after `present` or `show_result`)
+    prepare_failed = QtCore.Signal(str)
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.setPalette(dark_palette())
         self.setAutoFillBackground(True)
         self._result: Result | None = None
+        # `present`'s worker: one thread (a newer result waits for the older's arrays, then wins)
+        self._prep_pool = QtCore.QThreadPool(self)
+        self._prep_pool.setMaxThreadCount(1)
+        self._prep_signals = _PrepSignals(self)
+        self._prep_signals.ready.connect(self._prepared)
+        self._prep_signals.failed.connect(self._prep_failed)
+        self._in_flight = 0  # preparations started and not yet reported back
+        self._generation = 0  # bumped by every present/show/clear/error: only the latest prep is shown
+        # the swap's remaining steps, one per turn of the event loop (no closure holds them: a lambda given to
+        # QTimer.singleShot kept a whole prepared result, ~160 MB at 1M bars, alive after the window closed).
+        # A 1 ms timer, not a zero one: Qt runs zero timers and posted events back to back, before due timers;
+        # a real timer queues behind those already due (a repaint, the user's input).
+        self._steps: Generator[None, None, None] | None = None
+        self._step_timer = QtCore.QTimer(self)
+        self._step_timer.setSingleShot(True)
+        self._step_timer.setInterval(1)
+        self._step_timer.timeout.connect(self._step)
+        self.prepared_in: list[str] = []  # thread names of the preparations shown (a test probe)
         self.chart = ChartView()
         self.stats = StatsTable()
         self.peer_stats = PeerStatsTable()  # the peer's own table, under a compat preset
@@ -176,25 +224,98 @@ class ResultsView(QtWidgets.QWidget):
         self.stats.set_stats(rows)
 
     def show_result(self, result: Result, indicators: dict[str, np.ndarray] | None = None) -> None:
-        """Show `result`; `indicators` default to the strategy's own lines (`Strategy.indicators`)."""
-        self._result = result
-        if indicators is None:
-            indicators = default_indicators(result)
-        self.chart.set_result(result, indicators)
+        """Show `result` now, prepared on this thread; `indicators` default to the strategy's own lines
+        (`Strategy.indicators`). A `present` still preparing is dropped."""
+        self._generation += 1
+        self._drop_steps()
+        self.apply_prepared(prepare_result(result, indicators))
+
+    def present(self, result: Result, indicators: dict[str, np.ndarray] | None = None) -> None:
+        """Show `result` once a worker thread has prepared it (`result_shown` is emitted then). The widgets
+        keep what they show until the swap; a later present, show_result, show_error or clear wins."""
+        self._generation += 1
+        self._drop_steps()
+        self._in_flight += 1
+        signals, generation = self._prep_signals, self._generation
+        self._prep_pool.start(lambda: _prepare_in_worker(signals, generation, result, indicators))
+
+    @property
+    def preparing(self) -> bool:
+        """A result handed to `present` is still being prepared."""
+        return self._in_flight > 0
+
+    def wait_prepared(self, timeout_ms: int = 30_000) -> bool:
+        """Block until the preparing thread is idle (its results still arrive as queued signals)."""
+        return self._prep_pool.waitForDone(timeout_ms)
+
+    def _prepared(self, generation: int, prep: tuple[str, ResultPrep]) -> None:
+        self._in_flight -= 1
+        if generation != self._generation:
+            return  # a newer result, error or clear came meanwhile: it wins
+        thread, ready = prep
+        self.prepared_in.append(thread)
+        self._drop_steps()
+        self._steps = self.apply_steps(ready)
+        self._step()
+
+    def _prep_failed(self, generation: int, message: str) -> None:
+        self._in_flight -= 1
+        if generation == self._generation:
+            self.show_error(message)
+            self.prepare_failed.emit(message)
+
+    def apply_prepared(self, prep: ResultPrep) -> None:
+        """Swap a prepared result into the widgets at once (UI thread; arrays only handed over)."""
+        for _ in self.apply_steps(prep):
+            pass
+
+    def apply_steps(self, prep: ResultPrep) -> Generator[None, None, None]:
+        """`apply_prepared` as a generator of short steps (the chart's curves, then stats, trades and title):
+        `present` runs one per event-loop turn, so timers, input and paints get in between. `result` and
+        `result_shown` change at the last step."""
+        result = prep.result
+        # the chart keeps its last frame on screen until every pane holds the new result: no half-swapped
+        # chart is ever painted, however the steps fall between repaints
+        self.chart.graphics.setUpdatesEnabled(False)
+        try:
+            yield from self.chart.apply_steps(result, prep.chart)
+            yield  # the repaint of every pane then runs in a turn of its own, not after the last curve's step
+        finally:
+            self.chart.graphics.setUpdatesEnabled(True)
         self.chart_stack.setCurrentWidget(self.chart)
+        yield
         self.stats.set_stats(result.stats)
         self._show_peer_stats(result)
-        self.trades.set_trades(result.trades)
-        self.trades_hint.set_text(NO_TRADES_HINT if result.trades.height == 0 else TRADES_HINT)
+        self.trades.set_trades(prep.trades)
+        self.trades_hint.set_text(NO_TRADES_HINT if prep.trades.frame.height == 0 else TRADES_HINT)
         params = ", ".join(f"{k}={v}" for k, v in result.params.items())
         bars = result.bars
         status = "" if result.status == "ok" else f'  <span style="color:{theme.DOWN}">{result.status}</span>'
-        n_open = int(result.trade_records["is_open"].sum())
+        n_open = prep.n_open
         trades = trade_count_text(len(result.trade_records) - n_open, n_open)
         self.title.setText(f"<b>{result.strategy}</b>({params}) on {bars.symbol} {bars.timeframe}, "
                            f"{len(bars):,} bars, {trades}{status}")
         for button in (self.export_csv_button, self.export_png_button, self.export_report_button):
             button.setEnabled(True)
+        self._result = result
+        self.result_shown.emit(result)
+
+    def _drop_steps(self) -> None:
+        """Abandon a swap in progress (its `finally` lets the chart repaint again)."""
+        steps, self._steps = self._steps, None
+        if steps is not None:
+            steps.close()
+
+    def _step(self) -> None:
+        steps = self._steps
+        if steps is None:
+            return  # a newer result, error or clear came meanwhile: it has cleared and redrawn the panes
+        try:
+            next(steps)
+        except StopIteration:
+            self._steps = None
+            return
+        self._step_timer.start()
 
     def _show_peer_stats(self, result: Result | None) -> None:
         """Under a compat preset, a second tab with the peer's own table (its names, its definitions)."""
@@ -229,6 +350,8 @@ class ResultsView(QtWidgets.QWidget):
                            f'{html.escape(message.splitlines()[0])}')
 
     def clear(self) -> None:
+        self._generation += 1  # a result still being prepared is not shown after this
+        self._drop_steps()
         self._result = None
         self.chart.clear()
         self.chart_stack.setCurrentWidget(self.empty_hint)

@@ -2,11 +2,17 @@
 
 The model keeps the frame as it came (the order of `result.trades`) plus a row order; sorting
 reorders rows by polars' `arg_sort` on the column's own type, so numbers sort as numbers.
+
+Everything the table needs from a frame is prepared by `prepare_trades`, plain numpy and polars work that
+may run off the UI thread (docs/performance.md, "Showing a 1M-bar result"): the columns' values and each
+cell's text *shape* (digits as 0, italic open rows apart). Fitting the columns then asks Qt's delegate for
+one cell per distinct shape instead of for a thousand cells per column.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +87,44 @@ def format_cell(kind: str, value: Any, date_only: bool = False) -> str:
     return f"{v:,.2f}"
 
 
+@dataclass(frozen=True)
+class TradesPrep:
+    """A trades frame made ready for the table (plain data: built in any thread)."""
+
+    frame: pl.DataFrame
+    columns: list[str]
+    kinds: list[str]
+    values: list[np.ndarray]
+    open: np.ndarray
+    date_only: bool
+    # per column, per source row: an id of the cell's text shape (its text with every digit as 0, times 2,
+    # plus 1 for an open, italic row): cells of one shape are equally wide where the font's digits are
+    shapes: list[np.ndarray] = field(default_factory=list)
+
+
+def _date_only(values: list[np.ndarray], kinds: list[str]) -> bool:
+    times = [v for v, k in zip(values, kinds, strict=False) if k == "time"]
+    day_ns = 86_400 * 10**9
+    return bool(times) and all(
+        bool(np.all(t.astype("datetime64[ns]").astype(np.int64) % day_ns == 0)) for t in times)
+
+
+def prepare_trades(df: pl.DataFrame) -> TradesPrep:
+    """Everything `TradesModel.set_prepared` needs from `df`; no Qt object is touched (any thread)."""
+    columns = list(df.columns)
+    kinds = [COLUMNS.get(c, (c, "text"))[1] for c in columns]
+    values = [df[c].to_numpy() for c in columns]
+    n = len(df)
+    is_open = df["is_open"].to_numpy().astype(bool) if "is_open" in df.columns else np.zeros(n, bool)
+    date_only = _date_only(values, kinds)
+    shapes = []
+    for kind, col in zip(kinds, values, strict=True):
+        texts = pl.Series([format_cell(kind, v, date_only) for v in col], dtype=pl.String)
+        ids = texts.str.replace_all("[0-9]", "0").cast(pl.Categorical).to_physical().to_numpy()
+        shapes.append(ids.astype(np.int64) * 2 + is_open)
+    return TradesPrep(df, columns, kinds, values, is_open, date_only, shapes)
+
+
 class TradesModel(QtCore.QAbstractTableModel):
     """Read-only table model over a trades DataFrame (one row per trade)."""
 
@@ -90,6 +134,7 @@ class TradesModel(QtCore.QAbstractTableModel):
         self._columns: list[str] = []
         self._kinds: list[str] = []
         self._values: list[np.ndarray] = []
+        self._shapes: list[np.ndarray] = []
         self._order = np.empty(0, dtype=np.int64)
         self._open = np.empty(0, dtype=bool)
         self._date_only = False
@@ -99,18 +144,19 @@ class TradesModel(QtCore.QAbstractTableModel):
         self._muted = QtGui.QColor(theme.MUTED)
 
     def set_frame(self, df: pl.DataFrame) -> None:
+        self.set_prepared(prepare_trades(df))
+
+    def set_prepared(self, prep: TradesPrep) -> None:
+        """Show a frame `prepare_trades` made ready (in any thread): a reset, no per-row work."""
         self.beginResetModel()
-        self.frame = df
-        self._columns = list(df.columns)
-        self._kinds = [COLUMNS.get(c, (c, "text"))[1] for c in self._columns]
-        self._values = [df[c].to_numpy() for c in self._columns]
-        self._order = np.arange(len(df), dtype=np.int64)
-        n = len(df)
-        self._open = df["is_open"].to_numpy().astype(bool) if "is_open" in df.columns else np.zeros(n, bool)
-        times = [v for v, k in zip(self._values, self._kinds, strict=False) if k == "time"]
-        day_ns = 86_400 * 10**9
-        self._date_only = bool(times) and all(
-            bool(np.all(t.astype("datetime64[ns]").astype(np.int64) % day_ns == 0)) for t in times)
+        self.frame = prep.frame
+        self._columns = prep.columns
+        self._kinds = prep.kinds
+        self._values = prep.values
+        self._shapes = prep.shapes
+        self._order = np.arange(len(prep.frame), dtype=np.int64)
+        self._open = prep.open
+        self._date_only = prep.date_only
         self.endResetModel()
 
     # -- Qt model API ----------------------------------------------------------------------------
@@ -168,6 +214,13 @@ class TradesModel(QtCore.QAbstractTableModel):
         self.layoutChanged.emit()
 
     # -- helpers ---------------------------------------------------------------------------------
+    def shape_rows(self, column: int, rows: np.ndarray) -> np.ndarray:
+        """Of view rows `rows`, the first of each distinct text shape in `column` (see TradesPrep.shapes)."""
+        if not self._shapes:
+            return rows
+        _, first = np.unique(self._shapes[column][self._order[rows]], return_index=True)
+        return rows[np.sort(first)]
+
     def source_row(self, row: int) -> int:
         """The row of `frame` shown at view row `row`."""
         return int(self._order[row])
@@ -176,6 +229,25 @@ class TradesModel(QtCore.QAbstractTableModel):
         """(entry_bar, exit_bar) of the trade shown at view row `row`."""
         src = self.source_row(row)
         return int(self.frame["entry_bar"][src]), int(self.frame["exit_bar"][src])
+
+
+def _rows_qt_measures(top: int, bottom: int, n: int, precision: int) -> np.ndarray:
+    """The view rows QTableView::sizeHintForColumn reads (qtableview.cpp): those in view, up to `precision`;
+    then, while fewer than `precision`, one below and one above in turn (only below or above at an end)."""
+    rows = list(range(top, bottom + 1))
+    if precision > 0:
+        rows = rows[:precision]
+    processed = len(rows) if precision != 0 else precision
+    idx_top, idx_bottom, last = top, top + len(rows) - 1, n - 1
+    while processed != precision and (idx_top > 0 or idx_bottom < last):
+        if (processed % 2 and idx_top > 0) or idx_bottom == last:
+            idx_top -= 1
+            rows.append(idx_top)
+        else:
+            idx_bottom += 1
+            rows.append(idx_bottom)
+        processed += 1
+    return np.asarray(rows, dtype=np.int64)
 
 
 class TradesTable(QtWidgets.QTableView):
@@ -206,9 +278,10 @@ class TradesTable(QtWidgets.QTableView):
     def trades(self) -> pl.DataFrame:
         return self.trades_model.frame
 
-    def set_trades(self, df: pl.DataFrame) -> None:
-        """Show `df` (result.trades), keeping the current sort column and order."""
-        self.trades_model.set_frame(df)
+    def set_trades(self, df: pl.DataFrame | TradesPrep) -> None:
+        """Show `df` (result.trades, or it made ready by `prepare_trades`), keeping the current sort column
+        and order."""
+        self.trades_model.set_prepared(df if isinstance(df, TradesPrep) else prepare_trades(df))
         header = self.horizontalHeader()
         self.trades_model.sort(header.sortIndicatorSection(), header.sortIndicatorOrder())
         self.fit_columns()
@@ -216,6 +289,35 @@ class TradesTable(QtWidgets.QTableView):
     def fit_columns(self) -> list[str]:
         """Only the columns that fit the width, by PRIORITY (fit_columns.py); returns the titles left out."""
         return self.fitter.fit()
+
+    def sizeHintForColumn(self, column: int) -> int:  # noqa: N802 - Qt API
+        """Qt's own width for `column` (the widest delegate size hint over the rows Qt looks at: those in
+        view, then others near them up to the header's resizeContentsPrecision, 1000), asking the
+        delegate about one row per distinct text shape instead of about every row: on a 1M-bar result
+        Qt's loop of a thousand rows x 14 columns of Python data() calls blocked the UI for ~1.5 s.
+        Exact while the font's digits are all equally wide (the usual tabular figures); otherwise Qt's."""
+        model = self.trades_model
+        n = model.rowCount()
+        if n == 0 or not 0 <= column < model.columnCount() or not self._digits_even():
+            return super().sizeHintForColumn(column)
+        precision = self.horizontalHeader().resizeContentsPrecision()
+        vheader = self.verticalHeader()
+        top = max(0, vheader.visualIndexAt(0))
+        bottom = vheader.visualIndexAt(self.viewport().height())
+        if not self.isVisible() or bottom == -1:
+            bottom = n - 1
+        rows = _rows_qt_measures(top, bottom, n, precision)
+        option = QtWidgets.QStyleOptionViewItem()
+        self.initViewItemOption(option)
+        delegate = self.itemDelegate()
+        hint = 0
+        for row in model.shape_rows(column, rows):
+            hint = max(hint, delegate.sizeHint(option, model.index(int(row), column)).width())
+        return hint + 1 if self.showGrid() else hint
+
+    def _digits_even(self) -> bool:
+        fonts = (self.font(), self.trades_model._italic)
+        return all(len({QtGui.QFontMetricsF(f).horizontalAdvance(d) for d in "0123456789"}) == 1 for f in fonts)
 
     @property
     def hidden_titles(self) -> list[str]:

@@ -15,7 +15,7 @@ def _stat_rows(view) -> dict[str, str]:
 
 def test_choose_a_benchmark_then_none(qtbot, window, screenshot_dir):  # noqa: F811
     window.data_panel.select("ACME", "1d")
-    with qtbot.waitSignal(window.controller.backtest_done, timeout=WAIT_MS) as done:
+    with qtbot.waitSignal(window.outcome_shown, timeout=WAIT_MS) as done:
         qtbot.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
     result = done.args[0].result
     view = window.results_view

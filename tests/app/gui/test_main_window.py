@@ -43,7 +43,7 @@ def test_backtest_in_the_app_equals_the_command_line(qtbot, window, store_path, 
     window.strategy_panel.param_editors["n1"].setValue(8)
     window.strategy_panel.sim["commission"].setValue(0.1)  # percent in the UI
     window.strategy_panel.sim["risk_free_rate"].setValue(2.0)
-    with qtbot.waitSignal(window.controller.backtest_done, timeout=WAIT_MS) as blocker:
+    with qtbot.waitSignal(window.outcome_shown, timeout=WAIT_MS) as blocker:
         qtbot.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
     outcome = blocker.args[0]
     assert cli_main(["run", "--db", str(copy), "--symbol", "ACME", "--timeframe", "1d", "-s", "ema_cross",
@@ -102,7 +102,7 @@ def test_sweep_then_click_a_heatmap_cell_opens_that_run(qtbot, window):
     ix, iy = list(xs).index(10), list(ys).index(60)
     point = view.heatmap_cell_center(ix, iy)
     target = view.childAt(point)
-    with qtbot.waitSignal(window.controller.backtest_done, timeout=WAIT_MS) as blocker:
+    with qtbot.waitSignal(window.outcome_shown, timeout=WAIT_MS) as blocker:
         qtbot.mouseClick(target, Qt.MouseButton.LeftButton, pos=target.mapFrom(view, point))
     outcome = blocker.args[0]
     assert outcome.result.params == {"n1": 10, "n2": 60}

@@ -24,7 +24,7 @@ def test_empty_state_says_what_to_do(qtbot, screenshot_dir):
 def test_resample_the_last_backtest_in_the_window(qtbot, window, screenshot_dir):  # noqa: F811
     window.data_panel.select("ACME", "1d")
     window.strategy_panel.select("sma_cross")
-    with qtbot.waitSignal(window.controller.backtest_done, timeout=WAIT_MS) as done:
+    with qtbot.waitSignal(window.outcome_shown, timeout=WAIT_MS) as done:
         qtbot.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
     result = done.args[0].result
     view = window.montecarlo_view
@@ -65,7 +65,7 @@ def test_a_failed_resampling_says_why_where_the_chart_goes(qtbot, window):  # no
     window.strategy_panel.select("sma_cross")
     window.strategy_panel.param_editors["n1"].setValue(400)  # too slow to cross on 800 bars: no closed trade
     window.strategy_panel.param_editors["n2"].setValue(401)
-    with qtbot.waitSignal(window.controller.backtest_done, timeout=WAIT_MS) as done:
+    with qtbot.waitSignal(window.outcome_shown, timeout=WAIT_MS) as done:
         qtbot.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
     if (~done.args[0].result.trade_records["is_open"]).sum():
         pytest.skip("the run closed a trade")

@@ -57,7 +57,7 @@ def test_run_a_portfolio_and_open_a_trade(qtbot, window, screenshot_dir):  # noq
     item = view.trades.item(row, 0)
     view.trades.scrollToItem(item)
     where = view.trades.visualItemRect(item).center()
-    with qtbot.waitSignal(window.controller.backtest_done, timeout=WAIT_MS) as opened:
+    with qtbot.waitSignal(window.outcome_shown, timeout=WAIT_MS) as opened:
         qtbot.mouseClick(view.trades.viewport(), Qt.MouseButton.LeftButton, pos=where)  # a double-click: press,
         qtbot.mouseDClick(view.trades.viewport(), Qt.MouseButton.LeftButton, pos=where)  # release, press again
     assert opened.args[0].request.symbol == "GLOBEX" and window.tabs.currentWidget() is window.results_view

@@ -100,7 +100,7 @@ def test_launch_opens_a_real_x11_window_that_guides(qtbot, open_window, store_pa
 def test_run_by_clicking_the_toolbar_button(qtbot, open_window, store_path):
     window = open_window(store_path)
     window.data_panel.select("ACME", "1d")
-    with qtbot.waitSignal(window.controller.backtest_done, timeout=WAIT_MS) as done:
+    with qtbot.waitSignal(window.outcome_shown, timeout=WAIT_MS) as done:
         click(qtbot, window.toolbar.widgetForAction(window.run_action))
     assert done.args[0].request.symbol == "ACME"
     assert window.results_view.chart_stack.currentWidget() is window.results_view.chart
@@ -122,7 +122,7 @@ def test_sweep_then_a_heatmap_click_opens_that_run(qtbot, open_window, store_pat
     z, xs, ys = view.heatmap_values()
     point = view.heatmap_cell_center(1, 1)
     target = view.childAt(point)
-    with qtbot.waitSignal(window.controller.backtest_done, timeout=WAIT_MS) as done:
+    with qtbot.waitSignal(window.outcome_shown, timeout=WAIT_MS) as done:
         qtbot.mouseClick(target, Qt.MouseButton.LeftButton, pos=target.mapFrom(view, point))
     params = done.args[0].result.params
     assert (params["n1"], params["n2"]) == (xs[1], ys[1])
