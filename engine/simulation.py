@@ -64,13 +64,13 @@ def simulate(bars: Bars, signals: SignalArrays | Signals, config: SimConfig):
     params = sim_params(config)
     # Every array goes in read-only: numba compiles the kernel (~12 s with an empty cache) once per
     # combination of writable and read-only inputs, and callers hand it both (docs/performance.md).
-    args = (*(frozen(a) for a in (bars.open, bars.high, bars.low, bars.close, entries, exits, short_entries,
-                                  short_exits)),
-            OrderArrays(*(frozen(a) for a in orders)))
-    equity, trades, status, n_cancelled, n_records = simulate_nb(*args, params)
+    o, h, lo, c = frozen(bars.open), frozen(bars.high), frozen(bars.low), frozen(bars.close)
+    e, x, se, sx = frozen(entries), frozen(exits), frozen(short_entries), frozen(short_exits)
+    orders = OrderArrays(*(frozen(a) for a in orders))
+    equity, trades, status, n_cancelled, n_records = simulate_nb(o, h, lo, c, e, x, se, sx, orders, params)
     if n_records > len(trades):  # partial exits split more trades than there were entries: again, with room
         params["extra_records"] = n_records
-        equity, trades, status, n_cancelled, n_records = simulate_nb(*args, params)
+        equity, trades, status, n_cancelled, n_records = simulate_nb(o, h, lo, c, e, x, se, sx, orders, params)
     return equity, trades, status, n_cancelled
 
 
