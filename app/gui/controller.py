@@ -96,7 +96,7 @@ class Controller(QObject):
         self.load_demo()
         self.jobs.start(Job("warm kernels", _warm_kernels))
         if warm_pool:
-            pool_job = Job("start workers", self.executor)
+            pool_job = Job("start workers", self._started_executor)
             pool_job.signals.finished.connect(lambda ex: self.executor_ready.emit(ex.workers))
             pool_job.signals.failed.connect(self.error.emit)
             self.jobs.start(pool_job, "sweeps")
@@ -131,6 +131,15 @@ class Controller(QObject):
                 self._executor = self.bench.executor(nice=self.worker_nice, in_app=True)
                 self._executor_settings = self.bench.executor_options()
             return self._executor
+
+    def _started_executor(self):
+        """The executor with its workers up: a local pool starts at its first chunk unless asked (a
+        fully cached sweep needs none), and the app warms it at startup so the first sweep does not wait."""
+        executor = self.executor()
+        start = getattr(executor, "start", None)
+        if callable(start):
+            start()
+        return executor
 
     def reload_settings(self) -> None:
         """Read the settings again (the file and environment; flags the app was started with still win) and

@@ -36,6 +36,10 @@ def start_gui(tmp_path: Path) -> tuple[subprocess.Popen, list[psutil.Process]]:
         if len(workers) >= 2:
             break
         time.sleep(0.2)
+    if len(workers) < 2:  # no app left behind by a failed start
+        for p in [*psutil.Process(proc.pid).children(recursive=True), psutil.Process(proc.pid)]:
+            p.kill()
+        proc.communicate(timeout=20)
     assert len(workers) >= 2, "the app's sweep pool did not start"
     time.sleep(2.0)  # let the workers finish warming up
     return proc, workers
