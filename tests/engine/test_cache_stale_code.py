@@ -8,6 +8,7 @@ instance was silently replaced by the builtin of the same name or failed on the 
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -161,3 +162,29 @@ def test_a_worker_refuses_code_other_than_the_parent_keyed(tmp_path):
     builtin = ship(get_strategy("sma_cross"))
     with pytest.raises(StrategyError, match="changed while the sweep ran"):
         unship(dataclasses.replace(builtin, digest="0" * 32))
+
+
+def test_the_kept_import_graph_follows_every_edit_and_ignores_a_broken_file(tmp_path):
+    """engine_modules keeps its answer beside the sources; an edit, a new import or a corrupt file never
+    gives a stale list (a stale list would leave an edited module out of the engine version)."""
+    import os
+    import shutil
+    import time
+
+    import engine
+
+    base = tmp_path / "engine"
+    shutil.copytree(Path(engine.__file__).resolve().parent, base, ignore=shutil.ignore_patterns("__pycache__"))
+    first = engine_modules(base=base)
+    assert first == engine_modules()  # the copy's graph is the package's
+    kept = base / "__pycache__" / "backbench-import-graph.json"
+    assert kept.is_file() and engine_modules(base=base) == first
+    assert "engine.data.store" not in first
+    backtest = base / "backtest.py"
+    backtest.write_text(backtest.read_text() + "\nimport engine.data.store  # noqa\n")
+    os.utime(backtest, ns=(time.time_ns(), time.time_ns()))
+    assert "engine.data.store" in engine_modules(base=base)  # walked again, not served from the kept list
+    kept.write_text('{"stamp": "x", "modules": [')  # cut short
+    assert "engine.data.store" in engine_modules(base=base)
+    kept.write_text(kept.read_text().replace("engine.data.store", "os.path"))  # a whole file of another graph
+    assert "engine.data.store" in engine_modules(base=base)
