@@ -336,6 +336,16 @@ def test_backtesting_close_a_portion(name, direction, portion, exclusive):
         assert partial.any(), "scenario must exercise a partial close"
 
 
+def _same_as_vectorbt(equity, trades, value, vt) -> None:
+    """Our equity and every trade (bars, size, prices, pnl, fees) equal vectorbt's value and trade records."""
+    _rel(equity, value)
+    assert len(trades) == len(vt)
+    for ours, theirs in (("entry_bar", "entry_idx"), ("exit_bar", "exit_idx"), ("size", "size"),
+                         ("entry_price", "entry_price"), ("exit_price", "exit_price"), ("pnl", "pnl"),
+                         ("entry_fee", "entry_fees"), ("exit_fee", "exit_fees")):
+        _rel(trades[ours], vt[theirs].to_numpy())
+
+
 VBT_ACCUMULATE = [("all", 1.0), ("fixed", 5.0), ("fixed", 500.0), ("value", 2_000.0)]
 
 
@@ -351,12 +361,7 @@ def test_vectorbt_accumulate_and_value_sizes(name, sizing, size, accumulate):
     equity, trades, _, _ = simulate(bars, SignalArrays(entries, exits), cfg)
     value, vt = run_vectorbt(bars, entries, exits, cash, commission, sizing=sizing, size=size,
                              accumulate=accumulate)
-    _rel(equity, value)
-    assert len(trades) == len(vt)
-    for ours, theirs in (("entry_bar", "entry_idx"), ("exit_bar", "exit_idx"), ("size", "size"),
-                         ("entry_price", "entry_price"), ("exit_price", "exit_price"), ("pnl", "pnl"),
-                         ("entry_fee", "entry_fees"), ("exit_fee", "exit_fees")):
-        _rel(trades[ours], vt[theirs].to_numpy())
+    _same_as_vectorbt(equity, trades, value, vt)
     np.testing.assert_array_equal(trades["is_open"], vt["status"].to_numpy() == 0)
 
 
@@ -373,12 +378,7 @@ def test_vectorbt_accumulate_with_stops(name, sizing, size, stops):
     equity, trades, _, _ = simulate(bars, SignalArrays(entries, exits), cfg)
     value, vt = run_vectorbt(bars, entries, exits, cash, commission, sizing=sizing, size=size, accumulate=True,
                              **STOPS[stops])
-    _rel(equity, value)
-    assert len(trades) == len(vt)
-    for ours, theirs in (("entry_bar", "entry_idx"), ("exit_bar", "exit_idx"), ("size", "size"),
-                         ("entry_price", "entry_price"), ("exit_price", "exit_price"), ("pnl", "pnl"),
-                         ("entry_fee", "entry_fees"), ("exit_fee", "exit_fees")):
-        _rel(trades[ours], vt[theirs].to_numpy())
+    _same_as_vectorbt(equity, trades, value, vt)
     if name == "random_9" and sizing != "all":  # exercised: stops closing positions of several entries
         averaged = trades["entry_price"] != bars.close[trades["entry_bar"]]
         assert ((trades["exit_reason"] != EXIT_SIGNAL) & averaged).any()

@@ -57,3 +57,13 @@ def store_path(tmp_path):
         store.write_bars(generate_bars("ACME", 1_500, "1d"), source="test")
         store.write_bars(generate_bars("GLOBEX", 800, "1d"), source="test")
     return path
+
+
+@pytest.fixture(scope="module")
+def daily_result():
+    """The demo's ACME daily SMA cross (10/30): a small finished result for the views' tests."""
+    from engine.backtest import run_backtest
+    from engine.config import SimConfig
+    from engine.data.demo import demo_bars
+
+    return run_backtest(demo_bars("ACME"), "sma_cross", {"n1": 10, "n2": 30}, SimConfig())

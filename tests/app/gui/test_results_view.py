@@ -25,11 +25,6 @@ PARAMS = {"n1": 10, "n2": 30}
 
 
 @pytest.fixture(scope="module")
-def daily_result():
-    return run_backtest(demo_bars("ACME"), "sma_cross", PARAMS, SimConfig())
-
-
-@pytest.fixture(scope="module")
 def minute_result():
     return run_backtest(generate_bars("BTCX", 1_000_000, "1m"), "sma_cross", PARAMS, SimConfig())
 

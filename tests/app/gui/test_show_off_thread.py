@@ -12,15 +12,10 @@ from PySide6.QtWidgets import QApplication, QTableView
 from app.gui.views.results_view import ResultsView
 from engine.backtest import run_backtest
 from engine.config import SimConfig
-from engine.data.demo import demo_bars, generate_bars
+from engine.data.demo import generate_bars
 from tests.app.gui.test_main_window import WAIT_MS, window  # noqa: F401 - the fixture
 
 PARAMS = {"n1": 10, "n2": 30}
-
-
-@pytest.fixture(scope="module")
-def daily_result():
-    return run_backtest(demo_bars("ACME"), "sma_cross", PARAMS, SimConfig())
 
 
 @pytest.fixture(scope="module")
