@@ -27,12 +27,18 @@ def fresh_env(ctx: Context, **extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(REPO_ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env["BACKBENCH_CONFIG"] = str(ctx.scratch / "fresh-settings.toml")  # absent: every setting at its default
-    # An installed command runs from bytecode compiled at install (pip does it); a source checkout under
-    # PYTHONDONTWRITEBYTECODE=1 would recompile every module of ours in every process (~0.1 s here). Both
-    # sides keep their bytecode under the scratch folder: the warm-up call writes it, timed calls read it.
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env["PYTHONPYCACHEPREFIX"] = str(ctx.scratch / "pycache")
+    env = with_bytecode(env, ctx)
     env.update(extra)
+    return env
+
+
+def with_bytecode(env: dict[str, str], ctx: Context) -> dict[str, str]:
+    """`env` for a process that runs from bytecode, as an installed command does (pip compiles it at
+    install): a source checkout under PYTHONDONTWRITEBYTECODE=1 would recompile every module of ours in
+    every process (~0.1 s here). The bytecode is kept under the scratch folder: the warm-up call writes it,
+    timed calls read it."""
+    env = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(ctx.scratch / "pycache")
     return env
 
 

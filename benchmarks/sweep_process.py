@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.fresh_process import with_bytecode
 from benchmarks.runner import Context, Sample, benchmark, ratio
 from benchmarks.sweep_child import GRIDS, SEED, SYMBOL, TIMEFRAME, grid_ranges
 
@@ -57,8 +58,9 @@ def _bars_file(ctx: Context, n: int) -> Path:
 def _env(ctx: Context, name: str) -> dict[str, str]:
     home = ctx.scratch / f"sweep_process_{name}"
     home.mkdir(parents=True, exist_ok=True)
-    return {**os.environ, "BACKBENCH_CACHE_DIR": str(home / "cache"), "BACKBENCH_DB": str(home / "bars.duckdb"),
-            "BACKBENCH_CONFIG": str(home / "backbench.toml")}
+    return with_bytecode({**os.environ, "BACKBENCH_CACHE_DIR": str(home / "cache"),
+                          "BACKBENCH_DB": str(home / "bars.duckdb"), "BACKBENCH_CONFIG": str(home / "backbench.toml")},
+                         ctx)
 
 
 def n1_bands() -> tuple[str, str]:

@@ -22,14 +22,13 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from engine.bars import Bars
 from engine.config import SimConfig
 from engine.errors import StrategyError
-from engine.portfolio.config import PortfolioConfig
 from engine.runtime import profiling
 from engine.strategies import Strategy, get_strategy, resolve_params
 from engine.strategies.memo import memo_bound
@@ -37,6 +36,9 @@ from engine.strategies.shipping import ship
 from engine.sweep.executors import SerialExecutor
 from engine.sweep.order import band_width, execution_order
 from engine.sweep.task import ChunkResult, ChunkTask
+
+if TYPE_CHECKING:
+    from engine.portfolio.config import PortfolioConfig
 
 
 @dataclass(frozen=True)
