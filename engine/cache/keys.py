@@ -15,6 +15,7 @@ import hashlib
 import json
 import math
 import os
+import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,8 @@ def engine_modules(roots: Iterable[str] = RESULT_ROOTS, base: Path | None = None
     import engine
 
     roots = tuple(roots)
+    if base is None and getattr(sys, "frozen", False):  # the app bundle is never written to
+        return _walk_imports(roots, Path(engine.__file__).resolve().parent)
     base = base or Path(engine.__file__).resolve().parent
     stamp = _sources_stamp(base, roots)
     store = base / "__pycache__" / "backbench-import-graph.json"
@@ -59,7 +62,7 @@ def engine_modules(roots: Iterable[str] = RESULT_ROOTS, base: Path | None = None
     except (OSError, ValueError):
         pass
     modules = _walk_imports(roots, base)
-    try:  # a read-only install (the frozen app) walks every time
+    try:  # a read-only install walks every time
         store.parent.mkdir(exist_ok=True)
         tmp = store.with_name(f"{store.name}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps({"stamp": stamp, "modules": modules}))
