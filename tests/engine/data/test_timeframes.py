@@ -34,3 +34,11 @@ def test_infer_short_daily_with_weekend_and_monthly():
     assert infer_timeframe(months) == "1mo"
     with pytest.raises(DataError, match="fewer than 2 bars"):
         infer_timeframe(days[:1])
+
+
+@pytest.mark.parametrize(("step", "name"), [(60, "1m"), (300, "5m"), (3_600, "1h"), (86_400, "1d")])
+def test_evenly_spaced_bars_take_the_fast_path_to_the_same_answer(step, name):
+    ts = np.arange(1_000, dtype=np.int64) * step * 1_000_000_000
+    assert infer_timeframe(ts) == name
+    uneven = np.delete(ts, [5, 6, 7])  # one gap of 4 steps: the most common gap still wins
+    assert infer_timeframe(uneven) == name
