@@ -38,10 +38,10 @@ from engine.data.validate import (
     parse_timestamps,
     sort_and_dedupe,
 )
+from engine.errors import DataError
 
 if TYPE_CHECKING:
     from engine.data.store import Store
-from engine.errors import DataError
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "ts": ("timestamp", "datetime", "ts", "opentime", "datetimeutc", "timeutc", "dateutc", "gmttime",

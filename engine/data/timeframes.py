@@ -76,7 +76,7 @@ def infer_timeframe(ts_ns: np.ndarray) -> str:
         gaps, counts = np.unique(diffs, return_counts=True)
         step = int(gaps[np.argmax(counts)])
     if 28 * NS_PER["d"] <= step <= 31 * NS_PER["d"]:
-        step = int(np.median(np.diff(np.asarray(ts_ns, dtype=np.int64))))
+        step = int(np.median(diffs))
     if step <= 0:
         raise DataError("cannot infer the timeframe: timestamps are not increasing")
     if 28 * NS_PER["d"] <= step <= 31 * NS_PER["d"]:
