@@ -9,6 +9,7 @@ import numpy as np
 from engine.bars import Bars
 from engine.config import SimConfig
 from engine.errors import DataError, StrategyError
+from engine.kernels.checks import RULE_AT_MOST_ONE, RULE_FRACTION, RULE_POSITIVE, RULE_WHOLE, first_bad_nb
 from engine.kernels.simulate import (
     FILL_CLOSE,
     FILL_NEXT_OPEN,
@@ -117,10 +118,9 @@ def order_arrays(orders: Orders | None, n: int, config: SimConfig) -> OrderArray
         raise StrategyError(f"orders: size_type {orders.size_type!r} is not one of {', '.join(ORDER_SIZE_TYPES)}")
     fields = {name: _order_field(orders, name, n) for name in _FIELDS}
     for name in _PRICE_FIELDS + _POSITIVE_FIELDS:
-        _check(fields[name], lambda v: np.isfinite(v) & (v > 0), name, "must be a finite number > 0")
-    _check(fields["exit_portion"], lambda v: (v > 0) & (v <= 1), "exit_portion", "must be a fraction in (0, 1]")
-    _check(fields["valid"], lambda v: (v >= 0) & (v == np.floor(v)) & np.isfinite(v), "valid",
-           "must be a whole number of bars >= 0")
+        _check(fields[name], RULE_POSITIVE, name, "must be a finite number > 0")
+    _check(fields["exit_portion"], RULE_FRACTION, "exit_portion", "must be a fraction in (0, 1]")
+    _check(fields["valid"], RULE_WHOLE, "valid", "must be a whole number of bars >= 0")
     limit, stop = fields["limit"], fields["stop"]
     if len(limit) and len(stop):
         both = ~np.isnan(_per_bar(limit, n)) & ~np.isnan(_per_bar(stop, n))
@@ -128,8 +128,7 @@ def order_arrays(orders: Orders | None, n: int, config: SimConfig) -> OrderArray
             raise StrategyError(f"orders: bar {int(np.argmax(both))} sets both limit and stop: an entry is one "
                                 "or the other")
     if orders.size_type == "equity":
-        _check(fields["size"], lambda v: v <= 1.0, "size", "must be a fraction of equity <= 1 with size_type "
-                                                           "'equity'")
+        _check(fields["size"], RULE_AT_MOST_ONE, "size", "must be a fraction of equity <= 1 with size_type 'equity'")
     if orders.size_type == "risk" and not config.sl and len(fields["size"]):
         no_stop = ~np.isnan(_per_bar(fields["size"], n))
         for name in ("sl_price", "sl_dist"):
@@ -189,12 +188,10 @@ def _per_bar(a: np.ndarray, n: int) -> np.ndarray:
     return np.broadcast_to(a, (n,)) if len(a) == 1 else a
 
 
-def _check(values: np.ndarray, ok, name: str, rule: str) -> None:
-    """StrategyError at the first set (non-NaN) value that breaks `ok`."""
-    with np.errstate(invalid="ignore"):
-        bad = ~np.isnan(values) & ~ok(values)
-    if bad.any():
-        k = int(np.argmax(bad))
+def _check(values: np.ndarray, rule_code: int, name: str, rule: str) -> None:
+    """StrategyError at the first set (non-NaN) value that breaks the rule (engine/kernels/checks.py)."""
+    k = int(first_bad_nb(values, rule_code)) if len(values) else -1
+    if k >= 0:
         raise StrategyError(f"orders: {name}[{k}] = {float(values[k])!r} {rule}")
 
 

@@ -113,6 +113,33 @@ def _sma_step_nb(x, i, n, resum_every, s, c, n_nan, n_pinf, n_ninf, k):
     return s, c, n_nan, n_pinf, n_ninf, k, value
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _sma_finite_step_nb(x, i, n, resum_every, s, c, k):
+    """`_sma_step_nb` where every value of x is finite (no NaN or inf to count): the same additions in the
+    same order, so the same bits, without the per-value checks (~18 % of sma_cross_nb's time)."""
+    s, c = _neumaier_add_nb(s, c, x[i])
+    if i >= n:
+        s, c = _neumaier_add_nb(s, c, -x[i - n])
+    k += 1
+    if k == resum_every:
+        k = 0
+        s = 0.0
+        c = 0.0
+        for j in range(max(0, i - n + 1), i + 1):
+            s, c = _neumaier_add_nb(s, c, x[j])
+    value = (s + c) / n if i >= n - 1 else np.nan
+    return s, c, k, value
+
+
+@njit(cache=True, nogil=True)
+def all_finite_nb(x):
+    """Whether every value of x is finite (neither NaN nor +-inf); one pass that vectorises."""
+    ok = True
+    for i in range(x.shape[0]):
+        ok &= abs(x[i]) < np.inf
+    return ok
+
+
 @njit(cache=True, nogil=True)
 def sma_nb(x, n):
     """Rolling mean of the last `n` values; NaN until defined or when the window holds a NaN."""
@@ -125,6 +152,10 @@ def sma_nb(x, n):
     n_ninf = 0
     k = 0
     resum_every = max(n, 64)
+    if all_finite_nb(x):
+        for i in range(size):
+            s, c, k, out[i] = _sma_finite_step_nb(x, i, n, resum_every, s, c, k)
+        return out
     for i in range(size):
         s, c, n_nan, n_pinf, n_ninf, k, value = _sma_step_nb(x, i, n, resum_every, s, c, n_nan, n_pinf, n_ninf, k)
         out[i] = value

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from engine.kernels.indicators import _sma_step_nb
+from engine.kernels.indicators import _sma_finite_step_nb, _sma_step_nb, all_finite_nb
 
 
 @njit(cache=True, nogil=True)
@@ -95,6 +95,15 @@ def sma_cross_nb(x, n1, n2):
     nan1 = pinf1 = ninf1 = k1 = 0
     nan2 = pinf2 = ninf2 = k2 = 0
     prev_fast = prev_slow = np.nan
+    if all_finite_nb(x):  # the common case: the same steps without counting NaN and inf
+        for i in range(size):
+            s1, c1, k1, fast = _sma_finite_step_nb(x, i, n1, resum1, s1, c1, k1)
+            s2, c2, k2, slow = _sma_finite_step_nb(x, i, n2, resum2, s2, c2, k2)
+            up[i] = prev_fast < prev_slow and fast > slow
+            down[i] = prev_fast > prev_slow and fast < slow
+            prev_fast = fast
+            prev_slow = slow
+        return up, down
     for i in range(size):
         s1, c1, nan1, pinf1, ninf1, k1, fast = _sma_step_nb(x, i, n1, resum1, s1, c1, nan1, pinf1, ninf1, k1)
         s2, c2, nan2, pinf2, ninf2, k2, slow = _sma_step_nb(x, i, n2, resum2, s2, c2, nan2, pinf2, ninf2, k2)

@@ -36,6 +36,8 @@ module constants below.
 import numpy as np
 from numba import njit
 
+from engine.kernels.prefetch import prefetch
+
 # Trade record layout (a numpy structured array; `engine.result` turns it into a DataFrame).
 TRADE_DTYPE = np.dtype(
     [
@@ -550,6 +552,23 @@ def _lot_stop(size, stop_px, trail, best, tp_px, o, h, lo, stop_first):
     return _stop_hit(side, o, h, lo, stop_px, stop_reason, tp_px, stop_first)
 
 
+# How far ahead of the quiet loop an entry signal has its order's arrays fetched: ~100 ns of memory latency
+# at ~2 ns a quiet bar (docs/performance.md, "Quiet bars and cache misses").
+PREFETCH_BARS = 64
+
+
+@njit(cache=True, nogil=True)
+def _prefetch_entry(orders, high, low, k, n):
+    """Fetch what an entry signal at bar k reads: its order's fields and the range of the bars its limit or stop
+    order works on."""
+    for a in (orders.limit, orders.stop, orders.size, orders.sl_price, orders.tp_price, orders.sl_dist,
+              orders.tp_dist, orders.trail_dist):
+        if a.shape[0] == n:
+            prefetch(a, k)
+    prefetch(high, k + 1)
+    prefetch(low, k + 1)
+
+
 @njit(cache=True, nogil=True)
 def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_exits, orders, params):
     """Run one backtest: the bars' columns, long and short entry/exit signals (bool arrays of the same
@@ -597,8 +616,86 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
     work_k = -1
     last = n
     eq_before = 0.0
+    # Bars on which nothing can happen are marked to the close in a tight loop (docs/simulation.md, "Quiet
+    # bars"): no order queued, no margin call possible, no signal on the bar, and flat (with no working entry
+    # order, or one the bar's range does not reach) or one lot with no trailing stop whose stop-loss and
+    # take-profit the bar's range does not reach.
+    # The loop writes what the full bar would (the same expression, so the same bits); a bar with a signal, or
+    # one whose equity reaches 0, goes through the full bar.
+    quiet_ok = not p.bt_trade_on_close
+    flat_quiet = quiet_ok
+    held_quiet = quiet_ok and p.maintenance <= 0.0
 
-    for i in range(n):
+    # (the order fields read at an entry signal, or the bars' lows when a field is not per bar: a harmless
+    # fetch of a line the loops read anyway)
+    pf_limit = orders.limit if orders.limit.shape[0] == n else low
+    pf_stop = orders.stop if orders.stop.shape[0] == n else low
+    pf_sl = orders.sl_dist if orders.sl_dist.shape[0] == n else (
+        orders.sl_price if orders.sl_price.shape[0] == n else low)
+    i = 0
+    while i < n:
+        if not pend_exit and pend_entry == 0 and i >= warmup:
+            # (open_[i] == open_[i]: a NaN open goes through the full bar; reading the open also keeps it in
+            # the cache for the next fill, which otherwise waits ~100 ns on memory each time)
+            if work_side != 0:
+                if nl == 0 and flat_quiet and cash > 0.0:
+                    # flat with a working limit or stop entry that this bar's range does not reach (its last bar
+                    # at most: the bar after expires it)
+                    lim = min(work_until, n - 1)
+                    if (work_kind == 1) == (work_side > 0):  # it fills when the price comes down to it
+                        while i <= lim and not (entries[i] | exits[i] | short_entries[i] | short_exits[i]) and (
+                                (open_[i] > work_px) & (low[i] > work_px)):
+                            equity[i] = cash
+                            i += 1
+                    else:  # when the price comes up to it
+                        while i <= lim and not (entries[i] | exits[i] | short_entries[i] | short_exits[i]) and (
+                                (open_[i] < work_px) & (high[i] < work_px)):
+                            equity[i] = cash
+                            i += 1
+            elif nl == 0 and flat_quiet and cash > 0.0:
+                if has_orders:
+                    while i < n and not (entries[i] | exits[i] | short_entries[i] | short_exits[i]
+                                         | (open_[i] != open_[i])):
+                        equity[i] = cash
+                        ahead = i + PREFETCH_BARS
+                        if ahead < n and (entries[ahead] | short_entries[ahead]):
+                            prefetch(pf_limit, ahead)
+                            prefetch(pf_stop, ahead)
+                            prefetch(pf_sl, ahead)
+                            prefetch(high, ahead + 1)
+                            prefetch(low, ahead + 1)
+                        i += 1
+                while i < n and not (entries[i] | exits[i] | short_entries[i] | short_exits[i]
+                                     | (open_[i] != open_[i])):
+                    equity[i] = cash  # cash + 0.0, as the full bar's mark of no lots
+                    i += 1
+            elif nl == 1 and held_quiet and np.isnan(lots[0, L_TRAIL]):
+                size0 = lots[0, L_SIZE]
+                px0 = lots[0, L_PX]
+                if np.isnan(lots[0, L_SL]) and np.isnan(lots[0, L_TP]):
+                    while i < n and not (entries[i] | exits[i] | short_entries[i] | short_exits[i]
+                                         | (open_[i] != open_[i])):
+                        eq = cash + size0 * (close[i] - px0)  # _unrealised's one-lot mark
+                        if eq <= 0.0:
+                            break  # the full bar handles the bankruptcy
+                        equity[i] = eq
+                        i += 1
+                else:
+                    # a bar quiet for the lot's stop-loss and take-profit: the whole bar (open, high and low)
+                    # strictly on the safe side of both (_lot_stop finds neither); a NaN price is not
+                    below = lots[0, L_SL] if size0 > 0.0 else lots[0, L_TP]  # the level under the price
+                    above = lots[0, L_TP] if size0 > 0.0 else lots[0, L_SL]
+                    below = -np.inf if np.isnan(below) else below
+                    above = np.inf if np.isnan(above) else above
+                    while i < n and not (entries[i] | exits[i] | short_entries[i] | short_exits[i]) and (
+                            (open_[i] > below) & (low[i] > below) & (open_[i] < above) & (high[i] < above)):
+                        eq = cash + size0 * (close[i] - px0)
+                        if eq <= 0.0:
+                            break
+                        equity[i] = eq
+                        i += 1
+            if i >= n:
+                break
         o_i = open_[i]
         # 1. queued market orders fill at this bar's open
         if pend_exit and nl > 0:
@@ -810,6 +907,7 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
             status = STATUS_BANKRUPT
             last = i + 1
             break
+        i += 1
 
     for j in range(last, n):
         equity[j] = cash

@@ -305,3 +305,18 @@ def test_sma_cross_nb_on_a_million_bars_equals_the_separate_kernels():
         np.testing.assert_array_equal(up, crossover_nb(fast, slow))
         np.testing.assert_array_equal(down, crossunder_nb(fast, slow))
         assert up.sum() > 1000
+
+
+@PROPS
+@given(series(interior_nans=False, max_size=400), st.integers(1, 90), st.integers(1, 90))
+def test_finite_series_take_the_fast_steps_with_the_same_bits(x, n1, n2):
+    """A series with no NaN or inf runs sma_nb's and sma_cross_nb's finite steps (no counting); one NaN
+    appended at the end sends the same bars through the counting steps. Every bar before it is the same,
+    bit for bit."""
+    finite = arr([v if math.isfinite(v) else 1.0 for v in x])
+    with_nan = np.append(finite, np.nan)
+    np.testing.assert_array_equal(sma_nb(finite, n1), sma_nb(with_nan, n1)[:-1])
+    up, down = sma_cross_nb(finite, n1, n2)
+    up_nan, down_nan = sma_cross_nb(with_nan, n1, n2)
+    np.testing.assert_array_equal(up, up_nan[:-1])
+    np.testing.assert_array_equal(down, down_nan[:-1])

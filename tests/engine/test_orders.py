@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from engine.config import SimConfig
 from engine.errors import StrategyError
+from engine.kernels.checks import RULE_AT_MOST_ONE, RULE_FRACTION, RULE_POSITIVE, RULE_WHOLE, first_bad_nb
 from engine.kernels.simulate import EXIT_SIGNAL, EXIT_STOP_LOSS, EXIT_TAKE_PROFIT, EXIT_TRAILING, TRADE_DTYPE
 from engine.simulation import SignalArrays, _directional, order_arrays, simulate
 from engine.strategies.base import ORDER_SIZE_TYPES, Orders
@@ -90,6 +91,18 @@ def _reference_orders(arrays, n):
 @given(cfg=configs, seed=st.integers(0, 10_000), n=st.integers(2, 120), p=st.sampled_from([0.05, 0.2, 0.5]),
        size_type=st.sampled_from(ORDER_SIZE_TYPES))
 def test_kernel_equals_reference_with_orders(cfg, seed, n, p, size_type):
+    _kernel_vs_reference(cfg, seed, n, p, size_type)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cfg=configs, seed=st.integers(0, 10_000), n=st.integers(100, 400), size_type=st.sampled_from(ORDER_SIZE_TYPES))
+def test_kernel_equals_reference_with_orders_and_sparse_signals(cfg, seed, n, size_type):
+    """Few signals: working orders wait through bars that do not reach them, and positions through bars that
+    reach none of their levels: the kernel's quiet-bar loops (docs/simulation.md, "Quiet bars")."""
+    _kernel_vs_reference(cfg, seed, n, 0.01, size_type)
+
+
+def _kernel_vs_reference(cfg, seed, n, p, size_type):
     b = random_bars(seed, n)
     rng = np.random.default_rng(seed)
     e, x, se, sx = (rng.random(n) < p for _ in range(4))
@@ -217,6 +230,9 @@ def test_an_order_bigger_than_the_cash_is_cancelled():
     (Orders(limit=at(1, 99.0), stop=at(1, 101.0)), "bar 1 sets both limit and stop"),
     (Orders(limit=at(2, -5.0)), r"limit\[2\] = -5.0 must be a finite number > 0"),
     (Orders(valid=at(0, 1.5)), "valid"),
+    (Orders(valid=at(4, -1.0)), r"valid\[4\] = -1.0 must be a whole number of bars >= 0"),
+    (Orders(sl_dist=at(5, np.inf)), r"sl_dist\[5\] = inf must be a finite number > 0"),
+    (Orders(exit_portion=at(1, 0.0)), r"exit_portion\[1\] = 0.0 must be a fraction in \(0, 1\]"),
     (Orders(size=at(0, 1.5), size_type="equity"), "fraction of equity <= 1"),
     (Orders(size=at(3, 0.01), size_type="risk"), "bar 3 sizes by risk but sets no stop-loss"),
     (Orders(size_type="lots"), "size_type 'lots' is not one of"),
@@ -304,3 +320,16 @@ def test_value_sizing_buys_that_much_currency():
     assert tr[0]["size"] == 2.5
     _, tr, _, cancelled = run([T, F, F, F, F, F], sizing="value", size=2_000.0)
     assert len(tr) == 0 and cancelled == 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from([np.nan, -np.inf, -2.0, -0.0, 0.0, 0.25, 1.0, 1.5, 3.0, np.inf]), max_size=40),
+       st.sampled_from([RULE_POSITIVE, RULE_FRACTION, RULE_WHOLE, RULE_AT_MOST_ONE]))
+def test_the_one_pass_order_check_finds_the_first_value_numpy_masks_find(values, rule):
+    """first_bad_nb (engine/kernels/checks.py) against the rules written as numpy masks."""
+    v = np.array(values, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        ok = {RULE_POSITIVE: np.isfinite(v) & (v > 0), RULE_FRACTION: (v > 0) & (v <= 1),
+              RULE_WHOLE: (v >= 0) & (v == np.floor(v)) & np.isfinite(v), RULE_AT_MOST_ONE: v <= 1.0}[rule]
+    bad = ~np.isnan(v) & ~ok
+    assert first_bad_nb(v, rule) == (int(np.argmax(bad)) if bad.any() else -1)

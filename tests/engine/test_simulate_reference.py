@@ -4,6 +4,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from engine.bars import Bars
 from engine.config import SimConfig
 from engine.simulation import SignalArrays, simulate
 from tests.engine.market import random_bars
@@ -79,3 +80,36 @@ def test_kernel_equals_reference(cfg, seed, n, p, tick):
     ke, kx, kse, ksx = _directional(sig, cfg.direction, n)
     reference = reference_simulate(bars.open, bars.high, bars.low, bars.close, ke, kx, kse, ksx, cfg)
     assert_same_run(simulate(bars, sig, cfg), reference)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cfg=st.one_of(configs, presets), seed=st.integers(0, 10_000), n=st.integers(50, 400),
+       vol=st.sampled_from([0.02, 0.08]))
+def test_kernel_equals_reference_with_sparse_signals(cfg, seed, n, vol):
+    """Few signals: long stretches of bars where nothing happens, which the kernel marks to the close in a
+    tight loop (docs/simulation.md, "Quiet bars"), up to and including equity reaching 0 in one of them."""
+    bars = random_bars(seed, n, vol=vol)
+    rng = np.random.default_rng(seed)
+    e, x, se, sx = (rng.random(n) < 0.01 for _ in range(4))
+    e[rng.integers(0, 5)] = True
+    sig = SignalArrays(e, x, se, sx)
+    from engine.simulation import _directional
+    ke, kx, kse, ksx = _directional(sig, cfg.direction, n)
+    reference = reference_simulate(bars.open, bars.high, bars.low, bars.close, ke, kx, kse, ksx, cfg)
+    assert_same_run(simulate(bars, sig, cfg), reference)
+
+
+def test_a_position_going_bankrupt_between_signals_equals_the_reference():
+    """A 5x long bought at bar 1 and never signalled again: the price falls until the equity is gone on a bar
+    with no signal. The kernel stops there, as the reference does."""
+    n = 60
+    close = 100.0 * np.cumprod(np.r_[1.0, np.full(n - 1, 0.99)])
+    bars = Bars.from_arrays(close, close * 1.001, close * 0.999, close)
+    e = np.zeros(n, dtype=bool)
+    e[0] = True
+    z = np.zeros(n, dtype=bool)
+    cfg = SimConfig(margin=0.2)
+    reference = reference_simulate(bars.open, bars.high, bars.low, bars.close, e, z, z, z, cfg)
+    run = simulate(bars, SignalArrays(e, z, z, z), cfg)
+    assert_same_run(run, reference)
+    assert run[2] != 0  # bankrupt
