@@ -9,6 +9,7 @@ from engine.bars import Bars
 from engine.compat import indicator_warmup
 from engine.config import SimConfig
 from engine.errors import DataError
+from engine.kernels.jit import kernels_for
 from engine.pipeline import run_pipeline
 from engine.result import Result
 from engine.runtime import profiling
@@ -41,17 +42,19 @@ def run_backtest(
     resolved = resolve_params(strat, params or {})
     if len(bars) < 2:
         raise DataError(f"bars: {len(bars)} bar(s) given; a backtest needs at least 2")
-    # backtesting.py's Buy & Hold starts where the strategy's indicators do (docs/compat.md#the-peers-stats)
-    warmup = indicator_warmup(strat.indicators(bars, **resolved)) if config.compat == "backtesting" else 0
-    if cache is not None:
-        from engine.cache.backtest import lookup_backtest, store_backtest
+    # a small run in a process that has not loaded numba runs its kernels as Python (engine/kernels/jit.py)
+    with kernels_for(len(bars)):
+        # backtesting.py's Buy & Hold starts where the strategy's indicators do (docs/compat.md#the-peers-stats)
+        warmup = indicator_warmup(strat.indicators(bars, **resolved)) if config.compat == "backtesting" else 0
+        if cache is not None:
+            from engine.cache.backtest import lookup_backtest, store_backtest
 
-        key, hit = lookup_backtest(cache, bars, strat, resolved, config)
-        if hit is not None:
-            profiling.record_backtest(hit.timings, len(bars), from_cache=True)
-            hit.indicator_warmup = warmup
-            return hit
-    result = run_pipeline(bars, strat, resolved, config, drawdown=False).result(config, strat.name, resolved)
+            key, hit = lookup_backtest(cache, bars, strat, resolved, config)
+            if hit is not None:
+                profiling.record_backtest(hit.timings, len(bars), from_cache=True)
+                hit.indicator_warmup = warmup
+                return hit
+        result = run_pipeline(bars, strat, resolved, config, drawdown=False).result(config, strat.name, resolved)
     result.indicator_warmup = warmup
     if cache is not None:
         store_backtest(cache, key, result)

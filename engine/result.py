@@ -11,6 +11,7 @@ import polars as pl
 
 from engine.bars import Bars
 from engine.config import SimConfig
+from engine.kernels.jit import kernels_for
 from engine.kernels.simulate import EXIT_REASONS, STATUS_BANKRUPT
 from engine.kernels.stats import drawdown_nb
 
@@ -51,7 +52,8 @@ class Result:
         """Equity below its running peak, in % (<= 0), bar by bar. Made when first read: the CLI and the API
         seldom need it, and at 1M bars it is an 8 MB array and ~0.5 ms of a ~20 ms run (docs/performance.md)."""
         if self.drawdown is None:
-            self.drawdown = drawdown_nb(self.equity) * 100.0
+            with kernels_for(len(self.equity)):  # as Python for a small run, as the run was (engine/kernels/jit.py)
+                self.drawdown = drawdown_nb(self.equity) * 100.0
         return self.drawdown
 
     @property

@@ -17,11 +17,13 @@ from engine.kernels.simulate import (
     OPPOSITE_IGNORE,
     OPPOSITE_REVERSE,
     SIM_PARAMS_DTYPE,
+    SIM_PARAMS_RECORD,
     SIZE_ALL,
     SIZE_ALL_UNITS,
     SIZE_FIXED,
     SIZE_PERCENT,
     SIZE_VALUE,
+    TRADE_DTYPE,
     simulate_nb,
 )
 from engine.kernels.stats import STAT_KEYS, stats_drawdown_nb, stats_nb
@@ -72,7 +74,7 @@ def simulate(bars: Bars, signals: SignalArrays | Signals, config: SimConfig):
     if n_records > len(trades):  # partial exits split more trades than there were entries: again, with room
         params["extra_records"] = n_records
         equity, trades, status, n_cancelled, n_records = simulate_nb(o, h, lo, c, e, x, se, sx, orders, params)
-    return equity, trades, status, n_cancelled
+    return equity, trades.view(TRADE_DTYPE), status, n_cancelled  # (the record dtype when run as Python)
 
 
 def frozen(a: np.ndarray) -> np.ndarray:
@@ -203,11 +205,11 @@ def sim_params(config: SimConfig) -> np.ndarray:
         "fee_rate": float(config.commission),
         "fixed_fee": float(config.fixed_fee),
         "slippage": float(config.slippage),
-        "size": float(config.size),
+        "size_value": float(config.size),
         "sl": float(config.sl or 0.0),
         "tp": float(config.tp or 0.0),
         "trail": float(config.trail or 0.0),
-        "fill": _FILL_CODES[config.fill],
+        "fill_mode": _FILL_CODES[config.fill],
         "sizing": _SIZING_CODES[config.sizing],
         "warmup": int(config.warmup_bars),
         "reenter": config.on_entry_while_long == "reenter",
@@ -232,7 +234,7 @@ def sim_params(config: SimConfig) -> np.ndarray:
     if values.keys() != _SIM_FIELDS:  # a field added to one side only
         raise AssertionError(f"sim_params: fields {sorted(values.keys() ^ _SIM_FIELDS)} "
                              "are set here or in SIM_PARAMS_DTYPE, not both")
-    params = np.zeros(1, dtype=SIM_PARAMS_DTYPE)
+    params = np.zeros(1, dtype=SIM_PARAMS_RECORD)  # (fields as attributes when the kernel runs as Python)
     for name, value in values.items():
         params[name] = value
     return params

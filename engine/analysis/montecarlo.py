@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numba import njit
 
 from engine.errors import ConfigError
+from engine.kernels.jit import njit
 
 METHODS = ("trades", "shuffle", "blocks")
 PERCENTILES = (5, 25, 50, 75, 95)

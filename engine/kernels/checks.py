@@ -10,7 +10,8 @@ RULE_AT_MOST_ONE <= 1.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from engine.kernels.jit import njit
 
 RULE_POSITIVE = 0
 RULE_FRACTION = 1

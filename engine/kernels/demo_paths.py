@@ -10,7 +10,8 @@ regimes_garch_nb(u_stay, u_next, z, p_stay, jump_cdf, k0, a, b) -> (regime, var)
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from engine.kernels.jit import njit
 
 
 @njit(cache=True, nogil=True)

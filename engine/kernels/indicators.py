@@ -50,7 +50,8 @@ atr_nb(high, low, close, n)
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from engine.kernels.jit import njit
 
 
 @njit(cache=True, nogil=True, inline="always")

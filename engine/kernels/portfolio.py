@@ -26,7 +26,8 @@ trade); a purchase into an open position raises its size at a new average price.
 """
 
 import numpy as np
-from numba import njit
+
+from engine.kernels.jit import njit
 
 PF_TRADE_DTYPE = np.dtype(
     [

@@ -17,9 +17,9 @@ sma_cross_nb(x, n1, n2) -> (up, down)
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from engine.kernels.indicators import _sma_finite_step_nb, _sma_step_nb, all_finite_nb
+from engine.kernels.jit import njit
 
 
 @njit(cache=True, nogil=True)

@@ -34,8 +34,8 @@ module constants below.
 """
 
 import numpy as np
-from numba import njit
 
+from engine.kernels.jit import njit
 from engine.kernels.prefetch import prefetch
 
 # Trade record layout (a numpy structured array; `engine.result` turns it into a DataFrame).
@@ -64,11 +64,11 @@ SIM_PARAMS_DTYPE = np.dtype(
         ("fee_rate", np.float64),  # commission, a fraction of traded value per leg
         ("fixed_fee", np.float64),  # per order
         ("slippage", np.float64),  # fraction every fill moves against the trader
-        ("size", np.float64),  # units (SIZE_FIXED), fraction of equity (SIZE_PERCENT) or currency (SIZE_VALUE)
+        ("size_value", np.float64),  # units (SIZE_FIXED), fraction of equity (SIZE_PERCENT) or currency (SIZE_VALUE)
         ("sl", np.float64),  # stop-loss, take-profit, trailing-stop distances; <= 0 means off
         ("tp", np.float64),
         ("trail", np.float64),
-        ("fill", np.int64),  # FILL_* below
+        ("fill_mode", np.int64),  # FILL_* below
         ("sizing", np.int64),  # SIZE_* below
         ("warmup", np.int64),  # signals on bars before this index are ignored
         ("reenter", np.bool_),  # an entry while in a same-side position closes and re-opens
@@ -103,6 +103,13 @@ SIM_PARAMS_DTYPE = np.dtype(
     ],
     align=True,
 )
+
+# The same layouts as record dtypes (equal to the plain ones, and the same type to numba): a record indexed from
+# an array of them has its fields as attributes in Python too, as the kernel reads and writes them when it runs
+# as Python (engine/kernels/jit.py). (A field read that way must not share its name with an attribute of numpy
+# scalars, such as `size` or `fill`: numpy's record looks those up first.)
+TRADE_RECORD = np.dtype((np.record, TRADE_DTYPE))
+SIM_PARAMS_RECORD = np.dtype((np.record, SIM_PARAMS_DTYPE))
 
 # Orders (docs/simulation.md, "Orders") come as `orders`, a named tuple of float64 arrays (engine/simulation.py,
 # `OrderArrays`): limit, stop, valid, size, sl_price, tp_price, sl_dist, tp_dist, trail_dist, each of length
@@ -143,7 +150,7 @@ def _entry_units(price, raw, cash, p):
     """Units to buy/sell at `price` (already slipped from `raw`) for a new position by the run's sizing, with
     `cash` to spend (the free cash); 0 means the order is cancelled. The cash buys `leverage` (1 / margin)
     times its value. `p`: the options record."""
-    fee_rate, fixed_fee, sizing, size_value = p.fee_rate, p.fixed_fee, p.sizing, p.size
+    fee_rate, fixed_fee, sizing, size_value = p.fee_rate, p.fixed_fee, p.sizing, p.size_value
     buy = cash * p.leverage
     if sizing == SIZE_ALL:
         units = ((buy - fixed_fee) / (1.0 + fee_rate)) / price
@@ -581,7 +588,7 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
     """
     p = params[0]
     # what the loop reads on every bar, read once
-    fill_mode, warmup = p.fill, p.warmup
+    fill_mode, warmup = p.fill_mode, p.warmup
     reenter, entry_wins, accumulate, opposite = p.reenter, p.entry_wins, p.accumulate, p.opposite
     bt_fifo = accumulate and p.bt_orders
     has_orders = (orders.limit.shape[0] + orders.stop.shape[0] + orders.size.shape[0] + orders.sl_price.shape[0]
@@ -597,7 +604,7 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
     cap = 1 + p.extra_records
     for i in range(n):
         cap += entries[i] + short_entries[i]
-    trades = np.empty(cap, dtype=TRADE_DTYPE)
+    trades = np.empty(cap, dtype=TRADE_RECORD)
     lots = np.empty((cap if accumulate else 1, N_LOT_FIELDS), dtype=np.float64)
     nl = 0
     nt = 0
@@ -861,7 +868,7 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
                     units = 0.0
                     for j in range(nl):
                         units += abs(lots[j, L_SIZE])
-                    amount = p.size / close[i] if p.sizing == SIZE_VALUE else p.size
+                    amount = p.size_value / close[i] if p.sizing == SIZE_VALUE else p.size_value
                     # vectorbt sells the whole position when the size is within 1e-9 of it
                     frac = 1.0 if amount >= units * (1.0 - 1e-9) else amount / units
 

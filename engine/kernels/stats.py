@@ -31,7 +31,8 @@ the returns' moments are exact two-pass sums per block of MOMENTS_BLOCK bars, me
 """
 
 import numpy as np
-from numba import njit
+
+from engine.kernels.jit import njit
 
 NS_PER_DAY = 86_400 * 1_000_000_000
 NS_PER_YEAR = 365.25 * NS_PER_DAY

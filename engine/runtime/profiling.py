@@ -274,6 +274,7 @@ _default_lock = threading.Lock()
 
 
 _listening = False
+_waiting = False  # the listener is to be installed when engine/kernels/jit.py loads numba
 
 
 def default_registry() -> Registry:
@@ -281,7 +282,7 @@ def default_registry() -> Registry:
     listener is installed by the first call after numba's import (engine.backtest and the sweep call this
     when they load), never by importing numba here, so commands that run no kernel (`backbench import`,
     `backbench data`) never load it (tests/engine/test_import_graph.py)."""
-    global _default, _listening
+    global _default, _listening, _waiting
     if _default is None:
         with _default_lock:
             if _default is None:
@@ -291,6 +292,12 @@ def default_registry() -> Registry:
             if not _listening:
                 install_numba_compile_listener(_default)
                 _listening = True
+    elif not _listening and not _waiting:
+        # a small run may use the kernels as Python and load numba later (engine/kernels/jit.py)
+        _waiting = True
+        from engine.kernels.jit import after_numba_loads
+
+        after_numba_loads(default_registry)
     return _default
 
 

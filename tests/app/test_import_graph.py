@@ -2,9 +2,9 @@
 
 Every test runs the real command's entry function (`app.cli.main`) in a fresh Python process and reads
 that process's `sys.modules` afterwards: `backbench import` and `backbench data` never load numba (nor
-pandas, which pyarrow would pull in to probe its input), and `backbench run --file` never loads DuckDB
-or pyarrow. A module list in a fresh process is the only honest check: in the test process everything
-is already imported.
+pandas, which pyarrow would pull in to probe its input), `backbench run --file` never loads DuckDB
+or pyarrow, and on a small file not numba either. A module list in a fresh process is the only honest
+check: in the test process everything is already imported.
 """
 
 from __future__ import annotations
@@ -117,8 +117,23 @@ def test_run_file_never_loads_duckdb(tmp_path, files, cache):
     assert code == 0, err
     assert json.loads(out)["stats"]["n_trades"] >= 1
     assert "duckdb" not in loaded and "pyarrow" not in loaded, loaded
-    assert "numba" in loaded or cache  # a computed run loads its kernels (a cached one may not)
+    assert "numba" not in loaded  # 60 bars: the kernels run as Python (engine/kernels/jit.py), or none (cached)
     assert not (tmp_path / "untouched.duckdb").exists()
+
+
+def test_a_run_past_the_python_size_loads_numba_and_a_small_one_does_not(tmp_path):
+    """A first backtest of a few thousand bars runs the kernels' own code as Python, without loading numba
+    (~0.5 s); a bigger one loads numba and its compiled kernels (docs/performance.md, "The first backtest
+    without numba")."""
+    from engine.kernels.jit import PYTHON_MAX_BARS
+
+    for n, numba_expected in ((PYTHON_MAX_BARS, False), (PYTHON_MAX_BARS + 1, True)):
+        path = tmp_path / f"bars{n}.csv"
+        _frame(n).write_csv(path)
+        code, loaded, out, err = run_fresh("run", "--file", str(path), "--json", "--no-cache")
+        assert code == 0, err
+        assert json.loads(out)["stats"]["n_trades"] >= 1
+        assert ("numba" in loaded) is numba_expected, (n, loaded)
 
 
 def test_command_table_names_the_module_that_registers_each_command():

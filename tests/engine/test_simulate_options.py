@@ -109,8 +109,8 @@ def test_the_record_holds_each_option_under_its_own_name():
                     same_bar_conflict="entry_wins", at_end="close", warmup_bars=9, on_opposite_entry="ignore")
     p = sim_params(cfg)
     assert p.dtype == SIM_PARAMS_DTYPE and p.shape == (1,)
-    want = dict(init_cash=123.0, fee_rate=0.004, fixed_fee=2.0, slippage=0.003, size=7.0, sl=0.05, tp=0.25,
-                trail=0.125, fill=1, sizing=2, warmup=9, reenter=True, entry_wins=True, close_at_end=True,
+    want = dict(init_cash=123.0, fee_rate=0.004, fixed_fee=2.0, slippage=0.003, size_value=7.0, sl=0.05, tp=0.25,
+                trail=0.125, fill_mode=1, sizing=2, warmup=9, reenter=True, entry_wins=True, close_at_end=True,
                 long_wins=False, finalize=False, bt_trade_on_close=False, stop_first=False, stop_bar_quiet=False,
                 partial_fills=False, bt_orders=False, leverage=1.0, maintenance=0.0, ruin_zero=False,
                 accumulate=False, opposite=2, merge_exits=False, exit_by_size=False, extra_records=0)
