@@ -35,7 +35,7 @@ PERCENTILES = (5, 25, 50, 75, 95)
 # and the percentiles read together.
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, python=False)  # numba's generator: its draws are not numpy's
 def draw_indices_nb(method, m, runs, block, seed):  # pragma: no cover - numba
     """[m, runs] indices into m returns: with replacement (method 0), a permutation (1), or moving blocks of
     `block` consecutive returns from random starts, cut to m (2)."""

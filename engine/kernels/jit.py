@@ -40,9 +40,10 @@ _lock = threading.Lock()                                                # leaves
 class Kernel:
     """A kernel: its Python function, and once numba is in use, its numba dispatcher."""
 
-    def __init__(self, func: Callable[..., Any], options: dict[str, Any]) -> None:
+    def __init__(self, func: Callable[..., Any], options: dict[str, Any], python: bool = True) -> None:
         self.py_func = func
         self.options = options
+        self.python = python  # False: never run as Python (numba's own random generator, for one)
         self.dispatcher: Any = None
         self.__name__ = func.__name__
         self.__qualname__ = func.__qualname__
@@ -54,7 +55,7 @@ class Kernel:
     def __call__(self, *args: Any) -> Any:
         if self.dispatcher is not None:
             return self.dispatcher(*args)
-        if _python.get():
+        if _python.get() and self.python:
             return self.py_func(*args)
         use_numba()
         compiled: Any = self.dispatcher
@@ -86,16 +87,33 @@ class Intrinsic:
         return self.py_func(*args)  # (called from Python: numba code calls the built intrinsic)
 
 
-def njit(func: Callable[..., Any] | None = None, **options: Any) -> Any:
-    """`@njit` or `@njit(cache=True, ...)`: a Kernel with numba's options."""
-    if func is not None:
-        return Kernel(func, options)
-    return lambda f: Kernel(f, options)
+def njit(func: Callable[..., Any] | None = None, python: bool = True, **options: Any) -> Any:
+    """`@njit` or `@njit(cache=True, ...)`: a Kernel with numba's options; once numba is in use (a kernel
+    module imported after it), numba's dispatcher itself. `python=False`: a kernel whose Python run would not
+    give numba's result (it draws from numba's random generator): it always loads numba."""
+
+    def make(f: Callable[..., Any]) -> Any:
+        with _lock:
+            if not _state["numba"]:
+                return Kernel(f, options, python)
+        import numba
+
+        return numba.njit(**options)(f)
+
+    return make(func) if func is not None else make
 
 
-def intrinsic(python: Callable[..., Any]) -> Callable[[Callable[[], Any]], Intrinsic]:
-    """`@intrinsic(python_version)` over a function that builds the numba intrinsic (importing numba inside)."""
-    return lambda build: Intrinsic(python, build)
+def intrinsic(python: Callable[..., Any]) -> Callable[[Callable[[], Any]], Any]:
+    """`@intrinsic(python_version)` over a function that builds the numba intrinsic (importing numba inside);
+    once numba is in use, the built intrinsic itself."""
+
+    def make(build: Callable[[], Any]) -> Any:
+        with _lock:
+            if not _state["numba"]:
+                return Intrinsic(python, build)
+        return build()
+
+    return make
 
 
 def numba_in_use() -> bool:

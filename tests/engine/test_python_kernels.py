@@ -114,3 +114,21 @@ def test_a_kernel_forwards_numba_attributes_to_its_dispatcher():
 
     sma_nb(np.arange(5.0), 2)
     assert hasattr(sma_nb, "signatures") and sma_nb.signatures
+
+
+def test_a_kernel_module_imported_after_numba_is_in_use_gets_numba_kernels():
+    """A module decorated after use_numba() (the benchmark runner imports the Monte Carlo module after its
+    first backtest) gets numba's dispatchers, which numba can compile calls between."""
+    code = """
+import numpy as np
+from engine.kernels.indicators import sma_nb
+from engine.kernels import jit
+sma_nb(np.arange(6000.0), 3)  # outside a small run: loads numba
+assert jit.numba_in_use()
+from engine.analysis.montecarlo import draw_indices_nb
+assert type(draw_indices_nb).__name__ == "CPUDispatcher", type(draw_indices_nb)
+assert draw_indices_nb(1, 20, 4, 3, 7).shape == (20, 4)
+print("ok")
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-3000:]
