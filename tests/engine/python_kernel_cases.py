@@ -9,6 +9,16 @@ from engine.config import SimConfig
 from engine.strategies.base import Orders, Param, Signals, Strategy
 
 
+def _entries_and_exits(bars, every: int, exit_every: int):
+    """(close, entries on a rising close every `every` bars, exits on a falling one every `exit_every`, limit
+    prices under the close for every other entry, stop prices above it for the others)."""
+    c = np.asarray(bars.close)
+    up = np.r_[False, c[1:] > c[:-1]] & (np.arange(len(c)) % every == 0)
+    down = np.r_[False, c[1:] < c[:-1]] & (np.arange(len(c)) % exit_every == 0)
+    use_limit = np.cumsum(up) % 2 == 0
+    return c, up, down, np.where(up & use_limit, c * 0.995, np.nan), np.where(up & ~use_limit, c * 1.004, np.nan)
+
+
 class OrdersStrategy(Strategy):
     """Entries on a close above the previous close, as limit orders under it or stop orders above it (every
     other signal), valid 3 bars, sized by risk with a stop-loss distance; exits of half the position."""
@@ -17,12 +27,7 @@ class OrdersStrategy(Strategy):
     params = (Param("k", int, 3, 1, 10, 1),)
 
     def signals(self, bars, k=3):
-        c = np.asarray(bars.close)
-        up = np.r_[False, c[1:] > c[:-1]] & (np.arange(len(c)) % k == 0)
-        down = np.r_[False, c[1:] < c[:-1]] & (np.arange(len(c)) % (k + 2) == 0)
-        use_limit = np.cumsum(up) % 2 == 0
-        limit = np.where(up & use_limit, c * 0.995, np.nan)
-        stop = np.where(up & ~use_limit, c * 1.004, np.nan)
+        c, up, down, limit, stop = _entries_and_exits(bars, k, k + 2)
         orders = Orders(limit=limit, stop=stop, valid=3.0, size=0.02, size_type="risk", sl_dist=c * 0.03,
                         tp_dist=c * 0.06, exit_portion=0.5)
         return Signals(up, down, orders=orders)
@@ -36,13 +41,9 @@ class BacktestingOrdersStrategy(Strategy):
     params = (Param("k", int, 4, 1, 10, 1),)
 
     def signals(self, bars, k=4):
-        c = np.asarray(bars.close)
-        up = np.r_[False, c[1:] > c[:-1]] & (np.arange(len(c)) % k == 0)
-        down = np.r_[False, c[1:] < c[:-1]] & (np.arange(len(c)) % (k + 3) == 0)
-        use_limit = np.cumsum(up) % 2 == 0
-        orders = Orders(limit=np.where(up & use_limit, c * 0.995, np.nan),
-                        stop=np.where(up & ~use_limit, c * 1.004, np.nan), size=0.5, size_type="equity",
-                        sl_price=c * 0.96, tp_price=c * 1.08, exit_portion=0.5)
+        c, up, down, limit, stop = _entries_and_exits(bars, k, k + 3)
+        orders = Orders(limit=limit, stop=stop, size=0.5, size_type="equity", sl_price=c * 0.96, tp_price=c * 1.08,
+                        exit_portion=0.5)
         return Signals(up, down, orders=orders)
 
 
