@@ -75,8 +75,9 @@ class ResultsFile:
 
     @property
     def commit(self) -> str:
+        """The commit, short; "*" marks a run of a tree with uncommitted changes (the tooltip says so)."""
         commit = str(self.doc.get("git_commit") or "-")
-        return commit[:10] + ("-dirty" if commit.endswith("-dirty") else "")
+        return commit[:10] + ("*" if commit.endswith("-dirty") else "")
 
     @property
     def name(self) -> str:
@@ -289,14 +290,17 @@ class BenchView(QtWidgets.QWidget):
                      ", ".join(suites_of(f.doc))]
             for col, text in enumerate(cells):
                 item = QtWidgets.QTableWidgetItem(text)
-                item.setToolTip({1: str(f.doc.get("git_commit") or "-"), 2: str(f.path),
+                commit = str(f.doc.get("git_commit") or "-")
+                if commit.endswith("-dirty"):
+                    commit = commit.removesuffix("-dirty") + " with uncommitted changes"
+                item.setToolTip({1: commit, 2: str(f.path),
                                  3: f"{n_results} benchmarks, {n_ratios} derived figures"}.get(col, text))
                 if col == 3:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.history.setItem(row, col, item)
         self.history.resizeColumnsToContents()
         # the long cells (machine, suites) wrap in a narrower column: at 1280 px the table fits its pane
-        for col, width in ((HISTORY_COLUMNS.index("Machine"), 150), (HISTORY_COLUMNS.index("Suites"), 130)):
+        for col, width in ((HISTORY_COLUMNS.index("Machine"), 140), (HISTORY_COLUMNS.index("Suites"), 120)):
             self.history.setColumnWidth(col, min(width, self.history.columnWidth(col)))
         self.history.resizeRowsToContents()
         self.history.blockSignals(False)

@@ -19,7 +19,11 @@ from app.gui.views import bench_figures as F
 from app.gui.views.bench_figures import REGRESSED_BG
 from app.gui.views.bench_view import SETTINGS_FILES, BenchView
 
-BASELINE = Path(__file__).resolve().parents[3] / "benchmarks" / "baselines" / "linux-x86_64-2core.json"
+COMMITTED = Path(__file__).resolve().parents[3] / "benchmarks" / "baselines" / "linux-x86_64-2core.json"
+# The tests read a frozen copy of a past baseline (its figures and dates are asserted below), placed under the
+# committed baseline's name: a new `--save-baseline` run changes the committed file, not these tests.
+FROZEN = Path(__file__).resolve().parent / "data" / "bench_baseline_2026-11-22.json"
+BASELINE = COMMITTED  # (its name)
 SLOWED = ("backtest", "sma_cross_10k_warm")
 
 
@@ -33,14 +37,14 @@ def baselines(tmp_path):
     """A baselines folder holding a copy of the committed baseline (the tab lists it by default)."""
     folder = tmp_path / "baselines"
     folder.mkdir()
-    shutil.copy(BASELINE, folder / BASELINE.name)
+    shutil.copy(FROZEN, folder / COMMITTED.name)
     return folder
 
 
 @pytest.fixture
 def slower_file(tmp_path):
     """The baseline re-dated three days later, with one benchmark 50 % slower (median and every repeat)."""
-    doc = json.loads(BASELINE.read_text())
+    doc = json.loads(FROZEN.read_text())
     newer = copy.deepcopy(doc)
     newer["created"] = "2026-11-25T10:00:00+00:00"
     newer["git_commit"] = "feedbeefcafe0123456789"
@@ -83,7 +87,7 @@ def test_the_committed_baseline_is_listed_when_the_tab_first_shows(qtbot, settin
     v.show()
     qtbot.waitExposed(v)
     assert v.loaded and [f.path.name for f in v.files] == [BASELINE.name]
-    doc = json.loads(BASELINE.read_text())
+    doc = json.loads(FROZEN.read_text())
     h = v.history
     assert h.item(0, 0).text() == "2026-11-22 05:14"
     assert h.item(0, 1).text() == doc["git_commit"][:10]
@@ -137,7 +141,7 @@ def test_two_selected_files_compare_the_newer_with_the_older_and_highlight_the_r
     assert t.item(other, F.NAME).background().color() != REGRESSED_BG
     assert "1 regressed" in view.caption.text()
     # the same rule as `--compare`
-    expected = [r for r in compare(json.loads(slower_file.read_text()), json.loads(BASELINE.read_text()), 0.10)
+    expected = [r for r in compare(json.loads(slower_file.read_text()), json.loads(FROZEN.read_text()), 0.10)
                 if r["regressed"]]
     assert [(r["suite"], r["name"]) for r in expected] == t.regressed
 
@@ -158,7 +162,7 @@ def test_a_higher_threshold_clears_the_regression(qtbot, view, slower_file):
 
 def test_history_plot_has_one_point_per_file_and_follows_the_clicked_figure(qtbot, view, slower_file, tmp_path):
     view.open_files([slower_file])
-    third = json.loads(BASELINE.read_text())
+    third = json.loads(FROZEN.read_text())
     third["created"] = "2026-11-28T09:00:00+00:00"
     (tmp_path / "third.json").write_text(json.dumps(third))
     view.open_files([tmp_path / "third.json"])
