@@ -35,10 +35,10 @@ class Bars:
 
     def __post_init__(self) -> None:
         n = len(self.close)
-        ts = _read_only(np.ascontiguousarray(self.ts, dtype=np.int64))
+        ts = read_only(np.ascontiguousarray(self.ts, dtype=np.int64))
         object.__setattr__(self, "ts", ts)
         for name in _FIELDS:
-            arr = _read_only(np.ascontiguousarray(getattr(self, name), dtype=np.float64))
+            arr = read_only(np.ascontiguousarray(getattr(self, name), dtype=np.float64))
             object.__setattr__(self, name, arr)
             if arr.ndim != 1 or len(arr) != n:
                 raise DataError(f"bars: column {name!r} has {len(arr)} values, expected {n}")
@@ -97,8 +97,11 @@ class Bars:
         return self.ts.view("datetime64[ns]")
 
 
-def _read_only(arr: np.ndarray) -> np.ndarray:
-    """A read-only view of `arr`: the caller's own array (which may be `arr` itself) stays writable."""
+def read_only(arr: np.ndarray) -> np.ndarray:
+    """`arr` if it is read-only, else a read-only view of it: the caller's own array stays writable, and
+    nothing is copied."""
+    if not arr.flags.writeable:
+        return arr
     view = arr.view()
     view.flags.writeable = False
     return view

@@ -6,7 +6,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from engine.bars import Bars
+from engine.bars import Bars, read_only
 from engine.config import SimConfig
 from engine.errors import DataError, StrategyError
 from engine.kernels.checks import RULE_AT_MOST_ONE, RULE_FRACTION, RULE_POSITIVE, RULE_WHOLE, first_bad_nb
@@ -67,22 +67,14 @@ def simulate(bars: Bars, signals: SignalArrays | Signals, config: SimConfig):
     params = sim_params(config)
     # Every array goes in read-only: numba compiles the kernel (~12 s with an empty cache) once per
     # combination of writable and read-only inputs, and callers hand it both (docs/performance.md).
-    o, h, lo, c = frozen(bars.open), frozen(bars.high), frozen(bars.low), frozen(bars.close)
-    e, x, se, sx = frozen(entries), frozen(exits), frozen(short_entries), frozen(short_exits)
-    orders = OrderArrays(*(frozen(a) for a in orders))
+    o, h, lo, c = read_only(bars.open), read_only(bars.high), read_only(bars.low), read_only(bars.close)
+    e, x, se, sx = read_only(entries), read_only(exits), read_only(short_entries), read_only(short_exits)
+    orders = OrderArrays(*(read_only(a) for a in orders))
     equity, trades, status, n_cancelled, n_records = simulate_nb(o, h, lo, c, e, x, se, sx, orders, params)
     if n_records > len(trades):  # partial exits split more trades than there were entries: again, with room
         params["extra_records"] = n_records
         equity, trades, status, n_cancelled, n_records = simulate_nb(o, h, lo, c, e, x, se, sx, orders, params)
     return equity, trades.view(TRADE_DTYPE), status, n_cancelled  # (the record dtype when run as Python)
-
-
-def frozen(a: np.ndarray) -> np.ndarray:
-    """`a`, or a read-only view of it (the data is not copied)."""
-    if a.flags.writeable:
-        a = a.view()
-        a.flags.writeable = False
-    return a
 
 
 class OrderArrays(NamedTuple):

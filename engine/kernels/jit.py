@@ -78,7 +78,6 @@ class Intrinsic:
     def __init__(self, python: Callable[..., Any], build: Callable[[], Any]) -> None:
         self.py_func = python
         self.build = build
-        self.numba: Any = None
         self.__name__ = python.__name__
         self.__module__ = python.__module__
         _INTRINSICS.append(self)
@@ -140,8 +139,7 @@ def _compile_all() -> None:
         callback()
     swap: dict[int, Any] = {}
     for intr in _INTRINSICS:
-        intr.numba = intr.build()
-        swap[id(intr)] = intr.numba
+        swap[id(intr)] = intr.build()
     for kernel in _KERNELS:
         kernel.dispatcher = numba.njit(**kernel.options)(kernel.py_func)
         swap[id(kernel)] = kernel.dispatcher

@@ -565,18 +565,6 @@ PREFETCH_BARS = 64
 
 
 @njit(cache=True, nogil=True)
-def _prefetch_entry(orders, high, low, k, n):
-    """Fetch what an entry signal at bar k reads: its order's fields and the range of the bars its limit or stop
-    order works on."""
-    for a in (orders.limit, orders.stop, orders.size, orders.sl_price, orders.tp_price, orders.sl_dist,
-              orders.tp_dist, orders.trail_dist):
-        if a.shape[0] == n:
-            prefetch(a, k)
-    prefetch(high, k + 1)
-    prefetch(low, k + 1)
-
-
-@njit(cache=True, nogil=True)
 def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_exits, orders, params):
     """Run one backtest: the bars' columns, long and short entry/exit signals (bool arrays of the same
     length), `orders` (the named tuple of order arrays above; all empty: market orders) and `params`, one
@@ -629,9 +617,8 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
     # take-profit the bar's range does not reach.
     # The loop writes what the full bar would (the same expression, so the same bits); a bar with a signal, or
     # one whose equity reaches 0, goes through the full bar.
-    quiet_ok = not p.bt_trade_on_close
-    flat_quiet = quiet_ok
-    held_quiet = quiet_ok and p.maintenance <= 0.0
+    flat_quiet = not p.bt_trade_on_close
+    held_quiet = flat_quiet and p.maintenance <= 0.0
 
     # (the order fields read at an entry signal, or the bars' lows when a field is not per bar: a harmless
     # fetch of a line the loops read anyway)
@@ -672,10 +659,11 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
                             prefetch(high, ahead + 1)
                             prefetch(low, ahead + 1)
                         i += 1
-                while i < n and not (entries[i] | exits[i] | short_entries[i] | short_exits[i]
-                                     | (open_[i] != open_[i])):
-                    equity[i] = cash  # cash + 0.0, as the full bar's mark of no lots
-                    i += 1
+                else:
+                    while i < n and not (entries[i] | exits[i] | short_entries[i] | short_exits[i]
+                                         | (open_[i] != open_[i])):
+                        equity[i] = cash  # cash + 0.0, as the full bar's mark of no lots
+                        i += 1
             elif nl == 1 and held_quiet and np.isnan(lots[0, L_TRAIL]):
                 size0 = lots[0, L_SIZE]
                 px0 = lots[0, L_PX]
