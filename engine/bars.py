@@ -81,6 +81,19 @@ class Bars:
         return Bars(self.ts[s], self.open[s], self.high[s], self.low[s], self.close[s],
                     self.volume[s], self.symbol, self.timeframe)
 
+    def _move_to(self, ts: np.ndarray, columns: dict[str, np.ndarray]) -> None:
+        """Make this object's arrays `ts` and `columns` (open ... volume): the same values held elsewhere
+        (a shared-memory block: engine/sweep/shared_bars.py `share`), so the private copy can be freed."""
+        if ts.dtype != np.int64 or ts.shape != self.ts.shape:
+            raise DataError("bars: moved timestamps do not match")
+        for name in _FIELDS:
+            arr = columns[name]
+            if arr.dtype != np.float64 or arr.shape != self.close.shape:
+                raise DataError(f"bars: moved column {name!r} does not match")
+        object.__setattr__(self, "ts", read_only(ts))
+        for name in _FIELDS:
+            object.__setattr__(self, name, read_only(columns[name]))
+
     def fingerprint(self) -> str:
         """Content hash (blake2b, hex) of timestamps and OHLCV; stable across processes."""
         if not self._fingerprint:

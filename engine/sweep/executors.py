@@ -37,7 +37,7 @@ from engine.bars import Bars
 from engine.runtime.hardware import default_worker_count
 from engine.runtime.threads import THREAD_ENV_VARS
 from engine.strategies.memo import IndicatorMemo, memo_bound
-from engine.sweep.shared_bars import SharedBarsRef, publish, release
+from engine.sweep.shared_bars import SharedBarsRef, share
 from engine.sweep.task import ChunkResult, ChunkTask, run_chunk
 from engine.sweep.worker_memo import WORKER, run_pool_chunk
 
@@ -188,7 +188,6 @@ class LocalExecutor:
         self.chunk_timeout_s = chunk_timeout_s
         self.grace_s = grace_s
         self._ctx = mp.get_context("spawn")
-        self._shared: dict[str, Any] = {}
         self.restarts = 0
         self.kills = 0  # times workers were killed (a chunk over its limit, cancel or close past the grace)
         self._warm = warm
@@ -247,14 +246,12 @@ class LocalExecutor:
         return list(procs.values())
 
     def publish(self, bars: Bars) -> SharedBarsRef:
-        shm, ref = publish(bars)
-        self._shared[ref.shm_name] = shm
-        return ref
+        """The bars' shared block (shared_bars.share: it becomes their memory and outlives the sweep, so the
+        parent holds the dataset once and the next sweep of the same bars copies nothing)."""
+        return share(bars)
 
     def release(self, ref: SharedBarsRef) -> None:
-        shm = self._shared.pop(ref.shm_name, None)
-        if shm is not None:
-            release(shm)
+        """Nothing to do: the block belongs to the bars it holds (unlinked when they are collected)."""
 
     def map_chunks(self, tasks: Iterable[ChunkTask], on_done: Callable[[ChunkResult], None],
                    cancel: threading.Event | None = None) -> None:
@@ -381,8 +378,6 @@ class LocalExecutor:
             if any(p.is_alive() for p in procs):
                 self._kill_workers(procs)  # the pool forgot its processes at shutdown: kill the ones we kept
             self._pool = None
-        for name in list(self._shared):
-            release(self._shared.pop(name))
 
     def __enter__(self):
         return self

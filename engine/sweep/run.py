@@ -20,6 +20,7 @@ import operator
 import random
 import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -308,6 +309,7 @@ def run_sweep(
             progress(Progress(done[0], total, elapsed, rate, (total - done[0]) / rate if rate > 0 else math.inf))
 
     refs = []
+    sweep_id = uuid.uuid4().hex
     try:
         tasks: list[ChunkTask] = []
         for d, missing in todo:
@@ -320,7 +322,7 @@ def run_sweep(
                 chunk = tuple(missing[start:start + length])
                 start += length
                 tasks.append(ChunkTask(len(tasks), ref, shipped, None, config.to_dict(), chunk, d,
-                                       memo_bytes, portfolio=pf.spec if pf else None))
+                                       memo_bytes, portfolio=pf.spec if pf else None, sweep_id=sweep_id))
         gauges.start(len(tasks))
         executor.map_chunks(tasks, on_done, cancel)
     finally:

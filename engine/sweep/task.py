@@ -34,6 +34,7 @@ class ChunkTask:
     memo_bytes: int | None = None  # the chunk's indicator memo bound (None: memo.DEFAULT_MAX_BYTES)
     engine_version: str = field(default_factory=lambda: engine_version())  # the code the parent keyed
     portfolio: PortfolioSpec | None = None  # each combo is a portfolio of the stacked symbols (sweep/portfolio.py)
+    sweep_id: str = ""  # which sweep: a worker keeps its indicator memo within one (worker_memo.py)
 
 
 @dataclass

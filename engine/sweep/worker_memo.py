@@ -3,10 +3,10 @@
 Chunks are small (progress, cancel, load balance), and a memo per chunk recomputes the indicators the
 chunk before it had (measured: the 300-combo grid on 100,000 bars in 16 chunks computes 276 SMAs
 instead of the grid's 30, a sixth of the sweep's time). So a pool worker keeps one memo, bounded by
-bytes (engine/strategies/memo.py), for the dataset it is working on; a chunk of another dataset (or
-with another bound) starts a new one. Between sweeps the worker would go on holding up to that bound,
-plus its mapping of bars the parent has released, so a janitor thread lets both go and hands the freed
-heap back to the OS once the worker has been idle for `IDLE_S` seconds.
+bytes (engine/strategies/memo.py), for the dataset and sweep it is working on; a chunk of another
+dataset or sweep (or with another bound) starts a new one. Between sweeps the worker would go on
+holding up to that bound, plus its mapping of bars the parent has released, so a janitor thread lets
+both go and hands the freed heap back to the OS once the worker has been idle for `IDLE_S` seconds.
 """
 
 from __future__ import annotations
@@ -36,7 +36,9 @@ class WorkerMemo:
         if not isinstance(task.dataset, SharedBarsRef):  # bars carried inline: nothing stable to key on
             return run_chunk(task)
         with self.lock:
-            key = (task.dataset.shm_name, task.memo_bytes)
+            # Per sweep, not only per block: a block now outlives its sweep (shared_bars.share), and a user's
+            # indicator edited between two sweeps keeps its name, which the memo keys on.
+            key = (task.dataset.shm_name, task.memo_bytes, task.sweep_id)
             if self.table is None or key != self.key:
                 self._drop()  # before attaching: the old memo holds views of the old block
                 self.table = IndicatorMemo(task.memo_bytes)

@@ -160,3 +160,73 @@ def test_worker_memo_is_kept_across_chunks_and_let_go_when_idle(bars):
         assert not worker.tidy_if_idle(now=worker.last + 2.0)  # nothing left to let go
     finally:
         release(shm)
+
+
+def test_share_moves_the_bars_into_one_block_that_goes_with_them():
+    import gc
+    import weakref
+
+    from engine.sweep.shared_bars import _exists, share
+
+    b = generate_bars("SHARE", 3_000, "1d", seed=12)
+    fields = ("ts", "open", "high", "low", "close", "volume")
+    before = {f: np.array(getattr(b, f)) for f in fields}
+    private = [weakref.ref(getattr(b, f)) for f in fields]
+    fingerprint = b.fingerprint()
+    ref = share(b)
+    gc.collect()
+    assert all(w() is None for w in private)  # the private copy is gone
+    for f in fields:
+        arr = getattr(b, f)
+        np.testing.assert_array_equal(arr, before[f])
+        assert not arr.flags.writeable
+        np.testing.assert_array_equal(getattr(attach(ref), f), before[f])  # what a worker sees
+    assert b.fingerprint() == ref.fingerprint == fingerprint
+    assert share(b) is ref  # the next sweep copies nothing
+    close = b.close
+    name = ref.shm_name
+    del b
+    gc.collect()
+    from engine.sweep.shared_bars import detach_all
+
+    detach_all()
+    assert not _exists(name)  # unlinked with its bars...
+    np.testing.assert_array_equal(close, before["close"])  # ...while an array that outlived them stays readable
+
+
+def test_two_pool_sweeps_of_the_same_bars_use_one_block_and_equal_serial():
+    import os
+
+    from engine.sweep.shared_bars import share
+
+    b = generate_bars("TWICE", 2_000, "1d", seed=13)
+    serial = run_sweep(b, "sma_cross", GRID, where="n1 < n2").rows
+    blocks = (lambda: {e for e in os.listdir("/dev/shm") if e.startswith("psm_")}) if os.path.isdir("/dev/shm") \
+        else (lambda: set())
+    with LocalExecutor(2) as pool:
+        first = run_sweep(b, "sma_cross", GRID, where="n1 < n2", executor=pool, chunk_size=9).rows
+        after_first = blocks()
+        ref = share(b)
+        second = run_sweep(b, "sma_cross", GRID, where="n1 < n2", executor=pool, chunk_size=9).rows
+        assert share(b) is ref and blocks() == after_first
+    assert first.equals(serial) and second.equals(serial)
+
+
+def test_a_worker_starts_a_new_memo_for_each_sweep(bars):
+    from engine.config import SimConfig
+    from engine.sweep.task import ChunkTask
+    from engine.sweep.worker_memo import WorkerMemo
+
+    combos = tuple(enumerate(expand_grid(get_strategy("sma_cross"), GRID, "n1 < n2")))[:5]
+    cfg = SimConfig().to_dict()
+    shm, ref = publish(bars)
+    worker = WorkerMemo()
+    try:
+        worker.run(ChunkTask(0, ref, "sma_cross", None, cfg, combos, sweep_id="a"))
+        first = worker.table
+        worker.run(ChunkTask(1, ref, "sma_cross", None, cfg, combos, sweep_id="a"))
+        assert worker.table is first and first.hits > 0
+        worker.run(ChunkTask(2, ref, "sma_cross", None, cfg, combos, sweep_id="b"))
+        assert worker.table is not first  # a block outlives its sweep; an edited indicator must not
+    finally:
+        release(shm)
