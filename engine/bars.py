@@ -99,9 +99,11 @@ class Bars:
         if not self._fingerprint:
             h = hashlib.blake2b(digest_size=16)
             h.update(f"{self.symbol}|{self.timeframe}|{len(self)}".encode())
-            h.update(self.ts.tobytes())
+            # The arrays' own memory (contiguous, see __post_init__), not tobytes() copies: same bytes, and
+            # 48 MB of copying less for a million bars
+            h.update(memoryview(self.ts).cast("B"))
             for name in _FIELDS:
-                h.update(getattr(self, name).tobytes())
+                h.update(memoryview(getattr(self, name)).cast("B"))
             self._fingerprint.append(h.hexdigest())
         return self._fingerprint[0]
 
