@@ -60,12 +60,59 @@ def pss_sum(pids: Iterable[int]) -> int:
     return total
 
 
+def alone_pss(pids: Iterable[int]) -> int | None:
+    """Bytes of the distinct physical pages that `pids` map (resident, from /proc/PID/pagemap): each page
+    counted once however many of them map it. That is their PSS as if no other process shared their pages,
+    which plain PSS is not: another process mapping the same libraries (a sibling benchmark child, say)
+    takes its share of those pages off theirs. None where page frames cannot be read (not Linux, or without
+    CAP_SYS_ADMIN, which reads them as 0)."""
+    import numpy as np
+
+    page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+    frames: list[Any] = []
+    for pid in pids:
+        try:
+            ranges = _resident_ranges(pid)
+            with open(f"/proc/{pid}/pagemap", "rb", buffering=0) as f:
+                for start, end in ranges:
+                    f.seek(start // page * 8)
+                    raw = np.frombuffer(f.read((end - start) // page * 8), dtype=np.uint64)
+                    present = raw[(raw >> np.uint64(63)) & np.uint64(1) == 1]
+                    frames.append(present & np.uint64((1 << 55) - 1))
+        except (OSError, ValueError):
+            continue
+    if not frames:
+        return None
+    pfns = np.concatenate(frames)
+    if len(pfns) and not pfns.any():
+        return None  # no CAP_SYS_ADMIN: every frame number reads as 0
+    return int(len(np.unique(pfns[pfns != 0]))) * page
+
+
+def _resident_ranges(pid: int) -> list[tuple[int, int]]:
+    """(start, end) of the mappings of `pid` with resident pages (from /proc/PID/smaps)."""
+    out: list[tuple[int, int]] = []
+    span: tuple[int, int] | None = None
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            head = line.split(None, 1)[0]
+            if "-" in head and not head.endswith(":"):
+                a, b = head.split("-")
+                span = (int(a, 16), int(b, 16))
+            elif head == "Rss:" and span is not None:
+                if int(line.split()[1]) > 0 and "vsyscall" not in line:
+                    out.append(span)
+                span = None
+    return out
+
+
 class PeakSampler:
     """Peak of `rss_sum(pids())` over the `with` block, sampled every `interval` seconds.
 
     With `pss`, the PSS of the processes is also read whenever the RSS sum reaches a new high (2 % above
     the last reading), so `pss_peak` approximates the PSS at the RSS peak without paying ~2 ms per
-    process on every tick.
+    process on every tick. It is their PSS as if they were alone (`alone_pss`) where page frames can be
+    read, else plain PSS.
     """
 
     def __init__(self, pids: Callable[[], list[int]], interval: float = 0.01, pss: bool = False) -> None:
@@ -75,6 +122,7 @@ class PeakSampler:
         self.peak = 0
         self.start = 0
         self.pss_peak = 0
+        self.pss_alone = False  # pss_peak counts the pages the processes map once each (alone_pss)
         self._pss_at = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -85,7 +133,9 @@ class PeakSampler:
         self.peak = max(self.peak, rss)
         if self.pss and rss > self._pss_at * 1.02:
             self._pss_at = rss
-            self.pss_peak = max(self.pss_peak, pss_sum(pids))
+            alone = alone_pss(pids)
+            self.pss_alone = alone is not None
+            self.pss_peak = max(self.pss_peak, alone if alone is not None else pss_sum(pids))
 
     def __enter__(self) -> PeakSampler:
         self.start = rss_sum(self.pids())

@@ -101,9 +101,9 @@ class Bars:
             h.update(f"{self.symbol}|{self.timeframe}|{len(self)}".encode())
             # The arrays' own memory (contiguous, see __post_init__), not tobytes() copies: same bytes, and
             # 48 MB of copying less for a million bars
-            h.update(memoryview(self.ts).cast("B"))
+            h.update(self.ts.data.cast("B"))
             for name in _FIELDS:
-                h.update(memoryview(getattr(self, name)).cast("B"))
+                h.update(getattr(self, name).data.cast("B"))
             self._fingerprint.append(h.hexdigest())
         return self._fingerprint[0]
 

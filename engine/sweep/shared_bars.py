@@ -29,6 +29,7 @@ from multiprocessing import resource_tracker, shared_memory
 import numpy as np
 
 from engine.bars import Bars
+from engine.runtime.heap import release_free_heap
 
 _COLUMNS = 6
 MAX_ATTACHED = 4
@@ -82,6 +83,7 @@ def share(bars: Bars) -> SharedBarsRef:
         shm.close()  # the creator's mapping; the name stays until `bars` goes
         bars._move_to(columns[0].view(np.int64), dict(zip(("open", "high", "low", "close", "volume"),
                                                           columns[1:], strict=True)))
+        release_free_heap()  # the private copy, if it was on the heap
         _owned[id(bars)] = (weakref.ref(bars), ref)
         weakref.finalize(bars, _unlink_owned, id(bars), ref.shm_name)
         return ref

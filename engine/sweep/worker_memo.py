@@ -11,10 +11,10 @@ both go and hands the freed heap back to the OS once the worker has been idle fo
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 
+from engine.runtime.heap import release_free_heap
 from engine.strategies.memo import IndicatorMemo
 from engine.sweep.portfolio_task import forget as forget_portfolio
 from engine.sweep.shared_bars import SharedBarsRef, drop_released
@@ -79,17 +79,6 @@ class WorkerMemo:
         while True:
             time.sleep(self.idle_s / 2)
             self.tidy_if_idle()
-
-
-def release_free_heap() -> None:
-    """Hand freed heap pages back to the OS (glibc `malloc_trim`); a no-op elsewhere."""
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            ctypes.CDLL(None).malloc_trim(0)
-        except (OSError, AttributeError):  # pragma: no cover - not glibc
-            pass
 
 
 WORKER = WorkerMemo()
