@@ -6,7 +6,7 @@ import statistics
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from engine.config import SimConfig
@@ -151,6 +151,14 @@ def test_stats_accurate_on_a_long_run():
         assert got[key] == pytest.approx(want[key], rel=1e-9, abs=1e-9), key
 
 
+def _assert_calmar(got, want):
+    """Calmar is the annualised return over the drawdown: the annualisation raises the mean log return's last-bit
+    differences (kernel and reference sum in other orders) to the power of the periods per year, so it holds
+    to 1e-9 as the other annualised figures do, not to the drawdown's 1e-12 (seed 6733, under 277, depth
+    0.0625 differs by 1.5e-11)."""
+    assert got["calmar_ratio"] == pytest.approx(want["calmar_ratio"], rel=1e-9, abs=1e-12, nan_ok=True)
+
+
 @settings(max_examples=100, deadline=None)
 @given(levels=st.lists(st.sampled_from([900.0, 1000.0, 1000.5, 1100.0, 1250.0, 800.0, 950.0, 1000.25]),
                        min_size=1, max_size=12),
@@ -163,12 +171,14 @@ def test_drawdown_periods_equal_the_reference_on_ties_and_long_curves(levels, pi
     s = _stats_of(equity, np.linspace(10.0, 20.0, n))
     ts = np.round(np.linspace(0.0, 365.25 * NS_PER_DAY, n)).astype(np.int64)
     want = reference_stats(equity, ts, np.linspace(10.0, 20.0, n), [], 1000.0)
-    for key in ("max_drawdown_pct", "avg_drawdown_pct", "max_drawdown_duration", "equity_peak", "calmar_ratio"):
+    for key in ("max_drawdown_pct", "avg_drawdown_pct", "max_drawdown_duration", "equity_peak"):
         assert s[key] == pytest.approx(want[key], rel=1e-12, abs=1e-12, nan_ok=True), key
+    _assert_calmar(s, want)
 
 
 @settings(max_examples=60, deadline=None)
 @given(seed=st.integers(0, 10_000), under=st.integers(1, 1200), depth=st.floats(0.01, 0.5))
+@example(seed=6733, under=277, depth=0.0625)
 def test_a_drawdown_spanning_whole_blocks_equals_the_reference(seed, under, depth):
     """A period under the peak that covers whole blocks (the kernel then takes each block's minimum at once),
     ends exactly at the old peak and is followed by a second one: the figures equal the reference."""
@@ -182,8 +192,9 @@ def test_a_drawdown_spanning_whole_blocks_equals_the_reference(seed, under, dept
     s = _stats_of(equity, close)
     ts = np.round(np.linspace(0.0, 365.25 * NS_PER_DAY, n)).astype(np.int64)
     want = reference_stats(equity, ts, close, [], 1000.0)
-    for key in ("max_drawdown_pct", "avg_drawdown_pct", "max_drawdown_duration", "equity_peak", "calmar_ratio"):
+    for key in ("max_drawdown_pct", "avg_drawdown_pct", "max_drawdown_duration", "equity_peak"):
         assert s[key] == pytest.approx(want[key], rel=1e-12, abs=1e-12, nan_ok=True), key
+    _assert_calmar(s, want)
 
 
 _equity_values = st.one_of(st.floats(-5.0, 2000.0, allow_nan=False), st.sampled_from([0.0, 1000.0, math.nan,
