@@ -99,12 +99,22 @@ def test_every_way_of_making_bars_gives_read_only_arrays(tmp_path, bars):
         store.close()
     shm, ref = publish(bars)
     try:
-        _assert_read_only(attach(ref))
+        attached = attach(ref)
+        _assert_read_only(attached)
+        with pytest.raises(ValueError):  # the mapping itself is read-only: no flag turns a worker's view writable
+            attached.close.setflags(write=True)
     finally:
         from engine.sweep.shared_bars import detach_all
 
         detach_all()
         release(shm)
+    from engine.sweep.shared_bars import share
+
+    moved = Bars.from_arrays(bars.open, bars.high, bars.low, bars.close, bars.volume, bars.ts, "RO", "1d")
+    share(moved)
+    _assert_read_only(moved)
+    with pytest.raises(ValueError):  # nor the parent's, once its bars live in the shared block
+        moved.close.setflags(write=True)
 
 
 def test_strategy_that_writes_into_its_bars_sees_and_leaves_them_untouched(bars, strategies_dir):
