@@ -331,10 +331,13 @@ def test_a_cache_hit_keeps_the_warmup(tmp_path):
     assert hit.to_json_dict()["peer_stats"] == miss.to_json_dict()["peer_stats"]
 
 
-SHORT_CASES = [(d, x) for d in ("short", "both") for x in ("all", "percent", "sl", "trail_tp")
-               if not (d == "both" and x == "percent")]  # vectorbt refuses percent sizes with both
+SHORT_CASES = [(d, x) for d in ("short", "both") for x in ("all", "percent", "sl", "trail_tp", "fixed", "value")
+               if not (d == "both" and x == "percent")]  # vectorbt refuses to reverse a percent size
+SHORT_CASES += [("both", "percent_close")]
 EXTRA = {"all": {}, "percent": {"sizing": "percent", "size": 0.5}, "sl": {"sl": 0.03},
-         "trail_tp": {"trail": 0.02, "tp": 0.05}}
+         "trail_tp": {"trail": 0.02, "tp": 0.05}, "fixed": {"sizing": "fixed", "size": 5.0},
+         "value": {"sizing": "value", "size": 2_000.0},
+         "percent_close": {"sizing": "percent", "size": 0.5, "on_opposite_entry": "close"}}
 
 
 @pytest.mark.peers
@@ -356,7 +359,9 @@ def test_vectorbt_table_short_and_both(direction, kind, extra):
     idx = pd.DatetimeIndex(bars.times())
     kw: dict = {"direction": {"short": "shortonly", "both": "both"}[direction]}
     if "sizing" in extra:
-        kw.update(size=extra["size"], size_type="percent")
+        kw.update(size=extra["size"], size_type={"fixed": "amount"}.get(extra["sizing"], extra["sizing"]))
+    if "on_opposite_entry" in extra:
+        kw["upon_opposite_entry"] = extra["on_opposite_entry"]
     if "sl" in extra or "trail" in extra:
         kw.update({name: pd.Series(getattr(bars, name), index=idx) for name in ("open", "high", "low")})
         kw.update(sl_stop=extra.get("sl") or extra.get("trail"), sl_trail="trail" in extra)
