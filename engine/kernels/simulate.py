@@ -957,16 +957,15 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
                                                    EXIT_LIQUIDATED)
                 eq = cash
         equity[i] = eq_before if p.bt_trade_on_close and warmup <= i < n - 1 else eq
-        if eq <= 0.0 and p.trade_on_ruin:
-            status = STATUS_BANKRUPT  # vectorbt trades on below zero (the result still says it was ruined)
-        elif eq <= 0.0:
-            cash, nt, nl = _exit_lots(trades, nt, lots, nl, 1.0, i, close[i], cash, p, EXIT_BANKRUPT)
-            if p.ruin_zero:
-                cash = 0.0
-            equity[i] = cash
+        if eq <= 0.0:
             status = STATUS_BANKRUPT
-            last = i + 1
-            break
+            if not p.trade_on_ruin:  # (vectorbt trades on below zero; the status still says it was ruined)
+                cash, nt, nl = _exit_lots(trades, nt, lots, nl, 1.0, i, close[i], cash, p, EXIT_BANKRUPT)
+                if p.ruin_zero:
+                    cash = 0.0
+                equity[i] = cash
+                last = i + 1
+                break
         i += 1
 
     for j in range(last, n):
