@@ -144,9 +144,11 @@ def test_vectorbt_preset_matches_vectorbt(name, direction, stops):
 
 
 # size with size_type amount (our sizing fixed: 5 units fit the cash, 500 do not and are cut, as vectorbt's
-# allow_partial does) and percent
+# allow_partial does), percent and value; a short of a given size is sold whatever the cash (500 units ruin most
+# scenarios, and vectorbt trades on below zero)
 SIZES = [("fixed", 5.0, "long"), ("fixed", 500.0, "long"), ("percent", 0.5, "long"), ("percent", 1.0, "short"),
-         ("percent", 0.3, "short")]
+         ("percent", 0.3, "short"), ("fixed", 5.0, "short"), ("fixed", 500.0, "short"), ("value", 500.0, "short"),
+         ("fixed", 5.0, "both"), ("value", 500.0, "both")]
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
@@ -162,6 +164,20 @@ def test_vectorbt_preset_sizes_as_vectorbt(name, sizing, size, direction):
     _rel(trades["size"], vt["size"].to_numpy())
     _rel(trades["pnl"], vt["pnl"].to_numpy())
     _rel(trades["entry_fee"] + trades["exit_fee"], (vt["entry_fees"] + vt["exit_fees"]).to_numpy())
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+@pytest.mark.parametrize("opposite", ["close", "ignore"])
+def test_vectorbt_percent_sizes_with_both(name, opposite):
+    """from_signals(direction="both", size_type="percent", upon_opposite_entry="close" | "ignore"): no
+    reversal, which vectorbt refuses for a percent size."""
+    bars, entries, exits, cash, commission = _case(name)
+    cfg = SimConfig.preset("vectorbt", init_cash=cash, commission=commission, direction="both", sizing="percent",
+                           size=0.5, on_opposite_entry=opposite)
+    equity, trades, _, _ = simulate(bars, SignalArrays(entries, exits), cfg)
+    value, vt = run_vectorbt(bars, entries, exits, cash, commission, "both", sizing="percent", size=0.5,
+                             upon_opposite_entry=opposite)
+    _same_as_vectorbt(equity, trades, value, vt)
 
 
 @pytest.mark.parametrize(("sizing", "direction"), [("percent", "both"), ("all_units", "long")])
