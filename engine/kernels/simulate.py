@@ -350,7 +350,8 @@ def _unrealised(lots, nl, price):
 @njit(cache=True, nogil=True)
 def _free_cash(lots, nl, cash, price, p):
     """What a new lot may spend: the equity at `price` less the margin the open lots hold (the cash when
-    flat); backtesting.py's margin_available. Below a billionth of the initial cash it is 0."""
+    flat); backtesting.py's margin_available. Below a billionth of the initial cash it is 0 (under the vectorbt
+    preset: a trillionth, and vectorbt's free cash for a short)."""
     if nl == 0:
         return cash
     if p.merge_exits and lots[0, L_SIZE] < 0.0:
@@ -930,6 +931,7 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
                 c_i = close[i]
                 eq_before = cash + _unrealised(lots, nl, c_i)
                 if want_exit and nl > 0:
+                    # (the vectorbt preset fills at the close only, so queued exits never need this cut)
                     if p.trade_on_ruin and lots[0, L_SIZE] < 0.0:
                         frac = min(frac, _cover_frac(lots, nl, cash, c_i, p))  # vectorbt: what its cash pays
                     if frac > 0.0:

@@ -147,3 +147,22 @@ def test_kernel_equals_reference_under_vectorbt_accumulation(cfg, seed, n, p, ti
         kx = ksx = np.zeros(n, dtype=bool)
     reference = reference_simulate(bars.open, bars.high, bars.low, bars.close, ke, kx, kse, ksx, cfg)
     assert_same_run(simulate(bars, sig, cfg), reference)
+
+
+def test_a_vectorbt_short_trading_on_below_zero_between_signals_equals_the_reference():
+    """vectorbt's preset: a short of 50 units sold whatever the cash of 1,000, the price rising through the
+    ruin on bars with no signal: the quiet loop hands those bars to the full bar, which marks them and goes on;
+    a later exit buys back what the cash pays."""
+    n = 60
+    close = 100.0 * np.cumprod(np.r_[1.0, np.full(n - 1, 1.01)])
+    bars = Bars.from_arrays(close, close * 1.001, close * 0.999, close)
+    e = np.zeros(n, dtype=bool)
+    x = np.zeros(n, dtype=bool)
+    e[0], x[50] = True, True
+    z = np.zeros(n, dtype=bool)
+    cfg = SimConfig.preset("vectorbt", direction="short", sizing="fixed", size=50.0, init_cash=1_000.0)
+    reference = reference_simulate(bars.open, bars.high, bars.low, bars.close, z, z, e, x, cfg)
+    run = simulate(bars, SignalArrays(e, x), cfg)
+    assert_same_run(run, reference)
+    equity, trades, status, _ = run
+    assert status == 1 and equity[-1] < 0.0 and trades["exit_bar"][0] == 50 and trades["is_open"][-1]
