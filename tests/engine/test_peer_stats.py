@@ -464,3 +464,35 @@ def test_backtesting_table_with_added_trades_and_partial_closes(exclusive):
                                           exclusive_orders=exclusive)
     assert_same_table(peer_stats(result), theirs)
     assert len(result.trade_records) > entries.sum(), "the case must split trades by partial closes"
+
+
+@pytest.mark.peers
+@pytest.mark.parametrize("case", ["tripled", "fixed_500"])
+def test_vectorbt_table_after_a_ruin(case):
+    """A short the cash cannot carry: vectorbt trades on below zero and buys back only what its cash pays (a
+    short bought back in parts); its own pf.stats() from the run that does the same."""
+    import pandas as pd
+    import vectorbt as vbt
+
+    peers()
+    if case == "tripled":  # all the cash short at 100, the price triples, three exits
+        close = np.array([100.0, 150.0, 190.0, 300.0, 320.0, 250.0, 90.0, 80.0])
+        b = generated_bars(1, len(close), "daily")
+        bars = Bars(b.ts, close, close, close, close, b.volume)
+        entries, exits = np.arange(8) == 0, np.isin(np.arange(8), [3, 5, 7])
+        cash, commission, sizes = 10_000.0, 0.001, {}
+    else:
+        bars, entries, exits, cash, commission = _generated_case(4, "daily")
+        sizes = {"sizing": "fixed", "size": 50 * cash / 100.0}  # 50 times the cash's worth of units at 100
+    result = run_backtest(bars, GivenSignals(entries, exits), {},
+                          SimConfig.preset("vectorbt", init_cash=cash, commission=commission, direction="short",
+                                           **sizes))
+    assert result.status == "bankrupt" and (result.equity < 0.0).any()
+    idx = pd.DatetimeIndex(bars.times())
+    kw: dict = {"size": sizes["size"], "size_type": "amount"} if sizes else {}
+    freq = pd.Timedelta(int(np.median(np.diff(bars.ts))), "ns")
+    pf = vbt.Portfolio.from_signals(pd.Series(bars.close, index=idx), entries, exits, init_cash=cash, fees=commission,
+                                    freq=freq, direction="shortonly", **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert_same_table(peer_stats(result), pf.stats())
