@@ -46,7 +46,7 @@ PRESET_OPTIONS: dict[str, frozenset[str]] = {
     # accumulate: exclusive_orders=False (with hedging=False); slippage: spread (entries only)
     "backtesting": frozenset({*PRESET_OPEN, "direction", "at_end", "fill", "margin", "accumulate", "slippage"}),
     # from_signals(direction=...); sl_stop, tp_stop, sl_stop with sl_trail=True; size with size_type
-    # "amount" (sizing fixed, long only), "value" (long only) or "percent" (long or short); accumulate=True;
+    # "amount" (sizing fixed), "value" or "percent" (not with both and upon_opposite_entry="reverse"); accumulate=True;
     # upon_opposite_entry
     "vectorbt": frozenset({*PRESET_OPEN, "direction", "sl", "tp", "trail", "sizing", "size", "accumulate",
                            "on_opposite_entry"}),
