@@ -46,7 +46,7 @@ PRESET_OPTIONS: dict[str, frozenset[str]] = {
     # accumulate: exclusive_orders=False (with hedging=False); slippage: spread (entries only)
     "backtesting": frozenset({*PRESET_OPEN, "direction", "at_end", "fill", "margin", "accumulate", "slippage"}),
     # from_signals(direction=...); sl_stop, tp_stop, sl_stop with sl_trail=True; size with size_type
-    # "amount" (sizing fixed, long only), "value" (long only) or "percent" (long or short); accumulate=True;
+    # "amount" (sizing fixed), "value" or "percent" (not with both and upon_opposite_entry="reverse"); accumulate=True;
     # upon_opposite_entry
     "vectorbt": frozenset({*PRESET_OPEN, "direction", "sl", "tp", "trail", "sizing", "size", "accumulate",
                            "on_opposite_entry"}),
@@ -177,19 +177,17 @@ class SimConfig:
                 f"config: option {bad[0]!r} cannot be combined with compat={compat!r} "
                 f"(the preset allows only {', '.join(sorted(allowed))}; docs/compat.md)")
         sizing, direction = overrides.get("sizing", "all"), overrides.get("direction", "long")
-        vbt_sizes = {"all": ("long", "short", "both"), "fixed": ("long",), "percent": ("long", "short"),
-                     "value": ("long",)}
-        if compat == "vectorbt" and direction not in vbt_sizes.get(sizing, ()):
-            raise ConfigError(f"config: sizing={sizing!r} with direction={direction!r} cannot be combined with "
-                              "compat='vectorbt': reproduced are all (the default), fixed (size_type amount, long "
-                              "only), value (size_type value, long only) and percent (long or short; vectorbt "
-                              "refuses it with both)")
+        if compat == "vectorbt" and sizing not in ("all", "fixed", "value", "percent"):
+            raise ConfigError(f"config: sizing={sizing!r} cannot be combined with compat='vectorbt': reproduced are "
+                              "all (the default), fixed (size_type amount), value and percent")
+        if (compat == "vectorbt" and sizing == "percent" and direction == "both"
+                and overrides.get("on_opposite_entry", "reverse") == "reverse"):
+            raise ConfigError("config: sizing='percent' with direction='both' and on_opposite_entry='reverse' "
+                              "cannot be combined with compat='vectorbt': vectorbt refuses to reverse a position "
+                              "sized by a percent (use on_opposite_entry close or ignore)")
         if compat == "vectorbt" and overrides.get("sl") and overrides.get("trail"):
             raise ConfigError("config: sl with trail cannot be combined with compat='vectorbt': vectorbt has one "
                               "stop-loss, fixed (sl_stop) or trailing (sl_stop with sl_trail=True)")
-        if compat == "vectorbt" and overrides.get("accumulate") and (direction != "long" or sizing == "percent"):
-            raise ConfigError("config: accumulate with compat='vectorbt' is reproduced long only, sized all (the "
-                              "default), fixed (size_type amount) or value (docs/compat.md)")
         if compat == "backtesting" and overrides.get("accumulate"):
             overrides = {**overrides, "on_entry_while_long": "ignore"}  # exclusive_orders=False: buy() adds a trade
         return cls(**{**PRESETS[compat], **overrides, "compat": compat})

@@ -27,7 +27,8 @@ class Result:
     stats: snake_case figures (docs/stats.md); durations in days; start/end as ISO-8601 UTC strings.
     trades: polars DataFrame, one row per trade (the open trade at the end, if any, has is_open=True).
     equity: account equity at each bar's close; drawdown_pct: equity below its running peak, in % (<= 0).
-    status: "ok", or "bankrupt" when equity reached zero and the run stopped early.
+    status: "ok", or "bankrupt" when equity reached zero and the run stopped early (under compat="vectorbt" the
+        run trades on below zero, as vectorbt does).
     indicator_warmup: bars before every line of the strategy's `indicators()` is defined; set under
         compat="backtesting", where the peer's Buy & Hold starts there (docs/compat.md#the-peers-stats).
     """

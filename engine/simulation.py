@@ -217,10 +217,13 @@ def sim_params(config: SimConfig) -> np.ndarray:
         "leverage": 1.0 / float(config.margin),
         "maintenance": float(config.maintenance),
         "ruin_zero": config.compat == "backtesting",
+        "trade_on_ruin": config.compat == "vectorbt",
         "accumulate": config.accumulate,
         "opposite": _OPPOSITE_CODES[config.on_opposite_entry],
         "merge_exits": config.compat == "vectorbt",
-        "exit_by_size": config.compat == "vectorbt" and config.accumulate and config.sizing in ("fixed", "value"),
+        "exit_by_size": config.compat == "vectorbt" and config.accumulate and config.sizing in ("fixed", "value",
+                                                                                               "percent"),
+        "min_units": 1e-8 if config.compat == "vectorbt" else 0.0,
         "extra_records": 0,
     }
     if values.keys() != _SIM_FIELDS:  # a field added to one side only

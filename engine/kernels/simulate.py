@@ -93,12 +93,17 @@ SIM_PARAMS_DTYPE = np.dtype(
         ("leverage", np.float64),  # 1 / margin: the cash buys this many times its value
         ("maintenance", np.float64),  # equity below this fraction of the position's value liquidates it; 0 = off
         ("ruin_zero", np.bool_),  # backtesting.py: a ruined account shows equity 0 from that bar on
+        # vectorbt: an account whose equity reaches 0 trades on (the run does not stop), and a short is bought back
+        # only as far as its cash (ours plus the short's proceeds) pays
+        ("trade_on_ruin", np.bool_),
         ("accumulate", np.bool_),  # an entry on the position's side adds a lot (else it is ignored)
         ("opposite", np.int64),  # OPPOSITE_* below: what an entry against the position does
         # vectorbt: an exit order is one trade record (its lots merged at their average entry price)
         ("merge_exits", np.bool_),
         # vectorbt's accumulation with a fixed size: an exit signal sells `size` units, not the position
         ("exit_by_size", np.bool_),
+        # vectorbt's min_size: an entry for fewer units is rejected (cancelled); 0 = off
+        ("min_units", np.float64),
         ("extra_records", np.int64),  # room for trade records beyond one per entry signal (partial exits)
     ],
     align=True,
@@ -146,12 +151,17 @@ _BT_FRACTION = 0.9999999999999998
 
 
 @njit(cache=True, nogil=True)
-def _entry_units(price, raw, cash, p):
-    """Units to buy/sell at `price` (already slipped from `raw`) for a new position by the run's sizing, with
-    `cash` to spend (the free cash); 0 means the order is cancelled. The cash buys `leverage` (1 / margin)
-    times its value. `p`: the options record."""
+def _entry_units(price, raw, cash, side, p):
+    """Units to buy/sell (`side` +1/-1) at `price` (already slipped from `raw`) for a new position by the run's
+    sizing, with `cash` to spend (the free cash); 0 means the order is cancelled. The cash buys `leverage`
+    (1 / margin) times its value. `p`: the options record."""
     fee_rate, fixed_fee, sizing, size_value = p.fee_rate, p.fixed_fee, p.sizing, p.size_value
     buy = cash * p.leverage
+    if side < 0.0 and p.partial_fills and (sizing == SIZE_FIXED or sizing == SIZE_VALUE):
+        # vectorbt sells a short of a given size (amount, or value / price) whatever its cash: sell_nb checks
+        # the cash only for size=inf (all of it) or a percent
+        units = size_value / price if sizing == SIZE_VALUE else size_value
+        return units if units > 0.0 and units >= p.min_units - 1e-12 else 0.0
     if sizing == SIZE_ALL:
         units = ((buy - fixed_fee) / (1.0 + fee_rate)) / price
     elif sizing == SIZE_ALL_UNITS:
@@ -173,7 +183,7 @@ def _entry_units(price, raw, cash, p):
             units = ((buy - fixed_fee) / (1.0 + fee_rate)) / price if p.partial_fills else 0.0
     else:  # SIZE_PERCENT
         units = ((buy * size_value - fixed_fee) / (1.0 + fee_rate)) / price
-    if not units > 0.0:
+    if not units > 0.0 or units < p.min_units - 1e-12:  # (vectorbt's is_less: 1e-12 absolute tolerance)
         return 0.0
     return units
 
@@ -255,7 +265,7 @@ def _open(price, side, k, cash, orders, size_type, p):
     if not np.isnan(size):
         units = _order_units(px, price, cash, p, size, size_type, sl_lv)
     else:
-        units = _entry_units(px, price, cash, p)
+        units = _entry_units(px, price, cash, side, p)
     fee = units * px * p.fee_rate + p.fixed_fee if units > 0.0 else 0.0
     return units, px, fee, sl_lv, tp_lv, trail
 
@@ -340,15 +350,47 @@ def _unrealised(lots, nl, price):
 @njit(cache=True, nogil=True)
 def _free_cash(lots, nl, cash, price, p):
     """What a new lot may spend: the equity at `price` less the margin the open lots hold (the cash when
-    flat); backtesting.py's margin_available. Below a billionth of the initial cash it is 0."""
+    flat); backtesting.py's margin_available. Below a billionth of the initial cash it is 0 (under the vectorbt
+    preset: a trillionth, and vectorbt's free cash for a short)."""
     if nl == 0:
         return cash
+    if p.merge_exits and lots[0, L_SIZE] < 0.0:
+        # vectorbt's free cash of a short: its cash (which holds the short's proceeds) less the debt taken
+        # twice, the debt being the short's value at its entry prices: our cash less that value, not marked to
+        # the price (vectorbt moves free cash only at orders)
+        debt = 0.0
+        for j in range(nl):
+            debt += abs(lots[j, L_SIZE]) * lots[j, L_PX]
+        free = cash - debt
+        return free if free > 1e-12 * p.init_cash else 0.0
     used = 0.0
     for j in range(nl):
         used += abs(lots[j, L_SIZE]) * price
     free = cash + _unrealised(lots, nl, price) - used / p.leverage
-    # what rounding leaves of a fully used margin is no cash: a lot of dust would open on it
-    return free if free > 1e-9 * p.init_cash else 0.0
+    # what rounding leaves of a fully used margin is no cash: a lot of dust would open on it (vectorbt's
+    # min_size rejects such a lot, so under its preset only the rounding itself is cut: it adds to the last
+    # 1e-8 units as vectorbt does)
+    return free if free > (1e-12 if p.min_units > 0.0 else 1e-9) * p.init_cash else 0.0
+
+
+@njit(cache=True, nogil=True)
+def _cover_frac(lots, nl, cash, price, p):
+    """The share of a short position (all its lots) vectorbt buys back at `price`: its buy order is cut to what
+    its cash pays, fees on top (buy_nb's allow_partial), its cash being ours plus the short's proceeds (the
+    debt). 1: all of it (within vectorbt's 1e-9); 0: none (no cash, or under its min_size)."""
+    units = 0.0
+    debt = 0.0
+    for j in range(nl):
+        units += abs(lots[j, L_SIZE])
+        debt += abs(lots[j, L_SIZE]) * lots[j, L_PX]
+    cash_v = cash + debt
+    need = units * price * (1.0 + p.fee_rate) + p.fixed_fee
+    if need - cash_v <= 1e-9 * need:
+        return 1.0
+    can = ((cash_v - p.fixed_fee) / (1.0 + p.fee_rate)) / price
+    if cash_v <= 1e-12 * p.init_cash or can < p.min_units - 1e-12:
+        return 0.0
+    return can / units
 
 
 def _close_units_py(trades, nt, lots, j, units, bar, price, cash, p, reason):
@@ -499,7 +541,7 @@ def _open_plain(price, side, cash, p):
     sl = px * (1.0 - side * p.sl) if p.sl > 0.0 else np.nan
     tp = px * (1.0 + side * p.tp) if p.tp > 0.0 else np.nan
     trail = -p.trail if p.trail > 0.0 else np.nan
-    units = _entry_units(px, price, cash, p)
+    units = _entry_units(px, price, cash, side, p)
     fee = units * px * p.fee_rate + p.fixed_fee if units > 0.0 else 0.0
     return units, px, fee, sl, tp, trail
 
@@ -712,7 +754,17 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
             while j < nl:
                 exit_px, reason = _lot_stop(lots[j, L_SIZE], lots[j, L_SL], lots[j, L_TRAIL], lots[j, L_BEST],
                                             lots[j, L_TP], o_i, high[i], low[i], p.stop_first)
-                if not np.isnan(exit_px) and p.merge_exits and nl > 1:
+                if not np.isnan(exit_px) and p.trade_on_ruin and lots[j, L_SIZE] < 0.0:
+                    # vectorbt: the stop buys back the short (all its lots: one set of stops) as far as the cash
+                    # pays; what is left keeps its stops, its trailing anchor moved by this bar
+                    frac = _cover_frac(lots, nl, cash, exit_px, p)
+                    if frac > 0.0:
+                        cash, nt, nl = _exit_lots(trades, nt, lots, nl, frac, i, exit_px, cash, p, reason)
+                    for m in range(nl):
+                        lots[m, L_BEST] = min(lots[m, L_BEST], low[i])
+                    stopped = True
+                    break
+                elif not np.isnan(exit_px) and p.merge_exits and nl > 1:
                     # vectorbt: the position's stop closes all of it, as one exit order (one trade)
                     cash, nt, nl = _exit_lots(trades, nt, lots, nl, 1.0, i, exit_px, cash, p, reason)
                     stopped = True
@@ -854,9 +906,18 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
                     frac = portion
                 elif p.exit_by_size:
                     units = 0.0
+                    debt = 0.0
                     for j in range(nl):
                         units += abs(lots[j, L_SIZE])
-                    amount = p.size_value / close[i] if p.sizing == SIZE_VALUE else p.size_value
+                        debt += abs(lots[j, L_SIZE]) * lots[j, L_PX]
+                    if p.sizing == SIZE_PERCENT and pos_side > 0:
+                        amount = p.size_value * units  # vectorbt sells the percent of the position
+                    elif p.sizing == SIZE_PERCENT:
+                        # vectorbt buys back what the percent of its cash (ours plus the short's proceeds, its
+                        # debt) pays, fees on top, at most the position
+                        amount = ((cash + debt) * p.size_value / (1.0 + p.fee_rate)) / close[i]
+                    else:
+                        amount = p.size_value / close[i] if p.sizing == SIZE_VALUE else p.size_value
                     # vectorbt sells the whole position when the size is within 1e-9 of it
                     frac = 1.0 if amount >= units * (1.0 - 1e-9) else amount / units
 
@@ -870,7 +931,11 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
                 c_i = close[i]
                 eq_before = cash + _unrealised(lots, nl, c_i)
                 if want_exit and nl > 0:
-                    cash, nt, nl = _exit_fast(trades, nt, lots, nl, frac, i, c_i, cash, p, EXIT_SIGNAL)
+                    # (the vectorbt preset fills at the close only, so queued exits never need this cut)
+                    if p.trade_on_ruin and lots[0, L_SIZE] < 0.0:
+                        frac = min(frac, _cover_frac(lots, nl, cash, c_i, p))  # vectorbt: what its cash pays
+                    if frac > 0.0:
+                        cash, nt, nl = _exit_fast(trades, nt, lots, nl, frac, i, c_i, cash, p, EXIT_SIGNAL)
                 if want_entry != 0:
                     # (trade_on_close: backtesting.py sizes the order in the next bar's pass, valuing the open
                     # trades at that bar's close)
@@ -895,13 +960,14 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
                 eq = cash
         equity[i] = eq_before if p.bt_trade_on_close and warmup <= i < n - 1 else eq
         if eq <= 0.0:
-            cash, nt, nl = _exit_lots(trades, nt, lots, nl, 1.0, i, close[i], cash, p, EXIT_BANKRUPT)
-            if p.ruin_zero:
-                cash = 0.0
-            equity[i] = cash
             status = STATUS_BANKRUPT
-            last = i + 1
-            break
+            if not p.trade_on_ruin:  # (vectorbt trades on below zero; the status still says it was ruined)
+                cash, nt, nl = _exit_lots(trades, nt, lots, nl, 1.0, i, close[i], cash, p, EXIT_BANKRUPT)
+                if p.ruin_zero:
+                    cash = 0.0
+                equity[i] = cash
+                last = i + 1
+                break
         i += 1
 
     for j in range(last, n):

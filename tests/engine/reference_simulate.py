@@ -55,16 +55,31 @@ class Broker:
         return 0 if not self.lots else (1 if self.lots[0].size > 0 else -1)
 
     def free_cash(self, price):
-        """What a new lot may spend: equity at `price` less the margin the open lots hold."""
+        """What a new lot may spend: equity at `price` less the margin the open lots hold. vectorbt's free
+        cash of a short is its cash less twice its debt (the short's value at entry): our cash less that value."""
         if not self.lots:
             return self.cash
+        # rounding's leftovers are no cash (vectorbt: its min_size rejects the dust lot; only rounding is cut)
+        cut = (1e-12 if self.vbt else 1e-9) * self.cfg.init_cash
+        if self.vbt and self.side() < 0:
+            free = self.cash - sum(abs(lot.size) * lot.price for lot in self.lots)
+            return free if free > cut else 0.0
         used = sum(abs(lot.size) * price for lot in self.lots)
         free = self.equity(price) - used / (1.0 / self.cfg.margin)
-        return free if free > 1e-9 * self.cfg.init_cash else 0.0  # rounding's leftovers are no cash
+        return free if free > cut else 0.0
 
-    def units_for(self, price, cash, raw):
+    def units_for(self, price, cash, raw, side):
+        u = self._units_for(price, cash, raw, side)
+        if self.vbt and u < 1e-8 - 1e-12:  # vectorbt's min_size (its is_less tolerance)
+            return 0.0
+        return u
+
+    def _units_for(self, price, cash, raw, side):
         cfg = self.cfg
         c, f, fixed = cash / cfg.margin, cfg.commission, cfg.fixed_fee  # what the cash buys
+        if self.vbt and side < 0 and cfg.sizing in ("fixed", "value"):  # vectorbt shorts a size whatever its cash
+            u = cfg.size / price if cfg.sizing == "value" else cfg.size
+            return u if u > 0 else 0.0
         if cfg.sizing == "all":
             u = ((c - fixed) / (1 + f)) / price
         elif cfg.sizing == "all_units":
@@ -143,7 +158,7 @@ class Broker:
             units = self.order_units(price, order["size"], order.get("size_type", ORDER_SIZE_UNITS), sl, cash,
                                      raw_price)
         else:
-            units = self.units_for(price, cash, raw_price)
+            units = self.units_for(price, cash, raw_price, side)
         if units <= 0:
             self.cancelled += 1
             return None
@@ -189,11 +204,28 @@ class Broker:
         else:
             lot.size -= side * units
 
+    def cover_share(self, price):
+        """vectorbt buys a short back with its cash (ours plus the short's proceeds): the share of the position
+        that cash pays at `price` with its fee (1: all, within its 1e-9; 0: none, or under its min_size)."""
+        cfg = self.cfg
+        units = sum(abs(lot.size) for lot in self.lots)
+        cash_v = self.cash + sum(abs(lot.size) * lot.price for lot in self.lots)
+        need = units * price * (1 + cfg.commission) + cfg.fixed_fee
+        if need - cash_v <= 1e-9 * need:
+            return 1.0
+        can = (cash_v - cfg.fixed_fee) / (1 + cfg.commission) / price
+        return 0.0 if cash_v <= 1e-12 * cfg.init_cash or can < 1e-8 - 1e-12 else can / units
+
     def close(self, raw_price, bar, reason, frac=1.0):
-        """Close `frac` of every lot (vectorbt: as one trade at their average entry price)."""
+        """Close `frac` of every lot (vectorbt: as one trade at their average entry price, and a short only as
+        far as its cash pays)."""
         if not self.lots:
             return
         cfg = self.cfg
+        if self.vbt and self.side() < 0:
+            frac = min(frac, self.cover_share(raw_price))
+            if frac <= 0:
+                return
         if self.vbt and len(self.lots) > 1:
             side = self.side()
             price = raw_price * (1 - side * cfg.slippage)
@@ -340,8 +372,12 @@ def reference_simulate(o, h, l, c, e, x, se, sx, cfg, orders=None):
         stopped = False
         for lot in list(b.lots):  # both presets check the stop-loss before the take-profit, gap or not
             hit = stop_exit(b, lot, o[i], h[i], l[i], stop_first=cfg.compat is not None)
-            if hit and b.vbt and len(b.lots) > 1:  # vectorbt: the position's stop closes all of it at once
+            if hit and b.vbt and (len(b.lots) > 1 or lot.size < 0):
+                # vectorbt: the position's stop closes all of it at once (a short: as far as the cash pays; what
+                # is left keeps its stops and moves its trailing anchor)
                 b.close(hit[0], i, hit[1])
+                for other in b.lots:
+                    other.best = min(other.best, l[i])
                 stopped = True
                 break
             if hit:
@@ -401,8 +437,13 @@ def reference_simulate(o, h, l, c, e, x, se, sx, cfg, orders=None):
             if do_close and side == 0 and not opposite_close:
                 if order and order.get("exit_portion") is not None:
                     frac = order["exit_portion"]
-                elif cfg.compat == "vectorbt" and cfg.accumulate and cfg.sizing in ("fixed", "value"):
+                elif cfg.compat == "vectorbt" and cfg.accumulate and cfg.sizing in ("fixed", "value", "percent"):
                     amount = cfg.size / c[i] if cfg.sizing == "value" else cfg.size  # vectorbt sells `size` again
+                    if cfg.sizing == "percent" and cur > 0:  # that share of the position
+                        amount = cfg.size * abs(b.pos)
+                    elif cfg.sizing == "percent":  # buys back what that share of its cash pays, fees on top
+                        cash_v = b.cash + sum(abs(lot.size) * lot.price for lot in b.lots)  # (the short's proceeds)
+                        amount = cash_v * cfg.size / (1 + cfg.commission) / c[i]
                     frac = 1.0 if amount >= abs(b.pos) * (1 - 1e-9) else amount / abs(b.pos)  # its tolerance
             bt_toc = bt and cfg.fill == "close"  # backtesting.py's trade_on_close
             if cfg.fill == "next_open" or (bt_toc and i == n - 1):  # (the peer never fills the last bar's
@@ -420,7 +461,9 @@ def reference_simulate(o, h, l, c, e, x, se, sx, cfg, orders=None):
         equity[i] = b.equity(c[i])
         if bt and cfg.fill == "close" and cfg.warmup_bars <= i < n - 1:
             equity[i] = before
-        if b.equity(c[i]) <= 0:
+        if b.equity(c[i]) <= 0 and b.vbt:
+            status = 1  # vectorbt trades on below zero
+        elif b.equity(c[i]) <= 0:
             b.close(c[i], i, EXIT_BANKRUPT)
             for j in range(i, n):  # backtesting.py shows a ruined account as 0
                 equity[j] = 0.0 if bt else b.cash

@@ -144,9 +144,11 @@ def test_vectorbt_preset_matches_vectorbt(name, direction, stops):
 
 
 # size with size_type amount (our sizing fixed: 5 units fit the cash, 500 do not and are cut, as vectorbt's
-# allow_partial does) and percent
+# allow_partial does), percent and value; a short of a given size is sold whatever the cash (500 units ruin most
+# scenarios, and vectorbt trades on below zero)
 SIZES = [("fixed", 5.0, "long"), ("fixed", 500.0, "long"), ("percent", 0.5, "long"), ("percent", 1.0, "short"),
-         ("percent", 0.3, "short")]
+         ("percent", 0.3, "short"), ("fixed", 5.0, "short"), ("fixed", 500.0, "short"), ("value", 500.0, "short"),
+         ("fixed", 5.0, "both"), ("value", 500.0, "both")]
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
@@ -164,11 +166,30 @@ def test_vectorbt_preset_sizes_as_vectorbt(name, sizing, size, direction):
     _rel(trades["entry_fee"] + trades["exit_fee"], (vt["entry_fees"] + vt["exit_fees"]).to_numpy())
 
 
-@pytest.mark.parametrize(("sizing", "direction"), [("fixed", "short"), ("fixed", "both"), ("percent", "both"),
-                                                   ("all_units", "long")])
-def test_vectorbt_sizes_it_does_not_reproduce_are_refused(sizing, direction):
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+@pytest.mark.parametrize("opposite", ["close", "ignore"])
+def test_vectorbt_percent_sizes_with_both(name, opposite):
+    """from_signals(direction="both", size_type="percent", upon_opposite_entry="close" | "ignore"): no
+    reversal, which vectorbt refuses for a percent size."""
+    bars, entries, exits, cash, commission = _case(name)
+    cfg = SimConfig.preset("vectorbt", init_cash=cash, commission=commission, direction="both", sizing="percent",
+                           size=0.5, on_opposite_entry=opposite)
+    equity, trades, _, _ = simulate(bars, SignalArrays(entries, exits), cfg)
+    value, vt = run_vectorbt(bars, entries, exits, cash, commission, "both", sizing="percent", size=0.5,
+                             upon_opposite_entry=opposite)
+    _same_as_vectorbt(equity, trades, value, vt)
+
+
+@pytest.mark.parametrize(("sizing", "direction"), [("percent", "both"), ("all_units", "long")])
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_vectorbt_sizes_it_does_not_reproduce_are_refused(sizing, direction, accumulate):
+    """vectorbt has no whole-units size, and raises on reversing a position sized by a percent."""
     with pytest.raises(ConfigError, match="cannot be combined with compat='vectorbt'"):
-        SimConfig.preset("vectorbt", sizing=sizing, size=0.5, direction=direction)
+        SimConfig.preset("vectorbt", sizing=sizing, size=0.5, direction=direction, accumulate=accumulate)
+    if sizing == "percent":  # closing or ignoring the opposite entry does not reverse: reproduced
+        for opposite in ("close", "ignore"):
+            SimConfig.preset("vectorbt", sizing=sizing, size=0.5, direction=direction, accumulate=accumulate,
+                             on_opposite_entry=opposite)
 
 
 def test_vectorbt_has_one_stop_loss_fixed_or_trailing():
@@ -407,9 +428,6 @@ def test_accumulation_the_presets_do_not_reproduce_is_refused():
     from engine.errors import StrategyError
     from engine.strategies.base import Orders
 
-    for bad in (dict(direction="short"), dict(sizing="percent", size=0.5)):
-        with pytest.raises(ConfigError, match="accumulate with compat='vectorbt'"):
-            SimConfig.preset("vectorbt", accumulate=True, **bad)
     bars, entries, exits, cash, commission = _case("plain")
     with pytest.raises(StrategyError, match="several working orders"):
         simulate(bars, SignalArrays(entries, exits, orders=Orders(limit=bars.close * 0.99)),
@@ -445,3 +463,146 @@ def test_backtesting_spread(name, direction, kind):
                                  spread=spread, finalize_trades=kind == "finalize",
                                  exclusive_orders=kind != "accumulate")
     _same_as_backtesting(equity, trades, stats)
+
+
+# -- vectorbt's accumulation short, by a percent, and in both directions --------------------------------------
+# Sizes in units and value scale with the cash (5 units and 500 of value per 10,000): vectorbt sells a short of
+# a given size whatever its cash, and a short the cash cannot carry ruins the account (below).
+VBT_ACCUMULATE_SIDES = [("short", "all", 1.0), ("short", "fixed", 5.0), ("short", "value", 500.0),
+                        ("short", "percent", 0.5), ("short", "percent", 1.0), ("long", "percent", 0.5),
+                        ("long", "percent", 1.0)]
+VBT_BOTH = [(s, z, o) for s, z in (("all", 1.0), ("fixed", 5.0), ("value", 500.0)) for o in ("reverse", "close",
+                                                                                             "ignore")]
+VBT_BOTH += [("percent", 0.5, o) for o in ("close", "ignore")]  # (vectorbt cannot reverse a percent)
+
+
+def _vbt_size(sizing, size, cash):
+    return size * cash / 10_000.0 if sizing in ("fixed", "value") else size
+
+
+def _check_vectorbt_accumulation(bars, entries, exits, cash, commission, direction, sizing, size, stops="none",
+                                 opposite=None):
+    """Our run under the preset and vectorbt's from_signals(accumulate=True, ...) on the same signals: the
+    value at every bar and every trade (bars, size, prices, pnl, fees, open or closed) equal. Returns ours."""
+    size = _vbt_size(sizing, size, cash)
+    more = {} if opposite is None else {"on_opposite_entry": opposite}
+    cfg = SimConfig.preset("vectorbt", init_cash=cash, commission=commission, direction=direction, sizing=sizing,
+                           size=size, accumulate=True, **STOPS[stops], **more)
+    equity, trades, status, _ = simulate(bars, SignalArrays(entries, exits), cfg)
+    value, vt = run_vectorbt(bars, entries, exits, cash, commission, direction, sizing=sizing, size=size,
+                             accumulate=True, upon_opposite_entry=opposite, **STOPS[stops])
+    assert status == int(bool((value <= 0.0).any()))  # ruined (and trading on, as vectorbt does) or not
+    _same_as_vectorbt(equity, trades, value, vt)
+    np.testing.assert_array_equal(trades["is_open"], vt["status"].to_numpy() == 0)
+    return trades
+
+
+def _added(trades, bars):
+    """Trades of several entries: their average entry price is not one bar's close."""
+    return trades["entry_price"] != bars.close[trades["entry_bar"]]
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+@pytest.mark.parametrize(("direction", "sizing", "size"), VBT_ACCUMULATE_SIDES,
+                         ids=[f"{d}-{a}-{b:g}" for d, a, b in VBT_ACCUMULATE_SIDES])
+@pytest.mark.parametrize("stops", ["none", "sl_tp"])
+def test_vectorbt_accumulate_short_and_percent(name, direction, sizing, size, stops):
+    """from_signals(accumulate=True, direction="shortonly" | "longonly", size_type=...): an added short is sized
+    from vectorbt's free cash (its cash less twice the debt, the short's value at its entry prices), or by its
+    size whatever the cash; an exit by a percent sells that share of a long and buys back what that share of
+    the cash pays of a short."""
+    bars, entries, exits, cash, commission = _case(name)
+    trades = _check_vectorbt_accumulation(bars, entries, exits, cash, commission, direction, sizing, size, stops)
+    if name == "dense_signals_reentry" and size < 1.0:  # (all the cash leaves none to add)
+        assert _added(trades, bars).any(), "scenario must exercise added entries"
+        if sizing == "percent" and stops == "none":  # exits of part of a position: its trades share the entry
+            assert (trades["entry_bar"][1:] == trades["entry_bar"][:-1]).any(), "scenario must exit in parts"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+@pytest.mark.parametrize(("direction", "sizing", "size"), VBT_ACCUMULATE_SIDES,
+                         ids=[f"{d}-{a}-{b:g}" for d, a, b in VBT_ACCUMULATE_SIDES])
+@pytest.mark.parametrize("stops", ["sl", "tp", "trail", "trail_tp"])
+def test_vectorbt_accumulate_short_and_percent_with_stops(name, direction, sizing, size, stops):
+    """As above, with each of vectorbt's stops: one set per position, moved to each added entry's levels."""
+    bars, entries, exits, cash, commission = _case(name)
+    _check_vectorbt_accumulation(bars, entries, exits, cash, commission, direction, sizing, size, stops)
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+@pytest.mark.parametrize(("sizing", "size", "opposite"), VBT_BOTH, ids=[f"{a}-{b:g}-{c}" for a, b, c in VBT_BOTH])
+@pytest.mark.parametrize("stops", ["none", "sl_tp", "trail"])
+def test_vectorbt_accumulate_both(name, sizing, size, opposite, stops):
+    """from_signals(accumulate=True, direction="both", upon_opposite_entry=...): an entry on the position's side
+    adds to it, one against it reverses, closes or is ignored (the whole position, as one trade)."""
+    bars, entries, exits, cash, commission = _case(name)
+    trades = _check_vectorbt_accumulation(bars, entries, exits, cash, commission, "both", sizing, size, stops,
+                                          opposite)
+    if name == "dense_signals_reentry" and stops == "none":
+        if opposite != "ignore":  # (ignore: the first position is never closed)
+            assert (trades["side"] < 0).any() and (trades["side"] > 0).any()
+        if sizing != "all":  # (all the cash leaves none to add)
+            assert _added(trades, bars).any(), "scenario must exercise added entries"
+
+
+def _goog():
+    import backtesting.test
+
+    from tests.engine.test_peer_stats import frame_bars
+
+    return frame_bars(backtesting.test.GOOG)
+
+
+GOOG_CASES = [("short", "all", 1.0, None), ("short", "fixed", 5.0, None), ("short", "value", 500.0, None),
+              ("short", "percent", 0.5, None), ("long", "percent", 0.5, None), ("both", "all", 1.0, "reverse"),
+              ("both", "fixed", 5.0, "close"), ("both", "value", 500.0, "reverse"), ("both", "percent", 0.5, "close")]
+
+
+@pytest.mark.parametrize(("direction", "sizing", "size", "opposite"), GOOG_CASES,
+                         ids=[f"{d}-{a}-{b:g}-{o}" for d, a, b, o in GOOG_CASES])
+@pytest.mark.parametrize("stops", ["none", "sl_tp", "trail"])
+@pytest.mark.parametrize("p", [0.05, 0.2])
+def test_vectorbt_accumulation_on_goog(direction, sizing, size, opposite, stops, p):
+    """backtesting.py's bundled GOOG (2004-2013 daily, prices 100 to 700): random signals, cash 10,000,
+    fees 0.2 %."""
+    bars = _goog()
+    entries, exits = random_signals(int(p * 100), len(bars), p)
+    trades = _check_vectorbt_accumulation(bars, entries, exits, 10_000.0, 0.002, direction, sizing, size, stops,
+                                          opposite)
+    if p == 0.2 and stops == "none" and sizing != "all":
+        assert _added(trades, bars).any(), "case must exercise added entries"
+
+
+@pytest.mark.parametrize("name", ["cancelled_orders_small_cash", "random_4", "random_8", "signal_on_last_bar"])
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_vectorbt_short_trades_on_below_zero(name, accumulate):
+    """A short the cash cannot carry (500 units per 10,000 of cash, sold whatever the cash, as vectorbt sells a
+    short of a given size): vectorbt's value goes below zero and it trades on, buying back only what its cash
+    pays; so does the preset (the run's status says it was ruined)."""
+    bars, entries, exits, cash, commission = _case(name)
+    cfg = SimConfig.preset("vectorbt", init_cash=cash, commission=commission, direction="short", sizing="fixed",
+                           size=500.0, accumulate=accumulate)
+    equity, trades, status, _ = simulate(bars, SignalArrays(entries, exits), cfg)
+    value, vt = run_vectorbt(bars, entries, exits, cash, commission, "short", sizing="fixed", size=500.0,
+                             accumulate=accumulate)
+    _same_as_vectorbt(equity, trades, value, vt)
+    assert status == 1 and (value < 0.0).any()
+    ruin = int(np.argmax(value <= 0.0))
+    assert (trades["exit_bar"] > ruin).any(), "case must trade after the ruin"
+
+
+def test_vectorbt_all_in_short_bought_back_with_what_its_cash_pays():
+    """All the cash short at 100, the price triples: the buy-back costs more than vectorbt's cash (10,000 plus
+    the short's proceeds), which buys back what it can, leaving the rest short; a later exit buys nothing."""
+    from engine.bars import Bars
+
+    close = np.array([100.0, 150.0, 190.0, 300.0, 320.0, 250.0, 90.0, 80.0])
+    bars = Bars.from_arrays(close, close, close, close)
+    entries = np.array([1, 0, 0, 0, 0, 0, 0, 0], dtype=bool)
+    exits = np.array([0, 0, 0, 1, 0, 1, 0, 1], dtype=bool)
+    cfg = SimConfig.preset("vectorbt", init_cash=10_000.0, commission=0.001, direction="short")
+    equity, trades, status, _ = simulate(bars, SignalArrays(entries, exits), cfg)
+    value, vt = run_vectorbt(bars, entries, exits, 10_000.0, 0.001, "short")
+    _same_as_vectorbt(equity, trades, value, vt)
+    assert status == 1 and equity[3] < 0.0 < trades["size"][0] < trades["size"].sum()

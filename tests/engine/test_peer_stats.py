@@ -331,10 +331,13 @@ def test_a_cache_hit_keeps_the_warmup(tmp_path):
     assert hit.to_json_dict()["peer_stats"] == miss.to_json_dict()["peer_stats"]
 
 
-SHORT_CASES = [(d, x) for d in ("short", "both") for x in ("all", "percent", "sl", "trail_tp")
-               if not (d == "both" and x == "percent")]  # vectorbt refuses percent sizes with both
+SHORT_CASES = [(d, x) for d in ("short", "both") for x in ("all", "percent", "sl", "trail_tp", "fixed", "value")
+               if not (d == "both" and x == "percent")]  # vectorbt refuses to reverse a percent size
+SHORT_CASES += [("both", "percent_close")]
 EXTRA = {"all": {}, "percent": {"sizing": "percent", "size": 0.5}, "sl": {"sl": 0.03},
-         "trail_tp": {"trail": 0.02, "tp": 0.05}}
+         "trail_tp": {"trail": 0.02, "tp": 0.05}, "fixed": {"sizing": "fixed", "size": 5.0},
+         "value": {"sizing": "value", "size": 2_000.0},
+         "percent_close": {"sizing": "percent", "size": 0.5, "on_opposite_entry": "close"}}
 
 
 @pytest.mark.peers
@@ -356,7 +359,9 @@ def test_vectorbt_table_short_and_both(direction, kind, extra):
     idx = pd.DatetimeIndex(bars.times())
     kw: dict = {"direction": {"short": "shortonly", "both": "both"}[direction]}
     if "sizing" in extra:
-        kw.update(size=extra["size"], size_type="percent")
+        kw.update(size=extra["size"], size_type={"fixed": "amount"}.get(extra["sizing"], extra["sizing"]))
+    if "on_opposite_entry" in extra:
+        kw["upon_opposite_entry"] = extra["on_opposite_entry"]
     if "sl" in extra or "trail" in extra:
         kw.update({name: pd.Series(getattr(bars, name), index=idx) for name in ("open", "high", "low")})
         kw.update(sl_stop=extra.get("sl") or extra.get("trail"), sl_trail="trail" in extra)
@@ -459,3 +464,35 @@ def test_backtesting_table_with_added_trades_and_partial_closes(exclusive):
                                           exclusive_orders=exclusive)
     assert_same_table(peer_stats(result), theirs)
     assert len(result.trade_records) > entries.sum(), "the case must split trades by partial closes"
+
+
+@pytest.mark.peers
+@pytest.mark.parametrize("case", ["tripled", "fixed_500"])
+def test_vectorbt_table_after_a_ruin(case):
+    """A short the cash cannot carry: vectorbt trades on below zero and buys back only what its cash pays (a
+    short bought back in parts); its own pf.stats() from the run that does the same."""
+    import pandas as pd
+    import vectorbt as vbt
+
+    peers()
+    if case == "tripled":  # all the cash short at 100, the price triples, three exits
+        close = np.array([100.0, 150.0, 190.0, 300.0, 320.0, 250.0, 90.0, 80.0])
+        b = generated_bars(1, len(close), "daily")
+        bars = Bars(b.ts, close, close, close, close, b.volume)
+        entries, exits = np.arange(8) == 0, np.isin(np.arange(8), [3, 5, 7])
+        cash, commission, sizes = 10_000.0, 0.001, {}
+    else:
+        bars, entries, exits, cash, commission = _generated_case(4, "daily")
+        sizes = {"sizing": "fixed", "size": 50 * cash / 100.0}  # 50 times the cash's worth of units at 100
+    result = run_backtest(bars, GivenSignals(entries, exits), {},
+                          SimConfig.preset("vectorbt", init_cash=cash, commission=commission, direction="short",
+                                           **sizes))
+    assert result.status == "bankrupt" and (result.equity < 0.0).any()
+    idx = pd.DatetimeIndex(bars.times())
+    kw: dict = {"size": sizes["size"], "size_type": "amount"} if sizes else {}
+    freq = pd.Timedelta(int(np.median(np.diff(bars.ts))), "ns")
+    pf = vbt.Portfolio.from_signals(pd.Series(bars.close, index=idx), entries, exits, init_cash=cash, fees=commission,
+                                    freq=freq, direction="shortonly", **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert_same_table(peer_stats(result), pf.stats())

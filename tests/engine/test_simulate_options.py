@@ -113,7 +113,8 @@ def test_the_record_holds_each_option_under_its_own_name():
                 trail=0.125, fill_mode=1, sizing=2, warmup=9, reenter=True, entry_wins=True, close_at_end=True,
                 long_wins=False, finalize=False, bt_trade_on_close=False, stop_first=False, stop_bar_quiet=False,
                 partial_fills=False, bt_orders=False, leverage=1.0, maintenance=0.0, ruin_zero=False,
-                accumulate=False, opposite=2, merge_exits=False, exit_by_size=False, extra_records=0)
+                trade_on_ruin=False, accumulate=False, opposite=2, merge_exits=False, exit_by_size=False,
+                min_units=0.0, extra_records=0)
     assert {name: p[0][name].item() for name in SIM_PARAMS_DTYPE.names} == want  # by name: the order is free
     off = sim_params(SimConfig())[0]
     assert (off["sl"], off["tp"], off["trail"]) == (0.0, 0.0, 0.0)  # None: off

@@ -44,10 +44,8 @@ configs = st.builds(
 def _preset(compat, direction, at_end, fill, stop, sizing, accumulate, opposite, **money):
     if compat == "vectorbt":
         kind, size = sizing
-        if (kind in ("fixed", "value") and direction != "long") or (kind == "percent" and direction == "both"):
-            kind, size = "all", 1.0  # refused by the preset
-        if accumulate and (direction != "long" or kind == "percent" or stop):
-            accumulate = False  # refused by the preset
+        if kind == "percent" and direction == "both" and opposite == "reverse":
+            kind, size = "all", 1.0  # refused by the preset (vectorbt cannot reverse a percent)
         return SimConfig.preset(compat, direction=direction, sizing=kind, size=size, accumulate=accumulate,
                                 on_opposite_entry=opposite, **stop, **money)
     return SimConfig.preset(compat, direction=direction, at_end=at_end, fill=fill, accumulate=accumulate,
@@ -113,3 +111,58 @@ def test_a_position_going_bankrupt_between_signals_equals_the_reference():
     run = simulate(bars, SignalArrays(e, z, z, z), cfg)
     assert_same_run(run, reference)
     assert run[2] != 0  # bankrupt
+
+
+def _vbt_accumulate(direction, sizing, opposite, stop, **money):
+    kind, size = sizing
+    if kind == "percent" and direction == "both" and opposite == "reverse":
+        opposite = "close"  # refused by the preset (vectorbt cannot reverse a percent)
+    return SimConfig.preset("vectorbt", direction=direction, sizing=kind, size=size, accumulate=True,
+                            on_opposite_entry=opposite, **stop, **money)
+
+
+# vectorbt's accumulation in every direction and size: shorts sized from its free cash (cash less twice the
+# debt) or by a size whatever the cash, exits by a percent of the position (long) or of the cash (short), lots
+# under its min_size rejected
+vbt_accumulate = st.builds(
+    _vbt_accumulate, direction=st.sampled_from(["long", "short", "both"]),
+    sizing=st.sampled_from([("all", 1.0), ("fixed", 3.0), ("fixed", 500.0), ("value", 2_000.0), ("percent", 0.5),
+                            ("percent", 0.1), ("percent", 1.0)]),
+    opposite=st.sampled_from(["reverse", "close", "ignore"]),
+    stop=st.sampled_from([{}, {}, {"sl": 0.03}, {"tp": 0.04}, {"trail": 0.03}, {"sl": 0.02, "tp": 0.03}]),
+    init_cash=st.sampled_from([100.0, 10_000.0]), commission=st.sampled_from([0.0, 0.002, 0.02]))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cfg=vbt_accumulate, seed=st.integers(0, 10_000), n=st.integers(2, 200),
+       p=st.sampled_from([0.02, 0.2, 0.5]), tick=st.sampled_from([None, 0.5]))
+def test_kernel_equals_reference_under_vectorbt_accumulation(cfg, seed, n, p, tick):
+    bars = random_bars(seed, n, tick=tick)
+    rng = np.random.default_rng(seed)
+    e, x = rng.random(n) < p, rng.random(n) < p
+    sig = SignalArrays(e, x)
+    from engine.simulation import _directional
+    ke, kx, kse, ksx = _directional(sig, cfg.direction, n)
+    if cfg.direction == "both":  # (vectorbt's both: exits are short entries, there are no exits)
+        kx = ksx = np.zeros(n, dtype=bool)
+    reference = reference_simulate(bars.open, bars.high, bars.low, bars.close, ke, kx, kse, ksx, cfg)
+    assert_same_run(simulate(bars, sig, cfg), reference)
+
+
+def test_a_vectorbt_short_trading_on_below_zero_between_signals_equals_the_reference():
+    """vectorbt's preset: a short of 50 units sold whatever the cash of 1,000, the price rising through the
+    ruin on bars with no signal: the quiet loop hands those bars to the full bar, which marks them and goes on;
+    a later exit buys back what the cash pays."""
+    n = 60
+    close = 100.0 * np.cumprod(np.r_[1.0, np.full(n - 1, 1.01)])
+    bars = Bars.from_arrays(close, close * 1.001, close * 0.999, close)
+    e = np.zeros(n, dtype=bool)
+    x = np.zeros(n, dtype=bool)
+    e[0], x[50] = True, True
+    z = np.zeros(n, dtype=bool)
+    cfg = SimConfig.preset("vectorbt", direction="short", sizing="fixed", size=50.0, init_cash=1_000.0)
+    reference = reference_simulate(bars.open, bars.high, bars.low, bars.close, z, z, e, x, cfg)
+    run = simulate(bars, SignalArrays(e, x), cfg)
+    assert_same_run(run, reference)
+    equity, trades, status, _ = run
+    assert status == 1 and equity[-1] < 0.0 and trades["exit_bar"][0] == 50 and trades["is_open"][-1]

@@ -215,3 +215,33 @@ def test_margin_levers_the_position_and_maintenance_liquidates_it():
     assert (tr[0]["exit_bar"], tr[0]["exit_price"], tr[0]["exit_reason"]) == (3, 70.0, 6)
     np.testing.assert_allclose(eq, [1000, 1000, 800, 400, 400])
     assert status == 0  # liquidated, not ruined: the run goes on
+
+
+def _closes(*closes):
+    c = np.array(closes, dtype=float)
+    return Bars.from_arrays(c, c, c, c)
+
+
+def test_vectorbt_adds_to_a_short_from_its_free_cash_at_entry_prices():
+    """docs/simulation.md, accumulate under --compat vectorbt: 5 units short at 100 from cash 1,000 (half of
+    it), then half of the free cash, 1,000 - 5 x 100, at 101, whatever the price did in between (130)."""
+    cfg = SimConfig.preset("vectorbt", init_cash=1000, direction="short", sizing="percent", size=0.5,
+                           accumulate=True)
+    b = _closes(100, 130, 101, 101)
+    eq, tr, _, _ = simulate(b, SignalArrays(np.array([T, F, T, F]), np.array([F, F, F, F])), cfg)
+    assert tr[0]["size"] == pytest.approx(5 + 0.5 * 500 / 101)
+    assert tr[0]["entry_price"] == pytest.approx((500 + 250) / (5 + 250 / 101))
+    np.testing.assert_allclose(eq, [1000, 1000 - 5 * 30, 1000 - 5, 1000 - 5])
+
+
+def test_vectorbt_trades_on_below_zero_and_buys_back_what_its_cash_pays():
+    """docs/simulation.md, ruin under --compat vectorbt: 10 units short at 100 from cash 1,000; at 300 the
+    equity is -1,000 and vectorbt's cash (1,000 plus the 1,000 of proceeds) buys back 2,000 / 300 units; the
+    rest stays short, marked to 90 at the end."""
+    cfg = SimConfig.preset("vectorbt", init_cash=1000, direction="short")
+    b = _closes(100, 300, 300, 90)
+    eq, tr, status, _ = simulate(b, SignalArrays(np.array([T, F, F, F]), np.array([F, F, T, F])), cfg)
+    assert status == 1
+    np.testing.assert_allclose(eq, [1000, -1000, -1000, -300])
+    assert tr[0]["size"] == pytest.approx(2000 / 300) and tr[0]["exit_price"] == 300
+    assert tr[1]["is_open"] and tr[1]["size"] == pytest.approx(10 - 2000 / 300)
