@@ -21,7 +21,7 @@ TARGET_S = 0.5
 
 def _run_of(n_trades: int):
     """A finished run's equity and trade records: one trade every two bars, P&L ~ N(10, 100)."""
-    from engine.kernels.simulate import TRADE_DTYPE
+    from engine.kernels.simulate_records import TRADE_DTYPE
 
     rng = np.random.default_rng(7)
     trades = np.zeros(n_trades, dtype=TRADE_DTYPE)

@@ -12,7 +12,7 @@ import polars as pl
 from engine.bars import Bars
 from engine.config import SimConfig
 from engine.kernels.jit import kernels_for
-from engine.kernels.simulate import EXIT_REASONS, STATUS_BANKRUPT
+from engine.kernels.simulate_records import EXIT_REASONS, STATUS_BANKRUPT
 from engine.kernels.stats import drawdown_nb
 
 # Trade columns in `run --json` output, in order.

@@ -10,7 +10,8 @@ from engine.bars import Bars, read_only
 from engine.config import SimConfig
 from engine.errors import DataError, StrategyError
 from engine.kernels.checks import RULE_AT_MOST_ONE, RULE_FRACTION, RULE_POSITIVE, RULE_WHOLE, first_bad_nb
-from engine.kernels.simulate import (
+from engine.kernels.simulate import simulate_nb
+from engine.kernels.simulate_records import (
     FILL_CLOSE,
     FILL_NEXT_OPEN,
     OPPOSITE_CLOSE,
@@ -24,7 +25,6 @@ from engine.kernels.simulate import (
     SIZE_PERCENT,
     SIZE_VALUE,
     TRADE_DTYPE,
-    simulate_nb,
 )
 from engine.kernels.stats import STAT_KEYS, stats_drawdown_nb, stats_nb
 from engine.strategies.base import ORDER_SIZE_TYPES, Orders, Signals

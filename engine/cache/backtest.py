@@ -13,7 +13,7 @@ import numpy as np
 from engine.bars import Bars
 from engine.cache.keys import backtest_key
 from engine.config import SimConfig
-from engine.kernels.simulate import TRADE_DTYPE
+from engine.kernels.simulate_records import TRADE_DTYPE
 from engine.result import Result
 from engine.strategies.base import Strategy
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from engine.compat.values import NS_PER_DAY, days, divide, iso, nan_max, nan_min
-from engine.kernels.simulate import EXIT_BANKRUPT
+from engine.kernels.simulate_records import EXIT_BANKRUPT
 
 # Pandas' Timedelta resolutions, coarsest first: a duration is rounded up to the data period's one.
 _RESOLUTIONS_NS = (NS_PER_DAY, 3_600_000_000_000, 60_000_000_000, 1_000_000_000, 1_000_000, 1_000, 1)

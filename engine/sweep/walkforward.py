@@ -32,7 +32,7 @@ import polars as pl
 from engine.bars import Bars
 from engine.config import SimConfig
 from engine.errors import StrategyError
-from engine.kernels.simulate import STATUS_BANKRUPT, STATUS_OK, TRADE_DTYPE
+from engine.kernels.simulate_records import STATUS_BANKRUPT, STATUS_OK, TRADE_DTYPE
 from engine.pipeline import Run, measure, run_pipeline
 from engine.result import Result
 from engine.strategies import Strategy, get_strategy

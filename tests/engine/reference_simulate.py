@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 
-from engine.kernels.simulate import (
+from engine.kernels.simulate_records import (
     EXIT_BANKRUPT,
     EXIT_END,
     EXIT_LIQUIDATED,
@@ -495,7 +495,7 @@ def assert_same_run(kernel, reference):
     field (floats to 1e-12 relative)."""
     import numpy as np
 
-    from engine.kernels.simulate import TRADE_DTYPE
+    from engine.kernels.simulate_records import TRADE_DTYPE
 
     def close(a, b):
         return np.allclose(a, b, rtol=1e-12, atol=1e-9, equal_nan=True)

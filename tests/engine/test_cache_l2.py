@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from engine.cache import MISSING, DiskCache, ResultCache
 from engine.cache import l2 as l2mod
 from engine.cache.codec import CacheFormatError
-from engine.kernels.simulate import TRADE_DTYPE
+from engine.kernels.simulate_records import TRADE_DTYPE
 
 VALUE = {"equity": np.linspace(1.0, 2.0, 500), "stats": {"sharpe_ratio": 1.25, "n_trades": 7, "start": "x"},
          "nested": [1, None, "s", 2.5, [True]]}

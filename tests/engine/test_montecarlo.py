@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from engine.analysis.montecarlo import PERCENTILES, bands, draw_indices_nb, paths_nb, run_montecarlo, trade_returns
 from engine.errors import ConfigError
-from engine.kernels.simulate import TRADE_DTYPE
+from engine.kernels.simulate_records import TRADE_DTYPE
 
 
 def a_run(n_trades: int, seed: int = 7, mean: float = 10.0, sd: float = 100.0):

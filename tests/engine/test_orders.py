@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from engine.config import SimConfig
 from engine.errors import StrategyError
 from engine.kernels.checks import RULE_AT_MOST_ONE, RULE_FRACTION, RULE_POSITIVE, RULE_WHOLE, first_bad_nb
-from engine.kernels.simulate import EXIT_SIGNAL, EXIT_STOP_LOSS, EXIT_TAKE_PROFIT, EXIT_TRAILING, TRADE_DTYPE
+from engine.kernels.simulate_records import EXIT_SIGNAL, EXIT_STOP_LOSS, EXIT_TAKE_PROFIT, EXIT_TRAILING, TRADE_DTYPE
 from engine.simulation import SignalArrays, _directional, order_arrays, simulate
 from engine.strategies.base import ORDER_SIZE_TYPES, Orders
 from tests.engine.market import random_bars

@@ -9,7 +9,7 @@ import pytest
 
 from engine.config import SimConfig
 from engine.errors import ConfigError
-from engine.kernels.simulate import EXIT_SIGNAL
+from engine.kernels.simulate_records import EXIT_SIGNAL
 from engine.simulation import SignalArrays, simulate
 from tests.engine.market import random_bars, random_signals
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from engine.config import SimConfig
-from engine.kernels.simulate import SIM_PARAMS_DTYPE, TRADE_DTYPE
+from engine.kernels.simulate_records import SIM_PARAMS_DTYPE, TRADE_DTYPE
 from engine.simulation import SignalArrays, _directional, sim_params, simulate
 from tests.engine.market import random_bars
 from tests.engine.reference_simulate import reference_simulate

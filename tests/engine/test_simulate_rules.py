@@ -6,7 +6,7 @@ import pytest
 from engine.bars import Bars
 from engine.config import SimConfig
 from engine.errors import ConfigError
-from engine.kernels.simulate import EXIT_BANKRUPT, EXIT_STOP_LOSS, EXIT_TAKE_PROFIT, EXIT_TRAILING
+from engine.kernels.simulate_records import EXIT_BANKRUPT, EXIT_STOP_LOSS, EXIT_TAKE_PROFIT, EXIT_TRAILING
 from engine.simulation import SignalArrays, simulate
 
 F = False
