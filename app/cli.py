@@ -26,6 +26,7 @@ COMMAND_MODULES = ("app.cli_gui", "app.cli_run", "app.cli_portfolio", "app.cli_s
 COMMANDS = {"gui": "app.cli_gui", "run": "app.cli_run", "strategies": "app.cli_run", "portfolio": "app.cli_portfolio",
             "sweep": "app.cli_sweep", "montecarlo": "app.cli_analysis", "report": "app.cli_report",
             "import": "app.cli_data", "data": "app.cli_data", "cache": "app.cli_cache", "info": "app.cli_info",
+            "compile": "app.cli_info",
             "config": "app.cli_config", "bench": "app.cli_bench"}
 
 

@@ -1,4 +1,5 @@
-"""`backbench info`: the machine as Backbench sees it (cores, BLAS, numba) and the paths it uses."""
+"""`backbench info`: the machine as Backbench sees it (cores, BLAS, numba) and the paths it uses; and
+`backbench compile`: the kernels into numba's disk cache (engine/warm.py)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,21 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "efficiency cores, BLAS backend, numba) and where it keeps its data.")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_info)
+    c = sub.add_parser("compile", help="compile the numba kernels into their disk cache (the install step)",
+                       description="Compile every numba kernel that runs, sweeps, the app and its analyses call, "
+                                   "into numba's on-disk cache, so that their first use loads them instead "
+                                   "of compiling (about a minute on an empty cache; the README's install "
+                                   "commands run it).")
+    c.set_defaults(func=cmd_compile)
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    from engine.warm import compile_kernels
+
+    done = compile_kernels()
+    print(f"{done['signatures']} signatures of {done['kernels']} kernels compiled or loaded in "
+          f"{done['seconds']:.1f} s; numba cache: {numba_cache_dir()}")
+    return 0
 
 
 def numba_cache_dir() -> str:

@@ -172,3 +172,13 @@ def python_kernels() -> Iterator[bool]:
 def kernels_for(n_bars: int) -> contextlib.AbstractContextManager[bool]:
     """`python_kernels()` for a run of at most PYTHON_MAX_BARS bars, else a block that changes nothing."""
     return python_kernels() if n_bars <= PYTHON_MAX_BARS else contextlib.nullcontext(False)
+
+
+def compiled_signatures() -> dict[str, int]:
+    """{kernel: how many signatures numba has compiled or loaded for it}, for the kernels called so far."""
+    out: dict[str, int] = {}
+    for kernel in _KERNELS:
+        sigs = kernel.dispatcher.signatures if kernel.dispatcher is not None else []
+        if sigs:
+            out[f"{kernel.__module__}.{kernel.__qualname__}"] = len(sigs)
+    return out

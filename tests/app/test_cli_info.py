@@ -124,3 +124,39 @@ def test_bench_command_runs_the_runner_as_a_program_with_the_same_arguments():
                               "print(any(m.startswith('benchmarks') for m in sys.modules))"],
                              capture_output=True, text=True, timeout=60)
     assert imports.stdout.strip() == "False"
+
+
+USES = """
+import json
+from engine.backtest import run_backtest
+from engine.config import SimConfig
+from engine.data.demo import generate_bars
+from engine.kernels.jit import _KERNELS, use_numba
+from engine.strategies import list_strategies
+from engine.sweep import run_sweep
+from engine.sweep.executors import LocalExecutor
+
+use_numba()
+bars = generate_bars("USE", 6_000, "1h", seed=4)  # past the Python kernels' size: numba, as a real run
+for s in list_strategies():
+    run_backtest(bars, s.name, {}, SimConfig(commission=0.001)).drawdown_pct
+run_backtest(bars, "sma_cross", {}, SimConfig.preset("vectorbt")).to_json_dict()
+with LocalExecutor(1) as pool:  # a worker: bars from shared memory, read-only
+    run_sweep(bars, "sma_cross", {"n1": [5, 10], "n2": [20, 30]}, executor=pool)
+used = [k.dispatcher for k in _KERNELS if k.dispatcher is not None and k.dispatcher.signatures]
+print(json.dumps({"used": len(used), "compiled": {k.py_func.__qualname__: sum(k.dispatcher.stats.cache_misses.values())
+                  for k in _KERNELS if k.dispatcher is not None and k.dispatcher.signatures}}))
+"""
+
+
+def test_after_compile_a_fresh_process_runs_sweeps_and_every_builtin_without_compiling():
+    """`backbench compile` (the README's install step) leaves numba's disk cache holding every signature a
+    run of each builtin, a preset's peer stats and a pool sweep call: a new process compiles nothing."""
+    done = subprocess.run([sys.executable, "-m", "app.cli", "compile"], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert " kernels compiled or loaded in " in done.stdout
+    run = subprocess.run([sys.executable, "-c", USES], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout.strip().splitlines()[-1])
+    assert out["used"] >= 10
+    assert {name: n for name, n in out["compiled"].items() if n} == {}
