@@ -122,7 +122,6 @@ class PeakSampler:
         self.peak = 0
         self.start = 0
         self.pss_peak = 0
-        self.pss_alone = False  # pss_peak counts the pages the processes map once each (alone_pss)
         self._pss_at = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -134,7 +133,6 @@ class PeakSampler:
         if self.pss and rss > self._pss_at * 1.02:
             self._pss_at = rss
             alone = alone_pss(pids)
-            self.pss_alone = alone is not None
             self.pss_peak = max(self.pss_peak, alone if alone is not None else pss_sum(pids))
 
     def __enter__(self) -> PeakSampler:

@@ -12,6 +12,7 @@ the engine reports as `BarsWriteError` (copy first: `np.array(bars.close)`).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -81,18 +82,17 @@ class Bars:
         return Bars(self.ts[s], self.open[s], self.high[s], self.low[s], self.close[s],
                     self.volume[s], self.symbol, self.timeframe)
 
-    def _move_to(self, ts: np.ndarray, columns: dict[str, np.ndarray]) -> None:
-        """Make this object's arrays `ts` and `columns` (open ... volume): the same values held elsewhere
-        (a shared-memory block: engine/sweep/shared_bars.py `share`), so the private copy can be freed."""
+    def _move_to(self, ts: np.ndarray, columns: Sequence[np.ndarray]) -> None:
+        """Make this object's arrays `ts` and `columns` (open, high, low, close, volume): the same values held
+        elsewhere (a shared-memory block: engine/sweep/shared_bars.py `share`), so the private copy can be freed."""
         if ts.dtype != np.int64 or ts.shape != self.ts.shape:
             raise DataError("bars: moved timestamps do not match")
-        for name in _FIELDS:
-            arr = columns[name]
+        for name, arr in zip(_FIELDS, columns, strict=True):
             if arr.dtype != np.float64 or arr.shape != self.close.shape:
                 raise DataError(f"bars: moved column {name!r} does not match")
         object.__setattr__(self, "ts", read_only(ts))
-        for name in _FIELDS:
-            object.__setattr__(self, name, read_only(columns[name]))
+        for name, arr in zip(_FIELDS, columns, strict=True):
+            object.__setattr__(self, name, read_only(arr))
 
     def fingerprint(self) -> str:
         """Content hash (blake2b, hex) of timestamps and OHLCV; stable across processes."""

@@ -16,8 +16,6 @@ from typing import Any
 
 def compile_kernels() -> dict[str, Any]:
     """Compile (or load from the cache) every kernel the app's runs call; returns what it compiled."""
-    import numpy as np
-
     from engine.analysis.montecarlo import METHODS, run_montecarlo
     from engine.backtest import run_backtest
     from engine.config import SimConfig
@@ -40,7 +38,6 @@ def compile_kernels() -> dict[str, Any]:
         run_montecarlo(result.equity, result.trade_records, 10_000.0, method=method, runs=5)
     other = generate_bars("WARM2", 250, "1d", seed=3)
     run_portfolio([bars, other], "sma_cross", {}, PortfolioConfig(max_positions=1), holdings=True)
-    assert np.isfinite(result.equity).all()
     signatures = compiled_signatures()
     return {"kernels": len(signatures), "signatures": sum(signatures.values()),
             "seconds": time.perf_counter() - t0}

@@ -81,8 +81,7 @@ def share(bars: Bars) -> SharedBarsRef:
             release(shm)
             raise
         shm.close()  # the creator's mapping; the name stays until `bars` goes
-        bars._move_to(columns[0].view(np.int64), dict(zip(("open", "high", "low", "close", "volume"),
-                                                          columns[1:], strict=True)))
+        bars._move_to(columns[0].view(np.int64), list(columns[1:]))
         release_free_heap()  # the private copy, if it was on the heap
         _owned[id(bars)] = (weakref.ref(bars), ref)
         weakref.finalize(bars, _unlink_owned, id(bars), ref.shm_name)
