@@ -48,6 +48,7 @@ from engine.kernels.simulate_lots import (
     _exit_lots,
     _lot_stop,
     _open_records,
+    _units_and_debt,
     _unrealised,
 )
 from engine.kernels.simulate_records import (
@@ -378,11 +379,7 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
                 if not np.isnan(portion):
                     frac = portion
                 elif p.exit_by_size:
-                    units = 0.0
-                    debt = 0.0
-                    for j in range(nl):
-                        units += abs(lots[j, L_SIZE])
-                        debt += abs(lots[j, L_SIZE]) * lots[j, L_PX]
+                    units, debt = _units_and_debt(lots, nl)
                     if p.sizing == SIZE_PERCENT and pos_side > 0:
                         amount = p.size_value * units  # vectorbt sells the percent of the position
                     elif p.sizing == SIZE_PERCENT:

@@ -216,6 +216,17 @@ def _unrealised(lots, nl, price):
 
 
 @njit(cache=True, nogil=True)
+def _units_and_debt(lots, nl):
+    """The position's units (all its lots) and its value at their entry prices: for a short, vectorbt's debt."""
+    units = 0.0
+    debt = 0.0
+    for j in range(nl):
+        units += abs(lots[j, L_SIZE])
+        debt += abs(lots[j, L_SIZE]) * lots[j, L_PX]
+    return units, debt
+
+
+@njit(cache=True, nogil=True)
 def _free_cash(lots, nl, cash, price, p):
     """What a new lot may spend: the equity at `price` less the margin the open lots hold (the cash when
     flat); backtesting.py's margin_available. Below a billionth of the initial cash it is 0 (under the vectorbt
@@ -226,10 +237,7 @@ def _free_cash(lots, nl, cash, price, p):
         # vectorbt's free cash of a short: its cash (which holds the short's proceeds) less the debt taken
         # twice, the debt being the short's value at its entry prices: our cash less that value, not marked to
         # the price (vectorbt moves free cash only at orders)
-        debt = 0.0
-        for j in range(nl):
-            debt += abs(lots[j, L_SIZE]) * lots[j, L_PX]
-        free = cash - debt
+        free = cash - _units_and_debt(lots, nl)[1]
         return free if free > 1e-12 * p.init_cash else 0.0
     used = 0.0
     for j in range(nl):
@@ -246,11 +254,7 @@ def _cover_frac(lots, nl, cash, price, p):
     """The share of a short position (all its lots) vectorbt buys back at `price`: its buy order is cut to what
     its cash pays, fees on top (buy_nb's allow_partial), its cash being ours plus the short's proceeds (the
     debt). 1: all of it (within vectorbt's 1e-9); 0: none (no cash, or under its min_size)."""
-    units = 0.0
-    debt = 0.0
-    for j in range(nl):
-        units += abs(lots[j, L_SIZE])
-        debt += abs(lots[j, L_SIZE]) * lots[j, L_PX]
+    units, debt = _units_and_debt(lots, nl)
     cash_v = cash + debt
     need = units * price * (1.0 + p.fee_rate) + p.fixed_fee
     if need - cash_v <= 1e-9 * need:
