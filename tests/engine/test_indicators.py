@@ -10,12 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.kernels.indicators import (
+    _sma_finite_step_nb,
     atr_nb,
     bollinger_nb,
     donchian_nb,
     ema_nb,
     macd_nb,
     rsi_nb,
+    sma_finite_into_nb,
     sma_nb,
 )
 from engine.kernels.signals import (
@@ -320,3 +322,38 @@ def test_finite_series_take_the_fast_steps_with_the_same_bits(x, n1, n2):
     up_nan, down_nan = sma_cross_nb(with_nan, n1, n2)
     np.testing.assert_array_equal(up, up_nan[:-1])
     np.testing.assert_array_equal(down, down_nan[:-1])
+
+
+def _sma_one_chain(x: np.ndarray, n: int) -> np.ndarray:
+    """sma_nb's finite path as the single loop it replaces: `_sma_finite_step_nb` bar after bar."""
+    out = np.empty(len(x))
+    r = max(n, 64)
+    s = c = 0.0
+    k = 0
+    for i in range(len(x)):
+        s, c, k, out[i] = _sma_finite_step_nb(x, i, n, r, s, c, k)
+    return out
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.integers(0, 2_000), st.integers(1, 150), st.integers(0, 2**32 - 1), st.sampled_from([1e-3, 1.0, 1e6]))
+def test_sma_segments_equal_one_chain_bit_for_bit(size, n, seed, scale):
+    """sma_finite_into_nb runs four segments side by side: the same additions in the same order as the one
+    loop, so the same bits, on lengths around whole groups of segments and with large swings."""
+    rng = np.random.default_rng(seed)
+    x = np.cumsum(rng.normal(size=size)) * scale + rng.choice([0.0, 1e4, -1e8])
+    x[rng.random(size) < 0.01] *= 1e9  # spikes: far-away magnitudes, where the compensation matters
+    want = _sma_one_chain(x, n)
+    np.testing.assert_array_equal(sma_finite_into_nb(x, n, np.empty(size)), want)
+    np.testing.assert_array_equal(sma_nb(x, n), want)
+
+
+@pytest.mark.parametrize("n", [1, 63, 64, 65, 200])
+@pytest.mark.parametrize("extra", [0, 1, 63])
+def test_sma_segments_at_group_edges(n, extra):
+    """Lengths that end exactly on, or just past, a group of four segments (r = max(n, 64) bars each)."""
+    r = max(n, 64)
+    for groups in (1, 2):
+        size = r * (1 + 4 * groups) + extra
+        x = np.cumsum(np.random.default_rng(size).normal(size=size)) + 100.0
+        np.testing.assert_array_equal(sma_nb(x, n), _sma_one_chain(x, n))
