@@ -7,8 +7,9 @@ The memo is bounded by bytes (the arrays it holds; default `DEFAULT_MAX_BYTES`):
 recently used entries are dropped, so a chunk's memory stays flat however many distinct indicators it
 needs (at 1,000,000 bars one float64 indicator is 8 MB). A dropped entry is just computed again when
 asked for; the sweep orders a chunk's combos so that those sharing an indicator run together
-(engine/sweep/order.py), which keeps recomputations rare. The newest entry is always kept. 96 MB by
-default: a dozen indicators at 1,000,000 bars, over a hundred at 100,000.
+(engine/sweep/order.py), which keeps recomputations rare. The newest entry is always kept. 32 MB by
+default: four indicators at 1,000,000 bars, forty at 100,000. A bound of 96 MB made a 1,000-combo sweep of
+1,000,000 bars 2-3 % faster for 130 MB more across two workers (docs/performance.md, "Peak memory").
 
 Input arrays are keyed by identity (they are the dataset's columns, alive for the whole task); each
 entry keeps a reference to its inputs, so an id cannot be reused while its entry lives.
@@ -24,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-DEFAULT_MAX_BYTES = 96 * 2**20
+DEFAULT_MAX_BYTES = 32 * 2**20
 
 
 def memo_bound(max_bytes: int | None) -> int:

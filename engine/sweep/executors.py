@@ -91,9 +91,11 @@ def _worker_start(threads: int = 1, nice: int = 0, starts: Any = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if nice > 0 and hasattr(os, "nice") and sys.platform != "darwin":  # macOS: QoS classes (worker_init)
         os.nice(nice)
+    from engine.runtime.heap import hold_freed_heap
     from engine.runtime.threads import worker_init
 
     worker_init(threads)
+    hold_freed_heap()  # reuse a combo's freed arrays; the janitor trims when idle (engine/runtime/heap.py)
     warm_kernels()
     WORKER.start_janitor()
 

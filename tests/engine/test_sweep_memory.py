@@ -230,3 +230,37 @@ def test_a_worker_starts_a_new_memo_for_each_sweep(bars):
         assert worker.table is not first  # a block outlives its sweep; an edited indicator must not
     finally:
         release(shm)
+
+
+def _rss_mb() -> float:
+    import psutil
+
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def _free_24_mb() -> tuple[float, float, float]:
+    """RSS before a 24 MB array, after it is freed, and after the heap is trimmed (MB)."""
+    from engine.runtime.heap import release_free_heap
+
+    before = _rss_mb()
+    block = np.ones(3 * 2**20)
+    del block
+    freed = _rss_mb()
+    release_free_heap()
+    return before, freed, _rss_mb()
+
+
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="glibc's mallopt")
+def test_a_pool_worker_holds_freed_blocks_until_it_trims():
+    """Workers reuse a combo's freed arrays instead of faulting in fresh pages (engine/runtime/heap.py); a
+    fresh process that does not hold hands the same block straight back."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as plain:
+        before, freed, trimmed = plain.submit(_free_24_mb).result()
+    assert freed - before < 4
+    with LocalExecutor(1) as ex:
+        before, freed, trimmed = ex.run_in_worker(_free_24_mb)
+    assert freed - before > 20  # held for the next allocation
+    assert trimmed - before < 4  # and handed back by the trim the janitor does when idle
