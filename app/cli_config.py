@@ -53,11 +53,19 @@ def early_settings(env: dict[str, str] | None = None) -> tuple[Settings | None, 
         return None, exc
 
 
+# polars allocates with a jemalloc of its own, which keeps freed pages for 10 s and lets them go only while it
+# is still allocating. A sweep's parent reads its file with polars, then allocates nothing in polars for the
+# whole sweep, so the file's frame (~70-90 MB at 1,000,000 bars) stayed in the process to its end. Read by
+# jemalloc when polars loads (docs/performance.md, "Peak memory").
+POLARS_MALLOC_CONF = "dirty_decay_ms:0,muzzy_decay_ms:0"
+
+
 def apply_process_settings(settings: Settings | None) -> None:
-    """Thread caps and NUMBA_CACHE_DIR: must run before numpy/numba are imported. Variables the user
-    already set in the environment win."""
+    """Thread caps, NUMBA_CACHE_DIR and polars' allocator: must run before numpy/numba/polars are imported.
+    Variables the user already set in the environment win."""
     from engine.runtime.threads import apply_thread_caps, cap_main_process
 
+    os.environ.setdefault("_RJEM_MALLOC_CONF", POLARS_MALLOC_CONF)
     if settings is None:
         cap_main_process()
         return

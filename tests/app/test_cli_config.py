@@ -161,6 +161,36 @@ def test_entry_point_sets_threads_and_numba_cache_dir_first(cfg, tmp_path):
     assert info["config_file"] == str(cfg)
 
 
+_POLARS_FREES = """
+import sys
+if sys.argv[1] == "cli":
+    from app.cli_config import apply_process_settings
+    apply_process_settings(None)
+import polars as pl, psutil
+p = psutil.Process()
+before = p.memory_info().rss
+s = pl.int_range(0, 8_000_000, eager=True) * 2  # 64 MB, allocated by polars itself
+del s
+print((p.memory_info().rss - before) / 2**20)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RSS after free: glibc and Linux's accounting")
+def test_the_command_line_makes_polars_hand_freed_frames_back():
+    """A sweep's parent reads its file with polars, then allocates nothing in polars: polars' jemalloc kept
+    the frame's pages to the process's end unless told before polars loads (engine/runtime/heap.py)."""
+    env = {k: v for k, v in os.environ.items() if k != "_RJEM_MALLOC_CONF"}
+
+    def held_mb(mode: str) -> float:
+        proc = subprocess.run([sys.executable, "-c", _POLARS_FREES, mode], capture_output=True, text=True,
+                              env=env, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        return float(proc.stdout)
+
+    assert held_mb("plain") > 40
+    assert held_mb("cli") < 16
+
+
 def test_cache_dir_and_limits_from_settings(cfg, capsys, monkeypatch, tmp_path):
     from engine.cache import default_cache, reset_default_cache
 
