@@ -44,6 +44,7 @@ class IndicatorMemo:
         self.peak_bytes = 0
         self.computed = 0  # kernel calls (misses)
         self.hits = 0
+        self._last_size = 0  # bytes of the last result computed: the room made before the next
         self._table: OrderedDict[tuple, tuple[Any, tuple, int]] = OrderedDict()
 
     def __len__(self) -> int:
@@ -56,16 +57,25 @@ class IndicatorMemo:
             self._table.move_to_end(key)
             self.hits += 1
             return hit[0]
+        # Make room first, for a result the size of the last one: the entries an insert would drop are the same
+        # (the new entry is never the least recent), but they are let go before the kernel allocates, so a
+        # worker never holds the full memo and the new array at once (8 MB less at 1M bars).
+        self._drop_until(self.max_bytes - self._last_size)
         value = kernel(*args)
         self.computed += 1
         size = _nbytes(value)
+        self._last_size = size
         self._table[key] = (value, args, size)
         self.nbytes += size
-        while self.nbytes > self.max_bytes and len(self._table) > 1:
-            _, (_, _, dropped) = self._table.popitem(last=False)
-            self.nbytes -= dropped
+        self._drop_until(self.max_bytes, keep=1)
         self.peak_bytes = max(self.peak_bytes, self.nbytes)
         return value
+
+    def _drop_until(self, limit: int, keep: int = 0) -> None:
+        """Drop the least recent entries while they hold more than `limit` bytes, keeping at least `keep`."""
+        while self.nbytes > limit and len(self._table) > keep:
+            _, (_, _, dropped) = self._table.popitem(last=False)
+            self.nbytes -= dropped
 
     def clear(self) -> None:
         self._table.clear()

@@ -32,6 +32,23 @@ def test_memo_stays_within_its_byte_bound_and_returns_what_the_kernel_does(bars)
     assert table.hits == 1 and table.computed == 9  # 5: a hit while cached, computed again once evicted
 
 
+def test_memo_makes_room_before_the_kernel_allocates(bars):
+    """At its bound, the memo lets go of the least recent entry before computing the next, so the memo and
+    the new array are never held at once; what it keeps is what evicting afterwards would keep."""
+    one = bars.close.nbytes
+    table = IndicatorMemo(max_bytes=3 * one)
+    held_during = []
+
+    def sma_seen(x, n):
+        held_during.append(table.nbytes)
+        return sma_nb(x, n)
+
+    for window in [5, 6, 7, 8, 9, 5]:
+        table.get(sma_seen, (bars.close, window))
+    assert held_during == [0, one, 2 * one, 2 * one, 2 * one, 2 * one]
+    assert len(table) == 3 and table.computed == 6  # 5 was dropped (least recent) and computed again
+
+
 def test_memo_keeps_the_newest_entry_even_above_its_bound(bars):
     table = IndicatorMemo(max_bytes=10)
     a = table.get(sma_nb, (bars.close, 5))
