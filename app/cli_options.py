@@ -150,14 +150,18 @@ def fill_demo_store(bench) -> None:
         bar.finish()
 
 
-def bars_from_file(path: Path):
+def existing_file(path: Path) -> Path:
     if not path.exists():
         raise DataError(f"{path}: file not found")
     if not path.is_file():
         raise DataError(f"{path}: not a file")
+    return path
+
+
+def bars_from_file(path: Path):
     from engine.data.importers import load_file
 
-    return load_file(path).bars
+    return load_file(existing_file(path)).bars
 
 
 def backtest_from_args(args: argparse.Namespace):

@@ -20,6 +20,7 @@ from app.cli_options import (
     add_sim_args,
     add_strategy_args,
     datasets_from_args,
+    existing_file,
     sim_config_from_args,
 )
 from app.cli_sweep_portfolio import add_portfolio_args, portfolio_inputs, single_file
@@ -93,6 +94,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         # the bars, instead of after (docs/performance.md, "2-worker scaling"). With the cache on, the
         # pool waits for the lookup, so a sweep served entirely from the cache starts no worker.
         executor.prestart()
+    cache = bench.cache()
     try:
         with timer("sweep.load"):  # the sweep's load stage (docs/metrics.md): its bars, read once in this process
             if args.portfolio:
@@ -101,11 +103,16 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             else:
                 single_file(args)
                 config = sim_config_from_args(args)
-                datasets = datasets_from_args(args)
+                if args.file and not (args.walk_forward or args.optimize):
+                    # named by its bytes if read before: a sweep whose combos are all cached does not parse it
+                    from engine.cache.file_dataset import file_dataset
+
+                    datasets = [file_dataset(existing_file(Path(args.file)), cache)]
+                else:
+                    datasets = datasets_from_args(args)
     except BaseException:
         executor.close()
         raise
-    cache = bench.cache()
     bar = ProgressBar("sweep", unit="combos")
     cancel = threading.Event()
     interrupted: list[int] = []

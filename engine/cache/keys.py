@@ -16,7 +16,8 @@ import json
 import math
 import os
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ import numpy as np
 
 from engine.bars import Bars
 from engine.config import SimConfig
+from engine.errors import DataError
 from engine.strategies.base import Strategy, resolve_params
 from engine.strategies.shipping import code_digest
 
@@ -53,7 +55,9 @@ def engine_modules(roots: Iterable[str] = RESULT_ROOTS, base: Path | None = None
         return _walk_imports(roots, Path(engine.__file__).resolve().parent)
     base = base or Path(engine.__file__).resolve().parent
     stamp = _sources_stamp(base, roots)
-    store = base / "__pycache__" / "backbench-import-graph.json"
+    # one file per set of roots: two callers with other roots would otherwise overwrite each other's answer
+    tag = "" if roots == RESULT_ROOTS else "-" + hashlib.blake2b(json.dumps(roots).encode(), digest_size=4).hexdigest()
+    store = base / "__pycache__" / f"backbench-import-graph{tag}.json"
     try:
         kept = json.loads(store.read_text())
         if (isinstance(kept, dict) and kept.get("stamp") == stamp and isinstance(kept.get("modules"), list)
@@ -184,7 +188,32 @@ def make_key(*parts: Any) -> str:
     return hashlib.blake2b(blob.encode(), digest_size=16).hexdigest()
 
 
-def dataset_identity(bars: Bars) -> dict[str, Any]:
+@dataclass(frozen=True)
+class NamedDataset:
+    """A dataset known by its identity before its bars are read (a file read before:
+    engine/cache/file_dataset.py). `load()` reads the bars, which must give that identity."""
+
+    source: str  # what the bars are read from, for messages
+    identity: dict[str, Any] = field(hash=False)
+    loader: Callable[[], Bars] = field(hash=False, repr=False)
+
+    @property
+    def symbol(self) -> str:
+        return str(self.identity["symbol"])
+
+    def __len__(self) -> int:
+        return int(self.identity["rows"])
+
+    def load(self) -> Bars:
+        bars = self.loader()
+        if dataset_identity(bars) != self.identity:  # rows computed from them would be keyed by other data
+            raise DataError(f"{self.source}: the file changed while the sweep read it; run the sweep again")
+        return bars
+
+
+def dataset_identity(bars: Bars | NamedDataset) -> dict[str, Any]:
+    if isinstance(bars, NamedDataset):
+        return dict(bars.identity)
     n = len(bars)
     return {
         "symbol": bars.symbol,
@@ -231,7 +260,7 @@ def backtest_key(bars: Bars, strategy: str | Strategy, params: Mapping[str, Any]
                     resolve_params(strat, dict(params or {})), config.key())
 
 
-def backtest_keys(bars: Bars, strategy: str | Strategy, params_list: Iterable[Mapping[str, Any]],
+def backtest_keys(bars: Bars | NamedDataset, strategy: str | Strategy, params_list: Iterable[Mapping[str, Any]],
                   config: SimConfig, kind: str = "result") -> list[str]:
     """Keys of many backtests on one dataset and config, equal to `backtest_key(..., kind=kind)`
     for each params but hashing the shared parts once. A sweep caching stats rows passes kind="stats"."""

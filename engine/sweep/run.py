@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from engine.bars import Bars
+from engine.cache.keys import NamedDataset
 from engine.config import SimConfig
 from engine.errors import StrategyError
 from engine.runtime import profiling
@@ -215,7 +216,7 @@ def _typed(strategy: Strategy, params: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------- running
 
 def run_sweep(
-    bars: Bars | Sequence[Bars],
+    bars: Bars | NamedDataset | Sequence[Bars | NamedDataset],
     strategy: str | Strategy,
     grid: Mapping[str, Sequence[Any]] | None = None,
     *,
@@ -236,6 +237,9 @@ def run_sweep(
 ) -> SweepResult:
     """Run every combo of `grid` (or the given `combos`) on each dataset in `bars`.
 
+    A dataset may be a `NamedDataset` (engine/cache/keys.py, a file read before): its bars are read only if a
+    combo is not in `cache`.
+
     `portfolio`: run each combo as one portfolio of all the datasets (one per symbol) under this config,
     ranking entries by `score` (a spec such as "momentum:63"), one row per combo with symbol "portfolio"
     (engine/sweep/portfolio.py); `config` is then unused.
@@ -247,7 +251,9 @@ def run_sweep(
     """
     t0 = time.perf_counter()
     config = config or SimConfig()
-    datasets = [bars] if isinstance(bars, Bars) else list(bars)
+    datasets: list[Any] = [bars] if isinstance(bars, (Bars, NamedDataset)) else list(bars)
+    if portfolio is not None or cache is None:  # only the cache lookup can do without a file's bars
+        datasets = [_loaded(ds) for ds in datasets]
     pf = None
     if portfolio is not None:
         from engine.sweep.portfolio import PortfolioSweep
@@ -281,6 +287,9 @@ def run_sweep(
                     still.append((i, c))
                     keys[(d, i)] = ds_keys[i]
             missing = still
+        if missing and isinstance(ds, NamedDataset):  # a combo to compute: now the file is read
+            with profiling.timer("sweep.load"):
+                datasets[d] = ds = ds.load()
         tile = band_width(memo_bound(memo_bytes), len(ds))
         order = execution_order([c for _, c in missing], tile)
         todo.append((d, [missing[k] for k in order]))
@@ -335,6 +344,10 @@ def run_sweep(
     errors.sort(key=lambda r: (r["dataset"], r["combo"]))
     cancelled = bool(cancel is not None and cancel.is_set() and done[0] < total)
     return SweepResult(_frame(rows), errors, cancelled, time.perf_counter() - t0, computed, total)
+
+
+def _loaded(ds: Bars | NamedDataset) -> Bars:
+    return ds.load() if isinstance(ds, NamedDataset) else ds
 
 
 def _auto_chunk(n: int, workers: int) -> int:

@@ -136,3 +136,34 @@ def test_a_fully_cached_sweep_command_starts_no_worker_process(tmp_path):
     cached, again = _workers_seen(cmd, env)
     assert cached == 0  # every combo is in the cache: no worker was started
     assert json.loads(again)["rows"] == json.loads(first)["rows"]
+
+
+def test_a_cached_file_sweep_does_not_parse_the_file_again(capsys, tmp_path, monkeypatch):
+    """`backbench sweep --file` named by the file's bytes (engine/cache/file_dataset.py): run twice, the
+    second run reads the file's identity from the cache, parses nothing and prints the same rows."""
+    import engine.data.importers as importers
+    from engine.cache import reset_default_cache
+    from engine.data.demo import generate_bars
+
+    bars = generate_bars("FILED", 1_200, "1d", seed=5)
+    path = tmp_path / "FILED.parquet"
+    pl.DataFrame({"Date": pl.Series(bars.ts).cast(pl.Datetime("ns")), "Open": bars.open, "High": bars.high,
+                  "Low": bars.low, "Close": bars.close, "Volume": bars.volume}).write_parquet(path)
+    parsed = []
+    real = importers.load_file
+    monkeypatch.setattr(importers, "load_file", lambda p, *a, **k: parsed.append(p) or real(p, *a, **k))
+    monkeypatch.setenv("BACKBENCH_CACHE_DIR", str(tmp_path / "cache"))
+    cmd = ["sweep", "--file", str(path), "-g", "n1=5:20:5", "-g", "n2=20:60:20", "--workers", "1", "--json"]
+    reset_default_cache()
+    try:
+        assert main(cmd) == 0
+        first = json.loads(capsys.readouterr().out)["rows"]
+        assert len(parsed) == 1
+        reset_default_cache()  # a new process's view: the disk level only
+        assert main(cmd) == 0
+        again = json.loads(capsys.readouterr().out)["rows"]
+        assert len(parsed) == 1 and again == first and {r["symbol"] for r in again} == {"FILED"}
+        assert main([*cmd, "-g", "n1=5:25:5"]) == 0  # a combo not cached: the file is parsed
+        assert len(parsed) == 2 and len(json.loads(capsys.readouterr().out)["rows"]) > len(first)
+    finally:
+        reset_default_cache()
