@@ -8,7 +8,7 @@ it trims then. A no-op where the C library is not glibc.
 A pool worker does the opposite while it works (`hold_freed_heap`): a combo at 1,000,000 bars allocates and
 frees arrays of 8 MB (signals, equity, the indicators its memo drops), and by default glibc serves each from
 fresh pages (mmap, or heap it has just trimmed), which the kernel must fault in and zero again: measured,
-+25 % on a 1,000-combo sweep with a 32 MB memo (docs/performance.md, "Peak memory"). Held, the freed blocks
++23 % on a 1,000-combo sweep with a 32 MB memo (docs/performance.md, "Peak memory"). Held, the freed blocks
 are reused; the worker's janitor trims them when it goes idle.
 """
 
