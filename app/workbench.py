@@ -82,12 +82,13 @@ class Workbench:
 
     def executor_options(self) -> dict[str, Any]:
         """What the settings give `make_executor` (sweep.executor, workers.*, sweep.chunk_timeout_s,
-        sweep.tls_*): an executor built from other options is stale once they change."""
+        sweep.memo_mb, sweep.tls_*): an executor built from other options is stale once they change."""
         from engine.sweep.dask_executor import TlsFiles
 
         s = self.settings
         return {"spec": s.sweep.executor, "workers": s.workers.count or None,
                 "threads_per_worker": s.workers.threads_per_worker, "chunk_timeout_s": s.sweep.chunk_timeout_s,
+                "memo_bytes": s.sweep.memo_mb * 2**20,
                 "tls": TlsFiles(s.sweep.tls_ca, s.sweep.tls_cert, s.sweep.tls_key)}
 
     def executor(self, *, spec: str | None = None, nice: int = 0, insecure: bool = False, in_app: bool = False):

@@ -169,6 +169,9 @@ class SweepSettings:
     minimize: bool = _key(False, "Lower metric is better.", flag="--minimize")
     executor: str = _key("local", "local (process pool), serial, dask (a local Dask cluster) or a Dask "
                                   "scheduler address such as tcp://host:8786.", flag="--executor")
+    memo_mb: int = _key(32, "Each sweep worker's indicator memo (indicators kept for the next combos), MB. More "
+                            "is faster on sparse grids of long series, for this much more memory per worker "
+                            "(docs/performance.md, \"Peak memory\").", min=1, max=1_000_000)
     chunk_timeout_s: float = _key(600.0, "Longest one chunk of a sweep may run in a local worker, seconds; past it "
                                          "the worker is stopped and the chunk's combos are reported as errors. "
                                          "0 = no limit.", min=0.0, max=1e7)

@@ -109,6 +109,7 @@ class DaskExecutor:
             raise ConfigError("the Dask executor needs the 'cluster' extra: pip install 'backbench[cluster]'"
                               ) from None
         self.cluster = None
+        self.memo_bytes: int | None = None  # the indicator memo bound of the sweeps it runs (run_sweep's default)
         if address:
             check_address(address, insecure)
             try:

@@ -46,6 +46,7 @@ class SerialExecutor:
     """Runs chunks one after another in this process (reference behaviour, and 1-core machines)."""
 
     workers = 1
+    memo_bytes: int | None = None  # the indicator memo bound of the sweeps it runs (run_sweep's default)
 
     def publish(self, bars: Bars) -> Bars:
         return bars
@@ -189,6 +190,7 @@ class LocalExecutor:
         self.max_inflight = max(1, inflight_per_worker) * workers
         self.chunk_timeout_s = chunk_timeout_s
         self.grace_s = grace_s
+        self.memo_bytes: int | None = None  # the indicator memo bound of the sweeps it runs (run_sweep's default)
         self._ctx = mp.get_context("spawn")
         self.restarts = 0
         self.kills = 0  # times workers were killed (a chunk over its limit, cancel or close past the grace)
@@ -411,7 +413,17 @@ def finished_ok(fut: Future) -> bool:
 
 def make_executor(spec: str | None, workers: int | None = None, threads_per_worker: int = 1,
                   chunk_timeout_s: float | None = DEFAULT_CHUNK_TIMEOUT_S, insecure: bool = False,
-                  nice: int = 0, tls: Any = None, single_in_process: bool = True):
+                  nice: int = 0, tls: Any = None, single_in_process: bool = True, memo_bytes: int | None = None):
+    """See `_make_executor`; `memo_bytes`: each worker's indicator memo bound in the sweeps it runs (the
+    executor's `memo_bytes`, which `run_sweep` uses when not given one; None: memo.DEFAULT_MAX_BYTES)."""
+    ex = _make_executor(spec, workers, threads_per_worker, chunk_timeout_s, insecure, nice, tls, single_in_process)
+    ex.memo_bytes = memo_bytes
+    return ex
+
+
+def _make_executor(spec: str | None, workers: int | None = None, threads_per_worker: int = 1,
+                   chunk_timeout_s: float | None = DEFAULT_CHUNK_TIMEOUT_S, insecure: bool = False,
+                   nice: int = 0, tls: Any = None, single_in_process: bool = True) -> Any:
     """'local' (default), 'serial', or a Dask scheduler address (tcp://host:8786, tls://...) or 'dask'
     for a LocalCluster. `threads_per_worker`: BLAS/numba threads in each local worker (default 1);
     `chunk_timeout_s`: a local worker's limit per chunk (None or 0: none); `insecure`: allow a plain

@@ -246,11 +246,14 @@ def run_sweep(
 
     `cache` (engine.cache.ResultCache) serves combos computed before; only misses are computed.
     `cancel` stops within one chunk and returns the rows finished so far (`cancelled=True`).
-    `memo_bytes` bounds each worker's indicator memo (default engine.strategies.memo.DEFAULT_MAX_BYTES);
+    `memo_bytes` bounds each worker's indicator memo (default: the executor's `memo_bytes`, else
+    engine.strategies.memo.DEFAULT_MAX_BYTES);
     combos run in an order that keeps what they share inside it (engine/sweep/order.py).
     """
     t0 = time.perf_counter()
     config = config or SimConfig()
+    if memo_bytes is None:  # the executor's (the sweep.memo_mb setting, app/workbench.py), else the default
+        memo_bytes = getattr(executor, "memo_bytes", None)
     datasets: list[Any] = [bars] if isinstance(bars, (Bars, NamedDataset)) else list(bars)
     if portfolio is not None or cache is None:  # only the cache lookup can do without a file's bars
         datasets = [_loaded(ds) for ds in datasets]

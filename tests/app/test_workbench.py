@@ -20,17 +20,47 @@ def test_cli_and_app_build_the_same_executor_from_the_settings(tmp_path, monkeyp
     monkeypatch.setenv("BACKBENCH_WORKERS_COUNT", "2")
     monkeypatch.setenv("BACKBENCH_WORKERS_THREADS_PER_WORKER", "3")
     monkeypatch.setenv("BACKBENCH_SWEEP_CHUNK_TIMEOUT_S", "42")
+    monkeypatch.setenv("BACKBENCH_SWEEP_MEMO_MB", "7")
     monkeypatch.setenv("BACKBENCH_DB", str(tmp_path / "bars.duckdb"))
     cli = _cli_args("sweep", "--demo").workbench.executor()
     app = Controller(_cli_args("gui").workbench).executor()
     try:
         for ex in (cli, app):
             assert isinstance(ex, LocalExecutor)
-            assert (ex.workers, ex.threads_per_worker, ex.chunk_timeout_s) == (2, 3, 42.0)
+            assert (ex.workers, ex.threads_per_worker, ex.chunk_timeout_s, ex.memo_bytes) == (2, 3, 42.0, 7 * 2**20)
         assert app.nice > 0 and cli.nice == 0  # the app's workers yield to its UI thread
     finally:
         cli.close()
         app.close()
+
+
+def test_the_memo_setting_bounds_the_memo_of_every_sweep_the_executor_runs(tmp_path, monkeypatch):
+    """sweep.memo_mb reaches each chunk's memo through the executor, for a sweep, an optimize and a
+    walk-forward alike (none of them is given a bound of its own)."""
+    from engine.data.demo import generate_bars
+    from engine.sweep import run_sweep
+    from engine.sweep.optimize import optimize
+    from engine.sweep.walkforward import walk_forward
+
+    bench = Workbench.from_values({"store.path": str(tmp_path / "b.duckdb"), "sweep.executor": "serial",
+                                   "sweep.memo_mb": 3}, use_cache=False)
+    ex = bench.executor()
+    bounds = []
+    real = SerialExecutor.map_chunks
+
+    def seen(self, tasks, on_done, cancel=None):
+        tasks = list(tasks)
+        bounds.extend(t.memo_bytes for t in tasks)
+        return real(self, tasks, on_done, cancel)
+
+    monkeypatch.setattr(SerialExecutor, "map_chunks", seen)
+    bars = generate_bars("MEMO", 600, "1d", seed=2)
+    run_sweep(bars, "sma_cross", {"n1": [5, 10], "n2": [30]}, executor=ex)
+    walk_forward(bars, "sma_cross", {"n1": [5, 10], "n2": [30]}, train=200, test=100, executor=ex)
+    optimize(bars, "sma_cross", {"n1": [5, 10, 15], "n2": [30, 40]}, metric="sharpe_ratio", trials=3, seed=1,
+             executor=ex)
+    assert len(bounds) >= 3 and set(bounds) == {3 * 2**20}
+    assert SerialExecutor().memo_bytes is None  # an executor built without the setting: the engine's default
 
 
 def test_the_app_honours_the_executor_setting(tmp_path, qtbot):
