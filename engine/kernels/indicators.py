@@ -141,16 +141,6 @@ def all_finite_nb(x):
     return ok
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _window_sum_nb(x, end, n):
-    """The re-add of `_sma_finite_step_nb` at bar `end`: x[end-n+1..end] summed from zero, in order."""
-    s = 0.0
-    c = 0.0
-    for j in range(max(0, end - n + 1), end + 1):
-        s, c = _neumaier_add_nb(s, c, x[j])
-    return s, c
-
-
 @njit(cache=True, nogil=True)
 def sma_finite_into_nb(x, n, out):
     """`sma_nb` of an all-finite x into `out`, bit for bit the loop of `_sma_finite_step_nb`, ~1.35x faster.
@@ -170,7 +160,7 @@ def sma_finite_into_nb(x, n, out):
         return out
     whole = size // r
     j = 1  # segment j covers bars j*r .. j*r + r - 1; its last bar is a re-add, its start state the one before
-    p_s, p_c = _window_sum_nb(x, r - 1, n)
+    p_s, p_c = s, c  # segment 0 ended on its re-add (bar r - 1): segment 1's start state
     while j + 4 <= whole:
         b0 = j * r
         b1 = b0 + r
