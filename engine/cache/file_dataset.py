@@ -47,12 +47,13 @@ def file_dataset(path: Path, cache: Any) -> Bars | NamedDataset:
     if cache is None:
         return _read(path)
     digest = file_digest(path)
-    known = cache.get(_key(path, digest))
+    key = _key(path, digest)
+    known = cache.get(key)
     if isinstance(known, dict) and set(known) == set(_FIELDS):  # anything else (damaged) is read again
         return NamedDataset(path.name, dict(known), partial(_read, path))
     bars = _read(path)
     if file_digest(path) == digest:  # unchanged while it was read: these bars are those bytes'
-        cache.put(_key(path, digest), dataset_identity(bars))
+        cache.put(key, dataset_identity(bars))
     return bars
 
 
