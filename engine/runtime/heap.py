@@ -17,15 +17,24 @@ from __future__ import annotations
 import sys
 
 
+def _glibc():
+    """The C library's functions where it is glibc (Linux), else None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        return libc if hasattr(libc, "malloc_trim") and hasattr(libc, "mallopt") else None
+    except OSError:  # pragma: no cover - no C library to load
+        return None
+
+
 def release_free_heap() -> None:
     """Hand freed heap pages back to the OS (glibc `malloc_trim`); a no-op elsewhere."""
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            ctypes.CDLL(None).malloc_trim(0)
-        except (OSError, AttributeError):  # pragma: no cover - not glibc
-            pass
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
 
 
 # mallopt(3) parameters (glibc malloc.h)
@@ -38,14 +47,7 @@ HOLD_TRIM_BYTES = 32 * 2**20  # free memory at the heap's top is handed back onl
 def hold_freed_heap(mmap_bytes: int = HOLD_MMAP_BYTES, trim_bytes: int = HOLD_TRIM_BYTES) -> bool:
     """Keep freed blocks for the next allocations instead of handing each back to the OS (glibc `mallopt`);
     True if set, False where the C library is not glibc."""
-    if not sys.platform.startswith("linux"):
+    libc = _glibc()
+    if libc is None:
         return False
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None)
-        held = libc.mallopt(_M_MMAP_THRESHOLD, int(mmap_bytes))
-        return bool(held and libc.mallopt(_M_TRIM_THRESHOLD, int(trim_bytes)))
-    except (OSError, AttributeError):  # pragma: no cover - not glibc
-        return False
-
+    return bool(libc.mallopt(_M_MMAP_THRESHOLD, int(mmap_bytes)) and libc.mallopt(_M_TRIM_THRESHOLD, int(trim_bytes)))
