@@ -19,20 +19,44 @@ RULE_WHOLE = 2
 RULE_AT_MOST_ONE = 3
 
 
+# Bars checked at once: a block's test has no early exit and no branch, so it vectorises; only a block with a
+# bad value is read again for the first one.
+BLOCK = 512
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _bad(v, rule):
+    """Whether v is set and breaks `rule` (a comparison with NaN is False, so NaN is never bad)."""
+    if rule == RULE_POSITIVE:
+        return (v <= 0.0) | (v >= np.inf)
+    if rule == RULE_FRACTION:
+        return (v <= 0.0) | (v > 1.0)
+    if rule == RULE_WHOLE:
+        return (v == v) & ((v < 0.0) | (v >= np.inf) | (v != np.floor(v)))
+    return v > 1.0
+
+
 @njit(cache=True, nogil=True)
 def first_bad_nb(values, rule):
-    for k in range(values.shape[0]):
-        v = values[k]
-        if v != v:
-            continue  # not set
+    n = values.shape[0]
+    for start in range(0, n, BLOCK):
+        stop = min(start + BLOCK, n)
+        any_bad = False
+        # one loop per rule, so that each is a loop without a branch
         if rule == RULE_POSITIVE:
-            ok = 0.0 < v < np.inf
+            for k in range(start, stop):
+                any_bad |= _bad(values[k], RULE_POSITIVE)
         elif rule == RULE_FRACTION:
-            ok = 0.0 < v <= 1.0
+            for k in range(start, stop):
+                any_bad |= _bad(values[k], RULE_FRACTION)
         elif rule == RULE_WHOLE:
-            ok = 0.0 <= v < np.inf and v == np.floor(v)
+            for k in range(start, stop):
+                any_bad |= _bad(values[k], RULE_WHOLE)
         else:
-            ok = v <= 1.0
-        if not ok:
-            return k
+            for k in range(start, stop):
+                any_bad |= _bad(values[k], RULE_AT_MOST_ONE)
+        if any_bad:
+            for k in range(start, stop):
+                if _bad(values[k], rule):
+                    return k
     return -1

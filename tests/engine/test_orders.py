@@ -324,10 +324,11 @@ def test_value_sizing_buys_that_much_currency():
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.sampled_from([np.nan, -np.inf, -2.0, -0.0, 0.0, 0.25, 1.0, 1.5, 3.0, np.inf]), max_size=40),
-       st.sampled_from([RULE_POSITIVE, RULE_FRACTION, RULE_WHOLE, RULE_AT_MOST_ONE]))
-def test_the_one_pass_order_check_finds_the_first_value_numpy_masks_find(values, rule):
-    """first_bad_nb (engine/kernels/checks.py) against the rules written as numpy masks."""
-    v = np.array(values, dtype=np.float64)
+       st.sampled_from([RULE_POSITIVE, RULE_FRACTION, RULE_WHOLE, RULE_AT_MOST_ONE]), st.integers(0, 1100))
+def test_the_one_pass_order_check_finds_the_first_value_numpy_masks_find(values, rule, unset):
+    """first_bad_nb (engine/kernels/checks.py) against the rules written as numpy masks, with the values
+    after `unset` bars that set nothing (so they fall in any of the check's blocks, or across two)."""
+    v = np.r_[np.full(unset, np.nan), np.array(values, dtype=np.float64)]
     with np.errstate(invalid="ignore"):
         ok = {RULE_POSITIVE: np.isfinite(v) & (v > 0), RULE_FRACTION: (v > 0) & (v <= 1),
               RULE_WHOLE: (v >= 0) & (v == np.floor(v)) & np.isfinite(v), RULE_AT_MOST_ONE: v <= 1.0}[rule]
