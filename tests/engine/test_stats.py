@@ -222,6 +222,31 @@ def test_stats_drawdown_nb_is_stats_nb_and_the_drawdown_curve_bit_for_bit(equity
     assert peak == np.max(eq) or (math.isnan(peak) and np.isnan(eq).any())
 
 
+@settings(max_examples=150, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(2, 3000), drift=st.sampled_from([-3e-4, 0.0, 3e-4]),
+       nan_at=st.one_of(st.none(), st.floats(0.0, 1.0)), grazes=st.integers(0, 6))
+def test_stats_nb_equals_the_curve_pass_on_long_random_curves(seed, n, drift, nan_at, grazes):
+    """stats_nb takes a block wholly under the peak by its lowest equity (docs/stats.md, "Drawdown"); on
+    random-walk curves, with a NaN somewhere or bars a last bit under the peak, every figure equals the pass
+    that divides every bar (stats_drawdown_nb) bit for bit."""
+    from engine.kernels.stats import stats_drawdown_nb, stats_nb
+
+    rng = np.random.default_rng(seed)
+    eq = 1000.0 * np.exp(np.cumsum(rng.normal(drift, 0.01, n)))
+    for _ in range(grazes):  # a bar one ulp under the running peak, or exactly at it
+        i = int(rng.integers(0, n))
+        peak = np.max(eq[:i + 1])
+        eq[i] = np.nextafter(peak, 0.0) if rng.random() < 0.5 else peak
+    if nan_at is not None:
+        eq[int(nan_at * (n - 1))] = np.nan
+    ts = np.arange(n, dtype=np.int64) * NS_PER_DAY
+    close = 1000.0 * np.exp(np.cumsum(rng.normal(0.0, 0.01, n)))
+    none_i, none_f = np.zeros(0, dtype=np.int64), np.zeros(0)
+    args = (eq, ts, close, none_i, none_i, none_f, none_f, none_f, none_f, np.zeros(0, dtype=bool), 1000.0, 0.01)
+    with np.errstate(all="ignore"):
+        np.testing.assert_array_equal(stats_nb(*args), stats_drawdown_nb(*args)[0])
+
+
 def test_drawdown_curve():
     eq = np.array([100.0, 110.0, 99.0, 120.0, 60.0])
     np.testing.assert_allclose(drawdown_nb(eq), [0.0, 0.0, 99 / 110 - 1, 0.0, -0.5])
