@@ -22,18 +22,20 @@ _REL_TOL, _ABS_TOL = 1e-9, 1e-12
 
 
 def table(ts: np.ndarray, close: np.ndarray, trades: np.ndarray, init_cash: float,
-          fee_rate: float, all_in: bool = True) -> dict[str, Any]:
+          fee_rate: float, all_in: bool = True, order_log: np.ndarray | None = None) -> dict[str, Any]:
     """The table for bars at times `ts` (int64 ns, at least 2) with closes `close` and our trade records,
     starting from `init_cash` with commission `fee_rate`. Sizes, fees and the value curve are booked
     from our fills as vectorbt books them: with `all_in` (from_signals' default size, long only) its sizes
     and fees are rebuilt from its own cash, else (a size and size_type, or shorts) taken from the records.
     Shorts are booked as vectorbt books them: their value is debt, taken twice off the free cash, and the
-    gross exposure counts |position value| against the free cash."""
+    gross exposure counts |position value| against the free cash.
+    `order_log` (ORDER_LOG_DTYPE, the run's fills in order): the orders are the log's, not rebuilt from the
+    trades (vectorbt's accumulation, where a trade merges several entry orders), and the sizes the records'."""
     n = len(ts)
     freq_ns = int(np.median(np.diff(ts)))
     ann_factor = _YEAR_NS / freq_ns if freq_ns > 0 else math.nan
-    tr = _trades(trades, close, init_cash, fee_rate, all_in)
-    orders = _orders(tr)
+    tr = _trades(trades, close, init_cash, fee_rate, all_in and order_log is None)
+    orders = _orders(tr) if order_log is None else _logged_orders(order_log)
     closed = ~tr["is_open"]
     cash, free_cash, position = _cash_and_position(orders, n, init_cash)
     position_value = np.where(position == 0, 0.0, close * position)
@@ -150,6 +152,15 @@ def _orders(tr: dict[str, np.ndarray]) -> list[tuple[int, float, float, float]]:
                         float(tr["exit_fee"][k])))
     out.sort(key=lambda o: (o[0], o[1]))  # by bar, then as the trades follow each other
     return [(bar, size, price, fee) for bar, _, size, price, fee in out]
+
+
+def _logged_orders(log: np.ndarray) -> list[tuple[int, float, float, float]]:
+    """(bar, signed size, price, fee) of every fill in the order log, in its order (the kernel's, already by
+    bar). A reversal is two fills on one bar, closing then opening, where vectorbt fills one order of their
+    summed size at the same price and fee rate: the books below settle each bar after its last order, so the
+    two book as the one (docs/compat.md#the-peers-stats)."""
+    return [(int(b), float(u), float(p), float(f))
+            for b, u, p, f in zip(log["bar"], log["units"], log["price"], log["fee"], strict=True)]
 
 
 def _total_profit(orders: list[tuple[int, float, float, float]], last_close: float) -> float:
