@@ -34,6 +34,10 @@ def table(ts: np.ndarray, close: np.ndarray, trades: np.ndarray, init_cash: floa
     n = len(ts)
     freq_ns = int(np.median(np.diff(ts)))
     ann_factor = _YEAR_NS / freq_ns if freq_ns > 0 else math.nan
+    if order_log is not None and all_in and int(np.count_nonzero(order_log["units"] > 0)) == len(trades):
+        # all the cash, long: an entry leaves no cash for another (vectorbt's is exactly 0), so each trade has
+        # its one entry, as without accumulation, and the sizes rebuilt from vectorbt's cash settle the last bits
+        order_log = None
     tr = _trades(trades, close, init_cash, fee_rate, all_in and order_log is None)
     orders = _orders(tr) if order_log is None else _logged_orders(order_log)
     closed = ~tr["is_open"]
