@@ -247,3 +247,20 @@ def test_a_cache_hit_keeps_the_order_log_and_the_table(tmp_path):
     assert lookup_backtest(cache, bars, strategy, {}, config)[1] is None
     again = run_backtest(bars, strategy, {}, config, cache=cache)
     assert not again.from_cache and again.to_json_dict()["peer_stats"] == miss.to_json_dict()["peer_stats"]
+
+
+def test_a_walk_forward_stitches_the_order_logs():
+    """The stitched out-of-sample run carries its segments' logs end to end (bars into the stitched bars):
+    its table's books end at the stitched equity, and each segment's fills sit in its own bars."""
+    from engine.data.demo import demo_bars
+    from engine.sweep.walkforward import walk_forward
+
+    bars = demo_bars("ACME").slice(0, 1500)
+    config = SimConfig.preset("vectorbt", accumulate=True, sizing="fixed", size=5.0, commission=0.001)
+    wf = walk_forward(bars, "donchian_breakout", {"period": [10, 20]}, train=500, test=250, config=config)
+    stitched = wf.result
+    log = stitched.order_log
+    assert len(log) > len(stitched.trade_records) and (np.diff(log["bar"]) >= 0).all()
+    assert log["bar"][-1] >= 750  # (4 segments of 250 bars: the last one's fills are past the third's)
+    table = peer_stats(stitched)
+    assert table["End Value"] == pytest.approx(float(stitched.equity[-1]), rel=1e-12)
