@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from engine.compat.values import NS_PER_DAY, days, divide, iso, nan_max, nan_min, seq_mean, seq_sum
+from engine.compat.vectorbt_orders import exit_trades, logged_orders
 
 _YEAR_NS = 365 * NS_PER_DAY
 # vectorbt's tolerances (utils/math_.py): a sum this close to zero is taken as zero
@@ -30,7 +31,8 @@ def table(ts: np.ndarray, close: np.ndarray, trades: np.ndarray, init_cash: floa
     Shorts are booked as vectorbt books them: their value is debt, taken twice off the free cash, and the
     gross exposure counts |position value| against the free cash.
     `order_log` (ORDER_LOG_DTYPE, the run's fills in order): the orders are the log's, not rebuilt from the
-    trades (vectorbt's accumulation, where a trade merges several entry orders), and the sizes the records'."""
+    trades (vectorbt's accumulation, where a trade merges several entry orders), and the trades derived from
+    them as vectorbt derives its exit trades (engine/compat/vectorbt_orders.py)."""
     n = len(ts)
     freq_ns = int(np.median(np.diff(ts)))
     ann_factor = _YEAR_NS / freq_ns if freq_ns > 0 else math.nan
@@ -38,8 +40,12 @@ def table(ts: np.ndarray, close: np.ndarray, trades: np.ndarray, init_cash: floa
         # all the cash, long: an entry leaves no cash for another (vectorbt's is exactly 0), so each trade has
         # its one entry, as without accumulation, and the sizes rebuilt from vectorbt's cash settle the last bits
         order_log = None
-    tr = _trades(trades, close, init_cash, fee_rate, all_in and order_log is None)
-    orders = _orders(tr) if order_log is None else _logged_orders(order_log)
+    if order_log is None:
+        tr = _trades(trades, close, init_cash, fee_rate, all_in)
+        orders = _orders(tr)
+    else:
+        orders = logged_orders(order_log, fee_rate)
+        tr = _trades(exit_trades(orders, n, float(close[-1])), close, init_cash, fee_rate, False)
     closed = ~tr["is_open"]
     cash, free_cash, position = _cash_and_position(orders, n, init_cash)
     position_value = np.where(position == 0, 0.0, close * position)
@@ -156,15 +162,6 @@ def _orders(tr: dict[str, np.ndarray]) -> list[tuple[int, float, float, float]]:
                         float(tr["exit_fee"][k])))
     out.sort(key=lambda o: (o[0], o[1]))  # by bar, then as the trades follow each other
     return [(bar, size, price, fee) for bar, _, size, price, fee in out]
-
-
-def _logged_orders(log: np.ndarray) -> list[tuple[int, float, float, float]]:
-    """(bar, signed size, price, fee) of every fill in the order log, in its order (the kernel's, already by
-    bar). A reversal is two fills on one bar, closing then opening, where vectorbt fills one order of their
-    summed size at the same price and fee rate: the books below settle each bar after its last order, so the
-    two book as the one (docs/compat.md#the-peers-stats)."""
-    return [(int(b), float(u), float(p), float(f))
-            for b, u, p, f in zip(log["bar"], log["units"], log["price"], log["fee"], strict=True)]
 
 
 def _total_profit(orders: list[tuple[int, float, float, float]], last_close: float) -> float:
