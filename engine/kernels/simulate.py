@@ -116,8 +116,7 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
     # the order log: at most one entry per entry signal and one exit per trade record (docs/simulation.md)
     log_on = p.log_orders
     log = np.empty(2 * cap if log_on else 0, dtype=ORDER_LOG_RECORD)
-    nlog = 0
-    nlogged = 0  # trade records already logged as exits
+    log_n = np.zeros(2, dtype=np.int64)  # fills logged, trade records already logged as exits
     nl = 0
     nt = 0
     n_cancelled = 0
@@ -222,13 +221,14 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
         if pend_entry != 0:
             if nl == 0 and not has_orders:
                 cash, nl, c = _enter_plain(lots, nl, float(pend_entry), i, o_i, cash, p)
-                j = nl - 1 if c == 0 else -1
+                if log_on and c == 0:
+                    _log_entry(log, log_n, trades, nt, lots, nl - 1)
             else:
-                cash, nt, nl, c, j = _enter(trades, nt, lots, nl, float(pend_entry), pend_k, i, o_i,
-                                            close[i] if p.bt_orders else o_i, cash, orders, size_type, p)
+                cash, nt, nl, c, added = _enter(trades, nt, lots, nl, float(pend_entry), pend_k, i, o_i,
+                                                close[i] if p.bt_orders else o_i, cash, orders, size_type, p)
+                if log_on and added >= 0:
+                    _log_entry(log, log_n, trades, nt, lots, added)
             n_cancelled += c
-            if log_on and j >= 0:
-                nlog, nlogged = _log_entry(log, nlog, trades, nlogged, nt, lots, j)
         pend_exit = False
         pend_entry = 0
 
@@ -296,7 +296,7 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
                                                              size_type, p)
                         n_cancelled += c
                         if log_on and j >= 0:
-                            nlog, nlogged = _log_entry(log, nlog, trades, nlogged, nt, lots, j)
+                            _log_entry(log, log_n, trades, nt, lots, j)
                         if j >= 0 and not p.bt_orders:
                             # the rest of this bar: a level already passed closes at the fill; else the
                             # stop-loss is assumed hit if the bar's range reaches it (the take-profit is not).
@@ -425,13 +425,14 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
                     ref = close[i + 1] if p.bt_trade_on_close else c_i
                     if nl == 0 and not has_orders:
                         cash, nl, c = _enter_plain(lots, nl, float(want_entry), i, c_i, cash, p)
-                        j = nl - 1 if c == 0 else -1
+                        if log_on and c == 0:
+                            _log_entry(log, log_n, trades, nt, lots, nl - 1)
                     else:
-                        cash, nt, nl, c, j = _enter(trades, nt, lots, nl, float(want_entry), i, i, c_i, ref, cash,
-                                                    orders, size_type, p)
+                        cash, nt, nl, c, added = _enter(trades, nt, lots, nl, float(want_entry), i, i, c_i, ref,
+                                                        cash, orders, size_type, p)
+                        if log_on and added >= 0:
+                            _log_entry(log, log_n, trades, nt, lots, added)
                     n_cancelled += c
-                    if log_on and j >= 0:
-                        nlog, nlogged = _log_entry(log, nlog, trades, nlogged, nt, lots, j)
 
         # 5. mark to the close
         eq = cash + _unrealised(lots, nl, close[i])
@@ -471,11 +472,11 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
             nt += 1
         nl = 0
         if pend_entry != 0:
-            cash, nt, nl, c, j = _enter(trades, nt, lots, nl, float(pend_entry), pend_k, at, px_end, close[n - 1],
-                                        cash, orders, size_type, p)
+            cash, nt, nl, c, added = _enter(trades, nt, lots, nl, float(pend_entry), pend_k, at, px_end,
+                                            close[n - 1], cash, orders, size_type, p)
             n_cancelled += c
-            if log_on and j >= 0:
-                nlog, nlogged = _log_entry(log, nlog, trades, nlogged, nt, lots, j)
+            if log_on and added >= 0:
+                _log_entry(log, log_n, trades, nt, lots, added)
         equity[n - 1] = cash + _unrealised(lots, nl, close[n - 1])
         nt = _open_records(trades, nt, lots, nl, n - 1, close[n - 1], p)
         nl = 0
@@ -490,5 +491,5 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
             nt = _open_records(trades, nt, lots, nl, n - 1, close[n - 1], p)
 
     if log_on:
-        nlog, nlogged = _log_exits(log, nlog, trades, nlogged, nt)  # the exits since the last entry
-    return equity, trades[:min(nt, cap)].copy(), status, n_cancelled, nt, log[:min(nlog, log.shape[0])].copy()
+        _log_exits(log, log_n, trades, nt)  # the exits since the last entry
+    return equity, trades[:min(nt, cap)].copy(), status, n_cancelled, nt, log[:min(log_n[0], log.shape[0])].copy()

@@ -13,11 +13,12 @@ from engine.kernels.simulate_records import L_BAR, L_FEE, L_PX, L_SIZE
 
 
 @njit(cache=True, nogil=True)
-def _log_exits(log, nlog, trades, nlogged, nt):
-    """Log the exits of trade records nlogged..nt-1 (an open record is no order). Past the log's or the
-    records' end nothing is written: the run is made again with room (engine/simulation.py).
-    Returns (log length, records logged)."""
-    for k in range(nlogged, min(nt, trades.shape[0])):
+def _log_exits(log, log_n, trades, nt):
+    """Log the exits of the trade records written since the last call, up to record nt (an open record is no
+    order). `log_n`: [fills logged, trade records looked at], updated. Past the log's or the records' end
+    nothing is written: the run is made again with room (engine/simulation.py)."""
+    nlog = log_n[0]
+    for k in range(log_n[1], min(nt, trades.shape[0])):
         if trades[k]["is_open"]:
             continue
         if nlog < log.shape[0]:
@@ -27,18 +28,19 @@ def _log_exits(log, nlog, trades, nlogged, nt):
             r.price = trades[k]["exit_price"]
             r.fee = trades[k]["exit_fee"]
         nlog += 1
-    return nlog, max(nt, nlogged)
+    log_n[0] = nlog
+    log_n[1] = max(nt, log_n[1])
 
 
 @njit(cache=True, nogil=True)
-def _log_entry(log, nlog, trades, nlogged, nt, lots, j):
-    """Log the exits recorded since the last call, then the entry that just added lot j.
-    Returns (log length, records logged)."""
-    nlog, nlogged = _log_exits(log, nlog, trades, nlogged, nt)
+def _log_entry(log, log_n, trades, nt, lots, j):
+    """Log the exits recorded since the last call, then the entry that just added lot j."""
+    _log_exits(log, log_n, trades, nt)
+    nlog = log_n[0]
     if nlog < log.shape[0]:
         r = log[nlog]
         r.bar = int(lots[j, L_BAR])
         r.units = lots[j, L_SIZE]
         r.price = lots[j, L_PX]
         r.fee = lots[j, L_FEE]
-    return nlog + 1, nlogged
+    log_n[0] = nlog + 1
