@@ -30,7 +30,8 @@ instead cost three times the compile time (docs/performance.md).
 Inputs are plain arrays: the bars' columns, the signals, and the options as one record of
 SIM_PARAMS_DTYPE read by field name (built from a SimConfig in one place, engine/simulation.py's
 `sim_params`), so no caller can pass two options in each other's place. The records and the enums' codes
-are in engine/kernels/simulate_records.py; sizing, lots, entries and exits in engine/kernels/simulate_lots.py.
+are in engine/kernels/simulate_records.py; sizing, lots, entries and exits in engine/kernels/simulate_lots.py;
+the order log, kept only with `log_orders`, in engine/kernels/simulate_log.py (docs/simulation.md).
 """
 
 import numpy as np
