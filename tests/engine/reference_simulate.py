@@ -28,6 +28,7 @@ from engine.kernels.simulate_records import (
     ORDER_SIZE_UNITS,
     ORDER_SIZE_VALUE,
 )
+from tests.engine.same_run import assert_same_run  # noqa: F401  (the tests import it from here)
 
 BT_FRACTION = 0.9999999999999998
 

@@ -15,8 +15,7 @@ from engine.kernels.simulate_records import EXIT_SIGNAL, EXIT_STOP_LOSS, EXIT_TA
 from engine.simulation import SignalArrays, _directional, order_arrays, simulate
 from engine.strategies.base import ORDER_SIZE_TYPES, Orders
 from tests.engine.market import random_bars
-from tests.engine.reference_simulate import reference_simulate
-from tests.engine.same_run import assert_same_run
+from tests.engine.reference_simulate import assert_same_run, reference_simulate
 from tests.engine.test_simulate_rules import bars
 
 F, T = False, True

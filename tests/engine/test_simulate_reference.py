@@ -8,8 +8,7 @@ from engine.bars import Bars
 from engine.config import SimConfig
 from engine.simulation import SignalArrays, simulate, simulate_logged
 from tests.engine.market import random_bars
-from tests.engine.reference_simulate import reference_simulate
-from tests.engine.same_run import assert_same_run
+from tests.engine.reference_simulate import assert_same_run, reference_simulate
 
 
 def _config(on_entry_while_long, accumulate, **fields):
