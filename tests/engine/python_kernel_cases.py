@@ -56,7 +56,4 @@ def configs() -> list[SimConfig]:
         SimConfig(accumulate=True, on_entry_while_long="ignore", sizing="value", size=2_000.0),
         SimConfig.preset("backtesting", init_cash=10_000, commission=0.002),
         SimConfig.preset("vectorbt", init_cash=10_000, commission=0.001, direction="both"),
-        # (its order log: docs/simulation.md#the-order-log)
-        SimConfig.preset("vectorbt", init_cash=10_000, commission=0.001, direction="both", accumulate=True,
-                         sizing="fixed", size=5.0),
     ]

@@ -46,7 +46,7 @@ out = {}
 for key, bars, strat, cfg in scenarios():
     try:
         r = run_backtest(bars, strat, {}, cfg)
-        out[key] = (r.equity.copy(), r.trade_records.copy(), dict(r.stats), r.drawdown_pct.copy(), r.order_log.copy())
+        out[key] = (r.equity.copy(), r.trade_records.copy(), dict(r.stats), r.drawdown_pct.copy())
     except Exception as exc:  # the same refusal must happen under numba
         out[key] = ("error", type(exc).__name__, str(exc))
 out["numba loaded"] = "numba" in sys.modules
@@ -79,7 +79,7 @@ def test_python_runs_equal_numba_runs(python_runs):
     jit.use_numba()  # (this process may not have loaded numba yet: then its small runs would be Python too)
     namespace: dict = {}
     exec(SCENARIOS, namespace)
-    checked = errors = logged = 0
+    checked = errors = 0
     for key, bars, strat, cfg in namespace["scenarios"]():
         got = python_runs[key]
         try:
@@ -89,7 +89,7 @@ def test_python_runs_equal_numba_runs(python_runs):
             errors += 1
             continue
         assert not isinstance(got[0], str), (key, got)  # a run here, an error there
-        equity, trades, stats, drawdown, orders = got
+        equity, trades, stats, drawdown = got
         np.testing.assert_array_equal(equity, r.equity, err_msg=str(key))
         assert trades.dtype == r.trade_records.dtype and trades.dtype.type is r.trade_records.dtype.type, key
         for field in trades.dtype.names:  # field by field: the padding bytes between fields are not data
@@ -98,13 +98,8 @@ def test_python_runs_equal_numba_runs(python_runs):
         assert all(_same_stat(stats[k], r.stats[k]) for k in stats), (key, {
             k: (stats[k], r.stats[k]) for k in stats if not _same_stat(stats[k], r.stats[k])})
         np.testing.assert_array_equal(drawdown, r.drawdown_pct, err_msg=str(key))
-        assert orders.dtype == r.order_log.dtype, key
-        for field in orders.dtype.names:  # the order log (vectorbt's accumulation; else empty)
-            np.testing.assert_array_equal(orders[field], r.order_log[field], err_msg=f"{key} {field}")
-        logged += len(orders) > 0
         checked += 1
-    # (the presets refuse the orders strategies' distances and risk sizing)
-    assert checked >= 57 and errors <= 8 and logged >= 6
+    assert checked >= 57 and errors <= 5  # (the presets refuse the orders strategy's distances and risk sizing)
 
 
 def test_python_kernels_are_refused_once_numba_is_in_use():
