@@ -9,14 +9,15 @@ its last step on its own, so a stitched walk-forward run gets its stats and draw
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from engine.bars import Bars
 from engine.config import SimConfig
-from engine.simulation import simulate, stats_and_drawdown
+from engine.kernels.simulate_records import ORDER_LOG_DTYPE
+from engine.simulation import simulate_logged, stats_and_drawdown
 from engine.strategies.base import Signals, Strategy, call_signals
 
 if TYPE_CHECKING:
@@ -35,6 +36,8 @@ class Run:
     stats: dict[str, Any]
     drawdown_pct: np.ndarray | None  # None when run with drawdown=False
     timings: dict[str, float]  # seconds per stage: signals, simulate, stats
+    # the order log (ORDER_LOG_DTYPE; engine/kernels/simulate_log.py), empty unless the config keeps it
+    orders: np.ndarray = field(default_factory=lambda: np.empty(0, ORDER_LOG_DTYPE))
 
     def result(self, config: SimConfig, strategy: str, params: dict[str, Any]) -> Result:
         """This run as a `Result` (its drawdown curve, if the run made none, is made when first read)."""
@@ -43,7 +46,7 @@ class Run:
         return Result(config=config, strategy=strategy, params=params, bars=self.bars, equity=self.equity,
                       drawdown=self.drawdown_pct, trade_records=self.trades, stats=self.stats,
                       status=status_name(self.status), n_cancelled_orders=self.n_cancelled,
-                      timings=self.timings)
+                      timings=self.timings, order_log=self.orders)
 
 
 def run_pipeline(bars: Bars, strategy: Strategy, params: dict[str, Any], config: SimConfig, *,
@@ -62,13 +65,13 @@ def run_pipeline(bars: Bars, strategy: Strategy, params: dict[str, Any], config:
         signals = _cut(signals, lead)
         bars = bars.slice(lead, None)
     t1 = time.perf_counter()
-    equity, trades, status, n_cancelled = simulate(bars, signals, config)
+    equity, trades, status, n_cancelled, orders = simulate_logged(bars, signals, config)
     del signals  # freed before the stats allocate: a sweep worker runs combo after combo
     t2 = time.perf_counter()
     stats, drawdown_pct = measure(bars, equity, trades, config, drawdown=drawdown)
     t3 = time.perf_counter()
     return Run(bars, equity, trades, int(status), int(n_cancelled), stats, drawdown_pct,
-               {"signals": t1 - t0, "simulate": t2 - t1, "stats": t3 - t2})
+               {"signals": t1 - t0, "simulate": t2 - t1, "stats": t3 - t2}, orders)
 
 
 def measure(bars: Bars, equity: np.ndarray, trades: np.ndarray, config: SimConfig, *,

@@ -31,6 +31,8 @@ class Result:
         run trades on below zero, as vectorbt does).
     indicator_warmup: bars before every line of the strategy's `indicators()` is defined; set under
         compat="backtesting", where the peer's Buy & Hold starts there (docs/compat.md#the-peers-stats).
+    order_log: every fill of the run, in order, where the config keeps them (vectorbt's accumulation); else
+        empty, or None when not known.
     """
 
     config: SimConfig
@@ -47,6 +49,9 @@ class Result:
     indicator_warmup: int = 0
     # the drawdown curve when the run already had it (a cache hit, a walk-forward); else made on first read
     drawdown: np.ndarray | None = field(default=None, repr=False)
+    # the run's fills in order (ORDER_LOG_DTYPE, engine/kernels/simulate_log.py) where its config keeps them
+    # (engine.simulation.keeps_order_log: vectorbt's accumulation, whose peer_stats books each entry order)
+    order_log: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def drawdown_pct(self) -> np.ndarray:

@@ -17,6 +17,7 @@ from engine.kernels.simulate_records import (
     OPPOSITE_CLOSE,
     OPPOSITE_IGNORE,
     OPPOSITE_REVERSE,
+    ORDER_LOG_DTYPE,
     SIM_PARAMS_DTYPE,
     SIM_PARAMS_RECORD,
     SIZE_ALL,
@@ -52,6 +53,12 @@ def simulate(bars: Bars, signals: SignalArrays | Signals, config: SimConfig):
 
     Returns (equity, trade_records, status_code, n_cancelled).
     """
+    return simulate_logged(bars, signals, config)[:4]
+
+
+def simulate_logged(bars: Bars, signals: SignalArrays | Signals, config: SimConfig):
+    """`simulate`, and the order log: (equity, trade_records, status_code, n_cancelled, orders), `orders` the
+    run's fills as ORDER_LOG_DTYPE records, kept only where `keeps_order_log(config)` (else empty)."""
     n = len(bars)
     entries, exits, short_entries, short_exits = _directional(signals, config.direction, n)
     if config.direction == "both" and signals.short_entries is None and (
@@ -70,11 +77,18 @@ def simulate(bars: Bars, signals: SignalArrays | Signals, config: SimConfig):
     o, h, lo, c = read_only(bars.open), read_only(bars.high), read_only(bars.low), read_only(bars.close)
     e, x, se, sx = read_only(entries), read_only(exits), read_only(short_entries), read_only(short_exits)
     orders = OrderArrays(*(read_only(a) for a in orders))
-    equity, trades, status, n_cancelled, n_records = simulate_nb(o, h, lo, c, e, x, se, sx, orders, params)
+    equity, trades, status, n_cancelled, n_records, log = simulate_nb(o, h, lo, c, e, x, se, sx, orders, params)
     if n_records > len(trades):  # partial exits split more trades than there were entries: again, with room
         params["extra_records"] = n_records
-        equity, trades, status, n_cancelled, n_records = simulate_nb(o, h, lo, c, e, x, se, sx, orders, params)
-    return equity, trades.view(TRADE_DTYPE), status, n_cancelled  # (the record dtype when run as Python)
+        equity, trades, status, n_cancelled, n_records, log = simulate_nb(o, h, lo, c, e, x, se, sx, orders, params)
+    # (the record dtypes when run as Python)
+    return equity, trades.view(TRADE_DTYPE), status, n_cancelled, log.view(ORDER_LOG_DTYPE)
+
+
+def keeps_order_log(config: SimConfig) -> bool:
+    """Whether a run under `config` keeps its order log: vectorbt's accumulation, whose stats table books each
+    entry order (engine/compat/vectorbt_stats.py; a trade record merges them). Other runs pay nothing for it."""
+    return config.compat == "vectorbt" and config.accumulate
 
 
 class OrderArrays(NamedTuple):
@@ -225,6 +239,7 @@ def sim_params(config: SimConfig) -> np.ndarray:
                                                                                                "percent"),
         "min_units": 1e-8 if config.compat == "vectorbt" else 0.0,
         "extra_records": 0,
+        "log_orders": keeps_order_log(config),
     }
     if values.keys() != _SIM_FIELDS:  # a field added to one side only
         raise AssertionError(f"sim_params: fields {sorted(values.keys() ^ _SIM_FIELDS)} "

@@ -22,10 +22,11 @@ __all__ = ["indicator_warmup", "peer_stats"]
 
 def peer_stats(result: Result) -> dict[str, Any] | None:
     """The peer's stats table for `result`, or None without a compat preset (or with fewer than 2 bars, or for
-    vectorbt's accumulation, whose books this table does not rebuild yet: docs/compat.md)."""
+    vectorbt's accumulation without the run's order log, which its books need: docs/compat.md)."""
     compat = result.config.compat
     bars = result.bars
-    if compat is None or len(bars) < 2 or (compat == "vectorbt" and result.config.accumulate):
+    accumulate = compat == "vectorbt" and result.config.accumulate
+    if compat is None or len(bars) < 2 or (accumulate and result.order_log is None):
         return None
     if compat == "backtesting":
         tr = result.trade_records
@@ -33,9 +34,11 @@ def peer_stats(result: Result) -> dict[str, Any] | None:
         own = overlap or result.config.fill == "close"  # not rebuilt: docs/compat.md
         return backtesting_stats.table(bars.ts, bars.close, result.trade_records, result.config.init_cash,
                                        warmup=result.indicator_warmup, equity=result.equity if own else None)
+    # (under accumulation a trade merges its entry orders: the books take each order from the run's log)
     return vectorbt_stats.table(bars.ts, bars.close, result.trade_records, result.config.init_cash,
                                 result.config.commission,
-                                all_in=result.config.sizing == "all" and result.config.direction == "long")
+                                all_in=result.config.sizing == "all" and result.config.direction == "long",
+                                order_log=result.order_log if accumulate else None)
 
 
 def indicator_warmup(lines: dict[str, np.ndarray]) -> int:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from engine.compat.values import NS_PER_DAY, days, divide, iso, nan_max, nan_min, seq_mean, seq_sum
+from engine.compat.vectorbt_orders import exit_trades, logged_orders
 
 _YEAR_NS = 365 * NS_PER_DAY
 # vectorbt's tolerances (utils/math_.py): a sum this close to zero is taken as zero
@@ -22,18 +23,29 @@ _REL_TOL, _ABS_TOL = 1e-9, 1e-12
 
 
 def table(ts: np.ndarray, close: np.ndarray, trades: np.ndarray, init_cash: float,
-          fee_rate: float, all_in: bool = True) -> dict[str, Any]:
+          fee_rate: float, all_in: bool = True, order_log: np.ndarray | None = None) -> dict[str, Any]:
     """The table for bars at times `ts` (int64 ns, at least 2) with closes `close` and our trade records,
     starting from `init_cash` with commission `fee_rate`. Sizes, fees and the value curve are booked
     from our fills as vectorbt books them: with `all_in` (from_signals' default size, long only) its sizes
     and fees are rebuilt from its own cash, else (a size and size_type, or shorts) taken from the records.
     Shorts are booked as vectorbt books them: their value is debt, taken twice off the free cash, and the
-    gross exposure counts |position value| against the free cash."""
+    gross exposure counts |position value| against the free cash.
+    `order_log` (ORDER_LOG_DTYPE, the run's fills in order): the orders are the log's, not rebuilt from the
+    trades (vectorbt's accumulation, where a trade merges several entry orders), and the trades derived from
+    them as vectorbt derives its exit trades (engine/compat/vectorbt_orders.py)."""
     n = len(ts)
     freq_ns = int(np.median(np.diff(ts)))
     ann_factor = _YEAR_NS / freq_ns if freq_ns > 0 else math.nan
-    tr = _trades(trades, close, init_cash, fee_rate, all_in)
-    orders = _orders(tr)
+    if order_log is not None and all_in and int(np.count_nonzero(order_log["units"] > 0)) == len(trades):
+        # all the cash, long: an entry leaves no cash for another (vectorbt's is exactly 0), so each trade has
+        # its one entry, as without accumulation, and the sizes rebuilt from vectorbt's cash settle the last bits
+        order_log = None
+    if order_log is None:
+        tr = _trades(trades, close, init_cash, fee_rate, all_in)
+        orders = _orders(tr)
+    else:
+        orders = logged_orders(order_log, fee_rate)
+        tr = _trades(exit_trades(orders, n, float(close[-1])), close, init_cash, fee_rate, False)
     closed = ~tr["is_open"]
     cash, free_cash, position = _cash_and_position(orders, n, init_cash)
     position_value = np.where(position == 0, 0.0, close * position)

@@ -30,13 +30,15 @@ instead cost three times the compile time (docs/performance.md).
 Inputs are plain arrays: the bars' columns, the signals, and the options as one record of
 SIM_PARAMS_DTYPE read by field name (built from a SimConfig in one place, engine/simulation.py's
 `sim_params`), so no caller can pass two options in each other's place. The records and the enums' codes
-are in engine/kernels/simulate_records.py; sizing, lots, entries and exits in engine/kernels/simulate_lots.py.
+are in engine/kernels/simulate_records.py; sizing, lots, entries and exits in engine/kernels/simulate_lots.py;
+the order log, kept only with `log_orders`, in engine/kernels/simulate_log.py (docs/simulation.md).
 """
 
 import numpy as np
 
 from engine.kernels.jit import njit
 from engine.kernels.prefetch import prefetch
+from engine.kernels.simulate_log import _log_entry, _log_exits
 from engine.kernels.simulate_lots import (
     _at,
     _close_units,
@@ -68,6 +70,7 @@ from engine.kernels.simulate_records import (
     N_LOT_FIELDS,
     OPPOSITE_CLOSE,
     OPPOSITE_REVERSE,
+    ORDER_LOG_RECORD,
     SIZE_PERCENT,
     SIZE_VALUE,
     STATUS_BANKRUPT,
@@ -86,9 +89,10 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
     length), `orders` (the named tuple of order arrays: simulate_records.py; all empty: market orders) and `params`, one
     record of SIM_PARAMS_DTYPE.
 
-    Returns (equity[n], trades[TRADE_DTYPE], status, n_cancelled, n_records): when n_records exceeds
-    len(trades), the array had no room for every record (partial exits split trades): run again with
-    `extra_records` raised by the difference.
+    Returns (equity[n], trades[TRADE_DTYPE], status, n_cancelled, n_records, orders[ORDER_LOG_DTYPE]): when
+    n_records exceeds len(trades), the array had no room for every record (partial exits split trades): run
+    again with `extra_records` raised by the difference. `orders` is the order log (engine/kernels/simulate_log.py),
+    empty unless `log_orders`.
     """
     p = params[0]
     # what the loop reads on every bar, read once
@@ -110,6 +114,10 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
         cap += entries[i] + short_entries[i]
     trades = np.empty(cap, dtype=TRADE_RECORD)
     lots = np.empty((cap if accumulate else 1, N_LOT_FIELDS), dtype=np.float64)
+    # the order log: at most one entry per entry signal and one exit per trade record (docs/simulation.md)
+    log_on = p.log_orders
+    log = np.empty(2 * cap if log_on else 0, dtype=ORDER_LOG_RECORD)
+    log_n = np.zeros(2, dtype=np.int64)  # fills logged, trade records already logged as exits
     nl = 0
     nt = 0
     n_cancelled = 0
@@ -214,9 +222,13 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
         if pend_entry != 0:
             if nl == 0 and not has_orders:
                 cash, nl, c = _enter_plain(lots, nl, float(pend_entry), i, o_i, cash, p)
+                if log_on and c == 0:
+                    _log_entry(log, log_n, trades, nt, lots, nl - 1)
             else:
-                cash, nt, nl, c, _ = _enter(trades, nt, lots, nl, float(pend_entry), pend_k, i, o_i,
-                                            close[i] if p.bt_orders else o_i, cash, orders, size_type, p)
+                cash, nt, nl, c, added = _enter(trades, nt, lots, nl, float(pend_entry), pend_k, i, o_i,
+                                                close[i] if p.bt_orders else o_i, cash, orders, size_type, p)
+                if log_on and added >= 0:
+                    _log_entry(log, log_n, trades, nt, lots, added)
             n_cancelled += c
         pend_exit = False
         pend_entry = 0
@@ -284,6 +296,8 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
                                                              close[i] if p.bt_orders else fill_px, cash, orders,
                                                              size_type, p)
                         n_cancelled += c
+                        if log_on and j >= 0:
+                            _log_entry(log, log_n, trades, nt, lots, j)
                         if j >= 0 and not p.bt_orders:
                             # the rest of this bar: a level already passed closes at the fill; else the
                             # stop-loss is assumed hit if the bar's range reaches it (the take-profit is not).
@@ -412,9 +426,13 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
                     ref = close[i + 1] if p.bt_trade_on_close else c_i
                     if nl == 0 and not has_orders:
                         cash, nl, c = _enter_plain(lots, nl, float(want_entry), i, c_i, cash, p)
+                        if log_on and c == 0:
+                            _log_entry(log, log_n, trades, nt, lots, nl - 1)
                     else:
-                        cash, nt, nl, c, _ = _enter(trades, nt, lots, nl, float(want_entry), i, i, c_i, ref, cash,
-                                                    orders, size_type, p)
+                        cash, nt, nl, c, added = _enter(trades, nt, lots, nl, float(want_entry), i, i, c_i, ref,
+                                                        cash, orders, size_type, p)
+                        if log_on and added >= 0:
+                            _log_entry(log, log_n, trades, nt, lots, added)
                     n_cancelled += c
 
         # 5. mark to the close
@@ -455,9 +473,11 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
             nt += 1
         nl = 0
         if pend_entry != 0:
-            cash, nt, nl, c, _ = _enter(trades, nt, lots, nl, float(pend_entry), pend_k, at, px_end, close[n - 1],
-                                        cash, orders, size_type, p)
+            cash, nt, nl, c, added = _enter(trades, nt, lots, nl, float(pend_entry), pend_k, at, px_end,
+                                            close[n - 1], cash, orders, size_type, p)
             n_cancelled += c
+            if log_on and added >= 0:
+                _log_entry(log, log_n, trades, nt, lots, added)
         equity[n - 1] = cash + _unrealised(lots, nl, close[n - 1])
         nt = _open_records(trades, nt, lots, nl, n - 1, close[n - 1], p)
         nl = 0
@@ -471,4 +491,6 @@ def simulate_nb(open_, high, low, close, entries, exits, short_entries, short_ex
         else:
             nt = _open_records(trades, nt, lots, nl, n - 1, close[n - 1], p)
 
-    return equity, trades[:min(nt, cap)].copy(), status, n_cancelled, nt
+    if log_on:
+        _log_exits(log, log_n, trades, nt)  # the exits since the last entry
+    return equity, trades[:min(nt, cap)].copy(), status, n_cancelled, nt, log[:min(log_n[0], log.shape[0])].copy()

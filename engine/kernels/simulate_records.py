@@ -70,6 +70,20 @@ SIM_PARAMS_DTYPE = np.dtype(
         # vectorbt's min_size: an entry for fewer units is rejected (cancelled); 0 = off
         ("min_units", np.float64),
         ("extra_records", np.int64),  # room for trade records beyond one per entry signal (partial exits)
+        ("log_orders", np.bool_),  # keep the order log (ORDER_LOG_DTYPE below): vectorbt's accumulation only
+    ],
+    align=True,
+)
+
+# One fill in the order log (docs/simulation.md, "The order log"): every order the run filled, in the order it
+# filled them, entries and exits alike. Kept only when the options ask for it (`log_orders`): vectorbt's
+# accumulation, whose books need each entry order (a trade record merges them at their average price).
+ORDER_LOG_DTYPE = np.dtype(
+    [
+        ("bar", np.int64),
+        ("units", np.float64),  # signed: + buys, - sells
+        ("price", np.float64),  # the fill price (slipped)
+        ("fee", np.float64),
     ],
     align=True,
 )
@@ -80,6 +94,7 @@ SIM_PARAMS_DTYPE = np.dtype(
 # scalars, such as `size` or `fill`: numpy's record looks those up first.)
 TRADE_RECORD = np.dtype((np.record, TRADE_DTYPE))
 SIM_PARAMS_RECORD = np.dtype((np.record, SIM_PARAMS_DTYPE))
+ORDER_LOG_RECORD = np.dtype((np.record, ORDER_LOG_DTYPE))
 
 # Orders (docs/simulation.md, "Orders") come as `orders`, a named tuple of float64 arrays (engine/simulation.py,
 # `OrderArrays`): limit, stop, valid, size, sl_price, tp_price, sl_dist, tp_dist, trail_dist, each of length

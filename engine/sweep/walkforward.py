@@ -32,7 +32,7 @@ import polars as pl
 from engine.bars import Bars
 from engine.config import SimConfig
 from engine.errors import StrategyError
-from engine.kernels.simulate_records import STATUS_BANKRUPT, STATUS_OK, TRADE_DTYPE
+from engine.kernels.simulate_records import ORDER_LOG_DTYPE, STATUS_BANKRUPT, STATUS_OK, TRADE_DTYPE
 from engine.pipeline import Run, measure, run_pipeline
 from engine.result import Result
 from engine.strategies import Strategy, get_strategy
@@ -154,12 +154,16 @@ def _stitch(segments: list[Run], like: Bars, config: SimConfig) -> Run:
     bars), measured as a whole by the pipeline's last step under `config` (its init_cash, the first segment's
     cash, and its risk-free rate); bankrupt if a segment was."""
     trade_parts = []
+    order_parts = []
     offset = 0
     for seg in segments:
         trades = seg.trades.copy()
         trades["entry_bar"] += offset
         trades["exit_bar"] += offset
         trade_parts.append(trades)
+        orders = seg.orders.copy()  # the order log, where the config keeps one
+        orders["bar"] += offset
+        order_parts.append(orders)
         offset += len(seg.bars)
     oos = _concat([seg.bars for seg in segments], like)
     equity = np.concatenate([seg.equity for seg in segments])
@@ -169,8 +173,9 @@ def _stitch(segments: list[Run], like: Bars, config: SimConfig) -> Run:
     timings = {stage: sum(seg.timings[stage] for seg in segments) for stage in ("signals", "simulate", "stats")}
     timings["stats"] += time.perf_counter() - t0
     status = STATUS_BANKRUPT if any(seg.status == STATUS_BANKRUPT for seg in segments) else STATUS_OK
+    orders = np.concatenate(order_parts) if order_parts else np.empty(0, ORDER_LOG_DTYPE)
     return Run(oos, equity, trades, status, sum(seg.n_cancelled for seg in segments), stats, drawdown_pct,
-               timings)
+               timings, orders)
 
 
 def _best(rows: pl.DataFrame, metric: str, minimize: bool, strat: Strategy) -> dict[str, Any]:

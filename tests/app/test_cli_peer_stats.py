@@ -7,12 +7,15 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from app.cli import main
 from engine.backtest import run_backtest
+from engine.compat import peer_stats
 from engine.config import SimConfig
 from engine.data.demo import demo_bars
 from engine.data.importers import load_file
+from engine.strategies import get_strategy
 
 # backtesting/_stats.py (0.6.6) compute_stats, in its order, without the private _strategy, _equity_curve, _trades
 BACKTESTING_KEYS = [
@@ -78,3 +81,31 @@ def test_vectorbt_and_backtesting_peer_stats_on_the_demo(capsys):
         assert all(v is None or isinstance(v, (int, float)) for k, v in ps.items() if k not in ("Start", "End"))
         trade_key = "Total Trades" if compat == "vectorbt" else "# Trades"
         assert ps[trade_key] == sum(compat == "vectorbt" or not t["is_open"] for t in out["trades"])
+
+
+def test_vectorbt_peer_stats_under_accumulate_from_the_real_command():
+    """`backbench run --compat vectorbt --accumulate --json`: vectorbt's own pf.stats() for
+    from_signals(..., accumulate=True), run here on the same bars and signals: donchian_breakout on the demo
+    data, whose breakouts add to the position (a fixed size: each exit sells part of it), long and short."""
+    pytest.importorskip("vectorbt")
+    from tests.engine.test_peer_stats import assert_same_table
+    from tests.engine.test_peer_stats_accumulate import vectorbt_portfolio
+
+    exe = Path(sys.executable).with_name("backbench")
+    options = ["--direction", "both", "--sizing", "fixed", "--size", "5", "--commission", "0.001"]
+    argv = ["run", "--demo", "-s", "donchian_breakout", "--compat", "vectorbt", "--accumulate", *options, "--json",
+            "--no-cache"]
+    proc = subprocess.run([str(exe), *argv], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    ps = json.loads(proc.stdout)["peer_stats"]
+    assert list(ps) == VECTORBT_KEYS
+    bars = demo_bars("ACME")
+    config = SimConfig.preset("vectorbt", accumulate=True, direction="both", sizing="fixed", size=5.0,
+                              commission=0.001)
+    api = run_backtest(bars, "donchian_breakout", {}, config)
+    log = api.order_log
+    assert int((log["units"] > 0).sum()) > int((api.trade_records["side"] > 0).sum()), "the run must add to longs"
+    assert ps == json.loads(json.dumps(api.to_json_dict()))["peer_stats"]
+    sig = get_strategy("donchian_breakout").generate(bars)
+    pf = vectorbt_portfolio(bars, sig.entries, sig.exits, 10_000.0, 0.001, direction="both", sizing="fixed", size=5.0)
+    assert_same_table(peer_stats(api), pf.stats())

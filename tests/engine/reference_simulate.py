@@ -3,7 +3,9 @@ object so that the numba kernel's control flow is checked against an independent
 Slow and obvious on purpose. It reads the options from the SimConfig by name, not from the kernel's
 record (engine/simulation.py, `sim_params`), so comparing the two also checks how the options are wired
 into the kernel (tests/engine/test_simulate_options.py). Returns the same (equity, trades, status,
-n_cancelled) shape, with trades as a list of dicts keyed like engine.kernels.simulate.TRADE_DTYPE.
+n_cancelled) shape, with trades as a list of dicts keyed like engine.kernels.simulate.TRADE_DTYPE, and with
+`with_log` the order log too (every fill in order, kept under vectorbt's accumulation only, as the kernel's:
+engine/kernels/simulate_log.py), as a list of (bar, signed units, price, fee).
 Orders (limit and stop entries, per-order sizes, stop-loss / take-profit / trailing levels, exit portions)
 are read from a list of per-bar dicts (None = a market order with the run's options), as
 docs/simulation.md, "Orders", states them. A position is a list of lots (one per entry; several only
@@ -26,6 +28,7 @@ from engine.kernels.simulate_records import (
     ORDER_SIZE_UNITS,
     ORDER_SIZE_VALUE,
 )
+from tests.engine.same_run import assert_same_run  # noqa: F401  (the tests import it from here)
 
 BT_FRACTION = 0.9999999999999998
 
@@ -46,6 +49,8 @@ class Broker:
         self.lots: list[Lot] = []
         self.trades: list[dict] = []
         self.cancelled = 0
+        self.keep_log = self.vbt and cfg.accumulate  # the order log: vectorbt's accumulation books each fill
+        self.log: list[tuple[int, float, float, float]] = []
 
     @property
     def pos(self):
@@ -183,6 +188,8 @@ class Broker:
             for other in self.lots:
                 other.sl, other.tp, other.trail, other.best = sl, tp, trail, price
         self.lots.append(lot)
+        if self.keep_log:
+            self.log.append((bar, side * units, price, fee))
         return lot
 
     def close_units(self, lot, units, raw_price, bar, reason):
@@ -266,6 +273,8 @@ class Broker:
             self._record(lot.bar, bar, lot.size, lot.price, price, efee, 0.0, EXIT_END, True)
 
     def _record(self, entry_bar, bar, size, entry_price, price, efee, fee, reason, is_open):
+        if self.keep_log and not is_open:  # an exit order (vectorbt's: one per trade record)
+            self.log.append((bar, -size, price, fee))
         pnl = size * (price - entry_price) - efee - fee
         self.trades.append(dict(
             entry_bar=entry_bar, exit_bar=bar, side=1 if size > 0 else -1, size=abs(size),
@@ -347,9 +356,15 @@ def working_fill(order, o, h, l):
     return price if (h >= price if side > 0 else l <= price) else None
 
 
-def reference_simulate(o, h, l, c, e, x, se, sx, cfg, orders=None):
+def reference_simulate(o, h, l, c, e, x, se, sx, cfg, orders=None, with_log=False):
     """`orders`: None, or a list of len(c) with, per bar, None or a dict of the order fields set there
-    (limit, stop, valid, size, size_type, sl_price, tp_price, sl_dist, tp_dist, trail_dist, exit_portion)."""
+    (limit, stop, valid, size, size_type, sl_price, tp_price, sl_dist, tp_dist, trail_dist, exit_portion).
+    `with_log`: also return the order log (a fifth item)."""
+    run = _reference_simulate(o, h, l, c, e, x, se, sx, cfg, orders)
+    return run if with_log else run[:4]
+
+
+def _reference_simulate(o, h, l, c, e, x, se, sx, cfg, orders):
     n = len(c)
     orders = orders or [None] * n
     b = Broker(cfg)
@@ -480,34 +495,11 @@ def reference_simulate(o, h, l, c, e, x, se, sx, cfg, orders=None):
             b.enter(queued[2], px, at, orders[queued[3]], c[n - 1])
         equity[n - 1] = b.equity(c[n - 1])
         b.record_open(n - 1, c[n - 1])
-        return equity, b.trades, status, b.cancelled
+        return equity, b.trades, status, b.cancelled, b.log
     if b.lots:
         if cfg.at_end == "close":
             b.close(c[n - 1], n - 1, EXIT_END)
             equity[n - 1] = b.cash
         else:
             b.record_open(n - 1, c[n - 1])
-    return equity, b.trades, status, b.cancelled
-
-
-def assert_same_run(kernel, reference):
-    """The kernel's (equity, trades, status, n_cancelled) equals the reference's, trade by trade and field by
-    field (floats to 1e-12 relative)."""
-    import numpy as np
-
-    from engine.kernels.simulate_records import TRADE_DTYPE
-
-    def close(a, b):
-        return np.allclose(a, b, rtol=1e-12, atol=1e-9, equal_nan=True)
-
-    equity, trades, status, cancelled = kernel
-    ref_eq, ref_trades, ref_status, ref_cancelled = reference
-    assert (status, cancelled) == (ref_status, ref_cancelled)
-    assert close(equity, ref_eq)
-    assert len(trades) == len(ref_trades)
-    for got, want in zip(trades, ref_trades, strict=True):
-        for name in TRADE_DTYPE.names:
-            if TRADE_DTYPE[name].kind == "f":
-                assert close(got[name], want[name]), (name, got, want)
-            else:
-                assert got[name] == want[name], (name, got, want)
+    return equity, b.trades, status, b.cancelled, b.log

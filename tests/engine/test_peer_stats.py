@@ -1,6 +1,7 @@
 """The peer's stats (engine/compat/, docs/compat.md#the-peers-stats): under a compat preset, the table
 backtesting.py 0.6.6 / vectorbt 1.2.0 prints for the same run, computed by us in numpy, equals the one
-the library itself prints (run here on the same bars and signals): every key, in order, to rtol 1e-8."""
+the library itself prints (run here on the same bars and signals): every key, in order, to rtol 1e-8.
+vectorbt's accumulate=True: tests/engine/test_peer_stats_accumulate.py."""
 
 from __future__ import annotations
 
@@ -375,12 +376,6 @@ def test_vectorbt_table_short_and_both(direction, kind, extra):
         assert_same_table(peer_stats(result), pf.stats())
 
 
-def demo_bars_for_peer_stats():
-    from engine.data.demo import generate_bars
-
-    return generate_bars("PEER", 400, "1d")
-
-
 @pytest.mark.peers
 @pytest.mark.parametrize("direction", ["short", "both"])
 @pytest.mark.parametrize("finalize", [False, True])
@@ -440,13 +435,6 @@ def test_vectorbt_table_with_a_size(sizing):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert_same_table(peer_stats(result), pf.stats())
-
-
-def test_no_vectorbt_table_with_accumulation_yet():
-    """Several entry orders per trade: vectorbt's books are not rebuilt from merged trades: left out."""
-    bars = demo_bars_for_peer_stats()
-    result = run_backtest(bars, "sma_cross", {}, SimConfig.preset("vectorbt", accumulate=True))
-    assert peer_stats(result) is None and "peer_stats" not in result.to_json_dict()
 
 
 @pytest.mark.peers

@@ -114,8 +114,12 @@ def test_the_record_holds_each_option_under_its_own_name():
                 long_wins=False, finalize=False, bt_trade_on_close=False, stop_first=False, stop_bar_quiet=False,
                 partial_fills=False, bt_orders=False, leverage=1.0, maintenance=0.0, ruin_zero=False,
                 trade_on_ruin=False, accumulate=False, opposite=2, merge_exits=False, exit_by_size=False,
-                min_units=0.0, extra_records=0)
+                min_units=0.0, extra_records=0, log_orders=False)
     assert {name: p[0][name].item() for name in SIM_PARAMS_DTYPE.names} == want  # by name: the order is free
+    # the order log: vectorbt's accumulation only (docs/simulation.md#the-order-log)
+    assert sim_params(SimConfig.preset("vectorbt", accumulate=True))[0]["log_orders"]
+    assert not sim_params(SimConfig.preset("vectorbt"))[0]["log_orders"]
+    assert not sim_params(SimConfig(accumulate=True))[0]["log_orders"]
     off = sim_params(SimConfig())[0]
     assert (off["sl"], off["tp"], off["trail"]) == (0.0, 0.0, 0.0)  # None: off
     assert (bool(off["reenter"]), bool(off["entry_wins"]), bool(off["close_at_end"])) == (False, False, False)

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from engine.bars import Bars
 from engine.config import SimConfig
-from engine.simulation import SignalArrays, simulate
+from engine.simulation import SignalArrays, simulate, simulate_logged
 from tests.engine.market import random_bars
 from tests.engine.reference_simulate import assert_same_run, reference_simulate
 
@@ -76,8 +76,8 @@ def test_kernel_equals_reference(cfg, seed, n, p, tick):
     # what the kernel sees after direction mapping
     from engine.simulation import _directional
     ke, kx, kse, ksx = _directional(sig, cfg.direction, n)
-    reference = reference_simulate(bars.open, bars.high, bars.low, bars.close, ke, kx, kse, ksx, cfg)
-    assert_same_run(simulate(bars, sig, cfg), reference)
+    reference = reference_simulate(bars.open, bars.high, bars.low, bars.close, ke, kx, kse, ksx, cfg, with_log=True)
+    assert_same_run(simulate_logged(bars, sig, cfg), reference)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -93,8 +93,8 @@ def test_kernel_equals_reference_with_sparse_signals(cfg, seed, n, vol):
     sig = SignalArrays(e, x, se, sx)
     from engine.simulation import _directional
     ke, kx, kse, ksx = _directional(sig, cfg.direction, n)
-    reference = reference_simulate(bars.open, bars.high, bars.low, bars.close, ke, kx, kse, ksx, cfg)
-    assert_same_run(simulate(bars, sig, cfg), reference)
+    reference = reference_simulate(bars.open, bars.high, bars.low, bars.close, ke, kx, kse, ksx, cfg, with_log=True)
+    assert_same_run(simulate_logged(bars, sig, cfg), reference)
 
 
 def test_a_position_going_bankrupt_between_signals_equals_the_reference():
@@ -145,8 +145,8 @@ def test_kernel_equals_reference_under_vectorbt_accumulation(cfg, seed, n, p, ti
     ke, kx, kse, ksx = _directional(sig, cfg.direction, n)
     if cfg.direction == "both":  # (vectorbt's both: exits are short entries, there are no exits)
         kx = ksx = np.zeros(n, dtype=bool)
-    reference = reference_simulate(bars.open, bars.high, bars.low, bars.close, ke, kx, kse, ksx, cfg)
-    assert_same_run(simulate(bars, sig, cfg), reference)
+    reference = reference_simulate(bars.open, bars.high, bars.low, bars.close, ke, kx, kse, ksx, cfg, with_log=True)
+    assert_same_run(simulate_logged(bars, sig, cfg), reference)
 
 
 def test_a_vectorbt_short_trading_on_below_zero_between_signals_equals_the_reference():
