@@ -72,7 +72,7 @@ def simulate(bars: Bars, signals: SignalArrays | Signals, config: SimConfig):
     e, x, se, sx = read_only(entries), read_only(exits), read_only(short_entries), read_only(short_exits)
     orders = OrderArrays(*(read_only(a) for a in orders))
     kernel = simulate_nb
-    if config.compat == "backtesting" and config.accumulate and (len(orders.limit) or len(orders.stop)):
+    if config.compat == "backtesting" and config.accumulate and (_any_set(orders.limit) or _any_set(orders.stop)):
         kernel = simulate_book_nb  # several working orders at once: backtesting.py's order book (docs/simulation.md)
     equity, trades, status, n_cancelled, n_records = kernel(o, h, lo, c, e, x, se, sx, orders, params)
     if n_records > len(trades):  # partial exits split more trades than there were entries: again, with room
@@ -176,6 +176,11 @@ def _order_field(orders: Orders, name: str, n: int) -> np.ndarray:
         raise StrategyError(f"orders: {name} has shape {arr.shape}, expected ({n},)")
     # one compiled kernel for every run: numba types a read-only array (a view of the bars) apart
     return arr if arr.flags.writeable else arr.copy()
+
+
+def _any_set(a: np.ndarray) -> bool:
+    """Whether an order field sets a value on some bar."""
+    return bool(len(a)) and not bool(np.isnan(a).all())
 
 
 def _per_bar(a: np.ndarray, n: int) -> np.ndarray:
