@@ -182,3 +182,29 @@ def test_on_goog(direction, kind, levels, size, p):
     sizes = None if size is None else np.full(n, size)
     _, _, working = _check(bars, entries, exits, 10_000.0, 0.002, direction, kind, levels, seed=n, sizes=sizes)
     assert working.max() >= 2
+
+
+@pytest.mark.parametrize(("data", "kind", "levels", "size", "fill"),
+                         [("plain", "mixed", "sl_tp", 0.25, "next_open"), ("goog", "limit", "none", None, "next_open"),
+                          ("goog", "stop", "sl_tp", 0.3, "close"), ("random_5", "mixed", "tp", None, "next_open")])
+def test_peer_stats(data, kind, levels, size, fill):
+    """peer_stats equals backtesting.py's own stats Series for runs with several working orders."""
+    from engine.backtest import run_backtest
+    from engine.compat import peer_stats
+    from tests.engine.test_peer_stats import GivenSignals, assert_same_table
+
+    if data == "goog":
+        bars = _goog()
+        rng = np.random.default_rng(11)
+        entries, exits = rng.random(len(bars)) < 0.1, rng.random(len(bars)) < 0.1
+        cash, commission = 10_000.0, 0.002
+    else:
+        bars, entries, exits, cash, commission = _case(data)
+    sizes = None if size is None else np.full(len(bars), size)
+    orders, kw = _orders(bars, entries, exits, "long", kind, levels, 5, sizes)
+    config = SimConfig.preset("backtesting", init_cash=cash, commission=commission, accumulate=True, fill=fill)
+    result = run_backtest(bars, GivenSignals(entries, exits, orders), {}, config)
+    theirs = backtesting_py_stats(bars, entries, exits, cash, commission, exclusive_orders=False,
+                                  trade_on_close=fill == "close", **kw)
+    assert_same_table(peer_stats(result), theirs)
+    assert theirs["# Trades"] >= 3
