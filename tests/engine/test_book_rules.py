@@ -30,8 +30,9 @@ def run(entries, exits=(), direction="long", at_end="keep_open", **fields):
     arrs = {k: np.array(v, dtype=float) for k, v in fields.items()}
     sizes = arrs.get("size")
     units = sizes is not None and bool((sizes[~np.isnan(sizes)] >= 1).all())
-    orders = Orders(limit=arrs.get("limit"), stop=arrs.get("stop"), size=sizes, size_type="units" if units else "equity",
-                    sl_price=arrs.get("sl"), tp_price=arrs.get("tp"), exit_portion=arrs.get("portion"))
+    orders = Orders(limit=arrs.get("limit"), stop=arrs.get("stop"), size=sizes,
+                    size_type="units" if units else "equity", sl_price=arrs.get("sl"), tp_price=arrs.get("tp"),
+                    exit_portion=arrs.get("portion"))
     cfg = SimConfig.preset("backtesting", init_cash=1_000.0, accumulate=True, direction=direction, at_end=at_end)
     equity, trades, _, cancelled = simulate(BARS, SignalArrays(e, x, orders=orders), cfg)
     try:
