@@ -154,10 +154,12 @@ def _book_pass(i, o, h, lo, prev_close, close_i, trades, nt, lots, nl, book, nb,
     snap = book[:nb, B_ID].copy()
     reprocess = False
     cancelled = 0
+    guess = 0  # where the next order should be: one past an order left in place (checked, not trusted)
     for s in range(snap.shape[0]):
-        at = _find(book, nb, B_ID, snap[s])
+        at = guess if guess < nb and book[guess, B_ID] == snap[s] else _find(book, nb, B_ID, snap[s])
         if at < 0:
             continue  # removed by an earlier order (its trade closed)
+        guess = at + 1
         kind = int(book[at, B_KIND])
         size, limit, stop = book[at, B_SIZE], book[at, B_LIMIT], book[at, B_STOP]
         is_long = size > 0.0
@@ -190,6 +192,7 @@ def _book_pass(i, o, h, lo, prev_close, close_i, trades, nt, lots, nl, book, nb,
             at = _find(book, nb, B_ID, snap[s])
             if at >= 0:
                 nb = _drop(book, nb, at)
+                guess = at
             continue
         sl, tp = book[at, B_SL], book[at, B_TP]
         sign = 1.0 if is_long else -1.0
@@ -202,6 +205,7 @@ def _book_pass(i, o, h, lo, prev_close, close_i, trades, nt, lots, nl, book, nb,
             if units == 0.0:
                 cancelled += 1
                 nb = _drop(book, nb, at)
+                guess = at
                 continue
         need = units
         j = 0
@@ -222,6 +226,7 @@ def _book_pass(i, o, h, lo, prev_close, close_i, trades, nt, lots, nl, book, nb,
         if abs(need) * apc > _margin_available(lots, nl, cash, close_i, p) * p.leverage:
             cancelled += 1
             nb = _drop(book, nb, at)
+            guess = at
             continue
         if need != 0.0:
             tid = float(ctr[1])
@@ -254,6 +259,7 @@ def _book_pass(i, o, h, lo, prev_close, close_i, trades, nt, lots, nl, book, nb,
                     reprocess = True
         at = _find(book, nb, B_ID, snap[s])
         nb = _drop(book, nb, at)
+        guess = at
     return cash, nt, nl, book, nb, reprocess, cancelled
 
 
