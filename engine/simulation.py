@@ -72,8 +72,11 @@ def simulate(bars: Bars, signals: SignalArrays | Signals, config: SimConfig):
     e, x, se, sx = read_only(entries), read_only(exits), read_only(short_entries), read_only(short_exits)
     orders = OrderArrays(*(read_only(a) for a in orders))
     kernel = simulate_nb
-    if config.compat == "backtesting" and config.accumulate and (_any_set(orders.limit) or _any_set(orders.stop)):
-        kernel = simulate_book_nb  # several working orders at once: backtesting.py's order book (docs/simulation.md)
+    if config.compat == "backtesting" and config.accumulate and any(
+            _any_set(a) for a in (orders.limit, orders.stop, orders.sl_price, orders.tp_price)):
+        # several working orders at once (entries, stop-losses, take-profits): backtesting.py's order book
+        # (docs/simulation.md, "Several working orders")
+        kernel = simulate_book_nb
     equity, trades, status, n_cancelled, n_records = kernel(o, h, lo, c, e, x, se, sx, orders, params)
     if n_records > len(trades):  # partial exits split more trades than there were entries: again, with room
         params["extra_records"] = n_records

@@ -352,7 +352,8 @@ def reference_simulate(o, h, l, c, e, x, se, sx, cfg, orders=None):
     (limit, stop, valid, size, size_type, sl_price, tp_price, sl_dist, tp_dist, trail_dist, exit_portion)."""
     n = len(c)
     orders = orders or [None] * n
-    if cfg.compat == "backtesting" and cfg.accumulate and any(d and ("limit" in d or "stop" in d) for d in orders):
+    if cfg.compat == "backtesting" and cfg.accumulate and any(
+            d and {"limit", "stop", "sl_price", "tp_price"} & d.keys() for d in orders):
         from tests.engine.reference_book import reference_book  # several working orders (docs/simulation.md)
 
         return reference_book(o, h, l, c, e, x, se, sx, cfg, orders)

@@ -30,10 +30,10 @@ def _orders(bars, entries, exits, direction, kind, levels, seed, sizes=None, por
     short = np.full(n, direction == "short") | ((direction == "both") & exits & ~entries)
     side = np.where(short, -1.0, 1.0)
     c = bars.close
-    pick = rng.integers(0, 3, n) if kind == "mixed" else np.full(n, 0 if kind == "limit" else 1)
+    pick = rng.integers(0, 3, n) if kind == "mixed" else np.full(n, {"limit": 0, "stop": 1, "market": 2}[kind])
     dist = rng.uniform(0.01, 0.04, n)
-    limit = np.where(pick == 0, c * (1 - side * dist), np.nan) if kind != "stop" else None
-    stop = np.where(pick == 1, c * (1 + side * dist), np.nan) if kind != "limit" else None
+    limit = np.where(pick == 0, c * (1 - side * dist), np.nan) if kind in ("limit", "mixed") else None
+    stop = np.where(pick == 1, c * (1 + side * dist), np.nan) if kind in ("stop", "mixed") else None
     ref = np.where(pick == 0, c * (1 - side * dist), np.where(pick == 1, c * (1 + side * dist), c))
     sl = ref * (1 - side * 0.03) if "sl" in levels else None
     tp = ref * (1 + side * 0.05) if "tp" in levels else None
@@ -65,18 +65,23 @@ def _check(bars, entries, exits, cash, commission, direction, kind, levels, seed
     return trades, stats, np.array(working)
 
 
+BOOK_CASES = [(k, lv, sz) for k in ("limit", "stop", "mixed") for lv, sz in (("none", None), ("none", 0.25),
+                                                                             ("sl_tp", 0.25))]
+BOOK_CASES += [("market", "sl_tp", None), ("market", "sl_tp", 0.25), ("market", "sl", 0.3), ("market", "tp", 0.3)]
+
+
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("direction", ["long", "short", "both"])
-@pytest.mark.parametrize("kind", ["limit", "stop", "mixed"])
-@pytest.mark.parametrize(("levels", "size"), [("none", None), ("none", 0.25), ("sl_tp", 0.25)])
+@pytest.mark.parametrize(("kind", "levels", "size"), BOOK_CASES, ids=["-".join(map(str, c)) for c in BOOK_CASES])
 def test_several_working_entries(name, direction, kind, levels, size):
     """buy(limit=..)/buy(stop=..) (sell for shorts; with both, sell() on exits nets against the longs) on each
     entry, all working until filled, with and without sl/tp, all the margin (a later fill is cancelled while it
-    is used) or a quarter of it; position.close() on exits leaves them working."""
+    is used) or a quarter of it; position.close() on exits leaves them working. Market entries with sl/tp: their
+    stop-loss and take-profit orders are working orders too, in the same book."""
     bars, entries, exits, cash, commission = _case(name)
     sizes = None if size is None else np.full(len(bars), size)
     trades, stats, working = _check(bars, entries, exits, cash, commission, direction, kind, levels, sizes=sizes)
-    if name == "plain":
+    if name == "plain" and kind != "market":
         assert working.max() >= 3, "scenario must have several entry orders working at once"
         if size is not None:
             assert (trades["entry_bar"][1:] < trades["exit_bar"][:-1]).any(), "scenario must hold several trades"

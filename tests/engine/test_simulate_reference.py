@@ -182,8 +182,10 @@ bt_book = st.builds(
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cfg=bt_book, seed=st.integers(0, 10_000), n=st.integers(2, 150), p=st.sampled_from([0.02, 0.2, 0.5]),
-       units=st.booleans(), portions=st.booleans(), tick=st.sampled_from([None, 0.5]))
-def test_kernel_equals_reference_with_backtesting_working_orders(cfg, seed, n, p, units, portions, tick):
+       units=st.booleans(), portions=st.booleans(), tick=st.sampled_from([None, 0.5]), entry_prices=st.booleans())
+def test_kernel_equals_reference_with_backtesting_working_orders(cfg, seed, n, p, units, portions, tick,
+                                                                entry_prices):
+    """(entry_prices False: market entries whose stop-loss and take-profit orders are the working orders)"""
     from engine.simulation import _directional, order_arrays
     from engine.strategies.base import Orders
 
@@ -191,7 +193,7 @@ def test_kernel_equals_reference_with_backtesting_working_orders(cfg, seed, n, p
     rng = np.random.default_rng(seed)
     c = b.close
     e, x = rng.random(n) < p, rng.random(n) < p
-    kind = rng.random(n)
+    kind = rng.random(n) if entry_prices else np.ones(n)
     offset = c * rng.uniform(-0.03, 0.03, n)
 
     def some(a, share=0.5):
@@ -201,7 +203,8 @@ def test_kernel_equals_reference_with_backtesting_working_orders(cfg, seed, n, p
     orders = Orders(limit=np.where(kind < 0.35, c + offset, np.nan),
                     stop=np.where((kind >= 0.35) & (kind < 0.7), c + offset, np.nan),
                     size=size, size_type="units" if units else "equity",
-                    sl_price=some(c * rng.uniform(0.9, 1.1, n), 0.3), tp_price=some(c * rng.uniform(0.9, 1.1, n), 0.3),
+                    sl_price=some(c * rng.uniform(0.9, 1.1, n), 0.3 if entry_prices else 0.6),
+                    tp_price=some(c * rng.uniform(0.9, 1.1, n), 0.3 if entry_prices else 0.6),
                     exit_portion=some(rng.choice([0.25, 0.5, 1 / 3, 1.0], n)) if portions else None)
     sig = SignalArrays(e, x, orders=orders)
     ke, kx, kse, ksx = _directional(sig, cfg.direction, n)
