@@ -213,3 +213,17 @@ def test_peer_stats(data, kind, levels, size, fill):
                                   trade_on_close=fill == "close", **kw)
     assert_same_table(peer_stats(result), theirs)
     assert theirs["# Trades"] >= 3
+
+
+@pytest.mark.parametrize("name", ["plain", "random_4", "dense_signals_reentry"])
+@pytest.mark.parametrize("direction", ["long", "short"])
+def test_a_ruin_with_several_trades_open(name, direction):
+    """20x leverage, a tenth of the margin per limit order, no exits: the account is ruined with several trades
+    open; the broker closes every other one at the close (its loop removes from the list it walks), the rest stay
+    open in its books, and the equity is 0 from there."""
+    bars, entries, exits, cash, commission = _case(name)
+    trades, stats, _ = _check(bars, entries, np.zeros_like(exits), cash, commission, direction, "limit", "none",
+                              sizes=np.full(len(bars), 0.1), margin=0.05)
+    ruined = trades[trades["exit_reason"] == 5]
+    if direction == "long":
+        assert len(ruined) >= 2 and trades["is_open"].sum() >= 2, "scenario must ruin several trades"
