@@ -1,18 +1,21 @@
 """The book of working orders: backtesting.py's broker with exclusive_orders=False (hedging=False) when entries
-are limit or stop orders, several of them working at once (docs/simulation.md, "Several working orders").
+are limit or stop orders or carry stop-loss / take-profit orders, several of them working at once
+(docs/simulation.md, "Several working orders").
 
 engine/simulation.py runs `simulate_book_nb` instead of engine/kernels/simulate.py's loop only for a run under
-`compat="backtesting"` with `accumulate` whose orders set a limit or stop price; every other run never reaches
-this module. It keeps what backtesting.py's `_Broker` keeps: a list of orders (`book`, one row each, in the
-broker's order: a stop-loss and a `position.close()` order go in front, an entry and a take-profit at the back)
-and a list of open trades (`lots`, oldest first), and runs the broker's `_process_orders` on each bar as it does:
-each order in turn (those still in the list), a stop order becoming a market or limit order once its stop is
-hit, sized at its fill, netted against the opposite trades oldest first, with its stop-loss and take-profit
-orders added on its fill; then `Strategy.next()`'s orders at the bar's close. Numbers are booked as the broker
-books them (cash, commission per leg at each leg's price, equity = cash + close * units - cost of the units).
+`compat="backtesting"` with `accumulate` whose orders set a limit, stop, stop-loss or take-profit price on some
+bar; every other run never reaches this module. It keeps what backtesting.py's `_Broker` keeps: a list of
+orders (`book`, one row each, in the broker's order: a stop-loss and a `position.close()` order go in front, an
+entry and a take-profit at the back) and a list of open trades (`lots`, oldest first), and runs the broker's
+`_process_orders` on each bar as it does: each order in turn (those still in the list), a stop order becoming a
+market or limit order once its stop is hit, sized at its fill, netted against the opposite trades oldest first,
+with its stop-loss and take-profit orders added on its fill; then `Strategy.next()`'s orders at the bar's close.
+Numbers are booked as the broker books them (cash, commission per leg at each leg's price, equity = cash +
+close * units - cost of the units).
 
 The book grows when full (it doubles), so any number of working orders is kept: backtesting.py's orders never
-expire, and an order far from the price works until the end.
+expire, and an order far from the price works until the end. Each bar looks at every working order once, as
+the broker does.
 """
 
 import numpy as np
