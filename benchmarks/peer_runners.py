@@ -22,13 +22,14 @@ def _frame(bars: Bars) -> pd.DataFrame:
 def backtesting_py_stats(bars: Bars, entries, exits, cash: float, commission: float, direction: str = "long",
                          finalize_trades: bool = False, trade_on_close: bool = False, sizes=None, sl=None, tp=None,
                          limit=None, stop=None, margin: float = 1.0, exclusive_orders: bool = True,
-                         portions=None, spread: float = 0.0):
+                         portions=None, spread: float = 0.0, working: list | None = None):
     """Backtest(data, S, cash, commission, exclusive_orders, finalize_trades, trade_on_close, margin,
     spread).run(), S
     by `direction`:
     long: buy() on entry, position.close() on exit; short: sell() on entry, close on exit; both: buy() on
     entry, else sell() on exit (a reversal, the website SmaCross's pattern; with exclusive_orders=False the
     sell nets against the open trades). `portions`: per bar, position.close(portion) on exits (NaN: all).
+    `working`: a list that gets, at each next(), how many entry orders are working (placed, not yet filled).
 
     Returns backtesting.py's stats Series (with `_equity_curve`, `_trades`, `_strategy`).
     """
@@ -43,6 +44,8 @@ def backtesting_py_stats(bars: Bars, entries, exits, cash: float, commission: fl
 
         def next(self):
             i = len(self.data) - 1
+            if working is not None:
+                working.append(sum(not o.is_contingent and o.parent_trade is None for o in self.orders))
             kw = {name: float(a[i]) for name, a in (("size", sizes), ("sl", sl), ("tp", tp), ("limit", limit),
                                                    ("stop", stop)) if a is not None and not np.isnan(a[i])}
             if ent[i]:

@@ -11,6 +11,7 @@ from engine.config import SimConfig
 from engine.errors import DataError, StrategyError
 from engine.kernels.checks import RULE_AT_MOST_ONE, RULE_FRACTION, RULE_POSITIVE, RULE_WHOLE, first_bad_nb
 from engine.kernels.simulate import simulate_nb
+from engine.kernels.simulate_book import simulate_book_nb
 from engine.kernels.simulate_records import (
     FILL_CLOSE,
     FILL_NEXT_OPEN,
@@ -70,17 +71,29 @@ def simulate_logged(bars: Bars, signals: SignalArrays | Signals, config: SimConf
     given = getattr(signals, "orders", None)
     orders = order_arrays(given, n, config)
     if given is not None and config.compat is not None:
-        _check_preset_orders(orders, config.compat, config.accumulate)
+        _check_preset_orders(orders, config.compat)
     params = sim_params(config)
     # Every array goes in read-only: numba compiles the kernel (~12 s with an empty cache) once per
     # combination of writable and read-only inputs, and callers hand it both (docs/performance.md).
     o, h, lo, c = read_only(bars.open), read_only(bars.high), read_only(bars.low), read_only(bars.close)
     e, x, se, sx = read_only(entries), read_only(exits), read_only(short_entries), read_only(short_exits)
     orders = OrderArrays(*(read_only(a) for a in orders))
-    equity, trades, status, n_cancelled, n_records, log = simulate_nb(o, h, lo, c, e, x, se, sx, orders, params)
-    if n_records > len(trades):  # partial exits split more trades than there were entries: again, with room
-        params["extra_records"] = n_records
+    if config.compat == "backtesting" and config.accumulate and any(
+            _any_set(a) for a in (orders.limit, orders.stop, orders.sl_price, orders.tp_price)):
+        # several working orders at once (entries, stop-losses, take-profits): backtesting.py's order book
+        # (docs/simulation.md, "Several working orders"); it keeps no order log (vectorbt's only)
+        equity, trades, status, n_cancelled, n_records = simulate_book_nb(o, h, lo, c, e, x, se, sx, orders, params)
+        if n_records > len(trades):  # partial exits split more trades than there were entries: again, with room
+            params["extra_records"] = n_records
+            equity, trades, status, n_cancelled, n_records = simulate_book_nb(o, h, lo, c, e, x, se, sx, orders,
+                                                                              params)
+        log = np.zeros(0, dtype=ORDER_LOG_DTYPE)
+    else:
         equity, trades, status, n_cancelled, n_records, log = simulate_nb(o, h, lo, c, e, x, se, sx, orders, params)
+        if n_records > len(trades):  # partial exits split more trades than there were entries: again, with room
+            params["extra_records"] = n_records
+            equity, trades, status, n_cancelled, n_records, log = simulate_nb(o, h, lo, c, e, x, se, sx, orders,
+                                                                              params)
     # (the record dtypes when run as Python)
     return equity, trades.view(TRADE_DTYPE), status, n_cancelled, log.view(ORDER_LOG_DTYPE)
 
@@ -149,7 +162,7 @@ def order_arrays(orders: Orders | None, n: int, config: SimConfig) -> OrderArray
     return OrderArrays(**fields, size_type=code)
 
 
-def _check_preset_orders(orders: OrderArrays, compat: str, accumulate: bool) -> None:
+def _check_preset_orders(orders: OrderArrays, compat: str) -> None:
     """Under a preset, only the orders the peer has and the preset reproduces: backtesting.py's
     `buy(size=..., limit=..., stop=..., sl=..., tp=...)`: a fraction of the cash below 1 (size_type "equity")
     or whole units, limit and stop entries (good till filled), stop-loss / take-profit prices, and
@@ -161,10 +174,6 @@ def _check_preset_orders(orders: OrderArrays, compat: str, accumulate: bool) -> 
     ok = compat == "backtesting" and not others and (
         (size_type == "equity" and bool((sizes < 1.0).all()))
         or (size_type == "units" and bool((sizes == np.floor(sizes)).all())))
-    if ok and accumulate and (len(orders.limit) or len(orders.stop)):
-        raise StrategyError("orders: limit and stop entries with accumulate (exclusive_orders=False) cannot be "
-                            "combined with compat='backtesting' yet: several working orders at once are not "
-                            "reproduced (docs/compat.md)")
     if not ok:
         raise StrategyError(f"orders cannot be combined with compat={compat!r} except backtesting.py's "
                             "buy(size=..., limit=..., stop=..., sl=..., tp=...) and position.close(portion): a per-bar "
@@ -190,6 +199,11 @@ def _order_field(orders: Orders, name: str, n: int) -> np.ndarray:
         raise StrategyError(f"orders: {name} has shape {arr.shape}, expected ({n},)")
     # one compiled kernel for every run: numba types a read-only array (a view of the bars) apart
     return arr if arr.flags.writeable else arr.copy()
+
+
+def _any_set(a: np.ndarray) -> bool:
+    """Whether an order field sets a value on some bar."""
+    return bool(len(a)) and not bool(np.isnan(a).all())
 
 
 def _per_bar(a: np.ndarray, n: int) -> np.ndarray:

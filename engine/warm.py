@@ -22,7 +22,9 @@ def compile_kernels() -> dict[str, Any]:
     from engine.data.demo import generate_bars
     from engine.kernels.jit import compiled_signatures, use_numba
     from engine.portfolio import PortfolioConfig, run_portfolio
+    from engine.simulation import SignalArrays, simulate
     from engine.strategies import list_strategies
+    from engine.strategies.base import Orders
     from engine.sweep.executors import warm_kernels
 
     t0 = time.perf_counter()
@@ -34,6 +36,9 @@ def compile_kernels() -> dict[str, Any]:
         result.drawdown_pct  # noqa: B018 - made on first read: its kernel too
     for preset in ("backtesting", "vectorbt"):
         run_backtest(bars, "sma_cross", {}, SimConfig.preset(preset)).to_json_dict()  # the peer's stats
+    # backtesting.py's exclusive_orders=False with limit entries: its order book's kernel
+    book = SignalArrays(bars.close > bars.open, bars.close < bars.open, orders=Orders(limit=bars.close * 0.99))
+    simulate(bars, book, SimConfig.preset("backtesting", accumulate=True))
     for method in METHODS:
         run_montecarlo(result.equity, result.trade_records, 10_000.0, method=method, runs=5)
     other = generate_bars("WARM2", 250, "1d", seed=3)

@@ -55,5 +55,7 @@ def configs() -> list[SimConfig]:
         SimConfig(direction="short", margin=0.2, maintenance=0.1, sizing="percent", size=0.5),
         SimConfig(accumulate=True, on_entry_while_long="ignore", sizing="value", size=2_000.0),
         SimConfig.preset("backtesting", init_cash=10_000, commission=0.002),
+        # (exclusive_orders=False with working orders: the order book's kernel, engine/kernels/simulate_book.py)
+        SimConfig.preset("backtesting", init_cash=10_000, commission=0.002, accumulate=True, direction="both"),
         SimConfig.preset("vectorbt", init_cash=10_000, commission=0.001, direction="both"),
     ]

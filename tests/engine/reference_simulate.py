@@ -367,6 +367,11 @@ def reference_simulate(o, h, l, c, e, x, se, sx, cfg, orders=None, with_log=Fals
 def _reference_simulate(o, h, l, c, e, x, se, sx, cfg, orders):
     n = len(c)
     orders = orders or [None] * n
+    if cfg.compat == "backtesting" and cfg.accumulate and any(
+            d and {"limit", "stop", "sl_price", "tp_price"} & d.keys() for d in orders):
+        from tests.engine.reference_book import reference_book  # several working orders (docs/simulation.md)
+
+        return reference_book(o, h, l, c, e, x, se, sx, cfg, orders)
     b = Broker(cfg)
     bt = cfg.compat == "backtesting"
     equity = [math.nan] * n

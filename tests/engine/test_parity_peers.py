@@ -429,8 +429,9 @@ def test_accumulation_the_presets_do_not_reproduce_is_refused():
     from engine.strategies.base import Orders
 
     bars, entries, exits, cash, commission = _case("plain")
-    with pytest.raises(StrategyError, match="several working orders"):
-        simulate(bars, SignalArrays(entries, exits, orders=Orders(limit=bars.close * 0.99)),
+    # several working limit / stop orders are reproduced (tests/engine/test_parity_bt_orders.py); valid is not
+    with pytest.raises(StrategyError, match="orders cannot be combined with compat='backtesting'"):
+        simulate(bars, SignalArrays(entries, exits, orders=Orders(limit=bars.close * 0.99, valid=3.0)),
                  SimConfig.preset("backtesting", accumulate=True))
     # exclusive_orders=False is the preset's own answer to an entry while long: adding, not re-entering
     cfg = SimConfig.preset("backtesting", accumulate=True)

@@ -9,6 +9,7 @@ from engine.config import SimConfig
 from engine.simulation import SignalArrays, simulate, simulate_logged
 from tests.engine.market import random_bars
 from tests.engine.reference_simulate import assert_same_run, reference_simulate
+from tests.engine.test_orders import _reference_orders
 
 
 def _config(on_entry_while_long, accumulate, **fields):
@@ -166,3 +167,49 @@ def test_a_vectorbt_short_trading_on_below_zero_between_signals_equals_the_refer
     assert_same_run(run, reference)
     equity, trades, status, _ = run
     assert status == 1 and equity[-1] < 0.0 and trades["exit_bar"][0] == 50 and trades["is_open"][-1]
+
+
+# backtesting.py's exclusive_orders=False with limit and stop entries: its order book (several working orders,
+# stop-loss and take-profit orders, position.close(portion), finalize_trades' last pass, a ruin), every option of
+# the preset; levels on either side of the price (the peer refuses some; the book takes them as they come)
+bt_book = st.builds(
+    lambda **kw: SimConfig.preset("backtesting", accumulate=True, **kw),
+    direction=st.sampled_from(["long", "short", "both"]), fill=st.sampled_from(["next_open", "close"]),
+    at_end=st.sampled_from(["keep_open", "close"]), slippage=st.sampled_from([0.0, 0.002]),
+    margin=st.sampled_from([1.0, 0.5, 0.05]), init_cash=st.sampled_from([100.0, 10_000.0]),
+    commission=st.sampled_from([0.0, 0.002, 0.02]))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cfg=bt_book, seed=st.integers(0, 10_000), n=st.integers(2, 150), p=st.sampled_from([0.02, 0.2, 0.5]),
+       units=st.booleans(), portions=st.booleans(), tick=st.sampled_from([None, 0.5]), entry_prices=st.booleans())
+def test_kernel_equals_reference_with_backtesting_working_orders(cfg, seed, n, p, units, portions, tick,
+                                                                entry_prices):
+    """(entry_prices False: market entries whose stop-loss and take-profit orders are the working orders)"""
+    from engine.simulation import _directional, order_arrays
+    from engine.strategies.base import Orders
+
+    b = random_bars(seed, n, tick=tick)
+    rng = np.random.default_rng(seed)
+    c = b.close
+    e, x = rng.random(n) < p, rng.random(n) < p
+    kind = rng.random(n) if entry_prices else np.ones(n)
+    offset = c * rng.uniform(-0.03, 0.03, n)
+
+    def some(a, share=0.5):
+        return np.where(rng.random(n) < share, a, np.nan)
+
+    size = some(np.floor(rng.uniform(1, 30, n)) if units else rng.uniform(0.05, 0.99, n), 0.6)
+    orders = Orders(limit=np.where(kind < 0.35, c + offset, np.nan),
+                    stop=np.where((kind >= 0.35) & (kind < 0.7), c + offset, np.nan),
+                    size=size, size_type="units" if units else "equity",
+                    sl_price=some(c * rng.uniform(0.9, 1.1, n), 0.3 if entry_prices else 0.6),
+                    tp_price=some(c * rng.uniform(0.9, 1.1, n), 0.3 if entry_prices else 0.6),
+                    exit_portion=some(rng.choice([0.25, 0.5, 1 / 3, 1.0], n)) if portions else None)
+    sig = SignalArrays(e, x, orders=orders)
+    ke, kx, kse, ksx = _directional(sig, cfg.direction, n)
+    if cfg.direction == "both":  # (exits are sells, netted against the longs: no exits)
+        kx = ksx = np.zeros(n, dtype=bool)
+    reference = reference_simulate(b.open, b.high, b.low, b.close, ke, kx, kse, ksx, cfg,
+                                   _reference_orders(order_arrays(orders, n, cfg), n))
+    assert_same_run(simulate(b, sig, cfg), reference)
