@@ -78,22 +78,20 @@ def simulate_logged(bars: Bars, signals: SignalArrays | Signals, config: SimConf
     o, h, lo, c = read_only(bars.open), read_only(bars.high), read_only(bars.low), read_only(bars.close)
     e, x, se, sx = read_only(entries), read_only(exits), read_only(short_entries), read_only(short_exits)
     orders = OrderArrays(*(read_only(a) for a in orders))
-    if config.compat == "backtesting" and config.accumulate and any(
-            _any_set(a) for a in (orders.limit, orders.stop, orders.sl_price, orders.tp_price)):
-        # several working orders at once (entries, stop-losses, take-profits): backtesting.py's order book
-        # (docs/simulation.md, "Several working orders"); it keeps no order log (vectorbt's only)
-        equity, trades, status, n_cancelled, n_records = simulate_book_nb(o, h, lo, c, e, x, se, sx, orders, params)
-        if n_records > len(trades):  # partial exits split more trades than there were entries: again, with room
-            params["extra_records"] = n_records
-            equity, trades, status, n_cancelled, n_records = simulate_book_nb(o, h, lo, c, e, x, se, sx, orders,
-                                                                              params)
-        log = np.zeros(0, dtype=ORDER_LOG_DTYPE)
-    else:
-        equity, trades, status, n_cancelled, n_records, log = simulate_nb(o, h, lo, c, e, x, se, sx, orders, params)
-        if n_records > len(trades):  # partial exits split more trades than there were entries: again, with room
-            params["extra_records"] = n_records
-            equity, trades, status, n_cancelled, n_records, log = simulate_nb(o, h, lo, c, e, x, se, sx, orders,
-                                                                              params)
+    book = config.compat == "backtesting" and config.accumulate and any(
+        _any_set(a) for a in (orders.limit, orders.stop, orders.sl_price, orders.tp_price))
+
+    def run():
+        if book:
+            # several working orders at once (entries, stop-losses, take-profits): backtesting.py's order book
+            # (docs/simulation.md, "Several working orders"); it keeps no order log (vectorbt's only)
+            return (*simulate_book_nb(o, h, lo, c, e, x, se, sx, orders, params), _NO_LOG)
+        return simulate_nb(o, h, lo, c, e, x, se, sx, orders, params)
+
+    equity, trades, status, n_cancelled, n_records, log = run()
+    if n_records > len(trades):  # partial exits split more trades than there were entries: again, with room
+        params["extra_records"] = n_records
+        equity, trades, status, n_cancelled, n_records, log = run()
     # (the record dtypes when run as Python)
     return equity, trades.view(TRADE_DTYPE), status, n_cancelled, log.view(ORDER_LOG_DTYPE)
 
@@ -123,6 +121,7 @@ class OrderArrays(NamedTuple):
 
 
 _FIELDS = tuple(f for f in OrderArrays._fields if f != "size_type")
+_NO_LOG = np.zeros(0, dtype=ORDER_LOG_DTYPE)
 _EMPTY = np.empty(0, dtype=np.float64)
 _NO_ORDERS = OrderArrays(**dict.fromkeys(_FIELDS, _EMPTY), size_type=np.zeros(1, dtype=np.int64))
 _PRICE_FIELDS = ("limit", "stop", "sl_price", "tp_price")
